@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * urt — an io_uring async runtime for C.
+ *
+ * Tasks are stackful coroutines. A task calls an urt function that looks
+ * blocking (urt_sleep_ns, urt_nop, urt_join, ...); underneath, the call
+ * suspends the task and the loop resumes it when the result is there.
+ *
+ * Conventions (the whole API):
+ *  - Actions return int (or ssize_t): >= 0 on success, a negative errno on
+ *    failure. errno is never used as a result.
+ *  - Predicates return bool.
+ *  - Every function that may suspend ("suspension point") returns
+ *    -ECANCELED when the calling task has been cancelled, and -ETIMEDOUT
+ *    when an enclosing deadline scope (urt_deadline_push) has expired.
+ *  - Functions that suspend may only be called from inside a task (that is,
+ *    from the function given to urt_run or urt_spawn, or anything it calls);
+ *    elsewhere they return -EPERM.
+ *  - Everything runs on one thread per loop: urt objects belong to the loop
+ *    that created them and must not be touched from other threads.
+ *
+ * Reference documentation: docs/api.md.
+ */
+#ifndef URT_H
+#define URT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define URT_API __attribute__((visibility("default")))
+#else
+#define URT_API
+#endif
+
+#define URT_VERSION_MAJOR 0
+#define URT_VERSION_MINOR 1
+#define URT_VERSION_PATCH 0
+#define URT_VERSION_STRING "0.1.0"
+
+/* Durations are int64_t nanoseconds. A negative timeout means "no timeout". */
+#define URT_NS_PER_MS INT64_C(1000000)
+#define URT_NS_PER_SEC INT64_C(1000000000)
+#define URT_FOREVER INT64_C(-1)
+
+/* ---------------------------------------------------------------------- */
+/* Intrusive list node used inside caller-owned objects. Treat as private. */
+struct urt_list {
+	struct urt_list *next, *prev;
+};
+
+typedef struct urt_task urt_task; /* opaque */
+
+/* ---------------------------------------------------------------------- */
+/* Running a loop                                                          */
+
+/* urt_options.flags */
+#define URT_OPT_NO_DEFER_TASKRUN (1u << 0) /* use COOP_TASKRUN even if DEFER_TASKRUN exists */
+#define URT_OPT_NO_SINGLE_ISSUER (1u << 1) /* do not ask for IORING_SETUP_SINGLE_ISSUER */
+#define URT_OPT_QUIET (1u << 2)            /* no report of unjoined tasks at loop close */
+#define URT_OPT_SQPOLL (1u << 3)           /* IORING_SETUP_SQPOLL (a kernel thread polls the SQ) */
+
+/*
+ * Loop settings. Zero-initialise, then set what you need; a zero field means
+ * the default. The environment variable URT_RING_FLAGS, if set, is OR-ed
+ * into flags (a number; used to run test suites across ring configurations).
+ */
+struct urt_options {
+	unsigned sq_entries; /* SQ ring size; default 256 (rounded up to a power of two) */
+	unsigned cq_entries; /* CQ ring size; default 8 * sq_entries */
+	size_t stack_size;   /* default task stack size; default 64 KiB (page multiple, >= 16 KiB) */
+	unsigned flags;      /* URT_OPT_* */
+	/* Warn (stderr) when a task runs this long without suspending; 0 = off.
+	   Reserved: the stall detector arrives with the executor work. */
+	int64_t stall_ns;
+};
+
+/*
+ * asyncio.run: create a loop on the calling thread, run main(arg) as the
+ * first task, and return main's return value once the loop has shut down.
+ *
+ * When main returns, every task still alive is cancelled (it sees
+ * -ECANCELED at its current or next suspension point, may clean up, and
+ * ends); urt_run waits for all of them, so no operation is in flight when it
+ * returns. Tasks that finished but were never joined or detached are listed
+ * on stderr at close (unless URT_OPT_QUIET). The loop cannot be reused.
+ *
+ * Returns main's return value, or a negative errno when the loop could not
+ * run: -EBUSY when called from inside a task (a loop already runs on this
+ * thread), -EINVAL for a NULL main or bad options, -ENOMEM, or the error
+ * from io_uring_queue_init_params. If every task is blocked forever (no
+ * operation in flight, no timer, nothing ready), the loop cancels the blocked
+ * tasks and urt_run returns -EDEADLK unless main returned by then.
+ */
+URT_API int urt_run(int (*main)(void *), void *arg);
+URT_API int urt_run_opts(const struct urt_options *opts, int (*main)(void *), void *arg);
+
+/* ---------------------------------------------------------------------- */
+/* Tasks                                                                   */
+
+struct urt_group;
+
+struct urt_spawn_attr {
+	const char *name;        /* copied; truncated to 31 bytes; NULL = "task-<id>" */
+	size_t stack_size;       /* 0 = the loop default */
+	bool detached;           /* the task frees itself when it ends; cannot be joined */
+	struct urt_group *group; /* spawn into this task group (see urt_group_spawn) */
+};
+
+/*
+ * asyncio.create_task: create a task that will run fn(arg). The new task
+ * is queued behind tasks that are already ready; the caller keeps running.
+ * The task inherits the caller's task-local slots. The stack is taken from
+ * the pool when the task first runs.
+ *
+ * Returns the task handle, valid until the task is joined (or, when
+ * detached, until it ends). Returns NULL when out of memory or when called
+ * with no loop running on this thread.
+ */
+URT_API urt_task *urt_spawn(int (*fn)(void *), void *arg);
+URT_API urt_task *urt_spawn_attr(const struct urt_spawn_attr *attr, int (*fn)(void *), void *arg);
+
+/*
+ * Wait for t to end and release it; *result (if non-NULL) receives fn's
+ * return value (-ECANCELED if t was cancelled before it first ran).
+ * Returns 0, or:
+ *   -EINVAL   t is NULL, detached, belongs to a group, already joined, or
+ *             another task is already joining it;
+ *   -EDEADLK  t is the calling task;
+ *   -ECANCELED / -ETIMEDOUT  the caller was cancelled / hit its deadline
+ *             while waiting. t keeps running and can be joined again
+ *             (plain join does not propagate cancellation; urt_wait_for does).
+ */
+URT_API int urt_join(urt_task *t, int *result);
+
+/* Let t free itself when it ends. Returns 0, or -EINVAL (NULL, already
+   detached or joined, in a group, or another task is joining it). */
+URT_API int urt_detach(urt_task *t);
+
+/*
+ * asyncio.gather(..., return_exceptions=True): join all n tasks.
+ * results[i] (if results is non-NULL) receives task i's return value; a
+ * negative value is that task's error. Returns the number of tasks that
+ * returned a negative value (0 = all succeeded), or a negative errno:
+ * -EINVAL for bad arguments (nothing joined); -ECANCELED when the caller is
+ * cancelled while waiting: every task not yet finished is then cancelled,
+ * all are joined, and results[] is still filled in.
+ */
+URT_API int urt_join_all(urt_task *const *tasks, size_t n, int *results);
+
+/*
+ * asyncio.wait(FIRST_COMPLETED): wait until at least one of the n tasks has
+ * ended (tasks are not joined). Returns the index of the first ended task (the
+ * lowest index if several have), -ETIMEDOUT when timeout_ns (>= 0) elapses
+ * first, -ECANCELED, or -EINVAL for bad arguments.
+ */
+URT_API int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns);
+
+/*
+ * asyncio.wait_for: join t with a timeout. On expiry t is cancelled and
+ * joined (its clean-up runs) and the call returns -ETIMEDOUT. If the caller
+ * itself is cancelled while waiting, t is cancelled and joined too and the
+ * call returns -ECANCELED. Otherwise as urt_join. In every case but -EINVAL
+ * and -EDEADLK, t has been joined and released when this returns.
+ */
+URT_API int urt_wait_for(urt_task *t, int64_t timeout_ns, int *result);
+
+/*
+ * Request cancellation of t. Delivered as -ECANCELED at t's current or next
+ * suspension point, once. If t is suspended on an io_uring operation, that
+ * operation is cancelled with IORING_OP_ASYNC_CANCEL and t still waits for
+ * the operation's own completion before resuming (its buffers stay valid);
+ * if the operation completed anyway, t gets the real result and sees
+ * -ECANCELED at its next suspension point instead. A task cancelled before
+ * it first ran never runs and ends with result -ECANCELED. A no-op for NULL
+ * or a finished task. May be called on the calling task itself.
+ */
+URT_API void urt_cancel(urt_task *t);
+
+/* True when a cancellation of the calling task is pending (not yet delivered). */
+URT_API bool urt_cancelled(void);
+
+/* Let every other ready task run once. Returns 0 or -ECANCELED. */
+URT_API int urt_yield(void);
+
+/* The calling task, or NULL outside a task. */
+URT_API urt_task *urt_current(void);
+
+/* True once t has ended (its result is available to urt_join). */
+URT_API bool urt_task_done(const urt_task *t);
+
+/* Task names for diagnostics (urt_dump_tasks, the overflow report). */
+URT_API int urt_task_set_name(urt_task *t, const char *name);
+URT_API const char *urt_task_name(const urt_task *t);
+URT_API uint64_t urt_task_id(const urt_task *t);
+
+/* ---------------------------------------------------------------------- */
+/* Task-local storage (contextvars' role)                                  */
+
+/* A task has URT_LOCAL_SLOTS pointer slots. A spawned task starts with a copy
+   of its parent's slots. urt_local_set returns 0, -EINVAL for a bad slot, or
+   -EPERM outside a task; urt_local_get returns NULL for those. */
+#define URT_LOCAL_SLOTS 8
+URT_API int urt_local_set(unsigned slot, void *value);
+URT_API void *urt_local_get(unsigned slot);
+
+/* ---------------------------------------------------------------------- */
+/* Task groups (asyncio.TaskGroup)                                         */
+
+typedef struct urt_group {
+	struct urt_list live;  /* private: member tasks still running */
+	struct urt_list done;  /* private: member tasks that ended */
+	urt_task *waiter;      /* private */
+	int first_error;       /* private */
+	bool cancelling;       /* private */
+} urt_group;
+
+/* Initialise a caller-owned group. It must be waited (urt_group_wait)
+   before its storage goes away. */
+URT_API void urt_group_init(urt_group *g);
+
+/* Spawn fn(arg) into g. The group owns the task: do not join or detach it;
+   the handle stays valid (e.g. for urt_cancel) until urt_group_wait returns.
+   Returns NULL when out of memory, or when g is already cancelling its
+   members (a member failed or the waiter was cancelled). */
+URT_API urt_task *urt_group_spawn(urt_group *g, int (*fn)(void *), void *arg);
+
+/*
+ * Wait until every member has ended, then release them all. When a member
+ * returns a negative value other than -ECANCELED, every other member is
+ * cancelled at once (whether or not anyone is waiting yet) and the group's
+ * result is that first error. When the waiting task is cancelled, every
+ * member is cancelled, waited for, and the call returns -ECANCELED.
+ * Returns 0 (all members succeeded), the first error, or -ECANCELED.
+ * Members may spawn further members while the group is waited.
+ */
+URT_API int urt_group_wait(urt_group *g);
+
+/* ---------------------------------------------------------------------- */
+/* Time, sleeps and deadlines                                              */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+URT_API int64_t urt_now_ns(void);
+
+/* Sleep for ns nanoseconds (ns <= 0 yields). Returns 0, -ECANCELED, or
+   -ETIMEDOUT if an enclosing deadline falls before the end of the sleep. */
+URT_API int urt_sleep_ns(int64_t ns);
+URT_API int urt_sleep_ms(int64_t ms);
+
+/*
+ * Scoped deadlines: between urt_deadline_push(timeout_ns) and the matching
+ * urt_deadline_pop(), every suspension point of the calling task returns
+ * -ETIMEDOUT once now >= (time of the push + timeout_ns). io_uring operations
+ * carry an IORING_OP_LINK_TIMEOUT for the deadline (the operation is
+ * cancelled by the kernel and its completion still awaited). Scopes nest;
+ * the earliest deadline wins. Returns 0, -EINVAL (timeout_ns < 0),
+ * -ENOSPC (more than URT_DEADLINE_DEPTH nested scopes) or -EPERM.
+ * urt_deadline_pop without a push is a no-op.
+ */
+#define URT_DEADLINE_DEPTH 8
+URT_API int urt_deadline_push(int64_t timeout_ns);
+URT_API void urt_deadline_pop(void);
+
+/* ---------------------------------------------------------------------- */
+/* Futures                                                                 */
+
+typedef struct urt_future {
+	struct urt_list waiters; /* private */
+	void *value;             /* private: use urt_future_wait */
+	int res;                 /* private */
+	bool set;                /* private */
+} urt_future;
+
+/* Initialise a caller-owned future (unset). */
+URT_API void urt_future_init(urt_future *f);
+
+/* Set the future's result once: res (>= 0 a value, < 0 an error such as
+   -ECANCELED) and an optional pointer. Wakes every waiter. Returns 0, or
+   -EALREADY if it was already set. May be called outside a task. */
+URT_API int urt_future_set(urt_future *f, int res, void *value);
+
+/* Wait (timeout_ns < 0: forever) until f is set. Returns the res given to
+   urt_future_set and stores the pointer in *value (if value is non-NULL); or
+   -ETIMEDOUT, -ECANCELED (f is left as it was). */
+URT_API int urt_future_wait(urt_future *f, int64_t timeout_ns, void **value);
+
+URT_API bool urt_future_done(const urt_future *f);
+
+/* ---------------------------------------------------------------------- */
+/* Operations                                                              */
+
+/* IORING_OP_NOP through the whole submit–suspend–complete–resume path.
+   Returns 0, -ECANCELED, -ETIMEDOUT or -EPERM. */
+URT_API int urt_nop(void);
+
+/* ---------------------------------------------------------------------- */
+/* Observability                                                           */
+
+struct urt_stats {
+	uint64_t sqes;      /* SQEs prepared (ops, link timeouts, cancels) */
+	uint64_t cqes;      /* CQEs reaped */
+	uint64_t enters;    /* io_uring_enter calls made by the loop */
+	uint64_t switches;  /* context switches */
+	uint64_t spawned;   /* tasks created */
+	uint64_t tasks;     /* tasks alive now (not yet ended) */
+	uint64_t loop_turns;/* scheduler iterations */
+};
+
+/* Counters of the loop running on this thread. Returns 0 or -EPERM (no loop). */
+URT_API int urt_stats_get(struct urt_stats *out);
+
+/* asyncio.all_tasks: one line per task (id, name, state, stack size). */
+URT_API void urt_dump_tasks(FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* URT_H */

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * urt internals shared by the files of src/. Nothing here is public.
+ *
+ * Picture: one struct urt_loop per thread (thread-local urt__L). Tasks are
+ * stackful coroutines; a task that waits either
+ *   - has an io_uring operation in flight (state WAIT_IO): its op record
+ *     (struct urt__op, on the task's own stack) is the SQE's user_data and
+ *     the reaped CQE wakes it; or
+ *   - waits in user space (state WAIT_USER) on a list owned by a primitive
+ *     (join, future, group), optionally with a timer in the loop's heap.
+ * Wakers only enqueue; tasks run only from the ready queue (STYLE 7).
+ */
+#ifndef URT_CORE_H
+#define URT_CORE_H
+
+#include <liburing.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "urt.h"
+#include "list.h"
+#include "arch/switch.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define URT_NO_DEADLINE INT64_MAX
+
+enum urt__state {
+	URT_READY,     /* in the ready queue (or about to be) */
+	URT_RUNNING,
+	URT_WAIT_IO,   /* an io_uring op is in flight; only its CQE resumes the task */
+	URT_WAIT_USER, /* waiting in user space; wake with urt__wake */
+	URT_DONE,      /* ended; result valid; waiting to be joined/released */
+	URT_FREE,      /* released; the struct sits in the free pool */
+};
+
+struct urt__stack; /* src/stack.c */
+
+/*
+ * An in-flight io_uring operation. Lives on the waiting task's stack; the
+ * task cannot resume before `pending` reaches zero, so the record and the
+ * buffers the op references outlive every CQE that points at them.
+ */
+struct urt__op {
+	urt_task *task;
+	int res;
+	uint8_t pending;   /* CQEs still expected: 1, or 2 with a linked timeout */
+	uint8_t timed_out; /* the linked timeout fired */
+	struct __kernel_timespec ts; /* deadline for the linked timeout */
+};
+
+/* user_data tags (op records are 8-byte aligned, so the low bits are free) */
+#define URT_UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
+#define URT_UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
+
+struct urt_task {
+	struct urt__ctx ctx;
+	void *asan_fake;          /* ASan fake-stack handle while switched out */
+	urt_task *ready_next;     /* ready queue link (singly linked FIFO) */
+	uint8_t state;            /* enum urt__state */
+	bool cancel_pending;      /* urt_cancel called, not yet delivered */
+	bool started;
+	bool detached;
+	bool joined;              /* consumed by a join: must not be joined again */
+	bool has_joiner;
+	bool timer_armed;
+	int wake_res;             /* result handed over by urt__wake */
+	struct urt__op *wait_op;  /* WAIT_IO: the op to cancel */
+	int (*fn)(void *);
+	void *arg;
+	int result;
+	struct urt__stack *stack; /* NULL until the task first runs */
+	size_t stack_size;
+	/* timer heap (deadline of the current user-space wait) */
+	int64_t timer_at;
+	uint32_t heap_idx;
+	/* deadline scopes */
+	uint8_t ndeadline;
+	int64_t deadline;         /* effective = min of the scopes */
+	int64_t deadlines[URT_DEADLINE_DEPTH];
+	struct urt_list done_waiters; /* struct urt__waiter.link, woken at exit */
+	struct urt_list all;          /* loop->tasks (for urt_dump_tasks, shutdown) */
+	struct urt_group *group;
+	struct urt_list group_link;
+	void *local[URT_LOCAL_SLOTS];
+	uint64_t id;
+	char name[32];
+};
+
+/* A task waiting in user space on some primitive's list. */
+struct urt__waiter {
+	struct urt_list link;
+	urt_task *task;
+};
+
+struct urt_loop {
+	struct io_uring ring;
+	unsigned ring_flags;
+	unsigned opt_flags;
+	struct urt__ctx sched_ctx;   /* the scheduler, on the thread's own stack */
+	void *sched_asan_fake;
+	urt_task *exiting;           /* ended task whose stack the scheduler frees */
+	urt_task *current;
+	urt_task *ready_head, *ready_tail;
+	unsigned nready;
+	unsigned turn_budget;        /* tasks still allowed to run in this turn */
+	urt_task *main_task;
+	int main_result;
+	bool main_done;
+	bool deadlocked;
+	unsigned inflight;           /* CQEs still expected from the kernel */
+	size_t stack_size;
+	struct urt_list tasks;       /* every task not yet released */
+	uint64_t alive;              /* tasks not yet DONE */
+	uint64_t next_id;
+	/* timer heap: min-heap of tasks by timer_at */
+	urt_task **heap;
+	uint32_t heap_len, heap_cap;
+	struct urt_stats stats;
+	/* sanitizer bookkeeping for the scheduler stack */
+	const void *sched_stack_lo;
+	size_t sched_stack_size;
+};
+
+extern __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
+
+/* task.c */
+void urt__task_run_first(urt_task *t);
+void urt__switch_to(urt_task *from, urt_task *to);
+void urt__switch_to_sched(urt_task *from);
+void urt__ready(urt_task *t);
+void urt__wake(urt_task *t, int res);
+void urt__suspend(void);
+unsigned urt__run_ready(struct urt_loop *L);
+int urt__wait_user(int64_t deadline);
+void urt__task_release(urt_task *t);
+void urt__tasks_free_all(void);
+int urt__wait_done(urt_task *t, int64_t deadline);
+
+/* timer.c */
+int urt__timer_arm(urt_task *t, int64_t at);
+void urt__timer_disarm(urt_task *t);
+void urt__timers_expire(int64_t now);
+int64_t urt__timer_next(void);
+int64_t urt__deadline_abs(int64_t timeout_ns);
+
+/* stack.c */
+struct urt__stack *urt__stack_get(size_t size);
+void urt__stack_put(struct urt__stack *s);
+void *urt__stack_lo(const struct urt__stack *s);
+size_t urt__stack_size(const struct urt__stack *s);
+void urt__stack_check(const urt_task *t);
+void urt__stacks_free_all(void);
+int urt__overflow_handler_install(void);
+void urt__overflow_handler_remove(void);
+
+/* op.c */
+void urt__op_cancel(urt_task *t);
+void urt__reap(void);
+
+/* group.c */
+void urt__group_on_done(urt_task *t);
+
+/* Clock: CLOCK_MONOTONIC in ns (vDSO, no system call). */
+int64_t urt__now(void);
+
+static inline urt_task *urt__cur(void)
+{
+	struct urt_loop *L = urt__L;
+	return L ? L->current : NULL;
+}
+
+/* Take a pending cancellation: true (and cleared) if there was one. */
+static inline bool urt__take_cancel(urt_task *t)
+{
+	if (likely(!t->cancel_pending))
+		return false;
+	t->cancel_pending = false;
+	return true;
+}
+
+#endif

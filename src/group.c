@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Task groups: asyncio.TaskGroup for C. A caller-owned urt_group owns its
+ * members: the first failure cancels the rest, and urt_group_wait joins and
+ * releases them all.
+ */
+#include <errno.h>
+
+#include "core.h"
+
+void urt_group_init(urt_group *g)
+{
+	urt__list_init(&g->live);
+	urt__list_init(&g->done);
+	g->waiter = NULL;
+	g->first_error = 0;
+	g->cancelling = false;
+}
+
+urt_task *urt_group_spawn(urt_group *g, int (*fn)(void *), void *arg)
+{
+	if (!g)
+		return NULL;
+	struct urt_spawn_attr a = {.group = g};
+	return urt_spawn_attr(&a, fn, arg);
+}
+
+static void cancel_members(urt_group *g)
+{
+	g->cancelling = true;
+	struct urt_list *pos, *tmp;
+	urt__list_for_each_safe(pos, tmp, &g->live)
+		urt_cancel(urt__container_of(pos, urt_task, group_link));
+}
+
+/* A member ended (called from task_finish). */
+void urt__group_on_done(urt_task *t)
+{
+	urt_group *g = t->group;
+	urt__list_del(&t->group_link);
+	urt__list_add_tail(&g->done, &t->group_link);
+	if (t->result < 0 && t->result != -ECANCELED && !g->first_error) {
+		g->first_error = t->result;
+		cancel_members(g);
+	}
+	if (urt__list_empty(&g->live) && g->waiter)
+		urt__wake(g->waiter, 0);
+}
+
+int urt_group_wait(urt_group *g)
+{
+	urt_task *cur = urt__cur();
+	if (!cur)
+		return -EPERM;
+	if (!g || g->waiter)
+		return -EINVAL;
+	if (cur->group == g)
+		return -EDEADLK; /* a member cannot wait for its own group */
+	g->waiter = cur;
+	int rc = 0;
+	while (!urt__list_empty(&g->live)) {
+		int r = urt__wait_user(rc ? URT_NO_DEADLINE : cur->deadline);
+		if (r < 0 && !rc) {
+			rc = r; /* cancelled, or the deadline passed: cancel the members */
+			cancel_members(g);
+		}
+	}
+	g->waiter = NULL;
+	while (!urt__list_empty(&g->done)) {
+		urt_task *t = urt__container_of(urt__list_first(&g->done), urt_task, group_link);
+		urt__list_del(&t->group_link);
+		t->joined = true;
+		if (t->stack)
+			t->detached = true; /* still on its stack: the scheduler releases it */
+		else
+			urt__task_release(t);
+	}
+	int err = rc ? rc : g->first_error;
+	g->first_error = 0;
+	g->cancelling = false;
+	return err;
+}

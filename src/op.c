@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io_uring operations: waiting for one, cancelling one, reaping CQEs.
+ *
+ * Lifetime rule (the classic io_uring bug, avoided by construction): the op
+ * record lives on the waiting task's stack and the task resumes only when
+ * every CQE that names the record has been reaped (op->pending == 0). A
+ * cancelled or timed-out task therefore still waits for its op's own CQE,
+ * so neither the record nor the user's buffer can be reused while the
+ * kernel may write to it.
+ */
+#include <errno.h>
+
+#include "op.h"
+
+/*
+ * The SQ ring has fewer than `need` free entries: submit what is queued.
+ * If the kernel cannot take more (CQ overflow backlog), reap and retry.
+ */
+void urt__sq_make_room(struct urt_loop *L, unsigned need)
+{
+	while (io_uring_sq_space_left(&L->ring) < need) {
+		L->stats.enters++;
+		int r = io_uring_submit(&L->ring);
+		if (r == -EBUSY || r == -EAGAIN) {
+			L->stats.enters++;
+			io_uring_get_events(&L->ring);
+			urt__reap();
+		}
+	}
+}
+
+int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = op->task;
+	io_uring_sqe_set_data(sqe, op);
+	L->inflight++;
+	L->stats.sqes++;
+	if (unlikely(t->deadline != URT_NO_DEADLINE)) {
+		/* Space for this SQE was reserved by urt__op_start. The timespec is
+		   read when the SQE is submitted, and op outlives that. */
+		sqe->flags |= IOSQE_IO_LINK;
+		op->ts.tv_sec = t->deadline / URT_NS_PER_SEC;
+		op->ts.tv_nsec = t->deadline % URT_NS_PER_SEC;
+		struct io_uring_sqe *lt = io_uring_get_sqe(&L->ring);
+		io_uring_prep_link_timeout(lt, &op->ts, IORING_TIMEOUT_ABS);
+		io_uring_sqe_set_data64(lt, (uint64_t)(uintptr_t)op | URT_UD_LINK_TIMEOUT);
+		op->pending = 2;
+		L->inflight++;
+		L->stats.sqes++;
+	}
+	t->state = URT_WAIT_IO;
+	t->wait_op = op;
+	urt__suspend();
+	t->wait_op = NULL;
+
+	int res = op->res;
+	if (unlikely(res == -ECANCELED || res == -EINTR)) {
+		if (op->timed_out)
+			return -ETIMEDOUT;
+		if (urt__take_cancel(t))
+			return -ECANCELED;
+	}
+	return res;
+}
+
+/*
+ * t waits on an op: ask the kernel to cancel it. t still waits for the op's
+ * own CQE (res -ECANCELED, or the real result if the op won the race).
+ */
+void urt__op_cancel(urt_task *t)
+{
+	struct urt_loop *L = urt__L;
+	if (io_uring_sq_space_left(&L->ring) < 1)
+		urt__sq_make_room(L, 1);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)t->wait_op, 0);
+	io_uring_sqe_set_data64(sqe, URT_UD_IGNORE);
+	L->inflight++;
+	L->stats.sqes++;
+}
+
+/* Reap every CQE in the ring, readying the tasks whose ops are complete. */
+void urt__reap(void)
+{
+	struct urt_loop *L = urt__L;
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+	io_uring_for_each_cqe(&L->ring, head, cqe) {
+		uint64_t ud = cqe->user_data;
+		n++;
+		if (unlikely(ud == LIBURING_UDATA_TIMEOUT))
+			continue; /* liburing's own wait timeout on kernels without EXT_ARG */
+		L->inflight--;
+		if (ud == URT_UD_IGNORE)
+			continue;
+		struct urt__op *op = (struct urt__op *)(uintptr_t)(ud & ~(uint64_t)3);
+		if (unlikely(ud & URT_UD_LINK_TIMEOUT)) {
+			if (cqe->res == -ETIME)
+				op->timed_out = 1;
+		} else {
+			op->res = cqe->res;
+		}
+		if (--op->pending == 0)
+			urt__ready(op->task);
+	}
+	io_uring_cq_advance(&L->ring, n);
+	L->stats.cqes += n;
+}
+
+int urt_nop(void)
+{
+	struct urt__op op;
+	struct io_uring_sqe *sqe = urt__op_start(&op);
+	if (!sqe)
+		return op.res;
+	io_uring_prep_nop(sqe);
+	return urt__op_wait(&op, sqe);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The path every io_uring operation takes: urt__op_start (checks, SQE),
+ * the caller's io_uring_prep_*, then urt__op_wait (submit lazily, suspend,
+ * return the CQE's result). Example:
+ *
+ *	struct urt__op op;
+ *	struct io_uring_sqe *sqe = urt__op_start(&op);
+ *	if (!sqe)
+ *		return op.res;
+ *	io_uring_prep_nop(sqe);
+ *	return urt__op_wait(&op, sqe);
+ *
+ * The SQE is not submitted here: the loop submits every SQE prepared in a
+ * turn with one io_uring_enter.
+ */
+#ifndef URT_OP_H
+#define URT_OP_H
+
+#include <errno.h>
+#include "core.h"
+
+void urt__sq_make_room(struct urt_loop *L, unsigned need);
+int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe);
+
+/*
+ * Begin an operation for the calling task. Returns an SQE to prepare, or
+ * NULL with op->res set: -EPERM outside a task, -ECANCELED when a
+ * cancellation is pending, -ETIMEDOUT when the deadline scope has expired.
+ * When it returns an SQE, the caller must prep it and call urt__op_wait.
+ */
+static inline struct io_uring_sqe *urt__op_start(struct urt__op *op)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L ? L->current : NULL;
+	if (unlikely(!t)) {
+		op->res = -EPERM;
+		return NULL;
+	}
+	if (unlikely(urt__take_cancel(t))) {
+		op->res = -ECANCELED;
+		return NULL;
+	}
+	unsigned need = 1;
+	if (unlikely(t->deadline != URT_NO_DEADLINE)) {
+		if (urt__now() >= t->deadline) {
+			op->res = -ETIMEDOUT;
+			return NULL;
+		}
+		need = 2; /* the op and its IORING_OP_LINK_TIMEOUT */
+	}
+	if (unlikely(io_uring_sq_space_left(&L->ring) < need))
+		urt__sq_make_room(L, need);
+	op->task = t;
+	op->pending = 1;
+	op->timed_out = 0;
+	return io_uring_get_sqe(&L->ring);
+}
+
+#endif

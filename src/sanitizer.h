@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stack-switch annotations for AddressSanitizer and Valgrind. Without those
+ * tools every helper compiles to nothing (Valgrind's client requests are a
+ * few no-op instructions when not running under Valgrind).
+ */
+#ifndef URT_SANITIZER_H
+#define URT_SANITIZER_H
+
+#include <stddef.h>
+#include "config.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(URT_ASAN)
+#define URT_HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define URT_HAVE_ASAN 1
+#endif
+#endif
+
+#ifdef URT_HAVE_ASAN
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old, size_t *size_old);
+
+/* Before switching to a stack [lo, lo+size). `dying`: the current fiber never
+   runs again, so ASan may free its fake stack. */
+#define urt__asan_start(save, dying, lo, size) \
+	__sanitizer_start_switch_fiber((dying) ? NULL : (save), (lo), (size))
+#define urt__asan_finish(save, old_lo, old_size) \
+	__sanitizer_finish_switch_fiber((save), (old_lo), (old_size))
+#else
+#define urt__asan_start(save, dying, lo, size) ((void)(save), (void)(lo), (void)(size))
+#define urt__asan_finish(save, old_lo, old_size) ((void)(save), (void)(old_lo), (void)(old_size))
+#endif
+
+#if HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#define urt__vg_stack_register(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))
+#define urt__vg_stack_deregister(id) VALGRIND_STACK_DEREGISTER(id)
+#else
+#define urt__vg_stack_register(lo, hi) 0u
+#define urt__vg_stack_deregister(id) ((void)(id))
+#endif
+
+#endif

@@ -1,0 +1,636 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Task lifecycle and the switch between tasks: spawn, start, suspend,
+ * wake, cancel, exit, join, detach, release.
+ *
+ * Scheduling: the loop (loop.c) runs a "turn": it runs the tasks that are
+ * ready, then submits and reaps io_uring work once. A task that suspends
+ * hands the CPU straight to the next ready task (one switch instead of two
+ * through the scheduler) while the turn's budget lasts, and to the
+ * scheduler otherwise. The budget bounds how long ready tasks can keep
+ * each other running before pending SQEs are submitted and CQEs reaped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "sanitizer.h"
+
+/* ---- task structs: a per-loop FIFO pool ----
+ * Released structs go to the tail and are reused from the head, so a stale
+ * handle (joined twice, say) sees URT_FREE for as long as possible. */
+
+#define TASK_CHUNK 64
+
+struct task_chunk {
+	struct task_chunk *next;
+	urt_task tasks[TASK_CHUNK];
+};
+
+static __thread struct task_chunk *chunks;
+static __thread urt_task *free_head, *free_tail;
+
+static urt_task *task_alloc(void)
+{
+	if (!free_head) {
+		struct task_chunk *c = malloc(sizeof *c);
+		if (!c)
+			return NULL;
+		c->next = chunks;
+		chunks = c;
+		for (int i = 0; i < TASK_CHUNK; i++) {
+			c->tasks[i].state = URT_FREE;
+			c->tasks[i].ready_next = i + 1 < TASK_CHUNK ? &c->tasks[i + 1] : NULL;
+		}
+		free_head = &c->tasks[0];
+		free_tail = &c->tasks[TASK_CHUNK - 1];
+	}
+	urt_task *t = free_head;
+	free_head = t->ready_next;
+	if (!free_head)
+		free_tail = NULL;
+	return t;
+}
+
+/* Return t's struct to the pool. t must be DONE with its stack already freed. */
+void urt__task_release(urt_task *t)
+{
+	urt__list_del(&t->all);
+	t->state = URT_FREE;
+	t->ready_next = NULL;
+	if (free_tail)
+		free_tail->ready_next = t;
+	else
+		free_head = t;
+	free_tail = t;
+}
+
+void urt__tasks_free_all(void)
+{
+	while (chunks) {
+		struct task_chunk *c = chunks;
+		chunks = c->next;
+		free(c);
+	}
+	free_head = free_tail = NULL;
+}
+
+/* ---- ready queue ---- */
+
+void urt__ready(urt_task *t)
+{
+	struct urt_loop *L = urt__L;
+	t->state = URT_READY;
+	t->ready_next = NULL;
+	if (L->ready_tail)
+		L->ready_tail->ready_next = t;
+	else
+		L->ready_head = t;
+	L->ready_tail = t;
+	L->nready++;
+}
+
+static urt_task *ready_pop(struct urt_loop *L)
+{
+	urt_task *t = L->ready_head;
+	if (t) {
+		L->ready_head = t->ready_next;
+		if (!L->ready_head)
+			L->ready_tail = NULL;
+		L->nready--;
+	}
+	return t;
+}
+
+/* ---- ending ---- */
+
+/*
+ * Bookkeeping when t ends (ran to completion, or never ran): record the
+ * result, wake everyone waiting for it, tell its group. Runs on any stack.
+ */
+static void task_finish(urt_task *t, int result)
+{
+	struct urt_loop *L = urt__L;
+	t->result = result;
+	t->state = URT_DONE;
+	L->alive--;
+	while (!urt__list_empty(&t->done_waiters)) {
+		struct urt__waiter *w = urt__container_of(urt__list_first(&t->done_waiters),
+							  struct urt__waiter, link);
+		urt__list_del(&w->link);
+		urt__wake(w->task, 0);
+	}
+	if (t->group)
+		urt__group_on_done(t);
+	if (t == L->main_task) {
+		L->main_done = true;
+		L->main_result = result;
+		/* asyncio.run semantics: cancel everything still alive */
+		struct urt_list *pos, *tmp;
+		urt__list_for_each_safe(pos, tmp, &L->tasks)
+			urt_cancel(urt__container_of(pos, urt_task, all));
+	}
+}
+
+/* Free what an ended task no longer needs (called off its stack). */
+static void task_reap(struct urt_loop *L, urt_task *t)
+{
+	if (t->stack) {
+		urt__stack_put(t->stack);
+		t->stack = NULL;
+	}
+	if (t->detached)
+		urt__task_release(t);
+	(void)L;
+}
+
+static void task_entry(void)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L->current;
+	urt__asan_finish(NULL, NULL, NULL);
+	int r = t->fn(t->arg);
+	task_finish(t, r);
+	/* Switch away for the last time; the scheduler frees this stack. */
+	L->exiting = t;
+	urt__switch_to_sched(t);
+	abort(); /* unreachable: a DONE task is never resumed */
+}
+
+/*
+ * Prepare a task that has never run: a task cancelled before its first run
+ * ends without running; one whose stack cannot be had ends with -ENOMEM.
+ * Returns false when t ended here.
+ */
+static bool task_start(struct urt_loop *L, urt_task *t)
+{
+	if (t->cancel_pending) {
+		t->cancel_pending = false;
+		task_finish(t, -ECANCELED);
+		task_reap(L, t);
+		return false;
+	}
+	t->stack = urt__stack_get(t->stack_size);
+	if (!t->stack) {
+		task_finish(t, -ENOMEM);
+		task_reap(L, t);
+		return false;
+	}
+	t->started = true;
+	urt__ctx_make(&t->ctx, urt__stack_lo(t->stack), urt__stack_size(t->stack), task_entry);
+	return true;
+}
+
+/* Next task to run from the ready queue, started if new; NULL if none. */
+static urt_task *next_runnable(struct urt_loop *L)
+{
+	urt_task *t;
+	while ((t = ready_pop(L))) {
+		if (likely(t->started) || task_start(L, t))
+			return t;
+	}
+	return NULL;
+}
+
+/* ---- switching ---- */
+
+void urt__switch_to(urt_task *from, urt_task *to)
+{
+	struct urt_loop *L = urt__L;
+	L->current = to;
+	to->state = URT_RUNNING;
+	L->stats.switches++;
+	urt__asan_start(&from->asan_fake, false, urt__stack_lo(to->stack), urt__stack_size(to->stack));
+	urt__ctx_switch(&from->ctx, &to->ctx);
+	urt__asan_finish(from->asan_fake, NULL, NULL);
+}
+
+void urt__switch_to_sched(urt_task *from)
+{
+	struct urt_loop *L = urt__L;
+	L->stats.switches++;
+	urt__asan_start(&from->asan_fake, from->state == URT_DONE, L->sched_stack_lo,
+			L->sched_stack_size);
+	urt__ctx_switch(&from->ctx, &L->sched_ctx);
+	urt__asan_finish(from->asan_fake, NULL, NULL);
+}
+
+/* Scheduler side: run t until it gives the CPU back to the scheduler. */
+static void sched_run(struct urt_loop *L, urt_task *t)
+{
+	L->current = t;
+	t->state = URT_RUNNING;
+	L->stats.switches++;
+	urt__asan_start(&L->sched_asan_fake, false, urt__stack_lo(t->stack), urt__stack_size(t->stack));
+	urt__ctx_switch(&L->sched_ctx, &t->ctx);
+	urt__asan_finish(L->sched_asan_fake, NULL, NULL);
+	L->current = NULL;
+	if (L->exiting) {
+		task_reap(L, L->exiting);
+		L->exiting = NULL;
+	}
+}
+
+/*
+ * Run one turn: the tasks ready now, plus those readied meanwhile while the
+ * budget lasts. Returns the number of tasks run.
+ */
+unsigned urt__run_ready(struct urt_loop *L)
+{
+	unsigned ran = 0;
+	L->turn_budget = L->nready + 64;
+	while (L->turn_budget > 0) {
+		urt_task *t = next_runnable(L);
+		if (!t)
+			break;
+		L->turn_budget--;
+		ran++;
+		sched_run(L, t);
+	}
+	return ran;
+}
+
+/*
+ * Give up the CPU. The caller has already set the task's state (and, for
+ * WAIT_USER/WAIT_IO, registered what will wake it); this returns when the
+ * task has been made ready and run again.
+ */
+void urt__suspend(void)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L->current;
+	urt__stack_check(t);
+	if (L->turn_budget > 0) {
+		urt_task *next = next_runnable(L);
+		if (next) {
+			L->turn_budget--;
+			if (next != t)
+				urt__switch_to(t, next);
+			t->state = URT_RUNNING;
+			return;
+		}
+	}
+	urt__switch_to_sched(t);
+}
+
+/* Wake a task that waits in user space, handing it res. No-op otherwise. */
+void urt__wake(urt_task *t, int res)
+{
+	if (t->state != URT_WAIT_USER)
+		return;
+	if (t->timer_armed)
+		urt__timer_disarm(t);
+	t->wake_res = res;
+	urt__ready(t);
+}
+
+/*
+ * Wait in user space until urt__wake, the deadline (absolute ns,
+ * URT_NO_DEADLINE for none: -ETIMEDOUT) or a cancellation (-ECANCELED).
+ * The caller links its waiter node before and unlinks it after if still
+ * linked. Returns the woken result (0 unless the waker said otherwise).
+ */
+int urt__wait_user(int64_t deadline)
+{
+	urt_task *t = urt__L->current;
+	if (urt__take_cancel(t))
+		return -ECANCELED;
+	if (deadline != URT_NO_DEADLINE) {
+		if (deadline <= urt__now())
+			return -ETIMEDOUT;
+		int r = urt__timer_arm(t, deadline);
+		if (r)
+			return r;
+	}
+	t->state = URT_WAIT_USER;
+	t->wake_res = 0;
+	urt__suspend();
+	int r = t->wake_res;
+	if (r == 0 && urt__take_cancel(t))
+		r = -ECANCELED; /* cancelled after the wake, before it ran */
+	return r;
+}
+
+/* Wait until t has ended. Returns 0, -ECANCELED or -ETIMEDOUT. */
+int urt__wait_done(urt_task *t, int64_t deadline)
+{
+	if (t->state == URT_DONE)
+		return 0;
+	struct urt__waiter w = {.task = urt__L->current};
+	urt__list_add_tail(&t->done_waiters, &w.link);
+	int r = urt__wait_user(deadline);
+	if (urt__list_linked(&w.link))
+		urt__list_del(&w.link);
+	return t->state == URT_DONE ? 0 : r;
+}
+
+/* ---- public API ---- */
+
+urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void *arg)
+{
+	struct urt_loop *L = urt__L;
+	if (!L || !fn)
+		return NULL;
+	if (a && a->group && a->group->cancelling)
+		return NULL;
+	urt_task *t = task_alloc();
+	if (!t)
+		return NULL;
+	memset(t, 0, offsetof(urt_task, local));
+	t->fn = fn;
+	t->arg = arg;
+	t->id = ++L->next_id;
+	t->heap_idx = UINT32_MAX;
+	t->deadline = URT_NO_DEADLINE;
+	t->stack_size = L->stack_size;
+	t->name[0] = '\0';
+	urt__list_init(&t->done_waiters);
+	urt__list_init(&t->group_link);
+	urt_task *parent = L->current;
+	if (parent)
+		memcpy(t->local, parent->local, sizeof t->local);
+	else
+		memset(t->local, 0, sizeof t->local);
+	if (a) {
+		if (a->stack_size) {
+			size_t s = a->stack_size < 16384 ? 16384 : a->stack_size;
+			t->stack_size = (s + 4095) & ~(size_t)4095;
+		}
+		t->detached = a->detached;
+		if (a->name)
+			urt_task_set_name(t, a->name);
+		if (a->group) {
+			t->group = a->group;
+			urt__list_add_tail(&a->group->live, &t->group_link);
+		}
+	}
+	urt__list_add_tail(&L->tasks, &t->all);
+	L->alive++;
+	L->stats.spawned++;
+	if (L->main_done)
+		t->cancel_pending = true; /* shutting down: it never runs */
+	urt__ready(t);
+	return t;
+}
+
+urt_task *urt_spawn(int (*fn)(void *), void *arg)
+{
+	return urt_spawn_attr(NULL, fn, arg);
+}
+
+/* Can `t` be joined by the calling task? 0 or a negative errno. */
+static int joinable(urt_task *t, urt_task *cur)
+{
+	if (!cur)
+		return -EPERM;
+	if (!t || t->state == URT_FREE || t->detached || t->group || t->joined || t->has_joiner)
+		return -EINVAL;
+	if (t == cur)
+		return -EDEADLK;
+	return 0;
+}
+
+/* Consume an ended task: its result, then its struct. */
+static int take_result(urt_task *t)
+{
+	int r = t->result;
+	t->joined = true;
+	urt__task_release(t);
+	return r;
+}
+
+int urt_join(urt_task *t, int *result)
+{
+	urt_task *cur = urt__cur();
+	int r = joinable(t, cur);
+	if (r)
+		return r;
+	if (t->state != URT_DONE) {
+		t->has_joiner = true;
+		r = urt__wait_done(t, cur->deadline);
+		t->has_joiner = false;
+		if (r < 0)
+			return r;
+	}
+	r = take_result(t);
+	if (result)
+		*result = r;
+	return 0;
+}
+
+int urt_detach(urt_task *t)
+{
+	if (!t || t->state == URT_FREE || t->detached || t->group || t->joined || t->has_joiner)
+		return -EINVAL;
+	t->detached = true;
+	if (t->state == URT_DONE && !t->stack && urt__L->exiting != t)
+		urt__task_release(t);
+	return 0;
+}
+
+/* Wait for t to end whatever happens (clean-up after a cancel or timeout). */
+static void wait_done_uninterruptible(urt_task *t)
+{
+	while (t->state != URT_DONE)
+		urt__wait_done(t, URT_NO_DEADLINE);
+}
+
+int urt_wait_for(urt_task *t, int64_t timeout_ns, int *result)
+{
+	urt_task *cur = urt__cur();
+	int r = joinable(t, cur);
+	if (r)
+		return r;
+	int64_t deadline = cur->deadline;
+	if (timeout_ns >= 0) {
+		int64_t d = urt__deadline_abs(timeout_ns);
+		if (d < deadline)
+			deadline = d;
+	}
+	t->has_joiner = true;
+	r = urt__wait_done(t, deadline);
+	if (r < 0) {
+		urt_cancel(t);
+		wait_done_uninterruptible(t);
+	}
+	t->has_joiner = false;
+	int res = take_result(t);
+	if (result)
+		*result = res;
+	return r;
+}
+
+int urt_join_all(urt_task *const *tasks, size_t n, int *results)
+{
+	urt_task *cur = urt__cur();
+	if (!cur)
+		return -EPERM;
+	if (n && !tasks)
+		return -EINVAL;
+	size_t i;
+	int r = 0;
+	for (i = 0; i < n; i++) {
+		r = joinable(tasks[i], cur);
+		if (r)
+			break;
+		tasks[i]->has_joiner = true; /* also catches duplicates */
+	}
+	if (r) {
+		while (i--)
+			tasks[i]->has_joiner = false;
+		return r == -EDEADLK ? -EINVAL : r;
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = urt__wait_done(tasks[i], cur->deadline);
+	if (r < 0) {
+		/* gather cancelled: cancel the children and wait for them all */
+		for (i = 0; i < n; i++)
+			urt_cancel(tasks[i]);
+		for (i = 0; i < n; i++)
+			wait_done_uninterruptible(tasks[i]);
+	}
+	int failed = 0;
+	for (i = 0; i < n; i++) {
+		tasks[i]->has_joiner = false;
+		int res = take_result(tasks[i]);
+		if (results)
+			results[i] = res;
+		failed += res < 0;
+	}
+	return r < 0 ? r : failed;
+}
+
+int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns)
+{
+	urt_task *cur = urt__cur();
+	if (!cur)
+		return -EPERM;
+	if (!n || !tasks)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!tasks[i] || tasks[i]->state == URT_FREE || tasks[i] == cur)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (tasks[i]->state == URT_DONE)
+			return (int)i;
+
+	struct urt__waiter stackw[16];
+	struct urt__waiter *w = n <= 16 ? stackw : malloc(n * sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		w[i].task = cur;
+		urt__list_add_tail(&tasks[i]->done_waiters, &w[i].link);
+	}
+	int64_t deadline = cur->deadline;
+	if (timeout_ns >= 0) {
+		int64_t d = urt__deadline_abs(timeout_ns);
+		if (d < deadline)
+			deadline = d;
+	}
+	int r = urt__wait_user(deadline);
+	for (size_t i = 0; i < n; i++)
+		if (urt__list_linked(&w[i].link))
+			urt__list_del(&w[i].link);
+	if (w != stackw)
+		free(w);
+	for (size_t i = 0; i < n; i++)
+		if (tasks[i]->state == URT_DONE)
+			return (int)i;
+	return r < 0 ? r : -EINTR; /* r == 0 without a finished task cannot happen */
+}
+
+void urt_cancel(urt_task *t)
+{
+	if (!t || t->state >= URT_DONE || t->cancel_pending)
+		return;
+	switch (t->state) {
+	case URT_WAIT_USER:
+		urt__wake(t, -ECANCELED); /* delivered now */
+		break;
+	case URT_WAIT_IO:
+		t->cancel_pending = true;
+		urt__op_cancel(t);
+		break;
+	default: /* READY or RUNNING: seen at the next suspension point */
+		t->cancel_pending = true;
+		break;
+	}
+}
+
+bool urt_cancelled(void)
+{
+	urt_task *t = urt__cur();
+	return t && t->cancel_pending;
+}
+
+int urt_yield(void)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L ? L->current : NULL;
+	if (unlikely(!t))
+		return -EPERM;
+	if (urt__take_cancel(t))
+		return -ECANCELED;
+	urt__ready(t);
+	urt__suspend();
+	return urt__take_cancel(t) ? -ECANCELED : 0;
+}
+
+urt_task *urt_current(void)
+{
+	return urt__cur();
+}
+
+bool urt_task_done(const urt_task *t)
+{
+	return t && t->state == URT_DONE;
+}
+
+int urt_task_set_name(urt_task *t, const char *name)
+{
+	if (!t || !name || t->state == URT_FREE)
+		return -EINVAL;
+	size_t n = strnlen(name, sizeof t->name - 1);
+	memcpy(t->name, name, n);
+	t->name[n] = '\0';
+	return 0;
+}
+
+const char *urt_task_name(const urt_task *t)
+{
+	if (!t)
+		return "";
+	if (!t->name[0]) {
+		/* named lazily: formatting a name costs more than a spawn */
+		urt_task *m = (urt_task *)t;
+		snprintf(m->name, sizeof m->name, "task-%llu", (unsigned long long)t->id);
+	}
+	return t->name;
+}
+
+uint64_t urt_task_id(const urt_task *t)
+{
+	return t ? t->id : 0;
+}
+
+int urt_local_set(unsigned slot, void *value)
+{
+	urt_task *t = urt__cur();
+	if (!t)
+		return -EPERM;
+	if (slot >= URT_LOCAL_SLOTS)
+		return -EINVAL;
+	t->local[slot] = value;
+	return 0;
+}
+
+void *urt_local_get(unsigned slot)
+{
+	urt_task *t = urt__cur();
+	if (!t || slot >= URT_LOCAL_SLOTS)
+		return NULL;
+	return t->local[slot];
+}
