@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -298,6 +299,17 @@ URT_API bool urt_future_done(const urt_future *f);
 /* IORING_OP_NOP through the whole submit–suspend–complete–resume path.
    Returns 0, -ECANCELED, -ETIMEDOUT or -EPERM. */
 URT_API int urt_nop(void);
+
+/*
+ * Read/write up to n bytes at offset off (off = -1: the file position, for
+ * pipes, sockets and files opened without O_APPEND semantics). Returns the
+ * byte count (0 at EOF for reads; short counts are possible), or a negative
+ * errno (-EBADF, -EINVAL, ...), -ECANCELED, -ETIMEDOUT. buf must stay valid
+ * until the call returns, which it does only after the kernel is done
+ * with it, even when cancelled.
+ */
+URT_API ssize_t urt_read(int fd, void *buf, size_t n, int64_t off);
+URT_API ssize_t urt_write(int fd, const void *buf, size_t n, int64_t off);
 
 /* ---------------------------------------------------------------------- */
 /* Observability                                                           */
