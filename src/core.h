@@ -72,6 +72,7 @@ struct urt_task {
 	void *arg;
 	int result;
 	struct urt__stack *stack; /* NULL until the task first runs */
+	const uint64_t *canary;   /* unguarded stacks only: the word to check */
 	size_t stack_size;
 	/* timer heap (deadline of the current user-space wait) */
 	int64_t timer_at;
@@ -128,7 +129,7 @@ extern __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")
 
 /* task.c */
 void urt__task_run_first(urt_task *t);
-void urt__switch_to(urt_task *from, urt_task *to);
+
 void urt__switch_to_sched(urt_task *from);
 void urt__ready(urt_task *t);
 void urt__wake(urt_task *t, int res);
@@ -151,8 +152,11 @@ struct urt__stack *urt__stack_get(size_t size);
 void urt__stack_put(struct urt__stack *s);
 void *urt__stack_lo(const struct urt__stack *s);
 size_t urt__stack_size(const struct urt__stack *s);
-void urt__stack_check(const urt_task *t);
+const uint64_t *urt__stack_canary(const struct urt__stack *s);
+void urt__stack_overflow(const urt_task *t) __attribute__((noreturn));
+#define URT_CANARY UINT64_C(0x75727421cafef00d)
 void urt__stacks_free_all(void);
+void urt__stacks_trim(void);
 int urt__overflow_handler_install(void);
 void urt__overflow_handler_remove(void);
 

@@ -94,7 +94,8 @@ static void thread_stack_bounds(struct urt_loop *L)
  */
 static void on_deadlock(struct urt_loop *L)
 {
-	L->deadlocked = true;
+	if (!L->main_done)
+		L->deadlocked = true;
 	struct urt_list *pos, *tmp;
 	urt__list_for_each_safe(pos, tmp, &L->tasks)
 		urt_cancel(urt__container_of(pos, urt_task, all));
@@ -118,12 +119,14 @@ static void io_step(struct urt_loop *L)
 				r = io_uring_submit_and_get_events(&L->ring);
 			}
 		} else {
+			urt__stacks_trim();
 			struct __kernel_timespec ts = {.tv_sec = wait / URT_NS_PER_SEC,
 						       .tv_nsec = wait % URT_NS_PER_SEC};
 			L->stats.enters++;
 			r = io_uring_submit_and_wait_timeout(&L->ring, &cqe, 1, &ts, NULL);
 		}
 	} else if (L->inflight) {
+		urt__stacks_trim(); /* about to sleep: a good time for housekeeping */
 		L->stats.enters++;
 		r = io_uring_submit_and_wait(&L->ring, 1);
 	} else {
@@ -205,7 +208,7 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 				break;
 			io_step(L);
 		}
-		r = L->main_done ? L->main_result : -EDEADLK;
+		r = L->main_done && !L->deadlocked ? L->main_result : -EDEADLK;
 	}
 
 	report_unjoined(L);

@@ -2,22 +2,25 @@
 /*
  * Task stacks.
  *
- * A stack is one private anonymous mapping: a PROT_NONE guard page at the
- * low end, then the usable stack, with this file's small header at the very
- * top. Freed stacks of the loop's default size go to a per-thread LIFO pool
- * (hot pages, no system call to reuse: a fresh mapping costs ~14 us here
- * with its first page faults, a pooled one nothing). Other sizes are
- * unmapped when freed.
+ * A stack is a slot of usable stack with a guard page below it and this
+ * file's small header at the very top. Stacks of the loop's default size
+ * are carved from slabs (one mmap for SLAB_STACKS slots, unmapped only when
+ * the loop ends) and recycled through a per-thread LIFO pool: a fresh
+ * stack costs a page fault and a guard syscall, a pooled one nothing.
+ * Other sizes get a mapping of their own, unmapped when freed.
  *
- * Pages are touched lazily, so 100k tasks with 64 KiB stacks cost the pages
- * they use (usually one or two each), not 6 GiB.
+ * Pages are touched lazily: a task that stays shallow costs one page of
+ * RSS, not its whole stack. When the loop goes idle with more than
+ * POOL_HOT stacks pooled, the excess is handed back with MADV_FREE.
  *
- * Guard pages cost a VMA each (the guard splits the mapping), and Linux
- * limits a process to vm.max_map_count VMAs (65530 by default). Past a
- * budget of half that, new stacks are mapped without a guard page and carry
- * a canary word at their low end instead, checked each time the task
- * switches out; a smashed canary is reported like a guard-page hit.
- *
+ * Guard pages, best first (probed once, at run time):
+ *  1. MADV_GUARD_INSTALL (Linux 6.13+): a guard marker in the page tables,
+ *     no VMA of its own, so any number of stacks can be guarded;
+ *  2. mprotect(PROT_NONE): splits the VMA, and Linux caps a process at
+ *     vm.max_map_count VMAs (65530 by default), so it is used for up to
+ *     half that many stacks;
+ *  3. beyond that, a canary word at the low end, checked whenever the task
+ *     switches out (catches most overflows, after the fact).
  * A guard-page hit raises SIGSEGV; the handler (on an alternate signal
  * stack) recognises the current task's guard page, prints the task's name
  * and aborts. Any other SIGSEGV goes to the previous handler.
@@ -35,26 +38,44 @@
 #include "core.h"
 #include "sanitizer.h"
 
-#define URT_CANARY UINT64_C(0x75727421cafef00d)
-#define URT_POOL_MAX 4096 /* pooled stacks kept per thread; the rest are unmapped */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+#define SLAB_STACKS 64
+#define POOL_HOT 1024 /* pooled stacks kept resident when the loop idles */
+
+enum guard_kind { GUARD_NONE, GUARD_MADVISE, GUARD_MPROTECT };
 
 struct urt__stack {
 	struct urt__stack *next; /* pool link */
-	char *map;               /* start of the mapping (guard page or canary) */
-	size_t map_size;
-	size_t size;             /* usable bytes below this header */
+	char *lo;                /* lowest usable byte; the guard page is below */
+	size_t size;             /* usable bytes, from lo up to this header */
 	unsigned vg_id;
-	bool guarded;
+	uint8_t guard;           /* enum guard_kind */
+	bool own_map;            /* a mapping of its own (not from a slab) */
+	bool trimmed;            /* pages handed back with MADV_FREE */
+};
+
+struct slab {
+	struct slab *next;
+	char *map;
+	size_t map_size;
 };
 
 static __thread struct urt__stack *pool;
 static __thread unsigned pool_len;
-static __thread size_t pool_size; /* the size pooled stacks have */
+static __thread size_t pool_size; /* usable size of pooled (slab) stacks */
+static __thread struct slab *slabs;
+static __thread struct urt__stack *slab_fresh; /* never-used slots of the newest slab */
 
 static size_t page_size;
-static atomic_long guards_left = -1; /* VMA budget for guard pages; -1 = not read yet */
+static atomic_int madv_guard = -1;        /* -1 unknown, 0 no, 1 yes */
+static atomic_long mprotect_left = -1;    /* VMA budget for mprotect guards */
 
-static long guard_budget(void)
+#define HDR_SIZE ((sizeof(struct urt__stack) + 63) & ~(size_t)63)
+
+static long mprotect_budget(void)
 {
 	long max = 65530;
 	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
@@ -63,108 +84,191 @@ static long guard_budget(void)
 			max = 65530;
 		fclose(f);
 	}
-	/* each guarded stack costs two VMAs; leave room for everything else */
-	long budget = max / 2 - 4096;
+	long budget = max / 2 - 4096; /* two VMAs per stack; room for the rest */
 	return budget > 0 ? budget : 0;
 }
 
-static bool take_guard(void)
+static bool take_mprotect_budget(void)
 {
-	long v = atomic_load(&guards_left);
+	long v = atomic_load(&mprotect_left);
 	if (v < 0) {
 		long expect = -1;
-		atomic_compare_exchange_strong(&guards_left, &expect, guard_budget());
+		atomic_compare_exchange_strong(&mprotect_left, &expect, mprotect_budget());
 	}
-	for (v = atomic_load(&guards_left); v > 0;)
-		if (atomic_compare_exchange_weak(&guards_left, &v, v - 1))
+	for (v = atomic_load(&mprotect_left); v > 0;)
+		if (atomic_compare_exchange_weak(&mprotect_left, &v, v - 1))
 			return true;
 	return false;
 }
 
-/* Map a new stack of `size` usable bytes. NULL on failure. */
-static struct urt__stack *stack_map(size_t size)
+/* Make the page at g a guard page, the best way this kernel allows. */
+static enum guard_kind guard_install(char *g)
 {
-	if (!page_size)
-		page_size = (size_t)sysconf(_SC_PAGESIZE);
-	size_t hdr = (sizeof(struct urt__stack) + 63) & ~(size_t)63;
-	size_t map_size = page_size + size + hdr;
-	map_size = (map_size + page_size - 1) & ~(page_size - 1);
-
-	char *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (map == MAP_FAILED)
-		return NULL;
-	bool guarded = take_guard();
-	if (guarded && mprotect(map, page_size, PROT_NONE) != 0) {
-		atomic_fetch_add(&guards_left, 1);
-		guarded = false;
+	if (atomic_load_explicit(&madv_guard, memory_order_relaxed) != 0) {
+		if (madvise(g, page_size, MADV_GUARD_INSTALL) == 0) {
+			atomic_store_explicit(&madv_guard, 1, memory_order_relaxed);
+			return GUARD_MADVISE;
+		}
+		if (errno == EINVAL)
+			atomic_store_explicit(&madv_guard, 0, memory_order_relaxed);
 	}
-	if (!guarded)
-		*(uint64_t *)map = URT_CANARY;
+	if (take_mprotect_budget()) {
+		if (mprotect(g, page_size, PROT_NONE) == 0)
+			return GUARD_MPROTECT;
+		atomic_fetch_add(&mprotect_left, 1);
+	}
+	*(uint64_t *)(g + page_size) = URT_CANARY;
+	return GUARD_NONE;
+}
 
-	struct urt__stack *s = (struct urt__stack *)(map + map_size - hdr);
+/* Bytes a slot takes: guard page + usable stack + header, page-rounded. */
+static size_t slot_size(size_t size)
+{
+	size_t n = page_size + size + HDR_SIZE;
+	return (n + page_size - 1) & ~(page_size - 1);
+}
+
+/* Set up the stack occupying [slot, slot + slot_bytes). */
+static struct urt__stack *stack_init(char *slot, size_t slot_bytes, bool own_map)
+{
+	struct urt__stack *s = (struct urt__stack *)(slot + slot_bytes - HDR_SIZE);
 	s->next = NULL;
-	s->map = map;
-	s->map_size = map_size;
-	s->size = (size_t)((char *)s - (map + page_size));
-	s->guarded = guarded;
-	s->vg_id = urt__vg_stack_register(map + page_size, (char *)s);
+	s->lo = slot + page_size;
+	s->size = (size_t)((char *)s - s->lo);
+	s->own_map = own_map;
+	s->trimmed = false;
+	s->guard = (uint8_t)guard_install(slot);
+	s->vg_id = urt__vg_stack_register(s->lo, (char *)s);
 	return s;
 }
 
-static void stack_unmap(struct urt__stack *s)
+static void *map_anon(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A never-used stack of the pooled size, from the current slab or a new one. */
+static struct urt__stack *slab_take(void)
+{
+	size_t slot = slot_size(pool_size);
+	struct slab *sl = slabs;
+	if (!sl || !slab_fresh) {
+		sl = malloc(sizeof *sl);
+		if (!sl)
+			return NULL;
+		sl->map_size = slot * SLAB_STACKS;
+		sl->map = map_anon(sl->map_size);
+		if (!sl->map) {
+			free(sl);
+			return NULL;
+		}
+		sl->next = slabs;
+		slabs = sl;
+		slab_fresh = (struct urt__stack *)sl->map; /* cursor: next unused slot */
+	}
+	char *at = (char *)slab_fresh;
+	char *next = at + slot;
+	slab_fresh = next < sl->map + sl->map_size ? (struct urt__stack *)next : NULL;
+	return stack_init(at, slot, false);
+}
+
+static void stack_unmap_own(struct urt__stack *s)
 {
 	urt__vg_stack_deregister(s->vg_id);
-	if (s->guarded)
-		atomic_fetch_add(&guards_left, 1);
-	munmap(s->map, s->map_size);
+	if (s->guard == GUARD_MPROTECT)
+		atomic_fetch_add(&mprotect_left, 1);
+	char *map = s->lo - page_size;
+	munmap(map, (size_t)((char *)s + HDR_SIZE - map));
 }
 
 /*
- * A stack with at least `size` usable bytes, from the pool when `size` is
- * the pooled size. Returns NULL when memory (or address space) runs out.
+ * A stack with at least `size` usable bytes. Returns NULL when memory (or
+ * address space) runs out.
  */
 struct urt__stack *urt__stack_get(size_t size)
 {
-	if (size == pool_size && pool) {
-		struct urt__stack *s = pool;
-		pool = s->next;
-		pool_len--;
-		return s;
+	if (!page_size)
+		page_size = (size_t)sysconf(_SC_PAGESIZE);
+	struct urt_loop *L = urt__L;
+	if (pool_size != L->stack_size) {
+		urt__stacks_free_all(); /* first use on this thread */
+		pool_size = L->stack_size;
 	}
-	return stack_map(size);
+	if (size == pool_size) {
+		struct urt__stack *s = pool;
+		if (s) {
+			pool = s->next;
+			pool_len--;
+			s->trimmed = false;
+			return s;
+		}
+		return slab_take();
+	}
+	size_t n = slot_size(size);
+	char *map = map_anon(n);
+	return map ? stack_init(map, n, true) : NULL;
 }
 
 void urt__stack_put(struct urt__stack *s)
 {
-	struct urt_loop *L = urt__L;
-	if (L && pool_size != L->stack_size) {
-		/* first use on this thread, or the default changed: drop the old pool */
-		urt__stacks_free_all();
-		pool_size = L->stack_size;
-	}
-	if (s->size >= pool_size && s->size < pool_size + page_size && pool_len < URT_POOL_MAX) {
-		s->next = pool;
-		pool = s;
-		pool_len++;
+	if (s->own_map) {
+		stack_unmap_own(s);
 		return;
 	}
-	stack_unmap(s);
+	s->next = pool;
+	pool = s;
+	pool_len++;
+}
+
+/*
+ * The loop is about to sleep: hand the pages of pooled stacks beyond the
+ * hot ones back to the kernel (MADV_FREE: reclaimed only under memory
+ * pressure, and a reused page costs at most a fault).
+ */
+void urt__stacks_trim(void)
+{
+	if (pool_len <= POOL_HOT)
+		return;
+	unsigned i = 0;
+	for (struct urt__stack *s = pool; s; s = s->next) {
+		if (++i <= POOL_HOT || s->trimmed)
+			continue;
+		/* keep the top page: it holds the header and the pool link */
+		size_t keep = (size_t)(((char *)s - s->lo) % page_size) + HDR_SIZE;
+		size_t len = (s->size + HDR_SIZE - keep) & ~(page_size - 1);
+		if (len)
+			madvise(s->lo, len, MADV_FREE);
+		s->trimmed = true;
+	}
 }
 
 void urt__stacks_free_all(void)
 {
-	while (pool) {
-		struct urt__stack *s = pool;
-		pool = s->next;
-		stack_unmap(s);
-	}
+	pool = NULL;
 	pool_len = 0;
+	slab_fresh = NULL;
+	while (slabs) {
+		struct slab *sl = slabs;
+		slabs = sl->next;
+		size_t slot = slot_size(pool_size);
+		for (char *p = sl->map; p + slot <= sl->map + sl->map_size; p += slot) {
+			struct urt__stack *s = (struct urt__stack *)(p + slot - HDR_SIZE);
+			if (s->lo != p + page_size)
+				break; /* slot never used */
+			urt__vg_stack_deregister(s->vg_id);
+			if (s->guard == GUARD_MPROTECT)
+				atomic_fetch_add(&mprotect_left, 1);
+		}
+		munmap(sl->map, sl->map_size);
+		free(sl);
+	}
 }
 
 void *urt__stack_lo(const struct urt__stack *s)
 {
-	return (char *)s - s->size;
+	return s->lo;
 }
 
 size_t urt__stack_size(const struct urt__stack *s)
@@ -172,7 +276,7 @@ size_t urt__stack_size(const struct urt__stack *s)
 	return s->size;
 }
 
-static void die_overflow(const urt_task *t)
+void urt__stack_overflow(const urt_task *t)
 {
 	char msg[128];
 	int n = snprintf(msg, sizeof msg, "urt: stack overflow in task '%s' (stack %zu bytes)\n",
@@ -182,12 +286,11 @@ static void die_overflow(const urt_task *t)
 	abort();
 }
 
-/* Called when a task switches out: unguarded stacks keep a canary. */
-void urt__stack_check(const urt_task *t)
+/* The canary of an unguarded stack (checked when its task switches out),
+   or NULL for a stack with a guard page. */
+const uint64_t *urt__stack_canary(const struct urt__stack *s)
 {
-	const struct urt__stack *s = t->stack;
-	if (unlikely(!s->guarded) && *(const uint64_t *)s->map != URT_CANARY)
-		die_overflow(t);
+	return s->guard != GUARD_NONE ? NULL : (const uint64_t *)s->lo;
 }
 
 /* ---- SIGSEGV on the guard page ---- */
@@ -202,12 +305,12 @@ static void on_segv(int sig, siginfo_t *si, void *uctx)
 {
 	struct urt_loop *L = urt__L;
 	urt_task *t = L ? L->current : NULL;
-	if (t && t->stack && t->stack->guarded) {
+	if (t && t->stack && t->stack->guard != GUARD_NONE) {
 		char *a = si->si_addr;
-		char *g = t->stack->map;
+		char *g = t->stack->lo - page_size;
 		/* the guard page, or just below it (a big frame can skip the page) */
 		if (a >= g - 16 * page_size && a < g + page_size)
-			die_overflow(t);
+			urt__stack_overflow(t);
 	}
 	if (old_segv.sa_flags & SA_SIGINFO) {
 		old_segv.sa_sigaction(sig, si, uctx);

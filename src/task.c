@@ -91,7 +91,7 @@ void urt__ready(urt_task *t)
 	L->nready++;
 }
 
-static urt_task *ready_pop(struct urt_loop *L)
+static inline urt_task *ready_pop(struct urt_loop *L)
 {
 	urt_task *t = L->ready_head;
 	if (t) {
@@ -178,12 +178,13 @@ static bool task_start(struct urt_loop *L, urt_task *t)
 		return false;
 	}
 	t->started = true;
+	t->canary = urt__stack_canary(t->stack);
 	urt__ctx_make(&t->ctx, urt__stack_lo(t->stack), urt__stack_size(t->stack), task_entry);
 	return true;
 }
 
 /* Next task to run from the ready queue, started if new; NULL if none. */
-static urt_task *next_runnable(struct urt_loop *L)
+static inline urt_task *next_runnable(struct urt_loop *L)
 {
 	urt_task *t;
 	while ((t = ready_pop(L))) {
@@ -195,7 +196,7 @@ static urt_task *next_runnable(struct urt_loop *L)
 
 /* ---- switching ---- */
 
-void urt__switch_to(urt_task *from, urt_task *to)
+static inline void switch_to(urt_task *from, urt_task *to)
 {
 	struct urt_loop *L = urt__L;
 	L->current = to;
@@ -256,22 +257,27 @@ unsigned urt__run_ready(struct urt_loop *L)
  * WAIT_USER/WAIT_IO, registered what will wake it); this returns when the
  * task has been made ready and run again.
  */
-void urt__suspend(void)
+static inline void suspend(struct urt_loop *L, urt_task *t)
 {
-	struct urt_loop *L = urt__L;
-	urt_task *t = L->current;
-	urt__stack_check(t);
-	if (L->turn_budget > 0) {
+	if (unlikely(t->canary != NULL) && *t->canary != URT_CANARY)
+		urt__stack_overflow(t);
+	if (likely(L->turn_budget > 0)) {
 		urt_task *next = next_runnable(L);
 		if (next) {
 			L->turn_budget--;
 			if (next != t)
-				urt__switch_to(t, next);
+				switch_to(t, next);
 			t->state = URT_RUNNING;
 			return;
 		}
 	}
 	urt__switch_to_sched(t);
+}
+
+void urt__suspend(void)
+{
+	struct urt_loop *L = urt__L;
+	suspend(L, L->current);
 }
 
 /* Wake a task that waits in user space, handing it res. No-op otherwise. */
@@ -307,6 +313,7 @@ int urt__wait_user(int64_t deadline)
 	t->wake_res = 0;
 	urt__suspend();
 	int r = t->wake_res;
+	t->wake_res = 0; /* READY with wake_res -ECANCELED means "cancel on its way" */
 	if (r == 0 && urt__take_cancel(t))
 		r = -ECANCELED; /* cancelled after the wake, before it ran */
 	return r;
@@ -546,6 +553,8 @@ void urt_cancel(urt_task *t)
 {
 	if (!t || t->state >= URT_DONE || t->cancel_pending)
 		return;
+	if (t->state == URT_READY && t->wake_res == -ECANCELED)
+		return; /* already woken by a cancel that it has not seen yet */
 	switch (t->state) {
 	case URT_WAIT_USER:
 		urt__wake(t, -ECANCELED); /* delivered now */
@@ -575,7 +584,7 @@ int urt_yield(void)
 	if (urt__take_cancel(t))
 		return -ECANCELED;
 	urt__ready(t);
-	urt__suspend();
+	suspend(L, t);
 	return urt__take_cancel(t) ? -ECANCELED : 0;
 }
 

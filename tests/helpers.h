@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared helpers for the urt criterion suite. */
+#ifndef URT_TEST_HELPERS_H
+#define URT_TEST_HELPERS_H
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "urt.h"
+
+/*
+ * Criterion 2.4's cr_assert_eq & co. print only the expressions. Redefine the
+ * comparison asserts so a failure also logs both values (errno names for
+ * small negative integers).
+ */
+static inline void urt_fmt_ll(char *b, long long v)
+{
+	const char *name = (v < 0 && v > -4096) ? strerrorname_np((int)-v) : NULL;
+	if (name)
+		snprintf(b, 96, "%lld (-%s)", v, name);
+	else
+		snprintf(b, 96, "%lld", v);
+}
+static inline void urt_fmt_ull(char *b, unsigned long long v) { snprintf(b, 96, "%llu", v); }
+static inline void urt_fmt_dbl(char *b, double v) { snprintf(b, 96, "%g", v); }
+static inline void urt_fmt_ptr(char *b, const volatile void *v) { snprintf(b, 96, "%p", (const void *)v); }
+
+#define URT_FMT_(buf, x)                                                       \
+	_Generic((x),                                                          \
+		_Bool: urt_fmt_ll, char: urt_fmt_ll, signed char: urt_fmt_ll,  \
+		short: urt_fmt_ll, int: urt_fmt_ll, long: urt_fmt_ll,          \
+		long long: urt_fmt_ll, unsigned char: urt_fmt_ull,             \
+		unsigned short: urt_fmt_ull, unsigned: urt_fmt_ull,            \
+		unsigned long: urt_fmt_ull, unsigned long long: urt_fmt_ull,   \
+		float: urt_fmt_dbl, double: urt_fmt_dbl,                       \
+		default: urt_fmt_ptr)(buf, x)
+
+#define URT_CMP_(op, A, B, ...)                                                \
+	do {                                                                   \
+		__typeof__(A) cmp_a__ = (A);                                   \
+		__typeof__(B) cmp_b__ = (B);                                   \
+		if (!(cmp_a__ op cmp_b__)) {                                   \
+			char sa__[96], sb__[96];                               \
+			URT_FMT_(sa__, cmp_a__);                               \
+			URT_FMT_(sb__, cmp_b__);                               \
+			cr_log_error("%s:%d: expected %s " #op " %s, got %s vs %s", \
+				     __FILE__, __LINE__, #A, #B, sa__, sb__);  \
+			cr_assert_fail(__VA_ARGS__);                           \
+		}                                                              \
+	} while (0)
+
+#undef cr_assert_eq
+#undef cr_assert_neq
+#undef cr_assert_lt
+#undef cr_assert_leq
+#undef cr_assert_gt
+#undef cr_assert_geq
+#define cr_assert_eq(A, ...) URT_CMP_(==, A, __VA_ARGS__)
+#define cr_assert_neq(A, ...) URT_CMP_(!=, A, __VA_ARGS__)
+#define cr_assert_lt(A, ...) URT_CMP_(<, A, __VA_ARGS__)
+#define cr_assert_leq(A, ...) URT_CMP_(<=, A, __VA_ARGS__)
+#define cr_assert_gt(A, ...) URT_CMP_(>, A, __VA_ARGS__)
+#define cr_assert_geq(A, ...) URT_CMP_(>=, A, __VA_ARGS__)
+
+#define MS(x) ((int64_t)(x) * URT_NS_PER_MS)
+#define SEC(x) ((int64_t)(x) * URT_NS_PER_SEC)
+
+/* Run fn(arg) as main of a fresh loop and return urt_run's result. */
+static inline int run_flags(unsigned flags, int (*fn)(void *), void *arg)
+{
+	struct urt_options o;
+	memset(&o, 0, sizeof(o));
+	o.flags = flags;
+	return urt_run_opts(&o, fn, arg);
+}
+
+/* Run fn(arg) and assert urt_run returned 0 (main's return value). */
+#define RUN(fn, arg)                                                           \
+	do {                                                                   \
+		int run_rc__ = urt_run((fn), (arg));                           \
+		cr_assert_eq(run_rc__, 0, "urt_run(%s) returned %d (%s)", #fn, \
+			     run_rc__, strerror(run_rc__ < 0 ? -run_rc__ : 0));\
+	} while (0)
+
+/* Same, with URT_OPT_QUIET (for tests that deliberately leave tasks unjoined). */
+#define RUNQ(fn, arg)                                                          \
+	do {                                                                   \
+		int run_rc__ = run_flags(URT_OPT_QUIET, (fn), (arg));          \
+		cr_assert_eq(run_rc__, 0, "urt_run(%s) returned %d (%s)", #fn, \
+			     run_rc__, strerror(run_rc__ < 0 ? -run_rc__ : 0));\
+	} while (0)
+
+/* Assert an urt call returned exactly `want` (0 or a negative errno). */
+#define CHECK(call, want)                                                      \
+	do {                                                                   \
+		long chk_rc__ = (long)(call);                                  \
+		long chk_want__ = (long)(want);                                \
+		cr_assert_eq(chk_rc__, chk_want__, "%s returned %ld, want %ld", \
+			     #call, chk_rc__, chk_want__);                     \
+	} while (0)
+
+#define OK(call) CHECK(call, 0)
+
+/* Spawn and assert the handle is non-NULL. */
+static inline urt_task *spawn_ok(int (*fn)(void *), void *arg)
+{
+	urt_task *t = urt_spawn(fn, arg);
+	cr_assert_not_null(t, "urt_spawn returned NULL");
+	return t;
+}
+
+/* Join t and return its result; assert the join itself succeeded. */
+static inline int join_ok(urt_task *t)
+{
+	int res = 0x7eadbeef;
+	int rc = urt_join(t, &res);
+	cr_assert_eq(rc, 0, "urt_join returned %d (%s)", rc, strerror(rc < 0 ? -rc : 0));
+	return res;
+}
+
+/* Simple task bodies shared by several files. */
+static inline int task_return_arg(void *arg)
+{
+	return (int)(intptr_t)arg;
+}
+
+/* Sleep for (intptr_t)arg ms and return the sleep's result. */
+static inline int task_sleep_ms(void *arg)
+{
+	return urt_sleep_ns(MS((intptr_t)arg));
+}
+
+#endif
