@@ -19,7 +19,8 @@
  *  - Everything runs on one thread per loop: urt objects belong to the loop
  *    that created them and must not be touched from other threads.
  *
- * Reference documentation: docs/api.md.
+ * The comments in this header are the reference documentation; README.md
+ * has the overview and design notes.
  */
 #ifndef URT_H
 #define URT_H
