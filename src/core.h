@@ -131,7 +131,6 @@ extern __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")
 void urt__task_run_first(urt_task *t);
 
 void urt__switch_to_sched(urt_task *from);
-void urt__ready(urt_task *t);
 void urt__wake(urt_task *t, int res);
 void urt__suspend(void);
 unsigned urt__run_ready(struct urt_loop *L);
@@ -174,6 +173,20 @@ static inline urt_task *urt__cur(void)
 {
 	struct urt_loop *L = urt__L;
 	return L ? L->current : NULL;
+}
+
+/* Append t to the ready queue (FIFO). */
+static inline void urt__ready(urt_task *t)
+{
+	struct urt_loop *L = urt__L;
+	t->state = URT_READY;
+	t->ready_next = NULL;
+	if (L->ready_tail)
+		L->ready_tail->ready_next = t;
+	else
+		L->ready_head = t;
+	L->ready_tail = t;
+	L->nready++;
 }
 
 /* Take a pending cancellation: true (and cleared) if there was one. */

@@ -86,25 +86,29 @@ void urt__reap(void)
 {
 	struct urt_loop *L = urt__L;
 	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
+	unsigned head, n = 0, lib = 0;
 	io_uring_for_each_cqe(&L->ring, head, cqe) {
 		uint64_t ud = cqe->user_data;
 		n++;
-		if (unlikely(ud == LIBURING_UDATA_TIMEOUT))
-			continue; /* liburing's own wait timeout on kernels without EXT_ARG */
-		L->inflight--;
-		if (ud == URT_UD_IGNORE)
-			continue;
-		struct urt__op *op = (struct urt__op *)(uintptr_t)(ud & ~(uint64_t)3);
-		if (unlikely(ud & URT_UD_LINK_TIMEOUT)) {
+		if (likely((ud & 3) == 0 && ud != URT_UD_IGNORE)) {
+			/* the common case: an op's own CQE */
+			struct urt__op *op = (struct urt__op *)(uintptr_t)ud;
+			op->res = cqe->res;
+			if (--op->pending == 0)
+				urt__ready(op->task);
+		} else if (ud & URT_UD_LINK_TIMEOUT) {
+			if (ud == LIBURING_UDATA_TIMEOUT) {
+				lib++; /* liburing's own wait timeout (kernels without EXT_ARG) */
+				continue;
+			}
+			struct urt__op *op = (struct urt__op *)(uintptr_t)(ud & ~(uint64_t)3);
 			if (cqe->res == -ETIME)
 				op->timed_out = 1;
-		} else {
-			op->res = cqe->res;
+			if (--op->pending == 0)
+				urt__ready(op->task);
 		}
-		if (--op->pending == 0)
-			urt__ready(op->task);
 	}
+	L->inflight -= n - lib;
 	io_uring_cq_advance(&L->ring, n);
 	L->stats.cqes += n;
 }

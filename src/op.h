@@ -49,12 +49,15 @@ static inline struct io_uring_sqe *urt__op_start(struct urt__op *op)
 		}
 		need = 2; /* the op and its IORING_OP_LINK_TIMEOUT */
 	}
-	if (unlikely(io_uring_sq_space_left(&L->ring) < need))
+	struct io_uring_sq *sq = &L->ring.sq;
+	/* io_uring_get_sqe re-checks space with an acquire load of khead that
+	   we have just done; take the slot directly. SQE128 is never set. */
+	if (unlikely(sq->ring_entries - (sq->sqe_tail - io_uring_smp_load_acquire(sq->khead)) < need))
 		urt__sq_make_room(L, need);
 	op->task = t;
 	op->pending = 1;
 	op->timed_out = 0;
-	return io_uring_get_sqe(&L->ring);
+	return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
 }
 
 #endif

@@ -78,19 +78,6 @@ void urt__tasks_free_all(void)
 
 /* ---- ready queue ---- */
 
-void urt__ready(urt_task *t)
-{
-	struct urt_loop *L = urt__L;
-	t->state = URT_READY;
-	t->ready_next = NULL;
-	if (L->ready_tail)
-		L->ready_tail->ready_next = t;
-	else
-		L->ready_head = t;
-	L->ready_tail = t;
-	L->nready++;
-}
-
 static inline urt_task *ready_pop(struct urt_loop *L)
 {
 	urt_task *t = L->ready_head;
