@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Build (if needed) and run every urt benchmark; print a markdown table.
+#
+#   bench/run.sh            from anywhere inside a clone (works from a fresh one)
+#
+# Environment:
+#   BUILD_DIR=build         meson build directory (relative to the repo root)
+#   ROUNDS=7                A/B rounds per benchmark
+#   PIN="taskset -c 1"      prefix for the benchmarks whose contenders are all
+#                           single-threaded (switch, nop, sleepers); spawn, whose
+#                           pthread reference is multi-threaded, is never pinned.
+#                           PIN="" runs everything unpinned.
+#   SLEEPERS_ROUNDS=5       rounds for the sleepers benchmark (~1.5 s per round)
+#   STRACE=1                also count io_uring_enter calls of the nop bench with strace -c
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+BUILD_DIR=${BUILD_DIR:-build}
+ROUNDS=${ROUNDS:-7}
+PIN=${PIN-taskset -c 1}
+STRACE=${STRACE:-1}
+SLEEPERS_ROUNDS=${SLEEPERS_ROUNDS:-5}
+
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+	meson setup "$BUILD_DIR" --buildtype=release >/dev/null
+fi
+benches=(switch spawn nop sleepers)
+ninja -C "$BUILD_DIR" "${benches[@]/#/bench/bench_}" >/dev/null
+bin="$BUILD_DIR/bench"
+
+if [ -n "$PIN" ] && ! $PIN true 2>/dev/null; then
+	echo "note: '$PIN' does not work here; running unpinned" >&2
+	PIN=""
+fi
+
+echo "## urt benchmarks"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r) ($(uname -m))"
+echo "- urt: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo 'uncommitted'), liburing $(pkg-config --modversion liburing 2>/dev/null || echo '?'), $(cc --version | head -1)"
+echo "- command: \`bench/run.sh\` (ROUNDS=$ROUNDS, SLEEPERS_ROUNDS=$SLEEPERS_ROUNDS, PIN='${PIN}' for switch/nop/sleepers, spawn unpinned); medians of alternating A/B rounds, ratio = median of per-round urt/baseline"
+echo
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() { # pin|free name args...
+	local pin=$1 name=$2
+	shift 2
+	[ "$pin" = pin ] && pin=$PIN || pin=""
+	echo "### $name${pin:+ (under $pin)}" >>"$log"
+	if ! $pin "$bin/bench_$name" "$@" >>"$log.out" 2>&1; then
+		cat "$log.out" >&2
+		echo "bench_$name FAILED" >&2
+		cat "$log.out" >>"$log"
+		rm -f "$log.out"
+		return 1
+	fi
+	cat "$log.out" >>"$log"
+	rm -f "$log.out"
+}
+status=0
+run pin switch 500000 "$ROUNDS" || status=1
+run free spawn 200000 "$ROUNDS" || status=1
+run pin nop 1000000 "$ROUNDS" || status=1
+run pin sleepers 100000 "$SLEEPERS_ROUNDS" || status=1
+
+# value LINE-PREFIX KEY: KEY=... from the first output line starting with "LINE-PREFIX ".
+value() {
+	awk -v p="$1" -v k="$2" '$1 == p { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) { print kv[2]; exit } } }' "$log"
+}
+# le A B: "yes" when A <= B, else "**no**" ("?" when A is missing).
+le() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "") print "?"; else if (a + 0 <= b + 0) print "yes"; else print "**no**" }'; }
+pct() { awk -v r="$1" 'BEGIN { if (r == "") print "?"; else printf "%+.1f%%", (r - 1) * 100 }'; }
+mops() { awk -v ns="$1" 'BEGIN { if (ns == "" || ns == 0) print "?"; else printf "%.2f M/s (%.1f ns)", 1000 / ns, ns }'; }
+
+echo "| figure | urt | baseline | ratio | target | met? |"
+echo "|---|---|---|---|---|---|"
+v=$(value switch urt_ns)
+echo "| context switch, urt_yield ping-pong (ns/switch) | $v | $(value switch ucontext_ns) (swapcontext) | $(value switch ratio) | <= 5 ns | $(le "$v" 5) |"
+v=$(value spawn_single urt_ns)
+echo "| spawn+join, one at a time (ns/task) | $v | $(value spawn_single pthread_ns) (pthread_create+join, reference) | $(value spawn_single ratio) | <= 150 ns | $(le "$v" 150) |"
+v=$(value spawn_batch urt_ns)
+echo "| spawn 1000 + join 1000 (ns/task) | $v | $(value spawn_batch pthread_ns) (pthread_create+join, reference) | $(value spawn_batch ratio) | <= 150 ns | $(le "$v" 150) |"
+r=$(value nop_single ratio)
+echo "| urt_nop, 1 task (ops/s) | $(mops "$(value nop_single urt_ns)") | $(mops "$(value nop_single raw_ns)") (raw liburing, 1 NOP per submit_and_wait) | $r ($(pct "$r")) | - | - |"
+r=$(value nop_batch ratio)
+echo "| urt_nop, 32 tasks (ops/s) | $(mops "$(value nop_batch urt_ns)") | $(mops "$(value nop_batch raw_ns)") (raw liburing, 32 NOPs per submit_and_wait) | $r ($(pct "$r")) | <= +15% | $(le "$r" 1.15) |"
+echo "| io_uring_enter per NOP, 1 task (loop counter) | $(value nop_single urt_enters_per_op) | $(value nop_single raw_enters_per_op) | | | |"
+echo "| io_uring_enter per NOP, 32 tasks (loop counter) | $(value nop_batch urt_enters_per_op) | $(value nop_batch raw_enters_per_op) | | | |"
+v=$(value sleepers_wall urt_ms)
+echo "| 100k tasks sleeping 10 ms, spawn..join all (ms wall) | $v | $(value sleepers_wall raw_ms) (100k raw IORING_OP_TIMEOUT 10 ms) | $(value sleepers_wall ratio) | <= 200 ms | $(le "$v" 200) |"
+v=$(value sleepers_rss urt_max_mib)
+echo "| 100k sleepers, peak RSS (MiB, worst round) | $v (median $(value sleepers_rss urt_mib)) | $(value sleepers_rss raw_mib) (raw timeouts) | $(value sleepers_rss kib_per_task) KiB/task more | <= 1024 MiB | $(le "$v" 1024) |"
+
+if [ "$STRACE" = 1 ] && command -v strace >/dev/null; then
+	n=100000
+	declare -A enters
+	for m in urt-single raw-single urt-batch raw-batch; do
+		out=$(mktemp)
+		if $PIN strace -f -c -e trace=io_uring_enter -o "$out" "$bin/bench_nop" "$n" 1 "$m" >/dev/null 2>&1; then
+			c=$(awk '$NF == "io_uring_enter" { print $4 }' "$out")
+			enters[$m]=$(awk -v c="${c:-0}" -v n="$n" 'BEGIN { printf "%.4f", c / n }')
+		else
+			enters[$m]="?"
+		fi
+		rm -f "$out"
+	done
+	echo "| io_uring_enter per NOP, 1 task (strace -c -f, $n ops) | ${enters[urt-single]} | ${enters[raw-single]} | | | |"
+	echo "| io_uring_enter per NOP, 32 tasks (strace -c -f, $n ops) | ${enters[urt-batch]} | ${enters[raw-batch]} | | | |"
+fi
+
+echo
+echo "<details><summary>raw output</summary>"
+echo
+echo '```'
+cat "$log"
+echo '```'
+echo "</details>"
+exit $status
