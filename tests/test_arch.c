@@ -41,15 +41,15 @@ static int mixer(void *arg)
 {
 	long id = (long)arg;
 	volatile double d = (double)id * 1.5;
-	long acc = id;
+	unsigned long acc = (unsigned long)id;
 	for (int i = 0; i < 1000; i++) {
-		acc = acc * 31 + i;
+		acc = acc * 31 + (unsigned long)i;
 		if (urt_yield() != 0)
 			return -1;
 	}
-	long expect = id;
+	unsigned long expect = (unsigned long)id;
 	for (int i = 0; i < 1000; i++)
-		expect = expect * 31 + i;
+		expect = expect * 31 + (unsigned long)i;
 	return acc == expect && d == (double)id * 1.5 ? 0 : -EIO;
 }
 
