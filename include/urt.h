@@ -81,6 +81,14 @@ struct urt_options {
 	/* Warn (stderr) when a task runs this long without suspending; 0 = off.
 	   Reserved: the stall detector arrives with the executor work. */
 	int64_t stall_ns;
+	/* Cap on io-wq kernel worker threads of this ring, per NUMA node:
+	   bounded (regular-file I/O the kernel cannot do inline) and unbounded
+	   (ops that may block indefinitely). 0 = default: bounded 4 x online
+	   CPUs (at least 4), unbounded left at the kernel default; -1 = no cap
+	   (the kernel default). Buffered file I/O can otherwise spawn hundreds
+	   of threads. */
+	int iowq_bounded;
+	int iowq_unbounded;
 };
 
 /*
@@ -301,16 +309,109 @@ URT_API bool urt_future_done(const urt_future *f);
    Returns 0, -ECANCELED, -ETIMEDOUT or -EPERM. */
 URT_API int urt_nop(void);
 
+/* ---------------------------------------------------------------------- */
+/* Files (aiofiles / os.* equivalents)                                     */
+/*
+ * Every call below suspends only the calling task and returns a result or a
+ * negative errno, including -ECANCELED and -ETIMEDOUT (see the conventions
+ * at the top). Buffers and paths must stay valid until the call returns; it
+ * returns only after the kernel is done with them, even when cancelled.
+ *
+ * fd arguments may name a registered file instead: URT_FIXED_FD(i) is slot i
+ * of the table given to urt_register_files (it saves the kernel an fd-table
+ * lookup and reference per op). Negative fds other than those are -EBADF.
+ */
+#define URT_FIXED_FD(i) (-2 - (int)(i))
+
+/* open(2)/openat(2): returns the new fd. dfd may be AT_FDCWD. O_DIRECT is
+   allowed (buffers, offsets and lengths must then be block aligned). */
+URT_API int urt_open(const char *path, int flags, mode_t mode);
+URT_API int urt_openat(int dfd, const char *path, int flags, mode_t mode);
+
+/* close(2). A registered slot URT_FIXED_FD(i) is emptied instead. */
+URT_API int urt_close(int fd);
+
 /*
  * Read/write up to n bytes at offset off (off = -1: the file position, for
  * pipes, sockets and files opened without O_APPEND semantics). Returns the
  * byte count (0 at EOF for reads; short counts are possible), or a negative
- * errno (-EBADF, -EINVAL, ...), -ECANCELED, -ETIMEDOUT. buf must stay valid
- * until the call returns, which it does only after the kernel is done
- * with it, even when cancelled.
+ * errno (-EBADF, -EINVAL, -EISDIR, ...), -ECANCELED, -ETIMEDOUT. Requests
+ * above INT_MAX bytes are shortened to INT_MAX.
  */
 URT_API ssize_t urt_read(int fd, void *buf, size_t n, int64_t off);
 URT_API ssize_t urt_write(int fd, const void *buf, size_t n, int64_t off);
+
+/* preadv2/pwritev2 (off = -1: the file position). iovcnt <= IOV_MAX. */
+struct iovec;
+URT_API ssize_t urt_readv(int fd, const struct iovec *iov, int iovcnt, int64_t off);
+URT_API ssize_t urt_writev(int fd, const struct iovec *iov, int iovcnt, int64_t off);
+
+/*
+ * Loop over short transfers until n bytes are done (asyncio's readexactly
+ * and writer.write + drain). off = -1 uses the file position; otherwise the
+ * offset advances with each chunk.
+ *
+ * urt_read_full returns n, or fewer than n when end of file came first (the
+ * bytes before EOF are in buf: a short count *is* the EOF report), or a
+ * negative errno if a read failed. urt_write_all returns n or a negative
+ * errno; a write that makes no progress is -EIO. On an error, cancellation
+ * or timeout the number of bytes already transferred is lost; when it
+ * matters, pass `done` to the _ex forms, which store it in every case.
+ */
+URT_API ssize_t urt_read_full(int fd, void *buf, size_t n, int64_t off);
+URT_API ssize_t urt_write_all(int fd, const void *buf, size_t n, int64_t off);
+URT_API ssize_t urt_read_full_ex(int fd, void *buf, size_t n, int64_t off, size_t *done);
+URT_API ssize_t urt_write_all_ex(int fd, const void *buf, size_t n, int64_t off, size_t *done);
+
+/* fsync(2) / fdatasync(2). */
+URT_API int urt_fsync(int fd);
+URT_API int urt_fdatasync(int fd);
+
+/* statx(2): dfd/path/flags as for statx (AT_EMPTY_PATH with path "" stats
+   dfd itself), mask STATX_*; fills *out. */
+struct statx;
+URT_API int urt_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *out);
+
+/* fallocate(2) (mode FALLOC_FL_*, 0 to allocate) and ftruncate(2).
+   urt_ftruncate uses IORING_OP_FTRUNCATE (Linux 6.9); on older kernels it
+   calls ftruncate(2) directly, which does not block for long. */
+URT_API int urt_fallocate(int fd, int mode, int64_t off, int64_t len);
+URT_API int urt_ftruncate(int fd, int64_t len);
+
+/* unlinkat(2) (flags 0 or AT_REMOVEDIR), renameat2(2) (flags RENAME_*),
+   mkdirat(2), symlinkat(2), linkat(2). dfd may be AT_FDCWD. */
+URT_API int urt_unlinkat(int dfd, const char *path, int flags);
+URT_API int urt_renameat(int olddfd, const char *oldpath, int newdfd, const char *newpath,
+			 unsigned flags);
+URT_API int urt_mkdirat(int dfd, const char *path, mode_t mode);
+URT_API int urt_symlinkat(const char *target, int newdfd, const char *linkpath);
+URT_API int urt_linkat(int olddfd, const char *oldpath, int newdfd, const char *newpath,
+		       int flags);
+URT_API int urt_unlink(const char *path);
+URT_API int urt_rename(const char *oldpath, const char *newpath);
+URT_API int urt_mkdir(const char *path, mode_t mode);
+
+/* splice(2): move up to n bytes between fd_in and fd_out, one of which must
+   be a pipe. off_* = -1 for a pipe or the file position. flags SPLICE_F_*. */
+URT_API ssize_t urt_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t n,
+			   unsigned flags);
+
+/*
+ * Registered (fixed) buffers and files, per loop. Registering pins the
+ * buffers' pages once, instead of on every op; urt_read_fixed and
+ * urt_write_fixed take buf within registered buffer buf_index. Files: slot
+ * i of fds becomes URT_FIXED_FD(i) (entries of -1 leave a slot empty);
+ * urt_update_files replaces slots later. Each returns 0 or a negative errno
+ * (-EBUSY if already registered, -EPERM outside a loop). They do not
+ * suspend and may be called from any task of the loop.
+ */
+URT_API int urt_register_buffers(const struct iovec *iov, unsigned n);
+URT_API int urt_unregister_buffers(void);
+URT_API ssize_t urt_read_fixed(int fd, void *buf, size_t n, int64_t off, int buf_index);
+URT_API ssize_t urt_write_fixed(int fd, const void *buf, size_t n, int64_t off, int buf_index);
+URT_API int urt_register_files(const int *fds, unsigned n);
+URT_API int urt_update_files(unsigned first, const int *fds, unsigned n);
+URT_API int urt_unregister_files(void);
 
 /* ---------------------------------------------------------------------- */
 /* Observability                                                           */

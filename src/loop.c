@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "op.h"
@@ -70,6 +71,25 @@ static int ring_init(struct urt_loop *L, unsigned sq, unsigned cq)
 		}
 	}
 	return r;
+}
+
+/*
+ * Cap the ring's io-wq workers. Buffered writes, opens, statx and friends
+ * that cannot complete inline run on io-wq kernel threads, and the kernel
+ * starts one per blocked request: a copy of thousands of files can create
+ * hundreds. Past a few per CPU they only add contention.
+ */
+static void iowq_cap(struct urt_loop *L, const struct urt_options *o)
+{
+	if (o->iowq_bounded < -1 || o->iowq_unbounded < -1)
+		return; /* validated by the caller */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned def = cpus > 1 ? (unsigned)(4 * cpus) : 4;
+	unsigned v[2];
+	v[0] = o->iowq_bounded > 0 ? (unsigned)o->iowq_bounded : o->iowq_bounded == 0 ? def : 0;
+	v[1] = o->iowq_unbounded > 0 ? (unsigned)o->iowq_unbounded : 0; /* 0 = leave as is */
+	if (v[0] || v[1])
+		io_uring_register_iowq_max_workers(&L->ring, v); /* best effort (5.15+) */
 }
 
 /* Bounds of the calling thread's stack, for the ASan fiber annotations. */
@@ -180,6 +200,8 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 	unsigned cq = o->cq_entries ? o->cq_entries : 8 * sq;
 	if (cq < sq)
 		cq = sq;
+	if (o->iowq_bounded < -1 || o->iowq_unbounded < -1)
+		return -EINVAL;
 
 	struct urt_loop *L = calloc(1, sizeof *L);
 	if (!L)
@@ -192,6 +214,7 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 		free(L);
 		return r;
 	}
+	iowq_cap(L, o);
 	thread_stack_bounds(L);
 	urt__L = L;
 	urt__overflow_handler_install();

@@ -24,6 +24,23 @@ void urt__sq_make_room(struct urt_loop *L, unsigned need);
 int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe);
 
 /*
+ * The checks every suspension point makes, for calls that end up not
+ * needing an SQE: 0, or -EPERM / -ECANCELED / -ETIMEDOUT as below.
+ */
+static inline int urt__op_check(void)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L ? L->current : NULL;
+	if (!t)
+		return -EPERM;
+	if (urt__take_cancel(t))
+		return -ECANCELED;
+	if (t->deadline != URT_NO_DEADLINE && urt__now() >= t->deadline)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/*
  * Begin an operation for the calling task. Returns an SQE to prepare, or
  * NULL with op->res set: -EPERM outside a task, -ECANCELED when a
  * cancellation is pending, -ETIMEDOUT when the deadline scope has expired.
