@@ -7,7 +7,8 @@
  * are carved from slabs (one mmap for SLAB_STACKS slots, unmapped only when
  * the loop ends) and recycled through a per-thread LIFO pool: a fresh
  * stack costs a page fault and a guard syscall, a pooled one nothing.
- * Other sizes get a mapping of their own, unmapped when freed.
+ * Other sizes get a mapping of their own, kept in a small per-size cache
+ * (OWN_CLASSES sizes, OWN_CACHE_MAX stacks each) and unmapped beyond it.
  *
  * Pages are touched lazily: a task that stays shallow costs one page of
  * RSS, not its whole stack. When the loop goes idle with more than
@@ -71,6 +72,15 @@ static __thread unsigned pool_len;
 static __thread size_t pool_size; /* usable size of pooled (slab) stacks */
 static __thread struct slab *slabs;
 static __thread struct urt__stack *slab_fresh; /* never-used slots of the newest slab */
+
+/* Stacks of other sizes than the loop default, cached per slot size. */
+#define OWN_CLASSES 8
+#define OWN_CACHE_MAX 256
+static __thread struct {
+	size_t slot;
+	struct urt__stack *head;
+	unsigned len;
+} own[OWN_CLASSES];
 
 static size_t page_size;
 static atomic_int madv_guard = -1;        /* -1 unknown, 0 no, 1 yes */
@@ -245,14 +255,51 @@ struct urt__stack *urt__stack_get(size_t size)
 		return slab_take();
 	}
 	size_t n = slot_size(size);
+	for (int i = 0; i < OWN_CLASSES; i++) {
+		if (own[i].slot == n && own[i].head) {
+			struct urt__stack *s = own[i].head;
+			own[i].head = s->next;
+			own[i].len--;
+			return s;
+		}
+	}
 	char *map = map_anon(n);
 	return map ? stack_init(map, n, true, false) : NULL;
+}
+
+/* Keep an own-mapping stack for the next spawn of the same size: tasks
+   spawned with a custom stack_size in a loop would otherwise cost an
+   mmap, a guard madvise and a munmap each. */
+static bool own_cache_put(struct urt__stack *s)
+{
+	size_t slot = page_size + s->size + HDR_SIZE;
+	int free_class = -1;
+	for (int i = 0; i < OWN_CLASSES; i++) {
+		if (own[i].slot == slot) {
+			if (own[i].len >= OWN_CACHE_MAX)
+				return false;
+			s->next = own[i].head;
+			own[i].head = s;
+			own[i].len++;
+			return true;
+		}
+		if (free_class < 0 && !own[i].head)
+			free_class = i;
+	}
+	if (free_class < 0)
+		return false;
+	own[free_class].slot = slot;
+	s->next = NULL;
+	own[free_class].head = s;
+	own[free_class].len = 1;
+	return true;
 }
 
 void urt__stack_put(struct urt__stack *s)
 {
 	if (s->own_map) {
-		stack_unmap_own(s);
+		if (!own_cache_put(s))
+			stack_unmap_own(s);
 		return;
 	}
 	s->next = pool;
@@ -284,6 +331,15 @@ void urt__stacks_trim(void)
 
 void urt__stacks_free_all(void)
 {
+	for (int i = 0; i < OWN_CLASSES; i++) {
+		while (own[i].head) {
+			struct urt__stack *s = own[i].head;
+			own[i].head = s->next;
+			stack_unmap_own(s);
+		}
+		own[i].len = 0;
+		own[i].slot = 0;
+	}
 	pool = NULL;
 	pool_len = 0;
 	slab_fresh = NULL;

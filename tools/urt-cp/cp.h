@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* urt-cp: shared declarations (options, counters, the copy job). */
+#ifndef URT_CP_H
+#define URT_CP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <urt.h>
+
+struct cp_opts {
+	bool recursive, preserve, verbose, noclobber, direct, verify, sync;
+	int progress;        /* -1 auto (stderr is a tty), 0 off, 1 on */
+	int deref;           /* 0 cp's default, 'L' always follow, 'P' never */
+	unsigned jobs;       /* files in flight */
+	unsigned depth;      /* chunks in flight per file */
+	size_t chunk;        /* bytes per chunk */
+	mode_t umask;
+};
+
+struct cp_stats {
+	uint64_t bytes_total, bytes_done; /* regular-file data seen / copied */
+	uint64_t files_total, files_done;
+	bool failed;                      /* exit status 1 */
+	bool interrupted;                 /* SIGINT/SIGTERM: stop */
+};
+
+extern struct cp_opts O;
+extern struct cp_stats S;
+
+/*
+ * A directory being copied. Jobs for its entries hold a reference; when the
+ * last one drops (the walk left it and every child finished), its final
+ * mode and times are applied and its fds closed.
+ */
+struct dnode {
+	struct dnode *parent;
+	unsigned refs;
+	int sfd, dfd;          /* source and destination directory fds */
+	char *spath, *dpath;   /* for messages */
+	struct stat st;        /* the source directory */
+	bool created;          /* we made the destination: it started empty */
+};
+
+/* One file to copy: (sdir, sname) -> (ddir, dname). */
+struct job {
+	struct dnode *dir;     /* holds a reference; NULL for command-line operands */
+	int sdir, ddir;
+	const char *sname, *dname;
+	char *spath, *dpath;   /* full paths for messages (owned) */
+	struct stat st;        /* lstat/stat of the source */
+	bool dst_fresh;        /* destination directory was created by us: no stat needed */
+};
+
+/* walk.c */
+int cp_operand(const char *src, const char *dst, bool dst_is_dir_target);
+void cp_wait_all(void);
+void dnode_put(struct dnode *d);
+
+/* copyfile.c */
+int cp_regular(struct job *j);
+int cp_symlink(struct job *j);
+int cp_set_attrs_path(int dfd, const char *name, const struct stat *st, bool nofollow);
+void *buf_get(void);
+void buf_put(void *b);
+
+/* util */
+void cp_err(int err, const char *what, const char *path);
+void cp_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *path_join(const char *a, const char *b);
+
+/* progress.c */
+void progress_start(void);
+void progress_stop(void);
+
+#endif
