@@ -187,8 +187,12 @@ static int pump(void *arg)
 	int64_t off;
 	size_t len;
 	while (!p->err && next_chunk(p, &off, &len)) {
-		size_t got = 0;
-		ssize_t r = urt_read_full_ex(p->sfd, buf, len, off, &got);
+		size_t got = 0, rlen = len;
+		if (O.direct) /* O_DIRECT reads whole blocks; the last one comes back short */
+			rlen = (len + DIO_ALIGN - 1) & ~(size_t)(DIO_ALIGN - 1);
+		ssize_t r = urt_read_full_ex(p->sfd, buf, rlen, off, &got);
+		if (got > len)
+			got = len;
 		if (r < 0) {
 			if (!p->err)
 				p->err = (int)r, p->err_what = "error reading";
@@ -216,16 +220,17 @@ static int pump(void *arg)
 	return 0;
 }
 
-/* The data extents of sfd: one [0,size) unless the file looks sparse. */
-static int find_extents(int sfd, const struct stat *st, struct extent **out, unsigned *n)
+/* The data extents of sfd: *whole = [0,size) unless the file looks sparse
+   (then a malloc'ed list). whole is the caller's: each file has its own. */
+static int find_extents(int sfd, const struct stat *st, struct extent *whole,
+			struct extent **out, unsigned *n)
 {
-	static struct extent whole;
-	*out = &whole;
+	*out = whole;
 	*n = 0;
 	if (st->st_size == 0)
 		return 0;
-	whole.off = 0;
-	whole.len = st->st_size;
+	whole->off = 0;
+	whole->len = st->st_size;
 	*n = 1;
 	/* cp's heuristic: fewer allocated blocks than the size needs */
 	if ((int64_t)st->st_blocks * 512 >= st->st_size)
@@ -271,9 +276,9 @@ static int find_extents(int sfd, const struct stat *st, struct extent **out, uns
 
 static int copy_data(int sfd, int dfd, const struct stat *st, const char **what)
 {
-	struct extent *ext;
+	struct extent whole, *ext;
 	unsigned n_ext;
-	int sparse = find_extents(sfd, st, &ext, &n_ext);
+	int sparse = find_extents(sfd, st, &whole, &ext, &n_ext);
 	if (sparse < 0) {
 		*what = "cannot read extents of";
 		return sparse;
