@@ -309,6 +309,17 @@ URT_API bool urt_future_done(const urt_future *f);
    Returns 0, -ECANCELED, -ETIMEDOUT or -EPERM. */
 URT_API int urt_nop(void);
 
+/*
+ * Offload hint for the calling task's later operations: when on, each op is
+ * queued straight to an io-wq kernel worker (IOSQE_ASYNC) instead of first
+ * being tried inline on the loop's thread. Use it for ops that are CPU work
+ * in the kernel, such as large page-cache reads and writes: inline they run
+ * one at a time on the loop's thread; offloaded they spread over the CPUs
+ * while the loop keeps submitting. Off (the default) is best for sockets,
+ * pipes and small ops. Returns the previous setting (false outside a task).
+ */
+URT_API bool urt_io_offload(bool on);
+
 /* ---------------------------------------------------------------------- */
 /* Files (aiofiles / os.* equivalents)                                     */
 /*

@@ -66,6 +66,7 @@ struct urt_task {
 	bool joined;              /* consumed by a join: must not be joined again */
 	bool has_joiner;
 	bool timer_armed;
+	uint8_t sqe_flags;        /* IOSQE_* added to every op (urt_io_offload) */
 	int wake_res;             /* result handed over by urt__wake */
 	struct urt__op *wait_op;  /* WAIT_IO: the op to cancel */
 	int (*fn)(void *);

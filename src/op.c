@@ -35,6 +35,7 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 	struct urt_loop *L = urt__L;
 	urt_task *t = op->task;
 	io_uring_sqe_set_data(sqe, op);
+	sqe->flags |= t->sqe_flags;
 	L->inflight++;
 	L->stats.sqes++;
 	if (unlikely(t->deadline != URT_NO_DEADLINE)) {
@@ -121,4 +122,15 @@ int urt_nop(void)
 		return op.res;
 	io_uring_prep_nop(sqe);
 	return urt__op_wait(&op, sqe);
+}
+
+bool urt_io_offload(bool on)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L ? L->current : NULL;
+	if (!t)
+		return false;
+	bool was = t->sqe_flags & IOSQE_ASYNC;
+	t->sqe_flags = on ? IOSQE_ASYNC : 0;
+	return was;
 }

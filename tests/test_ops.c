@@ -171,3 +171,73 @@ Test(ops, mixed_sleep_nop_small_ring)
 	o.cq_entries = 16;
 	cr_assert_eq(urt_run_opts(&o, main_mixed, NULL), 0);
 }
+
+/* ---------------------------------------------------------------------- */
+/* urt_io_offload: ops go to io-wq workers (IOSQE_ASYNC). A page-cache read
+   normally completes inline; offloaded, an iou-wrk thread must exist. */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static int count_iowq_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	cr_assert_not_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[300], comm[64] = "";
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof comm, f) && !strncmp(comm, "iou-wrk", 7))
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static int offload_child(void *arg)
+{
+	(void)arg;
+	return urt_io_offload(false) ? 1 : 0; /* spawned tasks start with it off */
+}
+
+static int main_offload(void *arg)
+{
+	(void)arg;
+	char path[] = "/tmp/urt-offload-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	char buf[4096] __attribute__((aligned(64)));
+	memset(buf, 'x', sizeof buf);
+	/* a plain write: through the ring it might start an io-wq worker */
+	cr_assert_eq(pwrite(fd, buf, sizeof buf, 0), (ssize_t)sizeof buf);
+	int before = count_iowq_threads();
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(urt_read(fd, buf, sizeof buf, 0), (ssize_t)sizeof buf);
+	int inline_workers = count_iowq_threads();
+	cr_assert_eq(urt_io_offload(true), false);
+	cr_assert_eq(urt_read(fd, buf, sizeof buf, 0), (ssize_t)sizeof buf);
+	int offload_workers = count_iowq_threads();
+	cr_assert_eq(urt_io_offload(true), true);
+	urt_task *t = urt_spawn(offload_child, NULL);
+	int res = -1;
+	OK(urt_join(t, &res));
+	cr_assert_eq(res, 0);
+	cr_assert_eq(urt_io_offload(false), true);
+	cr_assert_eq(inline_workers, before, "hot page-cache reads ran inline");
+	cr_assert_gt(offload_workers, inline_workers, "an offloaded read ran on io-wq");
+	close(fd);
+	return 0;
+}
+
+Test(ops, io_offload)
+{
+	cr_assert_eq(urt_io_offload(true), false); /* outside a task */
+	RUN(main_offload, NULL);
+}

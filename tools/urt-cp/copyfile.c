@@ -184,6 +184,10 @@ static int pump(void *arg)
 			p->err = -ENOMEM, p->err_what = "cannot allocate a buffer for";
 		return 0;
 	}
+	/* Page-cache copies are CPU work: let io-wq workers do them on all
+	   CPUs while this thread keeps the other files moving. */
+	if (O.offload)
+		urt_io_offload(true);
 	int64_t off;
 	size_t len;
 	while (!p->err && next_chunk(p, &off, &len)) {
