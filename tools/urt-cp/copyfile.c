@@ -58,6 +58,11 @@ void buf_put(void *b)
 /* Temporary files                                                         */
 
 static bool no_tmpfile; /* O_TMPFILE or the /proc link trick failed once */
+
+void cp_tmpfile_disable(void)
+{
+	no_tmpfile = true;
+}
 static unsigned tmp_seq;
 
 struct tmp {
@@ -153,7 +158,57 @@ struct pipe_state {
 	int err;            /* first error; stops everyone */
 	const char *err_what;
 	int64_t copied;
+	/* One write in flight per file: buffered writes to one inode serialize
+	   on its i_rwsem anyway, and several io-wq workers spinning on it cost
+	   more than they overlap. Reads stay parallel. */
+	bool writing;
+	struct wwait *wq_head, **wq_tail;
 };
+
+struct wwait {
+	struct wwait *next;
+	urt_future go;
+};
+
+/* Take the file's write turn (FIFO). 0, or -ECANCELED/-ETIMEDOUT. */
+static int write_lock(struct pipe_state *p)
+{
+	if (!p->writing) {
+		p->writing = true;
+		return 0;
+	}
+	struct wwait w = {.next = NULL};
+	urt_future_init(&w.go);
+	if (!p->wq_tail)
+		p->wq_tail = &p->wq_head;
+	*p->wq_tail = &w;
+	p->wq_tail = &w.next;
+	int r = urt_future_wait(&w.go, URT_FOREVER, NULL);
+	if (r < 0 && !urt_future_done(&w.go)) {
+		/* gave up before the turn came: leave the queue */
+		struct wwait **pp = &p->wq_head;
+		while (*pp != &w)
+			pp = &(*pp)->next;
+		*pp = w.next;
+		if (p->wq_tail == &w.next)
+			p->wq_tail = pp;
+		return r;
+	}
+	return 0; /* the turn was handed to us (even if cancelled meanwhile) */
+}
+
+static void write_unlock(struct pipe_state *p)
+{
+	struct wwait *w = p->wq_head;
+	if (!w) {
+		p->writing = false;
+		return;
+	}
+	p->wq_head = w->next;
+	if (!p->wq_head)
+		p->wq_tail = &p->wq_head;
+	urt_future_set(&w->go, 0, NULL); /* writing stays true: handed over */
+}
 
 /* Claim the next chunk. Returns false when there is nothing left. */
 static bool next_chunk(struct pipe_state *p, int64_t *off, size_t *len)
@@ -184,17 +239,20 @@ static int pump(void *arg)
 			p->err = -ENOMEM, p->err_what = "cannot allocate a buffer for";
 		return 0;
 	}
-	/* Page-cache copies are CPU work: let io-wq workers do them on all
-	   CPUs while this thread keeps the other files moving. */
-	if (O.offload)
-		urt_io_offload(true);
 	int64_t off;
 	size_t len;
 	while (!p->err && next_chunk(p, &off, &len)) {
 		size_t got = 0, rlen = len;
 		if (O.direct) /* O_DIRECT reads whole blocks; the last one comes back short */
 			rlen = (len + DIO_ALIGN - 1) & ~(size_t)(DIO_ALIGN - 1);
+		/* Page-cache reads are CPU work: let io-wq workers do them on all
+		   CPUs while this thread keeps the other files moving. Writes
+		   punt to io-wq by themselves (ext4 cannot write without
+		   blocking) and must not run side by side (see writing). */
+		bool was = O.offload ? urt_io_offload(true) : false;
 		ssize_t r = urt_read_full_ex(p->sfd, buf, rlen, off, &got);
+		if (O.offload)
+			urt_io_offload(was);
 		if (got > len)
 			got = len;
 		if (r < 0) {
@@ -211,7 +269,11 @@ static int pump(void *arg)
 			memset((char *)buf + wlen, 0, up - wlen);
 			wlen = up;
 		}
-		r = urt_write_all(p->dfd, buf, wlen, off);
+		r = write_lock(p);
+		if (r == 0) {
+			r = urt_write_all(p->dfd, buf, wlen, off);
+			write_unlock(p);
+		}
 		if (r < 0) {
 			if (!p->err)
 				p->err = (int)r, p->err_what = "error writing";

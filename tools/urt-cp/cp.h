@@ -63,6 +63,7 @@ int cp_regular(struct job *j);
 int cp_symlink(struct job *j);
 int cp_set_attrs_path(int dfd, const char *name, const struct stat *st, bool nofollow);
 void *buf_get(void);
+void cp_tmpfile_disable(void);
 void buf_put(void *b);
 
 /* util */
