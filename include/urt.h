@@ -330,9 +330,18 @@ URT_API bool urt_io_offload(bool on);
  *
  * fd arguments may name a registered file instead: URT_FIXED_FD(i) is slot i
  * of the table given to urt_register_files (it saves the kernel an fd-table
- * lookup and reference per op). Negative fds other than those are -EBADF.
+ * lookup and reference per op). Directory-fd arguments (dfd, olddfd, newdfd)
+ * must be real fds or AT_FDCWD. Other negative fds give -EBADF.
+ *
+ * These are io_uring's operations, and a few differ from the syscalls of the
+ * same name: opening a FIFO without O_CREAT does not wait for the other end
+ * (a write-only open fails with -ENXIO, a read-only one returns at once).
+ * A short write at the file position (off = -1) to a regular file does not
+ * advance the position on Linux 6.18, so loop with explicit offsets
+ * (urt_write_all with off >= 0) when writes may come up short.
  */
-#define URT_FIXED_FD(i) (-2 - (int)(i))
+#define URT_FIXED_FD(i) ((int)(-2147483647 - 1 + (int)(i)))
+#define URT_IS_FIXED_FD(fd) ((fd) < -(1 << 30))
 
 /* open(2)/openat(2): returns the new fd. dfd may be AT_FDCWD. O_DIRECT is
    allowed (buffers, offsets and lengths must then be block aligned). */

@@ -162,6 +162,10 @@ void urt__overflow_handler_remove(void);
 
 /* op.c */
 void urt__op_cancel(urt_task *t);
+void urt__op_deadline_expired(urt_task *t);
+/* How long after a deadline the user-space backstop cancels an op whose
+   IORING_OP_LINK_TIMEOUT has not completed it. */
+#define URT_LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
 void urt__reap(void);
 
 /* group.c */

@@ -27,8 +27,8 @@ static unsigned clamp_len(size_t n)
 /* URT_FIXED_FD(i) → slot i of the registered file table. */
 static inline void set_fd(struct io_uring_sqe *sqe, int fd)
 {
-	if (fd <= -2) {
-		sqe->fd = -2 - fd;
+	if (URT_IS_FIXED_FD(fd)) {
+		sqe->fd = fd - URT_FIXED_FD(0);
 		sqe->flags |= IOSQE_FIXED_FILE;
 	}
 }
@@ -56,8 +56,8 @@ int urt_open(const char *path, int flags, mode_t mode)
 int urt_close(int fd)
 {
 	OP_BEGIN;
-	if (fd <= -2)
-		io_uring_prep_close_direct(sqe, (unsigned)(-2 - fd));
+	if (URT_IS_FIXED_FD(fd))
+		io_uring_prep_close_direct(sqe, (unsigned)(fd - URT_FIXED_FD(0)));
 	else
 		io_uring_prep_close(sqe, fd);
 	return urt__op_wait(&op, sqe);
@@ -200,7 +200,7 @@ int urt_ftruncate(int fd, int64_t len)
 		int r = urt__op_check();
 		if (r)
 			return r;
-		if (fd <= -2)
+		if (URT_IS_FIXED_FD(fd))
 			return -EBADF;
 		return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
 	}
@@ -275,8 +275,8 @@ ssize_t urt_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_
 {
 	OP_BEGIN;
 	unsigned fixed_in = 0;
-	if (fd_in <= -2) {
-		fd_in = -2 - fd_in;
+	if (URT_IS_FIXED_FD(fd_in)) {
+		fd_in = fd_in - URT_FIXED_FD(0);
 		fixed_in = SPLICE_F_FD_IN_FIXED;
 	}
 	io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, clamp_len(n), flags | fixed_in);

@@ -50,20 +50,39 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 		op->pending = 2;
 		L->inflight++;
 		L->stats.sqes++;
+		/* Backstop: an op blocked inside an io-wq worker (a FIFO open, say)
+		   may never see its link timeout fire. If the op is still pending
+		   a little after the deadline, the timer heap cancels it
+		   (urt__op_deadline_expired). */
+		urt__timer_arm(t, t->deadline + URT_LINK_TIMEOUT_GRACE);
 	}
 	t->state = URT_WAIT_IO;
 	t->wait_op = op;
 	urt__suspend();
 	t->wait_op = NULL;
+	if (unlikely(t->timer_armed))
+		urt__timer_disarm(t);
 
 	int res = op->res;
-	if (unlikely(res == -ECANCELED || res == -EINTR)) {
+	/* -ERESTARTSYS and friends (-512..-516) escape from ops interrupted in
+	   an io-wq worker; they must never reach the caller. */
+	if (unlikely(res == -ECANCELED || res == -EINTR || (res <= -512 && res >= -516))) {
 		if (op->timed_out)
 			return -ETIMEDOUT;
 		if (urt__take_cancel(t))
 			return -ECANCELED;
+		if (res != -ECANCELED)
+			res = -EINTR;
 	}
 	return res;
+}
+
+/* The backstop timer of an op under a deadline fired with the op still in
+   flight: cancel it as timed out; t still waits for the op's CQE. */
+void urt__op_deadline_expired(urt_task *t)
+{
+	t->wait_op->timed_out = 1;
+	urt__op_cancel(t);
 }
 
 /*

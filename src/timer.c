@@ -124,6 +124,14 @@ void urt__timers_expire(int64_t now)
 	struct urt_loop *L = urt__L;
 	while (L->heap_len && L->heap[0]->timer_at <= now) {
 		urt_task *t = L->heap[0];
+		if (t->state != URT_WAIT_USER) {
+			/* an op's deadline backstop: cancel the op if it is still in
+			   flight (if it completed, its task is ready and disarms) */
+			urt__timer_disarm(t);
+			if (t->state == URT_WAIT_IO)
+				urt__op_deadline_expired(t);
+			continue;
+		}
 		urt__wake(t, -ETIMEDOUT); /* disarms (removes from the heap) */
 	}
 }

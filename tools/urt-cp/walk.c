@@ -82,15 +82,30 @@ void dnode_put(struct dnode *d)
 	}
 }
 
+/* Jobs handed to a task. A task cancelled before it first runs never
+   runs (on SIGINT), so cp_wait_all frees what is left here. */
+static struct job *live;
+
+static void job_free(struct job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		live = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	dnode_put(j->dir);
+	free(j->spath);
+	free(j->dpath);
+	free(j);
+}
+
 static int job_main(void *arg)
 {
 	struct job *j = arg;
 	int r = S_ISLNK(j->st.st_mode) ? cp_symlink(j) : cp_regular(j);
 	S.files_done++;
-	dnode_put(j->dir);
-	free(j->spath);
-	free(j->dpath);
-	free(j);
+	job_free(j);
 	active--;
 	if (slot_waiter)
 		urt_future_set(slot_waiter, 0, NULL);
@@ -120,15 +135,17 @@ static int submit(struct job *j)
 	}
 	S.files_total++;
 	active++;
+	j->prev = NULL;
+	j->next = live;
+	if (live)
+		live->prev = j;
+	live = j;
 	struct urt_spawn_attr a = {.name = "copy", .stack_size = 64 * 1024, .group = &G};
 	if (!urt_spawn_attr(&a, job_main, j)) {
 		active--;
 		cp_err(ENOMEM, "cannot copy", j->spath);
 		S.failed = true;
-		dnode_put(j->dir);
-		free(j->spath);
-		free(j->dpath);
-		free(j);
+		job_free(j);
 	}
 	return 0;
 }
@@ -365,4 +382,7 @@ void cp_wait_all(void)
 		urt_cancel(urt_current()); /* urt_group_wait then cancels every member */
 	urt_group_wait(&G);
 	group_ready = false;
+	while (live) /* cancelled before they ran */
+		job_free(live);
+	active = 0;
 }
