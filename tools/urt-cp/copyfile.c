@@ -13,7 +13,10 @@
  *
  * Data path: up to O.depth chunks of a large file in flight at once, each
  * a read into a pooled aligned buffer and a write at the same offset, run
- * by O.depth tasks pulling chunks from a shared cursor. Sparse files are
+ * by O.depth tasks pulling chunks from a shared cursor. Reads overlap;
+ * writes to one file go one at a time. (Splicing through a pipe and
+ * writing from an mmap of the source, which copy each byte once instead
+ * of twice, both measured slower here: see README.) Sparse files are
  * copied extent by extent (SEEK_DATA/SEEK_HOLE) so holes stay holes.
  */
 #include <errno.h>
@@ -230,126 +233,11 @@ static bool next_chunk(struct pipe_state *p, int64_t *off, size_t *len)
 	return false;
 }
 
-/* ---------------------------------------------------------------------- */
-/* Pipes for the splice path, pooled like the buffers.                     */
-
-struct cpipe {
-	int r, w;
-	size_t cap;
-};
-
-static struct cpipe *pipes;
-static unsigned pipes_len;
-
-static bool pipe_get(struct cpipe *out)
-{
-	if (pipes_len) {
-		*out = pipes[--pipes_len];
-		return true;
-	}
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return false;
-	out->r = fds[0];
-	out->w = fds[1];
-	/* hold a whole chunk if allowed (pipe-max-size, 1 MiB by default) */
-	int c = fcntl(fds[1], F_SETPIPE_SZ, (int)O.chunk);
-	if (c < 0)
-		c = fcntl(fds[1], F_GETPIPE_SZ);
-	out->cap = c > 0 ? (size_t)c : 65536;
-	return true;
-}
-
-/* Pool a pipe only if it is known to be empty; close it otherwise. */
-static void pipe_put(struct cpipe *c, bool empty)
-{
-	if (!pipes)
-		pipes = calloc((size_t)O.jobs * O.depth + 1, sizeof *pipes);
-	if (empty && pipes && pipes_len < O.jobs * O.depth + 1) {
-		pipes[pipes_len++] = *c;
-		return;
-	}
-	close(c->r);
-	close(c->w);
-}
-
-/*
- * Copy [off, off+len) by splicing source -> pipe -> destination: the data
- * never enters user space and is copied once (into the destination's page
- * cache), as copy_file_range does; read + write copies it twice. Returns
- * the bytes copied (short at EOF) or a negative errno; *what says which side
- * failed.
- */
-static ssize_t splice_chunk(struct pipe_state *p, struct cpipe *c, int64_t off, size_t len,
-			    bool *in_pipe, const char **what)
-{
-	size_t done = 0;
-	while (done < len) {
-		size_t want = len - done < c->cap ? len - done : c->cap;
-		ssize_t in = urt_splice(p->sfd, off + (int64_t)done, c->w, -1, want, SPLICE_F_MOVE);
-		if (in < 0) {
-			*what = "error reading";
-			return in;
-		}
-		if (in == 0)
-			break; /* EOF: the source shrank */
-		*in_pipe = true;
-		int r = write_lock(p);
-		if (r < 0) {
-			*what = "error writing";
-			return r;
-		}
-		size_t out = 0;
-		while (out < (size_t)in) {
-			ssize_t w = urt_splice(c->r, -1, p->dfd, off + (int64_t)(done + out),
-					       (size_t)in - out, SPLICE_F_MOVE);
-			if (w <= 0) {
-				write_unlock(p);
-				*what = "error writing";
-				return w < 0 ? w : -EIO;
-			}
-			out += (size_t)w;
-		}
-		write_unlock(p);
-		*in_pipe = false;
-		done += (size_t)in;
-		p->copied += in;
-		S.bytes_done += (uint64_t)in;
-	}
-	return (ssize_t)done;
-}
-
-static int pump_splice(struct pipe_state *p)
-{
-	struct cpipe c;
-	if (!pipe_get(&c)) {
-		if (!p->err)
-			p->err = -errno, p->err_what = "cannot create a pipe for";
-		return 0;
-	}
-	bool dirty = false;
-	int64_t off;
-	size_t len;
-	while (!p->err && next_chunk(p, &off, &len)) {
-		const char *what = NULL;
-		ssize_t r = splice_chunk(p, &c, off, len, &dirty, &what);
-		if (r < 0) {
-			if (!p->err)
-				p->err = (int)r, p->err_what = what;
-			break;
-		}
-	}
-	pipe_put(&c, !dirty);
-	return 0;
-}
-
 static int pump(void *arg)
 {
 	struct pipe_state *p = arg;
 	if (O.offload)
 		urt_io_offload(true); /* see cp_regular */
-	if (O.splice && !O.direct)
-		return pump_splice(p);
 	void *buf = buf_get();
 	if (!buf) {
 		if (!p->err)

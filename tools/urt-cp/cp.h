@@ -11,7 +11,6 @@
 struct cp_opts {
 	bool recursive, preserve, verbose, noclobber, direct, verify, sync;
 	bool offload;        /* data ops straight to io-wq (urt_io_offload) */
-	bool splice;         /* data through a pipe (splice), not a buffer */
 	int progress;        /* -1 auto (stderr is a tty), 0 off, 1 on */
 	int deref;           /* 0 cp's default, 'L' always follow, 'P' never */
 	unsigned jobs;       /* files in flight */

@@ -217,8 +217,6 @@ int main(int argc, char **argv)
 		O.progress = isatty(2);
 	const char *e = getenv("URTCP_OFFLOAD"); /* for benchmarking the choice */
 	O.offload = e ? atoi(e) != 0 : true;
-	e = getenv("URTCP_SPLICE");
-	O.splice = e ? atoi(e) != 0 : true;
 	if ((e = getenv("URTCP_NO_TMPFILE")) && atoi(e))
 		cp_tmpfile_disable(); /* named temporaries + rename, as without O_TMPFILE */
 	O.umask = umask(0);
