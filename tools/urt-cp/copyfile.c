@@ -161,6 +161,7 @@ struct pipe_state {
 	int err;            /* first error; stops everyone */
 	const char *err_what;
 	int64_t copied;
+	bool large;         /* more than one chunk */
 	/* One write in flight per file: buffered writes to one inode serialize
 	   on its i_rwsem anyway, and several io-wq workers spinning on it cost
 	   more than they overlap. Reads stay parallel. */
@@ -236,12 +237,16 @@ static bool next_chunk(struct pipe_state *p, int64_t *off, size_t *len)
 static int pump(void *arg)
 {
 	struct pipe_state *p = arg;
-	if (O.offload)
-		urt_io_offload(true); /* see cp_regular */
+	/* Small files: everything offloaded (see cp_regular). Large files:
+	   reads inline, where io_uring's async buffered reads keep readahead
+	   going on a cold file and a hot one is copied on the loop's CPU while
+	   the previous chunk's write runs on an io-wq worker's. */
+	bool was = urt_io_offload(O.offload && !p->large);
 	void *buf = buf_get();
 	if (!buf) {
 		if (!p->err)
 			p->err = -ENOMEM, p->err_what = "cannot allocate a buffer for";
+		urt_io_offload(was);
 		return 0;
 	}
 	int64_t off;
@@ -281,6 +286,7 @@ static int pump(void *arg)
 		S.bytes_done += got;
 	}
 	buf_put(buf);
+	urt_io_offload(was);
 	return 0;
 }
 
@@ -352,6 +358,7 @@ static int copy_data(int sfd, int dfd, const struct stat *st, const char **what)
 	for (unsigned i = 0; i < n_ext; i++)
 		data += ext[i].len;
 	uint64_t chunks = ((uint64_t)data + O.chunk - 1) / O.chunk;
+	p.large = chunks > 1;
 	unsigned helpers = chunks > O.depth ? O.depth - 1 : chunks ? (unsigned)chunks - 1 : 0;
 	urt_task *t[helpers ? helpers : 1];
 	unsigned spawned = 0;
