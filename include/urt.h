@@ -81,12 +81,13 @@ struct urt_options {
 	/* Warn (stderr) when a task runs this long without suspending; 0 = off.
 	   Reserved: the stall detector arrives with the executor work. */
 	int64_t stall_ns;
-	/* Cap on io-wq kernel worker threads of this ring, per NUMA node:
-	   bounded (regular-file I/O the kernel cannot do inline) and unbounded
-	   (ops that may block indefinitely). 0 = default: bounded 4 x online
-	   CPUs (at least 4), unbounded left at the kernel default; -1 = no cap
-	   (the kernel default). Buffered file I/O can otherwise spawn hundreds
-	   of threads. */
+	/* Cap on io-wq kernel worker threads, per NUMA node: bounded
+	   (regular-file I/O the kernel cannot do inline) and unbounded (ops
+	   that may block indefinitely). 0 = default: bounded 4 x online CPUs
+	   (at least 4), unbounded unchanged; -1 = leave unchanged. The kernel
+	   keeps these limits per thread (its io-wq serves every ring the
+	   thread uses) and its own default is RLIMIT_NPROC: buffered file I/O
+	   can otherwise spawn hundreds of threads. */
 	int iowq_bounded;
 	int iowq_unbounded;
 };

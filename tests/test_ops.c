@@ -241,3 +241,49 @@ Test(ops, io_offload)
 	cr_assert_eq(urt_io_offload(true), false); /* outside a task */
 	RUN(main_offload, NULL);
 }
+
+/* ---------------------------------------------------------------------- */
+/* io-wq worker cap (urt_options.iowq_*). White-box: registering {0, 0}
+   changes nothing and reads the ring's current limits back. */
+
+#include <unistd.h>
+#include "core.h"
+
+static int main_iowq_query(void *arg)
+{
+	unsigned *v = arg;
+	v[0] = v[1] = 0;
+	OK(io_uring_register_iowq_max_workers(&urt__L->ring, v));
+	return 0;
+}
+
+static void iowq_limits(int bounded, int unbounded, unsigned v[2])
+{
+	struct urt_options o = {.iowq_bounded = bounded, .iowq_unbounded = unbounded};
+	cr_assert_eq(urt_run_opts(&o, main_iowq_query, v), 0);
+}
+
+Test(ops, iowq_cap_applied)
+{
+	unsigned v[2], dflt[2];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned want = cpus > 1 ? (unsigned)(4 * cpus) : 4;
+	iowq_limits(0, 0, v);
+	cr_assert_eq(v[0], want, "default bounded cap: 4 per CPU");
+	iowq_limits(3, 5, v);
+	cr_assert_eq(v[0], 3);
+	cr_assert_eq(v[1], 5);
+	/* the limits belong to the thread's io-wq, shared by its rings:
+	   -1 leaves them as the previous loop on this thread set them */
+	iowq_limits(-1, -1, dflt);
+	cr_assert_eq(dflt[0], 3);
+	cr_assert_eq(dflt[1], 5);
+}
+
+Test(ops, iowq_cap_bad_value)
+{
+	struct urt_options o = {.iowq_bounded = -2};
+	cr_assert_eq(urt_run_opts(&o, main_nop, NULL), -EINVAL);
+	struct urt_options o2 = {.iowq_unbounded = -5};
+	cr_assert_eq(urt_run_opts(&o2, main_nop, NULL), -EINVAL);
+}
