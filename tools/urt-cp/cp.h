@@ -10,7 +10,7 @@
 
 struct cp_opts {
 	bool recursive, preserve, verbose, noclobber, direct, verify, sync;
-	bool offload;        /* data ops straight to io-wq (urt_io_offload) */
+	int offload;         /* io-wq offload: 0 none, 1 all ops of small files, 2 create/write/link */
 	int progress;        /* -1 auto (stderr is a tty), 0 off, 1 on */
 	int deref;           /* 0 cp's default, 'L' always follow, 'P' never */
 	unsigned jobs;       /* files in flight */

@@ -17,7 +17,7 @@
 
 #include "cp.h"
 
-struct cp_opts O = {.progress = -1, .jobs = 16, .depth = 4, .chunk = 1 << 20};
+struct cp_opts O = {.progress = -1, .jobs = 64, .depth = 4, .chunk = 1 << 20};
 struct cp_stats S;
 
 static const char *prog = "urt-cp";
@@ -53,8 +53,8 @@ static void usage(FILE *f)
 		"  -v, --verbose         print each file copied\n"
 		"      --progress        show a progress bar on stderr (default: if a terminal)\n"
 		"      --no-progress     never show it\n"
-		"  -j, --jobs N          files in flight (default 16)\n"
-		"      --queue-depth N   chunks in flight per file (default 4)\n"
+		"  -j, --jobs N          files in flight (default 64)\n"
+		"      --queue-depth N   chunks in flight per large file (default 4)\n"
 		"      --chunk-size N    bytes per chunk, K/M suffixes (default 1M)\n"
 		"      --direct          use O_DIRECT (bypass the page cache)\n"
 		"      --verify          read source and copy back and compare them\n"
@@ -62,8 +62,10 @@ static void usage(FILE *f)
 		"      --help            show this help\n"
 		"      --version         show the version\n"
 		"\n"
-		"Memory: at most jobs x queue-depth x chunk-size bytes of buffers\n"
-		"(64 MiB with the defaults; a small file uses only its size).\n"
+		"Memory: buffers of at most jobs x chunk-size bytes for files of up to\n"
+		"one chunk, plus 4 x queue-depth x chunk-size for the (at most 4) larger\n"
+		"files in flight: 80 MiB with the defaults, of which a small file\n"
+		"touches only its size.\n"
 		"Each file is written under a temporary name (or none, O_TMPFILE) and\n"
 		"renamed into place when complete: a failed or interrupted copy never\n"
 		"leaves a partial file. Exit status: 0 if all went well, 1 if any file\n"
@@ -216,7 +218,7 @@ int main(int argc, char **argv)
 	if (O.progress < 0)
 		O.progress = isatty(2);
 	const char *e = getenv("URTCP_OFFLOAD"); /* for benchmarking the choice */
-	O.offload = e ? atoi(e) != 0 : true;
+	O.offload = e ? atoi(e) : 2;
 	if ((e = getenv("URTCP_NO_TMPFILE")) && atoi(e))
 		cp_tmpfile_disable(); /* named temporaries + rename, as without O_TMPFILE */
 	O.umask = umask(0);
