@@ -435,6 +435,54 @@ URT_API int urt_update_files(unsigned first, const int *fds, unsigned n);
 URT_API int urt_unregister_files(void);
 
 /* ---------------------------------------------------------------------- */
+/* Sockets                                                                 */
+/*
+ * Same conventions as the file calls. Numeric addresses only (name
+ * resolution arrives with the executor). A recv on a socket with nothing to
+ * read waits in the kernel (poll-armed, no thread) until data, EOF (0), an
+ * error, cancellation or the deadline.
+ */
+struct sockaddr;
+struct msghdr;
+
+URT_API int urt_socket(int domain, int type, int protocol);
+URT_API int urt_connect(int fd, const struct sockaddr *addr, unsigned addrlen);
+/* accept4(2): returns the new fd; addr/addrlen may be NULL. flags SOCK_*. */
+URT_API int urt_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int flags);
+URT_API ssize_t urt_recv(int fd, void *buf, size_t n, int flags);
+URT_API ssize_t urt_send(int fd, const void *buf, size_t n, int flags);
+/* send until all n bytes are out: n or a negative errno (-EPIPE,
+   -ECONNRESET, ...); *done (if non-NULL) gets the bytes sent in every case. */
+URT_API ssize_t urt_send_all(int fd, const void *buf, size_t n, int flags, size_t *done);
+URT_API ssize_t urt_recvmsg(int fd, struct msghdr *msg, int flags);
+URT_API ssize_t urt_sendmsg(int fd, const struct msghdr *msg, int flags);
+/* UDP: sendto/recvfrom through sendmsg/recvmsg. from/fromlen may be NULL. */
+URT_API ssize_t urt_sendto(int fd, const void *buf, size_t n, int flags,
+			   const struct sockaddr *to, unsigned tolen);
+URT_API ssize_t urt_recvfrom(int fd, void *buf, size_t n, int flags,
+			     struct sockaddr *from, unsigned *fromlen);
+URT_API int urt_shutdown(int fd, int how);
+/*
+ * Close a socket that other tasks may still be waiting on: their pending
+ * ops on fd are cancelled first (IORING_ASYNC_CANCEL_FD | _ALL; they
+ * return -ECANCELED), then fd is closed. Plain close(2) would leave them
+ * waiting: an op in flight holds its own reference to the socket.
+ * Returns 0 or a negative errno.
+ */
+URT_API int urt_sock_close(int fd);
+
+/* Helpers. ip is a numeric IPv4 or IPv6 address ("127.0.0.1", "::1");
+   NULL listens on all IPv4 addresses. port 0 picks a free port: read it
+   back with urt_sock_port. Sockets are SOCK_CLOEXEC. */
+URT_API int urt_tcp_listen(const char *ip, int port, int backlog); /* SO_REUSEADDR set */
+URT_API int urt_tcp_connect(const char *ip, int port);
+URT_API int urt_udp_bind(const char *ip, int port);
+URT_API int urt_sock_port(int fd); /* the local port, or a negative errno */
+URT_API int urt_set_reuseaddr(int fd, bool on);
+URT_API int urt_set_reuseport(int fd, bool on);
+URT_API int urt_set_nodelay(int fd, bool on);
+
+/* ---------------------------------------------------------------------- */
 /* Observability                                                           */
 
 struct urt_stats {

@@ -18,11 +18,6 @@
 /* Not in liburing 2.3's io_uring.h; the kernel (6.9+) numbers it 55. */
 #define URT_IORING_OP_FTRUNCATE 55
 
-/* io_uring takes a 32-bit length; larger requests become short counts. */
-static unsigned clamp_len(size_t n)
-{
-	return n > INT_MAX ? INT_MAX : (unsigned)n;
-}
 
 /* URT_FIXED_FD(i) → slot i of the registered file table. */
 static inline void set_fd(struct io_uring_sqe *sqe, int fd)
@@ -32,12 +27,6 @@ static inline void set_fd(struct io_uring_sqe *sqe, int fd)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	}
 }
-
-#define OP_BEGIN                                        \
-	struct urt__op op;                              \
-	struct io_uring_sqe *sqe = urt__op_start(&op);  \
-	if (!sqe)                                       \
-		return op.res
 
 int urt_openat(int dfd, const char *path, int flags, mode_t mode)
 {
@@ -66,7 +55,7 @@ int urt_close(int fd)
 ssize_t urt_read(int fd, void *buf, size_t n, int64_t off)
 {
 	OP_BEGIN;
-	io_uring_prep_read(sqe, fd, buf, clamp_len(n), (uint64_t)off);
+	io_uring_prep_read(sqe, fd, buf, urt__clamp_len(n), (uint64_t)off);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
 }
@@ -74,7 +63,7 @@ ssize_t urt_read(int fd, void *buf, size_t n, int64_t off)
 ssize_t urt_write(int fd, const void *buf, size_t n, int64_t off)
 {
 	OP_BEGIN;
-	io_uring_prep_write(sqe, fd, buf, clamp_len(n), (uint64_t)off);
+	io_uring_prep_write(sqe, fd, buf, urt__clamp_len(n), (uint64_t)off);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
 }
@@ -279,7 +268,7 @@ ssize_t urt_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_
 		fd_in = fd_in - URT_FIXED_FD(0);
 		fixed_in = SPLICE_F_FD_IN_FIXED;
 	}
-	io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, clamp_len(n), flags | fixed_in);
+	io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, urt__clamp_len(n), flags | fixed_in);
 	set_fd(sqe, fd_out);
 	return urt__op_wait(&op, sqe);
 }
@@ -292,7 +281,7 @@ ssize_t urt_read_fixed(int fd, void *buf, size_t n, int64_t off, int buf_index)
 	if (buf_index < 0)
 		return -EINVAL;
 	OP_BEGIN;
-	io_uring_prep_read_fixed(sqe, fd, buf, clamp_len(n), (uint64_t)off, buf_index);
+	io_uring_prep_read_fixed(sqe, fd, buf, urt__clamp_len(n), (uint64_t)off, buf_index);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
 }
@@ -302,7 +291,7 @@ ssize_t urt_write_fixed(int fd, const void *buf, size_t n, int64_t off, int buf_
 	if (buf_index < 0)
 		return -EINVAL;
 	OP_BEGIN;
-	io_uring_prep_write_fixed(sqe, fd, buf, clamp_len(n), (uint64_t)off, buf_index);
+	io_uring_prep_write_fixed(sqe, fd, buf, urt__clamp_len(n), (uint64_t)off, buf_index);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
 }

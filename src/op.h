@@ -77,4 +77,18 @@ static inline struct io_uring_sqe *urt__op_start(struct urt__op *op)
 	return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
 }
 
+/* io_uring takes a 32-bit length; larger requests become short counts. */
+static inline unsigned urt__clamp_len(size_t n)
+{
+	return n > INT32_MAX ? INT32_MAX : (unsigned)n;
+}
+
+/* The common head of an op wrapper: declares op and sqe, returns early
+   with op.res when no SQE is to be prepared. */
+#define OP_BEGIN                                        \
+	struct urt__op op;                              \
+	struct io_uring_sqe *sqe = urt__op_start(&op);  \
+	if (!sqe)                                       \
+		return op.res
+
 #endif
