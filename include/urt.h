@@ -483,6 +483,56 @@ URT_API int urt_set_reuseport(int fd, bool on);
 URT_API int urt_set_nodelay(int fd, bool on);
 
 /* ---------------------------------------------------------------------- */
+/* Streams (asyncio StreamReader/StreamWriter)                              */
+/*
+ * A buffered stream over a socket or a pipe (or any fd urt_read/urt_write
+ * work on). The caller owns the struct; treat its fields as private.
+ * Reads take what is buffered first and refill with one op; writes are
+ * buffered until the buffer fills or urt_stream_flush. A stream is used by
+ * one task at a time. Errors are negative errnos, as everywhere.
+ */
+typedef struct urt_stream {
+	int fd;
+	bool sock;                 /* private: recv/send instead of read/write */
+	bool eof;                  /* private */
+	char *rbuf, *wbuf;         /* private */
+	size_t rcap, rpos, rlen;   /* private: unread data is rbuf[rpos, rlen) */
+	size_t wcap, wlen;         /* private */
+} urt_stream;
+
+/* Set up a stream on fd with read/write buffers of rbuf/wbuf bytes (0: 64 KiB).
+   Returns 0, -ENOMEM or -EBADF. The fd stays the caller's to close. */
+URT_API int urt_stream_init(urt_stream *s, int fd, size_t rbuf, size_t wbuf);
+/* Free the buffers (unflushed output is dropped: flush first). */
+URT_API void urt_stream_free(urt_stream *s);
+
+/* Up to n bytes: buffered ones, else what one read returns. 0 at EOF. */
+URT_API ssize_t urt_stream_read(urt_stream *s, void *buf, size_t n);
+/* Exactly n bytes, or fewer when EOF came first (a short count is the EOF
+   report, as with urt_read_full), or a negative errno. */
+URT_API ssize_t urt_stream_read_exact(urt_stream *s, void *buf, size_t n);
+/*
+ * Read through the first occurrence of delim (dlen bytes) and copy it,
+ * delimiter included, into buf (max bytes). Returns its length; 0 at a
+ * clean EOF (nothing buffered); -EMSGSIZE when max bytes arrived without
+ * the delimiter (nothing is consumed); -ENODATA when EOF came after a
+ * partial record (it stays buffered for urt_stream_read); -EINVAL if max
+ * exceeds the read buffer or dlen is 0.
+ */
+URT_API ssize_t urt_stream_read_until(urt_stream *s, const void *delim, size_t dlen, void *buf,
+				      size_t max);
+/* urt_stream_read_until with "\n". */
+URT_API ssize_t urt_stream_readline(urt_stream *s, char *buf, size_t max);
+
+/* Buffer n bytes, writing out whenever the buffer fills. Returns n or a
+   negative errno (the stream is then broken: what was buffered is lost). */
+URT_API ssize_t urt_stream_write(urt_stream *s, const void *buf, size_t n);
+/* Write out everything buffered. 0 or a negative errno. */
+URT_API int urt_stream_flush(urt_stream *s);
+/* urt_stream_write + urt_stream_flush. */
+URT_API ssize_t urt_stream_write_all(urt_stream *s, const void *buf, size_t n);
+
+/* ---------------------------------------------------------------------- */
 /* Observability                                                           */
 
 struct urt_stats {
