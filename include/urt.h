@@ -500,8 +500,10 @@ typedef struct urt_stream {
 	size_t wcap, wlen;         /* private */
 } urt_stream;
 
-/* Set up a stream on fd with read/write buffers of rbuf/wbuf bytes (0: 64 KiB).
-   Returns 0, -ENOMEM or -EBADF. The fd stays the caller's to close. */
+/* Set up a stream on fd with read/write buffers of rbuf/wbuf bytes (0: 64 KiB;
+   at most INT32_MAX). Returns 0, -ENOMEM or -EBADF. The fd stays the
+   caller's to close. Writes to a socket never raise SIGPIPE (MSG_NOSIGNAL);
+   writes to a pipe whose reader is gone do, as write(2) does. */
 URT_API int urt_stream_init(urt_stream *s, int fd, size_t rbuf, size_t wbuf);
 /* Free the buffers (unflushed output is dropped: flush first). */
 URT_API void urt_stream_free(urt_stream *s);

@@ -23,6 +23,10 @@ int urt_stream_init(urt_stream *s, int fd, size_t rbuf, size_t wbuf)
 	s->sock = S_ISSOCK(st.st_mode);
 	s->rcap = rbuf ? rbuf : DEFAULT_BUF;
 	s->wcap = wbuf ? wbuf : DEFAULT_BUF;
+	if (s->rcap > INT32_MAX || s->wcap > INT32_MAX) {
+		s->rcap = s->wcap = 0;
+		return -ENOMEM; /* and no rounding below can wrap */
+	}
 	/* 64-byte aligned: the kernel copies much faster into aligned buffers */
 	s->rbuf = aligned_alloc(64, (s->rcap + 63) & ~(size_t)63);
 	s->wbuf = aligned_alloc(64, (s->wcap + 63) & ~(size_t)63);
@@ -102,6 +106,8 @@ ssize_t urt_stream_read(urt_stream *s, void *buf, size_t n)
 
 ssize_t urt_stream_read_exact(urt_stream *s, void *buf, size_t n)
 {
+	if (!s->rbuf)
+		return -EINVAL;
 	size_t got = 0;
 	while (got < n) {
 		ssize_t r = urt_stream_read(s, (char *)buf + got, n - got);
