@@ -3,7 +3,7 @@
 # End-to-end test of urt-echo (run by meson test): it prints its address,
 # echoes what clients send (several clients at once, a large payload), keeps
 # serving after a client resets, and exits 0 on SIGTERM with clients still
-# connected. Usage: urt_echo_e2e.sh PATH/TO/urt-echo
+# connected; urt-load runs against it. Usage: urt_echo_e2e.sh URT-ECHO [URT-LOAD]
 set -u
 ECHO=$1
 work=$(mktemp -d)
@@ -47,6 +47,15 @@ PY
 printf 'after reset\n' >&3
 read -r -t 5 got <&3 || fail "no echo after a reset client"
 [ "$got" = "after reset" ] || fail "echoed '$got' after reset"
+
+# urt-load (optional second argument) against it: 0 errors, some requests
+if [ -n "${2:-}" ]; then
+	"$2" --port "$port" --conns 20 --duration 0.5 >"$work/load" 2>&1 || fail "urt-load failed: $(cat "$work/load")"
+	grep -q "errors 0$" "$work/load" || fail "urt-load saw errors: $(cat "$work/load")"
+	grep -qE " [1-9][0-9]* req/s" "$work/load" || fail "urt-load did no requests: $(cat "$work/load")"
+	"$2" --port "$port" --conns 1 --duration 0.2 --pipeline 8 --size 3000 >"$work/load2" 2>&1 ||
+		fail "urt-load --pipeline failed: $(cat "$work/load2")"
+fi
 
 # SIGTERM with clients connected: exits 0, promptly
 kill -TERM "$pid"
