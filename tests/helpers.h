@@ -134,4 +134,18 @@ static inline int task_sleep_ms(void *arg)
 	return urt_sleep_ns(MS((intptr_t)arg));
 }
 
+/* Deterministic test bytes: test_pat(seed, i) is byte i of stream `seed`. */
+static inline uint8_t test_pat(uint32_t seed, size_t i)
+{
+	uint32_t x = seed * 2654435761u ^ (uint32_t)i * 40503u ^ (uint32_t)(i >> 12) * 977u;
+	x ^= x >> 13;
+	return (uint8_t)(x * 0x5bd1e995u >> 24);
+}
+
+static inline void test_fill(void *buf, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		((uint8_t *)buf)[i] = test_pat(seed, i);
+}
+
 #endif

@@ -33,18 +33,6 @@ TestSuite(net, .timeout = 60);
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
 
-static inline uint8_t pat(uint32_t seed, size_t i)
-{
-	uint32_t x = seed * 2654435761u ^ (uint32_t)i * 40503u ^ (uint32_t)(i >> 12) * 977u;
-	x ^= x >> 13;
-	return (uint8_t)(x * 0x5bd1e995u >> 24);
-}
-
-static void fill(void *buf, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		((uint8_t *)buf)[i] = pat(seed, i);
-}
 
 /* A listening socket on 127.0.0.1 with a kernel-chosen port. */
 static int listen_local(int *port)
@@ -183,7 +171,7 @@ static int echo_client(void *arg)
 {
 	struct client *c = arg;
 	char msg[64], back[64];
-	fill(msg, sizeof msg, 1000u + (uint32_t)c->idx);
+	test_fill(msg, sizeof msg, 1000u + (uint32_t)c->idx);
 	snprintf(msg, 16, "client %06d", c->idx);
 	int fd = urt_tcp_connect(LOCAL, c->port);
 	if (fd < 0)
@@ -377,7 +365,7 @@ static int small_reader(void *arg)
 			break;
 		}
 		for (ssize_t i = 0; i < r; i++)
-			if (b->bad_at < 0 && buf[i] != pat(42, b->got + (size_t)i))
+			if (b->bad_at < 0 && buf[i] != test_pat(42, b->got + (size_t)i))
 				b->bad_at = (int)(b->got + (size_t)i);
 		b->got += (size_t)r;
 		b->recvs++;
@@ -393,7 +381,7 @@ static int partial_main(void *arg)
 	static uint8_t data[BIG];
 	int port;
 	b.lfd = listen_local(&port);
-	fill(data, sizeof data, 42);
+	test_fill(data, sizeof data, 42);
 	urt_task *rt = spawn_ok(small_reader, &b);
 	int fd = urt_tcp_connect(LOCAL, port);
 	cr_assert_geq(fd, 0);
@@ -665,7 +653,7 @@ static int cancel_send_all_main(void *arg)
 	enum { N = 64 << 20 };
 	uint8_t *data = malloc(N);
 	cr_assert_not_null(data);
-	fill(data, N, 9);
+	test_fill(data, N, 9);
 	struct pair p;
 	tcp_pair(&p);
 	struct sender s = {.fd = p.cfd, .data = data, .n = N, .done = (size_t)-1, .r = 12345};

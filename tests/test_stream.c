@@ -132,18 +132,6 @@ static ssize_t raw_read_exact(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
-static inline uint8_t pat(uint32_t seed, size_t i)
-{
-	uint32_t x = seed * 2654435761u ^ (uint32_t)i * 40503u ^ (uint32_t)(i >> 12) * 977u;
-	x ^= x >> 13;
-	return (uint8_t)(x * 0x5bd1e995u >> 24);
-}
-
-static void fill(void *buf, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		((uint8_t *)buf)[i] = pat(seed, i);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Feeder: writes pieces to the writer end with a pause between them       */
@@ -334,7 +322,7 @@ BOTH(read_large)
 	uint8_t *data = malloc(N), *got = malloc(N + 4096);
 	cr_assert_not_null(data);
 	cr_assert_not_null(got);
-	fill(data, N, 7);
+	test_fill(data, N, 7);
 	/* 5000 more bytes, all there before the next read */
 	raw_send(&x, data, 5000);
 	wait_avail(x.rfd, 5000);
@@ -387,7 +375,7 @@ BOTH(read_exact_many_small_writes)
 	enum { N = 700 };
 	static uint8_t data[N];
 	uint8_t got[N + 1];
-	fill(data, N, 3);
+	test_fill(data, N, 3);
 	/* 1 byte at a time for the first 100, then 7-byte pieces */
 	struct feed f1 = {.x = &x, .data = data, .len = 100, .chunk = 1, .gap = GAP_SLEEP};
 	urt_task *t = spawn_ok(feeder, &f1);
@@ -417,7 +405,7 @@ BOTH(read_exact_short_at_eof)
 	OK(urt_stream_init(&s, x.rfd, 64, 64));
 	static uint8_t data[30];
 	uint8_t got[100];
-	fill(data, sizeof data, 9);
+	test_fill(data, sizeof data, 9);
 	struct feed f = {.x = &x, .data = data, .len = 30, .chunk = 4, .gap = GAP_SLEEP,
 			 .close_after = true};
 	urt_task *t = spawn_ok(feeder, &f);
@@ -818,7 +806,7 @@ BOTH(write_larger_than_buffer)
 	uint8_t *data = malloc(total), *got = malloc(total + 1);
 	cr_assert_not_null(data);
 	cr_assert_not_null(got);
-	fill(data, total, 5);
+	test_fill(data, total, 5);
 	struct drain d = {.fd = x.rfd, .buf = got, .want = total};
 	urt_task *t = spawn_ok(drainer, &d);
 	size_t off = 0;
@@ -858,7 +846,7 @@ BOTH(write_all_flushes)
 	cr_assert_eq(memcmp(buf, "abcdefg", 7), 0);
 	/* larger than the buffer */
 	static uint8_t big[1500];
-	fill(big, sizeof big, 77);
+	test_fill(big, sizeof big, 77);
 	CHECK(urt_stream_write(&w, "<", 1), 1);
 	CHECK(urt_stream_write_all(&w, big, sizeof big), (ssize_t)sizeof big);
 	wait_avail(x.rfd, 1 + (int)sizeof big);

@@ -258,7 +258,6 @@ struct pipe_state {
 	int64_t pos;        /* within ext[next_ext] */
 	int err;            /* first error; stops everyone */
 	const char *err_what;
-	int64_t copied;
 	bool large;         /* more than one chunk */
 	/* One write in flight per file: buffered writes to one inode serialize
 	   on its i_rwsem anyway, and several io-wq workers spinning on it cost
@@ -338,7 +337,6 @@ static int pump(void *arg)
 				p->err = (int)r, p->err_what = "error writing";
 			break;
 		}
-		p->copied += (int64_t)got;
 		S.bytes_done += got;
 	}
 	buf_put(buf);

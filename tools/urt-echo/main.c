@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <urt.h>
+#include "../tool.h"
 
 #define BUF_SIZE 16384
 
@@ -125,11 +125,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	tool_raise_nofile();
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <urt.h>
 
 #include "hist.h"
+#include "../tool.h"
 
 struct cfg {
 	const char *host;
@@ -154,11 +154,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	tool_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	struct urt_options o = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET};
 	int r = urt_run_opts(&o, load_main, NULL);
