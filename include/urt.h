@@ -67,6 +67,7 @@ typedef struct urt_task urt_task; /* opaque */
 #define URT_OPT_NO_SINGLE_ISSUER (1u << 1) /* do not ask for IORING_SETUP_SINGLE_ISSUER */
 #define URT_OPT_QUIET (1u << 2)            /* no report of unjoined tasks at loop close */
 #define URT_OPT_SQPOLL (1u << 3)           /* IORING_SETUP_SQPOLL (a kernel thread polls the SQ) */
+#define URT_OPT_NO_MULTISHOT (1u << 4)     /* acceptors/receivers use their one-shot fallback */
 
 /*
  * Loop settings. Zero-initialise, then set what you need; a zero field means
@@ -481,6 +482,67 @@ URT_API int urt_sock_port(int fd); /* the local port, or a negative errno */
 URT_API int urt_set_reuseaddr(int fd, bool on);
 URT_API int urt_set_reuseport(int fd, bool on);
 URT_API int urt_set_nodelay(int fd, bool on);
+
+/*
+ * Multishot accept. An acceptor keeps one IORING_OP_ACCEPT armed on a
+ * listening socket; every connection the kernel accepts becomes one CQE
+ * and is queued until a task takes it with urt_acceptor_accept, so a busy
+ * server pays one SQE for many connections instead of one per accept.
+ * Where the kernel lacks multishot accept (before 5.19), or with
+ * URT_OPT_NO_MULTISHOT, each call falls back to urt_accept.
+ *
+ * urt_acceptor_new: flags are SOCK_NONBLOCK/SOCK_CLOEXEC for the new fds.
+ *   Returns 0 and *out, or -ENOMEM / -EBADF / -EPERM (no loop).
+ * urt_acceptor_accept: the next connection's fd, or a negative errno (an
+ *   accept error such as -EMFILE is returned once, and the acceptor re-arms
+ *   on the next call); honours cancellation and deadline scopes. Several
+ *   tasks may wait on one acceptor; connections go to them in FIFO order.
+ * urt_acceptor_free: stop accepting. Connections accepted but not yet
+ *   taken are closed; the listening fd stays the caller's. Never waits: the
+ *   kernel request is cancelled and the object freed by its last CQE (or at
+ *   loop close). Must not be called while a task waits on the acceptor.
+ * Acceptors belong to the loop that made them and die with it.
+ */
+typedef struct urt_acceptor urt_acceptor;
+URT_API int urt_acceptor_new(int fd, int flags, urt_acceptor **out);
+URT_API int urt_acceptor_accept(urt_acceptor *a);
+URT_API void urt_acceptor_free(urt_acceptor *a);
+
+/*
+ * Multishot receive into provided buffers (the opt-in fast path). A
+ * bufring is a pool of nbufs buffers of buf_size bytes registered with the
+ * kernel as a provided-buffer ring; a receiver keeps one multishot recv
+ * armed on a socket, and the kernel picks a free buffer from the pool for
+ * every chunk of data it receives. One SQE serves a whole connection, and
+ * idle connections hold no buffer.
+ *
+ * urt_bufring_new: nbufs a power of two (1..32768), buf_size 1..INT32_MAX.
+ *   Returns 0 and *out, -EINVAL, -ENOMEM, -EPERM (no loop), or the kernel's
+ *   error when it cannot register a buffer ring (-EINVAL before 5.19).
+ * urt_bufring_free: the pool goes away once its last receiver is freed.
+ * urt_receiver_new: fd is a connected stream socket. 0 and *out or -errno.
+ * urt_receiver_recv: point *data at the next chunk received and return its
+ *   length; 0 at EOF; or a negative errno (the socket's error, or
+ *   -ECANCELED / -ETIMEDOUT). The chunk stays valid, and its buffer out of
+ *   the pool, until the next urt_receiver_recv or urt_receiver_free on this
+ *   receiver. When the pool runs dry the kernel ends the multishot
+ *   (-ENOBUFS); the receiver re-arms it when called again, or reads into a
+ *   private buffer if the pool is still empty, so it never stalls. A CQ
+ *   overflow, which also ends multishot requests, is handled the same way.
+ *   One task at a time (-EBUSY otherwise).
+ * urt_receiver_free: cancels the request (without waiting) and returns the
+ *   buffers to the pool; the fd stays the caller's. urt_sock_close on the
+ *   fd also ends the request: a waiting urt_receiver_recv returns -ECANCELED.
+ * With URT_OPT_NO_MULTISHOT, or on kernels without multishot recv (before
+ * 6.0), every call is a plain recv into the receiver's private buffer.
+ */
+typedef struct urt_bufring urt_bufring;
+typedef struct urt_receiver urt_receiver;
+URT_API int urt_bufring_new(unsigned nbufs, size_t buf_size, urt_bufring **out);
+URT_API void urt_bufring_free(urt_bufring *br);
+URT_API int urt_receiver_new(int fd, urt_bufring *br, urt_receiver **out);
+URT_API ssize_t urt_receiver_recv(urt_receiver *r, const void **data);
+URT_API void urt_receiver_free(urt_receiver *r);
 
 /* ---------------------------------------------------------------------- */
 /* Streams (asyncio StreamReader/StreamWriter)                              */

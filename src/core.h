@@ -54,6 +54,20 @@ struct urt__op {
 /* user_data tags (op records are 8-byte aligned, so the low bits are free) */
 #define URT_UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
 #define URT_UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
+#define URT_UD_MULTI 2u         /* (multi | 2): a CQE of a multishot request */
+
+/*
+ * A multishot request (accept, recv with provided buffers): one SQE, many
+ * CQEs, owned by a heap object rather than by a waiting task. The reaper
+ * hands each CQE to on_cqe, in the scheduler's context: it may queue data
+ * and wake tasks, nothing else (STYLE 7). A CQE without IORING_CQE_F_MORE
+ * is the request's last; only after it may the object be freed.
+ */
+struct urt__multi {
+	void (*on_cqe)(struct urt__multi *m, int res, unsigned flags);
+	void (*destroy)(struct urt__multi *m); /* at loop close, if still alive */
+	struct urt_list link;                  /* loop->multis */
+};
 
 struct urt_task {
 	struct urt__ctx ctx;
@@ -113,6 +127,9 @@ struct urt_loop {
 	bool main_done;
 	bool deadlocked;
 	unsigned inflight;           /* CQEs still expected from the kernel */
+	struct urt_list multis;      /* live struct urt__multi objects */
+	struct urt_list bufrings;    /* live urt_bufring objects */
+	uint16_t next_bgid;          /* provided-buffer group ids handed out */
 	size_t stack_size;
 	struct urt_list tasks;       /* every task not yet released */
 	uint64_t alive;              /* tasks not yet DONE */
@@ -167,6 +184,13 @@ void urt__op_deadline_expired(urt_task *t);
    IORING_OP_LINK_TIMEOUT has not completed it. */
 #define URT_LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
 void urt__reap(void);
+/* Submit a cancel for every request whose user_data is ud (CQE ignored). */
+void urt__cancel_ud(uint64_t ud);
+
+/* acceptor.c / bufring.c: free what is still alive when the loop closes
+   (after the ring is gone, so no CQE can name it any more). */
+void urt__multis_free_all(void);
+void urt__bufrings_free_all(void);
 
 /* group.c */
 void urt__group_on_done(urt_task *t);

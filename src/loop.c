@@ -209,6 +209,8 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 	L->opt_flags = o->flags | env_flags();
 	L->stack_size = (stack + 4095) & ~(size_t)4095;
 	urt__list_init(&L->tasks);
+	urt__list_init(&L->multis);
+	urt__list_init(&L->bufrings);
 	int r = ring_init(L, sq, cq);
 	if (r) {
 		free(L);
@@ -237,6 +239,8 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	io_uring_queue_exit(&L->ring);
+	urt__multis_free_all();
+	urt__bufrings_free_all();
 	urt__tasks_free_all();
 	urt__stacks_free_all();
 	free(L->heap);

@@ -91,11 +91,16 @@ void urt__op_deadline_expired(urt_task *t)
  */
 void urt__op_cancel(urt_task *t)
 {
+	urt__cancel_ud((uint64_t)(uintptr_t)t->wait_op);
+}
+
+void urt__cancel_ud(uint64_t ud)
+{
 	struct urt_loop *L = urt__L;
 	if (io_uring_sq_space_left(&L->ring) < 1)
 		urt__sq_make_room(L, 1);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
-	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)t->wait_op, 0);
+	io_uring_prep_cancel64(sqe, ud, 0);
 	io_uring_sqe_set_data64(sqe, URT_UD_IGNORE);
 	L->inflight++;
 	L->stats.sqes++;
@@ -106,7 +111,7 @@ void urt__reap(void)
 {
 	struct urt_loop *L = urt__L;
 	struct io_uring_cqe *cqe;
-	unsigned head, n = 0, lib = 0;
+	unsigned head, n = 0, keep = 0;
 	io_uring_for_each_cqe(&L->ring, head, cqe) {
 		uint64_t ud = cqe->user_data;
 		n++;
@@ -118,7 +123,7 @@ void urt__reap(void)
 				urt__ready(op->task);
 		} else if (ud & URT_UD_LINK_TIMEOUT) {
 			if (ud == LIBURING_UDATA_TIMEOUT) {
-				lib++; /* liburing's own wait timeout (kernels without EXT_ARG) */
+				keep++; /* liburing's own wait timeout (kernels without EXT_ARG) */
 				continue;
 			}
 			struct urt__op *op = (struct urt__op *)(uintptr_t)(ud & ~(uint64_t)3);
@@ -126,9 +131,14 @@ void urt__reap(void)
 				op->timed_out = 1;
 			if (--op->pending == 0)
 				urt__ready(op->task);
+		} else if (ud & URT_UD_MULTI) {
+			struct urt__multi *m = (struct urt__multi *)(uintptr_t)(ud & ~(uint64_t)3);
+			if (cqe->flags & IORING_CQE_F_MORE)
+				keep++; /* the request stays in flight */
+			m->on_cqe(m, cqe->res, cqe->flags); /* may free m when F_MORE is clear */
 		}
 	}
-	L->inflight -= n - lib;
+	L->inflight -= n - keep;
 	io_uring_cq_advance(&L->ring, n);
 	L->stats.cqes += n;
 }

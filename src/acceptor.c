@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Multishot accept: one armed IORING_OP_ACCEPT per listening socket, whose
+ * CQEs (one per connection) fill a queue that tasks drain with
+ * urt_acceptor_accept. The request belongs to the acceptor, not to a task,
+ * so a waiting task that is cancelled or times out leaves it armed; only
+ * urt_acceptor_free (or a cancel by fd from urt_sock_close) ends it, and
+ * the object lives until the request's last CQE.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "op.h"
+
+struct urt_acceptor {
+	struct urt__multi m;
+	int fd, flags;
+	bool armed;      /* the multishot request is in flight */
+	bool fallback;   /* the kernel refused multishot: one urt_accept per call */
+	bool ever_ok;    /* a connection came through the multishot */
+	bool orphan;     /* freed by the user: the last CQE frees the object */
+	int err;         /* an accept error not yet handed to a task */
+	int *q;          /* accepted fds not yet taken: ring buffer */
+	unsigned qhead, qlen, qcap;
+	struct urt_list waiters; /* struct acc_waiter.w.link, FIFO */
+};
+
+struct acc_waiter {
+	struct urt__waiter w;
+	int res; /* 1: look again; < 0: an error handed to this waiter */
+};
+
+static int q_push(urt_acceptor *a, int fd)
+{
+	if (a->qlen == a->qcap) {
+		unsigned cap = a->qcap ? 2 * a->qcap : 16;
+		int *q = malloc(cap * sizeof *q);
+		if (!q)
+			return -ENOMEM;
+		for (unsigned i = 0; i < a->qlen; i++)
+			q[i] = a->q[(a->qhead + i) % a->qcap];
+		free(a->q);
+		a->q = q;
+		a->qhead = 0;
+		a->qcap = cap;
+	}
+	a->q[(a->qhead + a->qlen++) % a->qcap] = fd;
+	return 0;
+}
+
+static int q_pop(urt_acceptor *a)
+{
+	int fd = a->q[a->qhead];
+	a->qhead = (a->qhead + 1) % a->qcap;
+	a->qlen--;
+	return fd;
+}
+
+/* Wake the first waiter (unlinking it, so the next event wakes the next
+   one), handing it res. */
+static void wake_one(urt_acceptor *a, int res)
+{
+	if (urt__list_empty(&a->waiters))
+		return;
+	struct acc_waiter *w = urt__container_of(urt__list_first(&a->waiters), struct acc_waiter, w.link);
+	urt__list_del(&w->w.link);
+	w->res = res;
+	urt__wake(w->w.task, 0);
+}
+
+static void destroy(struct urt__multi *m)
+{
+	urt_acceptor *a = urt__container_of(m, urt_acceptor, m);
+	while (a->qlen)
+		close(q_pop(a));
+	urt__list_del(&a->m.link);
+	free(a->q);
+	free(a);
+}
+
+static void on_cqe(struct urt__multi *m, int res, unsigned flags)
+{
+	urt_acceptor *a = urt__container_of(m, urt_acceptor, m);
+	bool more = flags & IORING_CQE_F_MORE;
+	if (!more)
+		a->armed = false;
+	if (a->orphan) {
+		if (res >= 0)
+			close(res); /* accepted while the cancel was on its way */
+		if (!more)
+			destroy(m);
+		return;
+	}
+	if (res >= 0) {
+		a->ever_ok = true;
+		if (q_push(a, res) < 0)
+			close(res); /* out of memory: drop this connection, not the server */
+		else
+			wake_one(a, 1);
+	} else if (res == -EINVAL && !a->ever_ok && !more) {
+		a->fallback = true; /* no multishot accept in this kernel */
+	} else if (res == -ECANCELED && !more) {
+		/* cancelled by fd (urt_sock_close): every waiter gets it, as
+		   every pending urt_accept would */
+		while (!urt__list_empty(&a->waiters))
+			wake_one(a, -ECANCELED);
+	} else if (!urt__list_empty(&a->waiters)) {
+		wake_one(a, res);
+	} else if (!a->err) {
+		a->err = res;
+	}
+	if (!more) /* the others re-arm or fall back */
+		while (!urt__list_empty(&a->waiters))
+			wake_one(a, 1);
+}
+
+int urt_acceptor_new(int fd, int flags, urt_acceptor **out)
+{
+	struct urt_loop *L = urt__L;
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!L)
+		return -EPERM;
+	if (fd < 0)
+		return -EBADF;
+	urt_acceptor *a = calloc(1, sizeof *a);
+	if (!a)
+		return -ENOMEM;
+	a->m.on_cqe = on_cqe;
+	a->m.destroy = destroy;
+	a->fd = fd;
+	a->flags = flags;
+	a->fallback = L->opt_flags & URT_OPT_NO_MULTISHOT;
+	urt__list_init(&a->waiters);
+	urt__list_add_tail(&L->multis, &a->m.link);
+	*out = a;
+	return 0;
+}
+
+static void arm(urt_acceptor *a)
+{
+	struct urt_loop *L = urt__L;
+	if (io_uring_sq_space_left(&L->ring) < 1)
+		urt__sq_make_room(L, 1);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+	io_uring_prep_multishot_accept(sqe, a->fd, NULL, NULL, a->flags);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)a | URT_UD_MULTI);
+	L->inflight++;
+	L->stats.sqes++;
+	a->armed = true;
+}
+
+int urt_acceptor_accept(urt_acceptor *a)
+{
+	if (!a)
+		return -EINVAL;
+	int r = urt__op_check();
+	if (r)
+		return r;
+	urt_task *t = urt__L->current;
+	for (;;) {
+		if (a->qlen)
+			return q_pop(a);
+		if (a->err) {
+			r = a->err;
+			a->err = 0;
+			return r;
+		}
+		if (a->fallback)
+			return urt_accept(a->fd, NULL, NULL, a->flags);
+		if (!a->armed)
+			arm(a);
+		struct acc_waiter w = {.w.task = t, .res = 1};
+		urt__list_add_tail(&a->waiters, &w.w.link);
+		r = urt__wait_user(t->deadline);
+		if (urt__list_linked(&w.w.link)) {
+			urt__list_del(&w.w.link);
+		} else if (r < 0 && a->qlen) {
+			wake_one(a, 1); /* woken for a connection we will not take: pass it on */
+		}
+		if (r < 0)
+			return r;
+		if (w.res < 0)
+			return w.res;
+	}
+}
+
+void urt_acceptor_free(urt_acceptor *a)
+{
+	if (!a)
+		return;
+	if (a->armed) {
+		while (a->qlen)
+			close(q_pop(a));
+		a->orphan = true;
+		urt__cancel_ud((uint64_t)(uintptr_t)a | URT_UD_MULTI);
+	} else {
+		destroy(&a->m);
+	}
+}
+
+void urt__multis_free_all(void)
+{
+	struct urt_list *pos, *tmp;
+	urt__list_for_each_safe(pos, tmp, &urt__L->multis) {
+		struct urt__multi *m = urt__container_of(pos, struct urt__multi, link);
+		m->destroy(m);
+	}
+}
