@@ -5,6 +5,11 @@
  * (port 0 picks a free one, so scripts read the port from that line).
  * SIGINT/SIGTERM stop it: the accept loop and every connection are
  * cancelled and the process exits 0.
+ *
+ * Connections come from a multishot accept (urt_acceptor; --single-accept
+ * for one accept per connection). --bufring switches reads to the
+ * provided-buffer fast path (urt_receiver): echoes are sent straight from
+ * the buffer the kernel filled.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,16 +30,43 @@ struct server {
 	const char *host;
 	int port;
 	int lfd, sigfd;
+	bool single_accept; /* one accept SQE per connection instead of multishot */
+	unsigned bufs;      /* > 0: receive through a provided-buffer ring of this many */
+	urt_acceptor *acc;
+	urt_bufring *ring;
 	urt_group conns;
 };
+
+static struct server S = {.host = "127.0.0.1", .port = 7007};
+
+/* The opt-in fast path: a multishot recv per connection into the shared
+   buffer ring, sending straight from the kernel-filled buffer. */
+static int conn_task_bufring(int fd)
+{
+	urt_receiver *r;
+	ssize_t n = urt_receiver_new(fd, S.ring, &r);
+	if (n == 0) {
+		const void *p;
+		while ((n = urt_receiver_recv(r, &p)) > 0)
+			if ((n = urt_send_all(fd, p, (size_t)n, 0, NULL)) < 0)
+				break;
+		urt_receiver_free(r);
+	}
+	return (int)n;
+}
 
 static int conn_task(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
+	urt_set_nodelay(fd, true);
+	if (S.ring) {
+		int n = conn_task_bufring(fd);
+		urt_sock_close(fd);
+		return n == -ECANCELED ? n : 0;
+	}
 	char *buf = aligned_alloc(64, BUF_SIZE); /* aligned: faster kernel copies */
 	ssize_t n = buf ? 0 : -ENOMEM;
 	if (buf) {
-		urt_set_nodelay(fd, true);
 		while ((n = urt_recv(fd, buf, BUF_SIZE, 0)) > 0)
 			if ((n = urt_send_all(fd, buf, (size_t)n, 0, NULL)) < 0)
 				break;
@@ -49,7 +81,8 @@ static int accept_loop(void *arg)
 {
 	struct server *s = arg;
 	for (;;) {
-		int fd = urt_accept(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = s->acc ? urt_acceptor_accept(s->acc)
+				: urt_accept(s->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd == -ECANCELED)
 			return 0;
 		if (fd < 0) {
@@ -80,6 +113,13 @@ static int server_main(void *arg)
 	printf("urt-echo: listening on %s:%d\n", s->host ? s->host : "0.0.0.0",
 	       urt_sock_port(s->lfd));
 	fflush(stdout);
+	int r = s->single_accept ? 0 : urt_acceptor_new(s->lfd, SOCK_CLOEXEC, &s->acc);
+	if (r == 0 && s->bufs)
+		r = urt_bufring_new(s->bufs, BUF_SIZE, &s->ring);
+	if (r) {
+		fprintf(stderr, "urt-echo: %s: %s\n", s->acc ? "buffer ring" : "acceptor", strerror(-r));
+		return 1;
+	}
 	urt_group_init(&s->conns);
 	urt_task *acc = urt_spawn(accept_loop, s);
 	struct signalfd_siginfo si;
@@ -88,6 +128,8 @@ static int server_main(void *arg)
 	urt_join(acc, NULL);
 	urt_cancel(urt_current()); /* urt_group_wait then cancels every connection */
 	urt_group_wait(&s->conns);
+	urt_acceptor_free(s->acc);
+	urt_bufring_free(s->ring);
 	close(s->lfd);
 	return 0;
 }
@@ -97,27 +139,39 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, 'p'},
 		{"host", required_argument, NULL, 'H'},
+		{"single-accept", no_argument, NULL, 'S'},
+		{"bufring", optional_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct server s = {.host = "127.0.0.1", .port = 7007};
 	int c;
 	while ((c = getopt_long(argc, argv, "p:H:h", longopts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'p':
-			s.port = (int)strtol(optarg, &end, 10);
-			if (*end || end == optarg || s.port < 0 || s.port > 65535) {
+			S.port = (int)strtol(optarg, &end, 10);
+			if (*end || end == optarg || S.port < 0 || S.port > 65535) {
 				fprintf(stderr, "urt-echo: invalid port '%s'\n", optarg);
 				return 2;
 			}
 			break;
-		case 'H': s.host = optarg; break;
+		case 'H': S.host = optarg; break;
+		case 'S': S.single_accept = true; break;
+		case 'B':
+			S.bufs = optarg ? (unsigned)strtoul(optarg, &end, 10) : 1024;
+			if (optarg && (*end || S.bufs == 0 || S.bufs > 32768 || (S.bufs & (S.bufs - 1)))) {
+				fprintf(stderr, "urt-echo: --bufring takes a power of two up to 32768\n");
+				return 2;
+			}
+			break;
 		case 'h':
-			printf("Usage: urt-echo [--host ADDR] [--port N]\n"
+			printf("Usage: urt-echo [--host ADDR] [--port N] [--single-accept] [--bufring[=N]]\n"
 			       "TCP echo server on io_uring (numeric ADDR, default 127.0.0.1;\n"
-			       "port 7007; 0 picks a free port). Prints its address when ready.\n");
+			       "port 7007; 0 picks a free port). Prints its address when ready.\n"
+			       "  --single-accept  one accept SQE per connection (default: multishot)\n"
+			       "  --bufring[=N]    receive with multishot recv into a ring of N\n"
+			       "                   16 KiB buffers (default 1024) instead of recv per read\n");
 			return 0;
 		case 'V': printf("urt-echo (urt) %s\n", URT_VERSION_STRING); return 0;
 		default:
@@ -132,13 +186,13 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	s.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (s.sigfd < 0) {
+	S.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (S.sigfd < 0) {
 		perror("urt-echo: signalfd");
 		return 1;
 	}
 	struct urt_options o = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET};
-	int r = urt_run_opts(&o, server_main, &s);
+	int r = urt_run_opts(&o, server_main, &S);
 	if (r < 0) {
 		fprintf(stderr, "urt-echo: %s\n", strerror(-r));
 		return 1;
