@@ -25,6 +25,7 @@
 #ifndef URT_H
 #define URT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,8 @@ typedef struct urt_task urt_task; /* opaque */
 #define URT_OPT_SQPOLL (1u << 3)           /* IORING_SETUP_SQPOLL (a kernel thread polls the SQ) */
 #define URT_OPT_NO_MULTISHOT (1u << 4)     /* acceptors/receivers use their one-shot fallback */
 
+#define URT_STALL_DEFAULT_NS (100 * URT_NS_PER_MS) /* the stall threshold URT_DEBUG=1 sets */
+
 /*
  * Loop settings. Zero-initialise, then set what you need; a zero field means
  * the default. The environment variable URT_RING_FLAGS, if set, is OR-ed
@@ -79,9 +82,14 @@ struct urt_options {
 	unsigned cq_entries; /* CQ ring size; default 8 * sq_entries */
 	size_t stack_size;   /* default task stack size; default 64 KiB (page multiple, >= 16 KiB) */
 	unsigned flags;      /* URT_OPT_* */
-	/* Warn (stderr) when a task runs this long without suspending; 0 = off.
-	   Reserved: the stall detector arrives with the executor work. */
+	/* Stall detector: report a task that runs this long without
+	   suspending (once per stall), naming it; 0 = off (the environment
+	   variable URT_DEBUG=1 turns it on at URT_STALL_DEFAULT_NS). Reports go
+	   to on_stall if set, called on the watchdog thread (copy what you
+	   need; do not call urt functions), else to stderr. */
 	int64_t stall_ns;
+	void (*on_stall)(const char *name, uint64_t id, int64_t ran_ns, void *arg);
+	void *on_stall_arg;
 	/* Cap on io-wq kernel worker threads, per NUMA node: bounded
 	   (regular-file I/O the kernel cannot do inline) and unbounded (ops
 	   that may block indefinitely). 0 = default: bounded 4 x online CPUs
@@ -91,6 +99,10 @@ struct urt_options {
 	   can otherwise spawn hundreds of threads. */
 	int iowq_bounded;
 	int iowq_unbounded;
+	/* urt_offload: worker threads (default: online CPUs) and the most
+	   offloads outstanding at once (default 1024; more wait, FIFO). */
+	unsigned offload_threads;
+	unsigned offload_queue;
 };
 
 /*
@@ -305,6 +317,88 @@ URT_API int urt_future_wait(urt_future *f, int64_t timeout_ns, void **value);
 URT_API bool urt_future_done(const urt_future *f);
 
 /* ---------------------------------------------------------------------- */
+/* Sync primitives and queues (asyncio.Lock, Semaphore, Event, Condition,  */
+/* Queue)                                                                  */
+/*
+ * Caller-owned and embeddable; for the tasks of one loop. Waits are FIFO
+ * and fair: a release hands the resource (lock ownership, a permit, a
+ * queue item or a free slot) to the first waiter directly, so late
+ * arrivals never barge. Every wait takes timeout_ns (< 0: none) and honours
+ * deadline scopes and cancellation: -ETIMEDOUT / -ECANCELED, and the
+ * waiter leaves no trace. If a grant and a cancellation cross, the grant
+ * wins: the call succeeds and the cancellation is delivered at the task's
+ * next suspension point. Calls that do not wait never suspend and never
+ * check for cancellation. -EPERM outside a task, -EINVAL for NULL.
+ */
+typedef struct urt_mutex {
+	urt_task *owner;          /* private */
+	struct urt_list waiters;  /* private */
+} urt_mutex;
+URT_API void urt_mutex_init(urt_mutex *m);
+/* 0 (now the owner), -ETIMEDOUT, -ECANCELED, -EDEADLK (already the owner) */
+URT_API int urt_mutex_lock(urt_mutex *m, int64_t timeout_ns);
+URT_API int urt_mutex_trylock(urt_mutex *m); /* 0, -EBUSY, -EDEADLK */
+URT_API int urt_mutex_unlock(urt_mutex *m);  /* 0, -EPERM (not the owner) */
+URT_API bool urt_mutex_locked(const urt_mutex *m);
+
+typedef struct urt_sem {
+	unsigned value;           /* private */
+	struct urt_list waiters;  /* private */
+} urt_sem;
+URT_API void urt_sem_init(urt_sem *s, unsigned value);
+URT_API int urt_sem_acquire(urt_sem *s, int64_t timeout_ns);
+URT_API int urt_sem_try_acquire(urt_sem *s); /* 0 or -EAGAIN */
+URT_API int urt_sem_release(urt_sem *s);     /* 0 or -EOVERFLOW; any task may release */
+URT_API unsigned urt_sem_value(const urt_sem *s);
+
+typedef struct urt_event {
+	bool set;                 /* private */
+	struct urt_list waiters;  /* private */
+} urt_event;
+URT_API void urt_event_init(urt_event *e);
+URT_API void urt_event_set(urt_event *e);   /* wakes every waiter; stays set */
+URT_API void urt_event_clear(urt_event *e);
+URT_API bool urt_event_is_set(const urt_event *e);
+URT_API int urt_event_wait(urt_event *e, int64_t timeout_ns);
+
+typedef struct urt_cond {
+	struct urt_list waiters;  /* private */
+} urt_cond;
+URT_API void urt_cond_init(urt_cond *c);
+/* Unlock m (the caller must own it: -EPERM otherwise), wait for a signal,
+   and lock m again before returning, whatever the result (the relock is
+   not interrupted by cancellation or deadlines). 0, -ETIMEDOUT, -ECANCELED. */
+URT_API int urt_cond_wait(urt_cond *c, urt_mutex *m, int64_t timeout_ns);
+URT_API void urt_cond_signal(urt_cond *c);    /* wake the first waiter */
+URT_API void urt_cond_broadcast(urt_cond *c); /* wake them all */
+
+/*
+ * A bounded FIFO queue of pointers (asyncio.Queue). urt_queue_init
+ * allocates the ring (cap slots; -EINVAL for 0, -ENOMEM); _destroy frees
+ * it (no task may be waiting). Items are counted unfinished from put until
+ * urt_queue_task_done; urt_queue_join waits until none is. After
+ * urt_queue_close, puts fail with -EPIPE (waiting putters too: their items
+ * never went in) and gets drain what is left, then return -EPIPE (end of
+ * stream). try_ forms return -EAGAIN instead of waiting.
+ */
+typedef struct urt_queue {
+	void **items;                      /* private */
+	size_t cap, head, len, unfinished; /* private */
+	bool closed;                       /* private */
+	struct urt_list getters, putters, joiners; /* private */
+} urt_queue;
+URT_API int urt_queue_init(urt_queue *q, size_t cap);
+URT_API void urt_queue_destroy(urt_queue *q);
+URT_API int urt_queue_put(urt_queue *q, void *item, int64_t timeout_ns);
+URT_API int urt_queue_get(urt_queue *q, void **item, int64_t timeout_ns);
+URT_API int urt_queue_try_put(urt_queue *q, void *item);
+URT_API int urt_queue_try_get(urt_queue *q, void **item);
+URT_API int urt_queue_task_done(urt_queue *q); /* 0, -EINVAL if nothing is unfinished */
+URT_API int urt_queue_join(urt_queue *q, int64_t timeout_ns);
+URT_API void urt_queue_close(urt_queue *q);
+URT_API size_t urt_queue_len(const urt_queue *q);
+
+/* ---------------------------------------------------------------------- */
 /* Operations                                                              */
 
 /* IORING_OP_NOP through the whole submit–suspend–complete–resume path.
@@ -474,9 +568,12 @@ URT_API int urt_sock_close(int fd);
 
 /* Helpers. ip is a numeric IPv4 or IPv6 address ("127.0.0.1", "::1");
    NULL listens on all IPv4 addresses. port 0 picks a free port: read it
-   back with urt_sock_port. Sockets are SOCK_CLOEXEC. */
+   back with urt_sock_port. Sockets are SOCK_CLOEXEC. urt_tcp_connect also
+   takes a host name: it is resolved with urt_getaddrinfo and each address
+   is tried in turn (IPv6 and IPv4); the last error is returned if none
+   connects. */
 URT_API int urt_tcp_listen(const char *ip, int port, int backlog); /* SO_REUSEADDR set */
-URT_API int urt_tcp_connect(const char *ip, int port);
+URT_API int urt_tcp_connect(const char *host, int port);
 URT_API int urt_udp_bind(const char *ip, int port);
 URT_API int urt_sock_port(int fd); /* the local port, or a negative errno */
 URT_API int urt_set_reuseaddr(int fd, bool on);
@@ -595,6 +692,61 @@ URT_API ssize_t urt_stream_write(urt_stream *s, const void *buf, size_t n);
 URT_API int urt_stream_flush(urt_stream *s);
 /* urt_stream_write + urt_stream_flush. */
 URT_API ssize_t urt_stream_write_all(urt_stream *s, const void *buf, size_t n);
+
+/* ---------------------------------------------------------------------- */
+/* Executor (asyncio run_in_executor / to_thread)                          */
+/*
+ * Run fn(arg) on one of the loop's worker threads; the calling task waits
+ * and the loop runs other tasks meanwhile. Returns 0 and stores fn's
+ * return value in *result (if result is non-NULL), or -ECANCELED /
+ * -ETIMEDOUT (cancellation, deadline scope), -ENOMEM, -EAGAIN (no thread
+ * could be started), -EPERM outside a task.
+ *
+ * Cancelling (or a deadline expiring) before fn has started takes the work
+ * out of the queue: fn never runs. After fn has started, the call returns
+ * at once and fn runs to completion on its thread; its result is dropped.
+ * So whatever fn uses (arg and what it points to) must stay valid until fn
+ * returns, not only until urt_offload does: pass heap objects, or data
+ * that outlives the loop, when the caller might be cancelled. fn must not
+ * call urt functions (it is not on a loop's thread).
+ *
+ * Workers start lazily (at most urt_options.offload_threads) and block
+ * every signal. At loop close, urt_run waits for functions still running.
+ */
+URT_API int urt_offload(void *(*fn)(void *), void *arg, void **result);
+/* The same, plus a clean-up for when the caller is gone: if urt_offload_ex
+   returns an error, orphan(arg, result) runs later on the loop's thread
+   once fn has finished (or at once with result NULL if fn never started),
+   so a heap arg and whatever fn produced can be freed. NULL: none. */
+URT_API int urt_offload_ex(void *(*fn)(void *), void *arg, void **result,
+			   void (*orphan)(void *arg, void *result));
+
+/*
+ * getaddrinfo(3) on the offload pool. Returns 0 and *res (free it with
+ * freeaddrinfo), or a negative errno: -ENOENT (the name does not resolve:
+ * EAI_NONAME/EAI_NODATA/EAI_ADDRFAMILY), -EAGAIN (temporary failure),
+ * -EINVAL (bad flags, family, socket type or service), -EIO (EAI_FAIL),
+ * -ENOMEM, the system error for EAI_SYSTEM, -ECANCELED, -ETIMEDOUT.
+ * Cancelling does not stop the lookup; its result is freed when it ends.
+ */
+struct addrinfo;
+URT_API int urt_getaddrinfo(const char *host, const char *service,
+			    const struct addrinfo *hints, struct addrinfo **res);
+
+/* ---------------------------------------------------------------------- */
+/* Signals                                                                 */
+/*
+ * Wait for one of the signals in set (timeout_ns < 0: no timeout) and
+ * return its number, or -ETIMEDOUT / -ECANCELED / a negative errno. The
+ * set is blocked in the calling thread from the first call on, so a
+ * signal arriving while no task waits stays pending for the next wait
+ * instead of taking its default action; block the set yourself at start-up
+ * (sigprocmask) if it may arrive before the first wait. Reads a signalfd
+ * through the ring: no handler runs. Threads created after the first call
+ * inherit the mask; threads created before it must block the set too, or
+ * the kernel may deliver the signal to them.
+ */
+URT_API int urt_signal_wait(const sigset_t *set, int64_t timeout_ns);
 
 /* ---------------------------------------------------------------------- */
 /* Observability                                                           */

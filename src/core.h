@@ -130,6 +130,10 @@ struct urt_loop {
 	struct urt_list multis;      /* live struct urt__multi objects */
 	struct urt_list bufrings;    /* live urt_bufring objects */
 	uint16_t next_bgid;          /* provided-buffer group ids handed out */
+	struct urt__pool *pool;      /* offload workers (offload.c), made on first use */
+	struct urt__stall *stall;    /* stall watchdog (stall.c), if enabled */
+	uint64_t progress;           /* bumped at every suspension (read by the watchdog) */
+	unsigned offload_threads, offload_queue;
 	size_t stack_size;
 	struct urt_list tasks;       /* every task not yet released */
 	uint64_t alive;              /* tasks not yet DONE */
@@ -190,6 +194,11 @@ void urt__cancel_ud(uint64_t ud);
 /* acceptor.c / bufring.c: free what is still alive when the loop closes
    (after the ring is gone, so no CQE can name it any more). */
 void urt__multis_free_all(void);
+void urt__pool_free(void);
+
+/* stall.c */
+int urt__stall_start(struct urt_loop *L, const struct urt_options *o);
+void urt__stall_stop(struct urt_loop *L);
 void urt__bufrings_free_all(void);
 
 /* group.c */

@@ -5,8 +5,10 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -223,24 +225,47 @@ int urt_tcp_listen(const char *ip, int port, int backlog)
 	return fd;
 }
 
-int urt_tcp_connect(const char *ip, int port)
+static int connect_addr(const struct sockaddr *sa, unsigned len)
 {
-	if (!ip)
-		return -EINVAL;
-	struct sockaddr_storage ss;
-	unsigned len;
-	int r = parse_addr(ip, port, &ss, &len);
-	if (r)
-		return r;
-	int fd = urt_socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = urt_socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
-	r = urt_connect(fd, (struct sockaddr *)&ss, len);
+	int r = urt_connect(fd, sa, len);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
 	return fd;
+}
+
+int urt_tcp_connect(const char *host, int port)
+{
+	if (!host)
+		return -EINVAL;
+	struct sockaddr_storage ss;
+	unsigned len;
+	int r = parse_addr(host, port, &ss, &len);
+	if (r == 0)
+		return connect_addr((struct sockaddr *)&ss, len);
+	if (port < 0 || port > 65535)
+		return r;
+	/* a name: resolve on the offload pool, try each address in turn */
+	char service[8];
+	snprintf(service, sizeof service, "%d", port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res;
+	r = urt_getaddrinfo(host, service, &hints, &res);
+	if (r)
+		return r;
+	r = -ENOENT;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		r = connect_addr(ai->ai_addr, ai->ai_addrlen);
+		if (r >= 0 || r == -ECANCELED || r == -ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	return r;
 }
 
 int urt_udp_bind(const char *ip, int port)

@@ -217,9 +217,13 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 		return r;
 	}
 	iowq_cap(L, o);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	L->offload_threads = o->offload_threads ? o->offload_threads : ncpu > 0 ? (unsigned)ncpu : 1;
+	L->offload_queue = o->offload_queue ? o->offload_queue : 1024;
 	thread_stack_bounds(L);
 	urt__L = L;
 	urt__overflow_handler_install();
+	urt__stall_start(L, o); /* best effort: a missing watchdog only loses warnings */
 
 	L->main_task = urt_spawn(main_fn, arg);
 	if (!L->main_task) {
@@ -236,10 +240,12 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 		r = L->main_done && !L->deadlocked ? L->main_result : -EDEADLK;
 	}
 
+	urt__stall_stop(L);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	io_uring_queue_exit(&L->ring);
 	urt__multis_free_all();
+	urt__pool_free();
 	urt__bufrings_free_all();
 	urt__tasks_free_all();
 	urt__stacks_free_all();

@@ -186,7 +186,7 @@ static inline urt_task *next_runnable(struct urt_loop *L)
 static inline void switch_to(urt_task *from, urt_task *to)
 {
 	struct urt_loop *L = urt__L;
-	L->current = to;
+	__atomic_store_n(&L->current, to, __ATOMIC_RELAXED); /* the stall watchdog reads it */
 	to->state = URT_RUNNING;
 	L->stats.switches++;
 	urt__asan_start(&from->asan_fake, false, urt__stack_lo(to->stack), urt__stack_size(to->stack));
@@ -207,13 +207,13 @@ void urt__switch_to_sched(urt_task *from)
 /* Scheduler side: run t until it gives the CPU back to the scheduler. */
 static void sched_run(struct urt_loop *L, urt_task *t)
 {
-	L->current = t;
+	__atomic_store_n(&L->current, t, __ATOMIC_RELAXED);
 	t->state = URT_RUNNING;
 	L->stats.switches++;
 	urt__asan_start(&L->sched_asan_fake, false, urt__stack_lo(t->stack), urt__stack_size(t->stack));
 	urt__ctx_switch(&L->sched_ctx, &t->ctx);
 	urt__asan_finish(L->sched_asan_fake, NULL, NULL);
-	L->current = NULL;
+	__atomic_store_n(&L->current, NULL, __ATOMIC_RELAXED);
 	if (L->exiting) {
 		task_reap(L, L->exiting);
 		L->exiting = NULL;
@@ -246,6 +246,9 @@ unsigned urt__run_ready(struct urt_loop *L)
  */
 static inline void suspend(struct urt_loop *L, urt_task *t)
 {
+	/* a plain add on x86-64 and aarch64; atomic so the watchdog's read is
+	   well defined */
+	__atomic_store_n(&L->progress, L->progress + 1, __ATOMIC_RELAXED);
 	if (unlikely(t->canary != NULL) && *t->canary != URT_CANARY)
 		urt__stack_overflow(t);
 	if (likely(L->turn_budget > 0)) {

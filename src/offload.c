@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The executor (asyncio's run_in_executor / to_thread): urt_offload runs a
+ * blocking or CPU-bound function on a per-loop pool of worker threads while
+ * the calling task waits and the loop runs other tasks.
+ *
+ * Submission takes the pool's mutex (one short critical section per
+ * offload, off the I/O hot path). Completion is lock-free: a worker pushes
+ * the finished record onto an atomic stack (Treiber push) and writes the
+ * pool's eventfd only when the stack was empty, so a burst of completions
+ * costs one wake-up. The loop keeps one read of that eventfd in the ring
+ * while work is outstanding; its CQE drains the whole stack and wakes the
+ * waiting tasks.
+ *
+ * Why an eventfd and not IORING_OP_MSG_RING: MSG_RING would need a ring
+ * per worker thread (one more io_uring instance each) and posts one CQE
+ * per completion, one io_uring_enter per completion on the worker side;
+ * the eventfd costs one write(2) per batch and one CQE per batch on the
+ * loop side. See bench/RESULTS.md for the round-trip figures.
+ *
+ * Records live on the heap (a per-loop free list, so steady state does not
+ * allocate) rather than on the task's stack: a task cancelled while its
+ * function runs returns at once, and the record, which the worker still
+ * writes, is freed by the loop when the completion arrives.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "op.h"
+
+enum work_state { W_QUEUED, W_RUNNING };
+
+struct urt__work {
+	struct urt__work *next, *prev; /* pool queue (doubly linked) / done stack / free list */
+	void *(*fn)(void *);
+	void *arg;
+	void (*orphan)(void *arg, void *result); /* the caller went away */
+	void *result;
+	int state;          /* enum work_state; changes under the mutex only */
+	bool abandoned;     /* loop only: the task went away; free on completion */
+	bool reaped;        /* loop only: the completion was drained */
+	urt_task *task;
+};
+
+struct urt__pool {
+	struct urt__multi m;       /* the eventfd read's CQE */
+	int efd;
+	uint64_t efd_buf;          /* the read's target; lives as long as the pool */
+	bool armed;
+	unsigned pending;          /* submitted and not yet drained */
+	unsigned max_pending;      /* bound: more offloads wait for a slot */
+	struct urt_list slot_waiters; /* struct slot_waiter: tasks waiting for a slot */
+	struct urt__work *free;    /* free list (loop thread only) */
+	_Atomic(struct urt__work *) done; /* completed, pushed by workers */
+
+	pthread_mutex_t mu;        /* guards everything below */
+	pthread_cond_t cv;
+	struct urt__work *qhead, *qtail;
+	unsigned nthreads, max_threads, idle;
+	bool stop;
+	pthread_t *threads;
+};
+
+static void *worker(void *arg)
+{
+	struct urt__pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->qhead && !p->stop) {
+			p->idle++;
+			pthread_cond_wait(&p->cv, &p->mu);
+			p->idle--;
+		}
+		if (!p->qhead)
+			break; /* stopping and nothing left */
+		struct urt__work *w = p->qhead;
+		p->qhead = w->next;
+		if (p->qhead)
+			p->qhead->prev = NULL;
+		else
+			p->qtail = NULL;
+		w->state = W_RUNNING;
+		pthread_mutex_unlock(&p->mu);
+
+		w->result = w->fn(w->arg);
+
+		/* release: the result is visible to the loop before the record */
+		struct urt__work *old = atomic_load_explicit(&p->done, memory_order_relaxed);
+		do {
+			w->next = old;
+		} while (!atomic_compare_exchange_weak_explicit(&p->done, &old, w, memory_order_release,
+								memory_order_relaxed));
+		if (!old) { /* first of a batch: wake the loop */
+			uint64_t one = 1;
+			ssize_t n = write(p->efd, &one, sizeof one);
+			(void)n; /* EAGAIN only if the counter is near 2^64: a wake is pending anyway */
+		}
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void arm(struct urt__pool *p)
+{
+	struct urt_loop *L = urt__L;
+	if (io_uring_sq_space_left(&L->ring) < 1)
+		urt__sq_make_room(L, 1);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+	io_uring_prep_read(sqe, p->efd, &p->efd_buf, sizeof p->efd_buf, 0);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&p->m | URT_UD_MULTI);
+	L->inflight++;
+	L->stats.sqes++;
+	p->armed = true;
+}
+
+static void work_put(struct urt__pool *p, struct urt__work *w)
+{
+	w->next = p->free;
+	p->free = w;
+}
+
+struct slot_waiter {
+	struct urt__waiter w;
+	bool granted;
+};
+
+/* Give a slot back: straight to the first task waiting for one (FIFO
+   hand-off; pending stays), else free it. */
+static void slot_release(struct urt__pool *p)
+{
+	if (urt__list_empty(&p->slot_waiters)) {
+		p->pending--;
+		return;
+	}
+	struct slot_waiter *sw = urt__container_of(urt__list_first(&p->slot_waiters),
+						   struct slot_waiter, w.link);
+	urt__list_del(&sw->w.link);
+	sw->granted = true;
+	urt__wake(sw->w.task, 0);
+}
+
+/* The eventfd read completed: take every finished record. */
+static void on_cqe(struct urt__multi *m, int res, unsigned flags)
+{
+	(void)res;
+	(void)flags;
+	struct urt__pool *p = urt__container_of(m, struct urt__pool, m);
+	p->armed = false;
+	struct urt__work *w = atomic_exchange_explicit(&p->done, NULL, memory_order_acquire);
+	while (w) {
+		struct urt__work *next = w->next;
+		w->reaped = true;
+		if (w->abandoned) {
+			if (w->orphan)
+				w->orphan(w->arg, w->result);
+			work_put(p, w);
+		}
+		else
+			urt__wake(w->task, 0);
+		slot_release(p);
+		w = next;
+	}
+	if (p->pending)
+		arm(p);
+}
+
+static struct urt__pool *pool_get(void)
+{
+	struct urt_loop *L = urt__L;
+	if (L->pool)
+		return L->pool;
+	struct urt__pool *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->threads = calloc(L->offload_threads, sizeof *p->threads);
+	if (p->efd < 0 || !p->threads) {
+		if (p->efd >= 0)
+			close(p->efd);
+		free(p->threads);
+		free(p);
+		return NULL;
+	}
+	p->m.on_cqe = on_cqe; /* not on loop->multis: urt__pool_free frees the pool */
+	urt__list_init(&p->m.link);
+	urt__list_init(&p->slot_waiters);
+	p->max_threads = L->offload_threads;
+	p->max_pending = L->offload_queue;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	L->pool = p;
+	return p;
+}
+
+/* Start one more worker with every signal blocked (signals belong to the
+   loop's thread: see urt_signal_wait). Called with p->mu held. */
+static int spawn_worker(struct urt__pool *p)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&p->threads[p->nthreads], NULL, worker, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	p->nthreads++;
+	return 0;
+}
+
+int urt_offload(void *(*fn)(void *), void *arg, void **result)
+{
+	return urt_offload_ex(fn, arg, result, NULL);
+}
+
+int urt_offload_ex(void *(*fn)(void *), void *arg, void **result,
+		   void (*orphan)(void *arg, void *result))
+{
+	int r = fn ? urt__op_check() : -EINVAL;
+	if (r)
+		goto early;
+	urt_task *t = urt__L->current;
+	struct urt__pool *p = pool_get();
+	r = -ENOMEM;
+	if (!p)
+		goto early;
+	/* a slot: at most max_pending offloads outstanding per loop, FIFO */
+	if (p->pending >= p->max_pending || !urt__list_empty(&p->slot_waiters)) {
+		struct slot_waiter sw = {.w.task = t};
+		urt__list_add_tail(&p->slot_waiters, &sw.w.link);
+		r = urt__wait_user(t->deadline);
+		if (urt__list_linked(&sw.w.link))
+			urt__list_del(&sw.w.link);
+		if (r < 0) {
+			if (sw.granted)
+				slot_release(p); /* pass it on */
+			goto early;
+		}
+	} else {
+		p->pending++;
+	}
+	struct urt__work *w = p->free;
+	if (w) {
+		p->free = w->next;
+	} else if (!(w = malloc(sizeof *w))) {
+		slot_release(p);
+		r = -ENOMEM;
+		goto early;
+	}
+	*w = (struct urt__work){.fn = fn, .arg = arg, .orphan = orphan, .task = t,
+				.state = W_QUEUED};
+
+	pthread_mutex_lock(&p->mu);
+	if (p->idle == 0 && p->nthreads < p->max_threads) {
+		r = spawn_worker(p);
+		if (r && p->nthreads == 0) {
+			pthread_mutex_unlock(&p->mu);
+			work_put(p, w);
+			slot_release(p);
+			goto early; /* no thread at all: -EAGAIN */
+		}
+	}
+	w->prev = p->qtail;
+	if (p->qtail)
+		p->qtail->next = w;
+	else
+		p->qhead = w;
+	p->qtail = w;
+	if (p->idle)
+		pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	if (!p->armed)
+		arm(p);
+
+	r = urt__wait_user(t->deadline);
+	if (w->reaped) { /* done: the result wins over a late cancel/timeout */
+		if (r == -ECANCELED)
+			t->cancel_pending = true;
+		if (result)
+			*result = w->result;
+		work_put(p, w);
+		return 0;
+	}
+	/* cancelled or timed out before completion */
+	pthread_mutex_lock(&p->mu);
+	bool queued = w->state == W_QUEUED;
+	if (queued) { /* never started: take it out of the queue */
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			p->qhead = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		else
+			p->qtail = w->prev;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (queued) {
+		work_put(p, w);
+		slot_release(p);
+		if (orphan)
+			orphan(arg, NULL);
+	} else {
+		w->abandoned = true; /* running or finished: the loop frees it on completion */
+	}
+	return r < 0 ? r : -EINTR;
+early: /* fn never ran and never will */
+	if (orphan)
+		orphan(arg, NULL);
+	return r;
+}
+
+/* At loop close, after the ring is gone: stop the workers (waiting for
+   functions still running) and free everything. */
+void urt__pool_free(void)
+{
+	struct urt_loop *L = urt__L;
+	struct urt__pool *p = L->pool;
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	/* every record is now on the free list, the done stack, or was
+	   abandoned on the done stack; queued ones were removed by their
+	   cancelled tasks */
+	struct urt__work *w = atomic_exchange(&p->done, NULL);
+	while (w) {
+		struct urt__work *next = w->next;
+		if (w->abandoned && w->orphan)
+			w->orphan(w->arg, w->result);
+		free(w);
+		w = next;
+	}
+	while ((w = p->free)) {
+		p->free = w->next;
+		free(w);
+	}
+	close(p->efd);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p->threads);
+	free(p);
+	L->pool = NULL;
+}
