@@ -3,8 +3,9 @@
  * urt-echo: a TCP echo server, one task per connection. Prints
  * "urt-echo: listening on ADDR:PORT" on stdout once it accepts connections
  * (port 0 picks a free one, so scripts read the port from that line).
- * SIGINT/SIGTERM stop it: the accept loop and every connection are
- * cancelled and the process exits 0.
+ * SIGINT/SIGTERM (urt_signal_wait) stop it gracefully: it stops
+ * accepting, gives open connections --drain seconds to end, cancels the
+ * rest and exits 0.
  *
  * Connections come from a multishot accept (urt_acceptor; --single-accept
  * for one accept per connection). --bufring switches reads to the
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <urt.h>
@@ -29,7 +29,8 @@
 struct server {
 	const char *host;
 	int port;
-	int lfd, sigfd;
+	int lfd;
+	double drain;       /* seconds connections get to finish at shutdown */
 	bool single_accept; /* one accept SQE per connection instead of multishot */
 	unsigned bufs;      /* > 0: receive through a provided-buffer ring of this many */
 	urt_acceptor *acc;
@@ -37,7 +38,7 @@ struct server {
 	urt_group conns;
 };
 
-static struct server S = {.host = "127.0.0.1", .port = 7007};
+static struct server S = {.host = "127.0.0.1", .port = 7007, .drain = 1};
 
 /* The opt-in fast path: a multishot recv per connection into the shared
    buffer ring, sending straight from the kernel-filled buffer. */
@@ -122,15 +123,22 @@ static int server_main(void *arg)
 	}
 	urt_group_init(&s->conns);
 	urt_task *acc = urt_spawn(accept_loop, s);
-	struct signalfd_siginfo si;
-	urt_read(s->sigfd, &si, sizeof si, -1); /* until SIGINT/SIGTERM */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	urt_signal_wait(&set, -1);
+	/* graceful: stop accepting, give connections --drain seconds to end,
+	   then cancel the rest (urt_group_wait does when the deadline passes) */
 	urt_cancel(acc);
 	urt_join(acc, NULL);
-	urt_cancel(urt_current()); /* urt_group_wait then cancels every connection */
-	urt_group_wait(&s->conns);
 	urt_acceptor_free(s->acc);
-	urt_bufring_free(s->ring);
+	s->acc = NULL;
 	close(s->lfd);
+	urt_deadline_push((int64_t)(s->drain * 1e9));
+	urt_group_wait(&s->conns);
+	urt_deadline_pop();
+	urt_bufring_free(s->ring);
 	return 0;
 }
 
@@ -141,6 +149,7 @@ int main(int argc, char **argv)
 		{"host", required_argument, NULL, 'H'},
 		{"single-accept", no_argument, NULL, 'S'},
 		{"bufring", optional_argument, NULL, 'B'},
+		{"drain", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -158,6 +167,13 @@ int main(int argc, char **argv)
 			break;
 		case 'H': S.host = optarg; break;
 		case 'S': S.single_accept = true; break;
+		case 'D':
+			S.drain = strtod(optarg, &end);
+			if (*end || end == optarg || !(S.drain >= 0 && S.drain <= 3600)) {
+				fprintf(stderr, "urt-echo: invalid --drain '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'B':
 			S.bufs = optarg ? (unsigned)strtoul(optarg, &end, 10) : 1024;
 			if (optarg && (*end || S.bufs == 0 || S.bufs > 32768 || (S.bufs & (S.bufs - 1)))) {
@@ -166,12 +182,14 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("Usage: urt-echo [--host ADDR] [--port N] [--single-accept] [--bufring[=N]]\n"
+			printf("Usage: urt-echo [--host ADDR] [--port N] [--single-accept] [--bufring[=N]] [--drain S]\n"
 			       "TCP echo server on io_uring (numeric ADDR, default 127.0.0.1;\n"
 			       "port 7007; 0 picks a free port). Prints its address when ready.\n"
 			       "  --single-accept  one accept SQE per connection (default: multishot)\n"
 			       "  --bufring[=N]    receive with multishot recv into a ring of N\n"
-			       "                   16 KiB buffers (default 1024) instead of recv per read\n");
+			       "                   16 KiB buffers (default 1024) instead of recv per read\n"
+			       "  --drain SECS     at SIGINT/SIGTERM, stop accepting and give open\n"
+			       "                   connections this long to finish (default 1)\n");
 			return 0;
 		case 'V': printf("urt-echo (urt) %s\n", URT_VERSION_STRING); return 0;
 		default:
@@ -184,13 +202,8 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigprocmask(SIG_BLOCK, &set, NULL); /* pending until urt_signal_wait takes them */
 	signal(SIGPIPE, SIG_IGN);
-	S.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (S.sigfd < 0) {
-		perror("urt-echo: signalfd");
-		return 1;
-	}
 	struct urt_options o = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET};
 	int r = urt_run_opts(&o, server_main, &S);
 	if (r < 0) {
