@@ -367,7 +367,9 @@ typedef struct urt_cond {
 URT_API void urt_cond_init(urt_cond *c);
 /* Unlock m (the caller must own it: -EPERM otherwise), wait for a signal,
    and lock m again before returning, whatever the result (the relock is
-   not interrupted by cancellation or deadlines). 0, -ETIMEDOUT, -ECANCELED. */
+   not interrupted by cancellation or deadlines, and keeps its FIFO place).
+   0, -ETIMEDOUT, -ECANCELED; -EDEADLK (without the lock) only if the
+   lock can never come back and the loop found every task blocked. */
 URT_API int urt_cond_wait(urt_cond *c, urt_mutex *m, int64_t timeout_ns);
 URT_API void urt_cond_signal(urt_cond *c);    /* wake the first waiter */
 URT_API void urt_cond_broadcast(urt_cond *c); /* wake them all */

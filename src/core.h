@@ -126,6 +126,7 @@ struct urt_loop {
 	int main_result;
 	bool main_done;
 	bool deadlocked;
+	uint64_t deadlocks;          /* times everything was found blocked (on_deadlock) */
 	unsigned inflight;           /* CQEs still expected from the kernel */
 	struct urt_list multis;      /* live struct urt__multi objects */
 	struct urt_list bufrings;    /* live urt_bufring objects */

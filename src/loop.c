@@ -114,6 +114,7 @@ static void thread_stack_bounds(struct urt_loop *L)
  */
 static void on_deadlock(struct urt_loop *L)
 {
+	L->deadlocks++;
 	if (!L->main_done)
 		L->deadlocked = true;
 	struct urt_list *pos, *tmp;

@@ -134,28 +134,33 @@ bool urt_mutex_locked(const urt_mutex *m)
 }
 
 /* Lock m ignoring cancellation and deadlines (a condition variable must
-   give the lock back to its caller whatever happened); a cancellation
-   that arrives meanwhile stays pending. */
-static void mutex_lock_shielded(urt_mutex *m, urt_task *t)
+   give the lock back to its caller whatever happened); a cancellation that
+   arrives meanwhile stays pending, and the waiter keeps its place in the
+   FIFO. Gives up with -EDEADLK only if the loop finds every task blocked
+   (the lock can never come back, e.g. its owner ended holding it). */
+static int mutex_lock_shielded(urt_mutex *m, urt_task *t)
 {
+	if (!m->owner) {
+		m->owner = t;
+		return 0;
+	}
+	struct sync_waiter w = {.w.task = t};
+	urt__list_add_tail(&m->waiters, &w.w.link);
 	bool cancelled = false;
-	while (m->owner != t) {
-		if (!m->owner) {
-			m->owner = t;
+	uint64_t deadlocks = urt__L->deadlocks;
+	int rc = 0;
+	while (!w.granted) {
+		if (urt__wait_user(URT_NO_DEADLINE) == -ECANCELED)
+			cancelled = true;
+		if (!w.granted && urt__L->deadlocks != deadlocks) {
+			urt__list_del(&w.w.link);
+			rc = -EDEADLK;
 			break;
 		}
-		struct sync_waiter w = {.w.task = t};
-		urt__list_add_tail(&m->waiters, &w.w.link);
-		int r = urt__wait_user(URT_NO_DEADLINE);
-		if (urt__list_linked(&w.w.link))
-			urt__list_del(&w.w.link);
-		if (r == -ECANCELED)
-			cancelled = true;
-		if (w.granted)
-			break;
 	}
 	if (cancelled)
 		t->cancel_pending = true;
+	return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -270,8 +275,8 @@ int urt_cond_wait(urt_cond *c, urt_mutex *m, int64_t timeout_ns)
 	urt_mutex_unlock(m);
 	struct sync_waiter w;
 	int r = wait_on(&c->waiters, &w, t, timeout_ns);
-	mutex_lock_shielded(m, t);
-	return r;
+	int l = mutex_lock_shielded(m, t);
+	return l ? l : r;
 }
 
 void urt_cond_signal(urt_cond *c)
