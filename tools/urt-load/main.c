@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * urt-load: a load generator on urt. Echo mode for now: --conns
- * connections, each sending --pipeline messages of --size bytes and
- * waiting for all of them to come back, for --duration seconds. Reports
- * requests/s and p50/p99/p99.9 latency (per request: the round trip of its
- * batch) from a log-linear histogram.
+ * urt-load: a load generator on urt. --conns connections, each sending a
+ * batch of --pipeline requests and waiting for all the answers, for
+ * --duration seconds. Echo mode: a request is --size bytes that must come
+ * back. HTTP mode: a request is "GET --path HTTP/1.1"; the answers are
+ * framed by their Content-Length, and any that is not 2xx is an error.
+ * Reports requests/s and p50/p99/p99.9 latency (per request: the round trip
+ * of its batch) from a log-linear histogram.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <urt.h>
 
 #include "hist.h"
+#include "http_resp.h"
 #include "../tool.h"
 
 struct cfg {
@@ -24,16 +28,28 @@ struct cfg {
 	int port;
 	unsigned conns, size, pipeline;
 	double duration;
+	bool http;
+	const char *path;
 };
 
 static struct cfg C = {.host = "127.0.0.1", .port = 7007, .conns = 50, .size = 64,
-		       .pipeline = 1, .duration = 5};
+		       .pipeline = 1, .duration = 5, .path = "/"};
 static struct hist H;
-static uint64_t requests, errors;
+static uint64_t requests, errors, bad_status;
 static int first_error;
 static int64_t end_ns;
 
-static int client(void *arg)
+/* HTTP mode's receive buffer: response heads must fit (bodies need not). */
+#define HTTP_IN 65536
+
+static void count_error(int err)
+{
+	errors++;
+	if (!first_error)
+		first_error = err;
+}
+
+static int echo_client(void *arg)
 {
 	(void)arg;
 	size_t batch = (size_t)C.size * C.pipeline;
@@ -41,9 +57,7 @@ static int client(void *arg)
 	char *in = aligned_alloc(64, (batch + 63) & ~(size_t)63);
 	int fd = out && in ? urt_tcp_connect(C.host, C.port) : -ENOMEM;
 	if (fd < 0) {
-		errors++;
-		if (!first_error)
-			first_error = fd;
+		count_error(fd);
 		free(out);
 		free(in);
 		return 0;
@@ -62,11 +76,8 @@ static int client(void *arg)
 				got += (size_t)r;
 		}
 		if (r < 0) {
-			if (r != -ECANCELED) {
-				errors++;
-				if (!first_error)
-					first_error = (int)r;
-			}
+			if (r != -ECANCELED)
+				count_error((int)r);
 			break;
 		}
 		int64_t dt = urt_now_ns() - t0;
@@ -80,6 +91,101 @@ static int client(void *arg)
 	return 0;
 }
 
+/* An HTTP connection's input: unread bytes are in[pos, len). */
+struct http_in {
+	char *in;
+	size_t pos, len;
+	uint64_t body_left; /* of the response being read */
+};
+
+/*
+ * Read until n responses have ended. Responses may arrive split across
+ * reads or several in one; bodies are skipped as they come, so they may
+ * be larger than the buffer. Non-2xx responses are counted in bad_status.
+ * Returns 0 or a negative errno (-EPROTO for a response we cannot frame).
+ */
+static int http_read_responses(int fd, struct http_in *h, unsigned n)
+{
+	while (n) {
+		size_t avail = h->len - h->pos;
+		if (h->body_left && avail) {
+			size_t k = avail < h->body_left ? avail : (size_t)h->body_left;
+			h->pos += k;
+			if (!(h->body_left -= k))
+				n--;
+			continue;
+		}
+		if (!h->body_left && avail) {
+			int status;
+			uint64_t length;
+			ssize_t k = resp_head(h->in + h->pos, avail, &status, &length);
+			if (k < 0)
+				return -EPROTO;
+			if (k > 0) {
+				h->pos += (size_t)k;
+				if (status < 200 || status > 299)
+					bad_status++;
+				if (!(h->body_left = length))
+					n--;
+				continue;
+			}
+		}
+		/* need more: keep a partial head, moved to the front */
+		h->len -= h->pos;
+		if (h->len && h->pos)
+			memmove(h->in, h->in + h->pos, h->len);
+		h->pos = 0;
+		if (h->len == HTTP_IN)
+			return -EMSGSIZE;
+		ssize_t r = urt_recv(fd, h->in + h->len, HTTP_IN - h->len, 0);
+		if (r == 0)
+			return -ECONNRESET; /* the server closed on us */
+		if (r < 0)
+			return (int)r;
+		h->len += (size_t)r;
+	}
+	return 0;
+}
+
+static int http_client(void *arg)
+{
+	(void)arg;
+	char req[1024];
+	int rl = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", C.path, C.host);
+	size_t batch = (size_t)rl * C.pipeline;
+	char *out = aligned_alloc(64, (batch + 63) & ~(size_t)63);
+	struct http_in h = {.in = aligned_alloc(64, HTTP_IN)};
+	int fd = out && h.in ? urt_tcp_connect(C.host, C.port) : -ENOMEM;
+	if (fd < 0) {
+		count_error(fd);
+		free(out);
+		free(h.in);
+		return 0;
+	}
+	urt_set_nodelay(fd, true);
+	for (unsigned i = 0; i < C.pipeline; i++)
+		memcpy(out + (size_t)rl * i, req, (size_t)rl);
+	while (urt_now_ns() < end_ns) {
+		int64_t t0 = urt_now_ns();
+		ssize_t r = urt_send_all(fd, out, batch, MSG_NOSIGNAL, NULL);
+		if (r >= 0)
+			r = http_read_responses(fd, &h, C.pipeline);
+		if (r < 0) {
+			if (r != -ECANCELED)
+				count_error((int)r);
+			break;
+		}
+		int64_t dt = urt_now_ns() - t0;
+		for (unsigned i = 0; i < C.pipeline; i++)
+			hist_add(&H, (uint64_t)dt);
+		requests += C.pipeline;
+	}
+	urt_sock_close(fd);
+	free(out);
+	free(h.in);
+	return 0;
+}
+
 static int load_main(void *arg)
 {
 	(void)arg;
@@ -89,18 +195,26 @@ static int load_main(void *arg)
 	int64_t start = urt_now_ns();
 	end_ns = start + (int64_t)(C.duration * 1e9);
 	for (unsigned i = 0; i < C.conns; i++)
-		t[i] = urt_spawn(client, NULL);
+		t[i] = urt_spawn(C.http ? http_client : echo_client, NULL);
 	urt_join_all(t, C.conns, NULL);
 	double secs = (double)(urt_now_ns() - start) / 1e9;
 	free(t);
-	printf("urt-load echo %s:%d conns=%u size=%u pipeline=%u duration=%.1fs: "
-	       "%.0f req/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us, errors %llu\n",
-	       C.host, C.port, C.conns, C.size, C.pipeline, secs, (double)requests / secs,
-	       (double)hist_quantile(&H, 0.50) / 1e3, (double)hist_quantile(&H, 0.99) / 1e3,
-	       (double)hist_quantile(&H, 0.999) / 1e3, (unsigned long long)errors);
+	if (C.http)
+		printf("urt-load http %s:%d%s conns=%u pipeline=%u duration=%.1fs: ", C.host, C.port,
+		       C.path, C.conns, C.pipeline, secs);
+	else
+		printf("urt-load echo %s:%d conns=%u size=%u pipeline=%u duration=%.1fs: ", C.host,
+		       C.port, C.conns, C.size, C.pipeline, secs);
+	printf("%.0f req/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us, errors %llu\n",
+	       (double)requests / secs, (double)hist_quantile(&H, 0.50) / 1e3,
+	       (double)hist_quantile(&H, 0.99) / 1e3, (double)hist_quantile(&H, 0.999) / 1e3,
+	       (unsigned long long)(errors + bad_status));
 	if (errors)
 		fprintf(stderr, "urt-load: %llu connections failed; first error: %s\n",
 			(unsigned long long)errors, strerror(-first_error));
+	if (bad_status)
+		fprintf(stderr, "urt-load: %llu responses were not 2xx\n",
+			(unsigned long long)bad_status);
 	return requests ? 0 : 1;
 }
 
@@ -124,12 +238,14 @@ int main(int argc, char **argv)
 		{"duration", required_argument, NULL, 'd'},
 		{"size", required_argument, NULL, 's'},
 		{"pipeline", required_argument, NULL, 'P'},
+		{"mode", required_argument, NULL, 'm'},
+		{"path", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	double v;
-	while ((c = getopt_long(argc, argv, "H:p:c:d:s:P:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "H:p:c:d:s:P:m:u:h", longopts, NULL)) != -1) {
 		const char *what = NULL;
 		switch (c) {
 		case 'H': C.host = optarg; break;
@@ -138,12 +254,27 @@ int main(int argc, char **argv)
 		case 'd': if (num(optarg, 0.001, 86400, &v)) what = "duration"; else C.duration = v; break;
 		case 's': if (num(optarg, 1, 1 << 24, &v)) what = "size"; else C.size = (unsigned)v; break;
 		case 'P': if (num(optarg, 1, 1024, &v)) what = "pipeline"; else C.pipeline = (unsigned)v; break;
+		case 'm':
+			if (!strcmp(optarg, "http"))
+				C.http = true;
+			else if (strcmp(optarg, "echo"))
+				what = "mode";
+			break;
+		case 'u':
+			/* it goes into the request line as is: refuse what would break it */
+			if (optarg[0] != '/' || strlen(optarg) > 512 || strpbrk(optarg, " \t\r\n"))
+				what = "path";
+			else
+				C.path = optarg;
+			break;
 		case 'h':
-			printf("Usage: urt-load [--host ADDR] [--port N] [--conns N] [--duration SECS]\n"
-			       "                [--size BYTES] [--pipeline N]\n"
-			       "Echo load: each connection sends PIPELINE messages of SIZE bytes and\n"
-			       "waits for them all to come back, until DURATION ends. Prints req/s and\n"
-			       "p50/p99/p99.9 latency. Defaults: 127.0.0.1:7007, 50 conns, 5 s, 64 B, 1.\n");
+			printf("Usage: urt-load [--mode echo|http] [--host ADDR] [--port N] [--conns N]\n"
+			       "                [--duration SECS] [--pipeline N] [--size BYTES] [--path PATH]\n"
+			       "Each connection sends PIPELINE requests and waits for all the answers,\n"
+			       "until DURATION ends. Echo mode: a request is SIZE bytes echoed back.\n"
+			       "HTTP mode: a request is GET PATH; non-2xx answers count as errors.\n"
+			       "Prints req/s and p50/p99/p99.9 latency. Defaults: echo, 127.0.0.1:7007,\n"
+			       "50 conns, 5 s, pipeline 1, 64 B, path /.\n");
 			return 0;
 		default:
 			fprintf(stderr, "Try 'urt-load --help' for more information.\n");

@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * urt-httpd's request parser and path sanitizer (tools/urt-httpd/http_parse.c),
+ * and urt-load's response-head scanner (tools/urt-load/http_resp.h). Every input is parsed from the very end of a page followed by a PROT_NONE
+ * guard page, so reading one byte past the given length faults (the test
+ * crashes) instead of silently reading what happens to follow.
+ */
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "http_parse.h"
+#include "../tools/urt-load/http_resp.h"
+
+#define AREA (256 * 1024)
+
+static char *area; /* AREA bytes, then a guard page */
+
+/* Copy s[0, n) so that it ends right at the guard page. The previous copy
+   (and the pointers into it) is overwritten. */
+static const char *guarded(const void *s, size_t n)
+{
+	if (!area) {
+		long pg = sysconf(_SC_PAGESIZE);
+		char *m = mmap(NULL, AREA + (size_t)pg, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		cr_assert_neq(m, MAP_FAILED);
+		cr_assert_eq(mprotect(m + AREA, (size_t)pg, PROT_NONE), 0);
+		area = m;
+	}
+	cr_assert_leq(n, AREA);
+	char *p = area + AREA - n;
+	memcpy(p, s, n);
+	return p;
+}
+
+static ssize_t parse_n(const char *s, size_t n, struct http_request *req)
+{
+	return http_parse_request(guarded(s, n), n, NULL, req);
+}
+
+static ssize_t parse(const char *s, struct http_request *req)
+{
+	return parse_n(s, strlen(s), req);
+}
+
+/* The header value as a string (test inputs keep them short). */
+static const char *hval(const struct http_request *req, const char *name)
+{
+	static char v[256];
+	const struct http_header *h = http_find_header(req, name);
+	if (!h)
+		return NULL;
+	cr_assert_lt(h->value_len, sizeof v);
+	memcpy(v, h->value, h->value_len);
+	v[h->value_len] = '\0';
+	return v;
+}
+
+static bool span_eq(const char *p, size_t n, const char *s)
+{
+	return n == strlen(s) && !memcmp(p, s, n);
+}
+
+Test(http_parse, simple_get)
+{
+	struct http_request r;
+	const char *s = "GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n";
+	cr_assert_eq(parse(s, &r), (ssize_t)strlen(s));
+	cr_assert(span_eq(r.method, r.method_len, "GET"));
+	cr_assert_eq(r.meth, HTTP_M_GET);
+	cr_assert(span_eq(r.target, r.target_len, "/index.html?x=1"));
+	cr_assert_eq(r.minor_version, 1);
+	cr_assert_eq(r.num_headers, 1);
+	cr_assert(span_eq(r.headers[0].name, r.headers[0].name_len, "Host"));
+	cr_assert(span_eq(r.headers[0].value, r.headers[0].value_len, "example.com"));
+	cr_assert(r.keep_alive);
+	cr_assert_eq(r.content_length, 0);
+}
+
+Test(http_parse, methods)
+{
+	struct http_request r;
+	static const struct {
+		const char *m;
+		enum http_method want;
+	} cases[] = {
+		{"GET", HTTP_M_GET},         {"HEAD", HTTP_M_HEAD},       {"POST", HTTP_M_POST},
+		{"PUT", HTTP_M_PUT},         {"DELETE", HTTP_M_DELETE},   {"CONNECT", HTTP_M_CONNECT},
+		{"OPTIONS", HTTP_M_OPTIONS}, {"TRACE", HTTP_M_TRACE},     {"PATCH", HTTP_M_PATCH},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[128];
+		snprintf(buf, sizeof buf, "%s / HTTP/1.1\r\nHost: a\r\n\r\n", cases[i].m);
+		cr_assert_eq(parse(buf, &r), (ssize_t)strlen(buf), "%s", cases[i].m);
+		cr_assert_eq(r.meth, cases[i].want, "%s", cases[i].m);
+	}
+	/* methods are case-sensitive; unknown ones are 501, not 400 */
+	cr_assert_eq(parse("get / HTTP/1.1\r\nHost: a\r\n\r\n", &r), HTTP_E_NOT_IMPLEMENTED);
+	cr_assert_eq(parse("BREW / HTTP/1.1\r\nHost: a\r\n\r\n", &r), HTTP_E_NOT_IMPLEMENTED);
+	cr_assert_eq(parse("GETS / HTTP/1.1\r\nHost: a\r\n\r\n", &r), HTTP_E_NOT_IMPLEMENTED);
+}
+
+Test(http_parse, headers)
+{
+	struct http_request r;
+	const char *s = "GET / HTTP/1.1\r\n"
+			"Host:a\r\n"
+			"X-Spaces: \t padded value \t \r\n"
+			"X-Empty:\r\n"
+			"X-Empty2:   \r\n"
+			"x-mixed-CASE: v\r\n"
+			"X-Obs-Text: caf\xc3\xa9\r\n"
+			"User-Agent: curl/8.0 (x86_64) libcurl\r\n"
+			"\r\n";
+	cr_assert_eq(parse(s, &r), (ssize_t)strlen(s));
+	cr_assert_eq(r.num_headers, 7);
+	cr_assert_str_eq(hval(&r, "host"), "a");
+	cr_assert_str_eq(hval(&r, "x-spaces"), "padded value");
+	cr_assert_str_eq(hval(&r, "x-empty"), "");
+	cr_assert_str_eq(hval(&r, "x-empty2"), "");
+	cr_assert_str_eq(hval(&r, "X-MIXED-case"), "v");
+	cr_assert_str_eq(hval(&r, "x-obs-text"), "caf\xc3\xa9");
+	cr_assert_str_eq(hval(&r, "user-agent"), "curl/8.0 (x86_64) libcurl");
+	cr_assert_null(http_find_header(&r, "x-missing"));
+	cr_assert_null(http_find_header(&r, "x-empt")); /* no prefix matches */
+}
+
+Test(http_parse, bare_lf_and_leading_empty_lines)
+{
+	struct http_request r;
+	const char *lf = "GET /a HTTP/1.1\nHost: a\nX: 1\n\n";
+	cr_assert_eq(parse(lf, &r), (ssize_t)strlen(lf));
+	cr_assert_str_eq(hval(&r, "x"), "1");
+	const char *mixed = "GET /a HTTP/1.1\r\nHost: a\nX: 1\r\n\n";
+	cr_assert_eq(parse(mixed, &r), (ssize_t)strlen(mixed));
+	const char *lead = "\r\n\n\r\nGET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+	cr_assert_eq(parse(lead, &r), (ssize_t)strlen(lead));
+	cr_assert(span_eq(r.target, r.target_len, "/a"));
+}
+
+Test(http_parse, connection_and_versions)
+{
+	struct http_request r;
+	static const struct {
+		const char *req;
+		int minor;
+		bool keep;
+	} cases[] = {
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1, true},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, false},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: CLOSE\r\n\r\n", 1, false},
+		{"GET / HTTP/1.1\r\nHost: a\r\nconnection: Upgrade, close\r\n\r\n", 1, false},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\n", 1, false},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n", 1, true},
+		{"GET / HTTP/1.0\r\n\r\n", 0, false},
+		{"GET / HTTP/1.0\r\nHost: a\r\n\r\n", 0, false},
+		{"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 0, true},
+		{"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", 0, false},
+		{"GET / HTTP/1.5\r\nHost: a\r\n\r\n", 1, true}, /* read as 1.1 */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cr_assert_eq(parse(cases[i].req, &r), (ssize_t)strlen(cases[i].req), "case %zu", i);
+		cr_assert_eq(r.minor_version, cases[i].minor, "case %zu", i);
+		cr_assert_eq(r.keep_alive, cases[i].keep, "case %zu", i);
+	}
+}
+
+/* Parse buf as a pipeline: heads and bodies back to back. Returns the count;
+   lengths[i] gets each request's body length. */
+static size_t parse_pipeline(const char *buf, size_t len, uint64_t *lengths, char targets[][16])
+{
+	struct http_request r;
+	size_t off = 0, n = 0;
+	while (off < len) {
+		ssize_t k = http_parse_request(buf + off, len - off, NULL, &r);
+		cr_assert_gt(k, 0, "request %zu at offset %zu", n, off);
+		cr_assert_lt(r.target_len, 16);
+		memcpy(targets[n], r.target, r.target_len);
+		targets[n][r.target_len] = '\0';
+		lengths[n++] = r.content_length;
+		off += (size_t)k;
+		cr_assert_leq(r.content_length, len - off);
+		off += r.content_length;
+	}
+	cr_assert_eq(off, len);
+	return n;
+}
+
+Test(http_parse, pipelined)
+{
+	const char *s = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+			"GET /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+			"HEAD /3 HTTP/1.1\nHost: a\n\n"
+			"\r\n" /* a stray CRLF after a body is skipped */
+			"POST /4 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nGET"
+			"GET /5 HTTP/1.0\r\n\r\n";
+	uint64_t lengths[8];
+	char targets[8][16];
+	size_t n = parse_pipeline(guarded(s, strlen(s)), strlen(s), lengths, targets);
+	cr_assert_eq(n, 5);
+	static const char *want[] = {"/1", "/2", "/3", "/4", "/5"};
+	static const uint64_t wantlen[] = {0, 5, 0, 3, 0};
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_str_eq(targets[i], want[i]);
+		cr_assert_eq(lengths[i], wantlen[i], "request %zu", i);
+	}
+	/* a partial request at the end of the buffer is incomplete */
+	struct http_request r;
+	const char *two = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHo";
+	const char *g = guarded(two, strlen(two));
+	ssize_t k = http_parse_request(g, strlen(two), NULL, &r);
+	cr_assert_eq(k, 28);
+	cr_assert_eq(http_parse_request(g + k, strlen(two) - (size_t)k, NULL, &r), HTTP_INCOMPLETE);
+}
+
+/* Every proper prefix of a valid request is HTTP_INCOMPLETE, each parsed
+   from a copy that ends at the guard page. */
+Test(http_parse, every_prefix_is_incomplete)
+{
+	static const char *reqs[] = {
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /some/longer/path?q=%20x HTTP/1.1\r\nHost: example.com:8080\r\n"
+		"User-Agent: test/1.0\r\nAccept: */*\r\nX-Trailing-WS: v \t\r\n"
+		"Content-Length: 12\r\nConnection: keep-alive\r\n\r\n",
+		"HEAD /x HTTP/1.0\n\n",
+		"\r\n\nOPTIONS * HTTP/1.1\nHost: h\nX-Empty:\n\n",
+	};
+	struct http_request r;
+	for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+		size_t len = strlen(reqs[i]);
+		for (size_t k = 0; k < len; k++)
+			cr_assert_eq(parse_n(reqs[i], k, &r), HTTP_INCOMPLETE, "request %zu, prefix %zu",
+				     i, k);
+		cr_assert_eq(parse_n(reqs[i], len, &r), (ssize_t)len, "request %zu", i);
+	}
+}
+
+Test(http_parse, malformed_is_400)
+{
+	static const char *bad[] = {
+		"GET/ HTTP/1.1\r\nHost: a\r\n\r\n",           /* no space after the method */
+		" GET / HTTP/1.1\r\nHost: a\r\n\r\n",          /* leading space */
+		"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",          /* empty target */
+		"GET / HTTP/1.1 \r\nHost: a\r\n\r\n",          /* trailing space */
+		"GET /\r\n\r\n",                               /* HTTP/0.9 request line */
+		"GET / \r\n\r\n",                              /* no version */
+		"GET / http/1.1\r\nHost: a\r\n\r\n",           /* the name is case-sensitive */
+		"GET / HTTP/1.12\r\nHost: a\r\n\r\n",          /* two-digit minor */
+		"GET / HTTP/11\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.x\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.1\rHost: a\r\n\r\n",             /* bare CR */
+		"G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n",        /* control char in method */
+		"GE(T / HTTP/1.1\r\nHost: a\r\n\r\n",          /* separator in method */
+		"GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n",      /* DEL in target */
+		"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", /* raw non-ASCII in target */
+		"GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n",       /* tab in target */
+		"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",          /* space before the colon */
+		"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n", /* obs-fold */
+		"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\t2\r\n\r\n",
+		"GET / HTTP/1.1\r\n Host: a\r\n\r\n",          /* whitespace before the first header */
+		"GET / HTTP/1.1\r\nHost: a\r\n: empty name\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX-A[b]: 1\r\n\r\n", /* not a token */
+		"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", /* bare CR in a value */
+		"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\r\n",          /* CR CR LF */
+		"\r\rGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\n",                       /* 1.1 without Host */
+		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", /* two Hosts */
+		"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n",
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", /* a TLS ClientHello */
+	};
+	struct http_request r;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_eq(parse(bad[i], &r), HTTP_E_BAD_REQUEST, "case %zu: %s", i, bad[i]);
+	/* NUL anywhere: strlen cannot carry it */
+	static const char nul[] = "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n";
+	cr_assert_eq(parse_n(nul, sizeof nul - 1, &r), HTTP_E_BAD_REQUEST);
+	static const char nul2[] = "GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n";
+	cr_assert_eq(parse_n(nul2, sizeof nul2 - 1, &r), HTTP_E_BAD_REQUEST);
+}
+
+/* Garbage is refused from its first bad byte, without waiting for more. */
+Test(http_parse, errors_are_found_early)
+{
+	struct http_request r;
+	cr_assert_eq(parse("\x16\x03", &r), HTTP_E_BAD_REQUEST);
+	cr_assert_eq(parse("GET\t", &r), HTTP_E_BAD_REQUEST);
+	cr_assert_eq(parse("GET / HTTP/1.1\r\nBad Header", &r), HTTP_E_BAD_REQUEST);
+	cr_assert_eq(parse("GET / HTTP/2", &r), HTTP_INCOMPLETE); /* 505 once the line ends */
+	cr_assert_eq(parse("GET / HTTP/2.0\r", &r), HTTP_INCOMPLETE);
+	cr_assert_eq(parse("GET / HTTP/2.0\r\n", &r), HTTP_E_VERSION);
+	cr_assert_eq(parse("", &r), HTTP_INCOMPLETE);
+	cr_assert_eq(parse("\r\n\r\n", &r), HTTP_INCOMPLETE);
+}
+
+Test(http_parse, unsupported_versions_are_505)
+{
+	static const char *v[] = {"HTTP/2.0", "HTTP/0.9", "HTTP/3.1", "HTTP/9.9", "HTTP/0.0"};
+	struct http_request r;
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "GET / %s\r\nHost: a\r\n\r\n", v[i]);
+		cr_assert_eq(parse(buf, &r), HTTP_E_VERSION, "%s", v[i]);
+	}
+}
+
+/* "GET / HTTP/1.1\r\nHost: a\r\nX: " + value of n bytes + "\r\n\r\n" */
+static size_t with_value(char *buf, size_t n)
+{
+	size_t k = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+	memset(buf + k, 'v', n);
+	k += n;
+	memcpy(buf + k, "\r\n\r\n", 4);
+	return k + 4;
+}
+
+Test(http_parse, oversized_head_is_431)
+{
+	static char buf[AREA];
+	struct http_request r;
+	size_t n = with_value(buf, 64 * 1024);
+	cr_assert_eq(parse_n(buf, n, &r), HTTP_E_HEADERS_TOO_LARGE);
+	/* refused once max_head bytes are in without the end of the head */
+	cr_assert_eq(parse_n(buf, HTTP_DEFAULT_MAX_HEAD - 1, &r), HTTP_INCOMPLETE);
+	cr_assert_eq(parse_n(buf, HTTP_DEFAULT_MAX_HEAD, &r), HTTP_E_HEADERS_TOO_LARGE);
+	/* a long request line counts too */
+	size_t k = (size_t)sprintf(buf, "GET /");
+	memset(buf + k, 'a', 20000);
+	strcpy(buf + k + 20000, " HTTP/1.1\r\nHost: a\r\n\r\n");
+	cr_assert_eq(parse(buf, &r), HTTP_E_HEADERS_TOO_LARGE);
+	/* and so do empty lines before it */
+	memset(buf, '\n', HTTP_DEFAULT_MAX_HEAD);
+	cr_assert_eq(parse_n(buf, HTTP_DEFAULT_MAX_HEAD, &r), HTTP_E_HEADERS_TOO_LARGE);
+}
+
+Test(http_parse, head_limit_is_exact)
+{
+	static char buf[4096];
+	struct http_request r;
+	size_t n = with_value(buf, 1000);
+	struct http_limits at = {.max_head = n}, below = {.max_head = n - 1};
+	cr_assert_eq(http_parse_request(guarded(buf, n), n, &at, &r), (ssize_t)n);
+	cr_assert_eq(http_parse_request(guarded(buf, n), n, &below, &r), HTTP_E_HEADERS_TOO_LARGE);
+	/* pipelined bytes after the head do not count against it */
+	memcpy(buf + n, "GET / HTTP/1.1\r\n", 16);
+	cr_assert_eq(http_parse_request(guarded(buf, n + 16), n + 16, &at, &r), (ssize_t)n);
+}
+
+static size_t with_headers(char *buf, size_t cap, unsigned count)
+{
+	size_t k = (size_t)snprintf(buf, cap, "GET / HTTP/1.1\r\nHost: a\r\n");
+	for (unsigned i = 1; i < count; i++)
+		k += (size_t)snprintf(buf + k, cap - k, "X-%u: %u\r\n", i, i);
+	k += (size_t)snprintf(buf + k, cap - k, "\r\n");
+	cr_assert_lt(k, cap);
+	return k;
+}
+
+Test(http_parse, too_many_headers_is_431)
+{
+	static char buf[8192];
+	struct http_request r;
+	size_t n = with_headers(buf, sizeof buf, HTTP_MAX_HEADERS);
+	cr_assert_eq(parse_n(buf, n, &r), (ssize_t)n);
+	cr_assert_eq(r.num_headers, HTTP_MAX_HEADERS);
+	cr_assert_str_eq(hval(&r, "x-63"), "63");
+	n = with_headers(buf, sizeof buf, HTTP_MAX_HEADERS + 1);
+	cr_assert_eq(parse_n(buf, n, &r), HTTP_E_HEADERS_TOO_LARGE);
+}
+
+static ssize_t parse_length(const char *value, struct http_request *r)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %s\r\n\r\n", value);
+	return parse(buf, r);
+}
+
+Test(http_parse, content_length)
+{
+	struct http_request r;
+	cr_assert_gt(parse_length("0", &r), 0);
+	cr_assert_eq(r.content_length, 0);
+	cr_assert_gt(parse_length("12345", &r), 0);
+	cr_assert_eq(r.content_length, 12345);
+	cr_assert_gt(parse_length("000000000000000000000000042", &r), 0);
+	cr_assert_eq(r.content_length, 42);
+	cr_assert_gt(parse_length("1048576", &r), 0); /* the default limit itself */
+	cr_assert_eq(r.content_length, 1048576);
+	static const char *bad[] = {
+		"abc", "-1", "+1", "1 2", "1,1", "0x10", "1.5", "12a",
+		"9223372036854775808",   /* INT64_MAX + 1 */
+		"18446744073709551616",  /* UINT64_MAX + 1 */
+		"99999999999999999999999999",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_eq(parse_length(bad[i], &r), HTTP_E_BAD_REQUEST, "'%s'", bad[i]);
+	cr_assert_eq(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", &r),
+		     HTTP_E_BAD_REQUEST);
+	cr_assert_eq(parse_length("1048577", &r), HTTP_E_BODY_TOO_LARGE);
+	cr_assert_eq(parse_length("9223372036854775807", &r), HTTP_E_BODY_TOO_LARGE);
+	/* repeated: the same value is one length, different ones are ambiguous */
+	cr_assert_gt(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+			   "content-length: 3\r\n\r\n", &r), 0);
+	cr_assert_eq(r.content_length, 3);
+	cr_assert_eq(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+			   "Content-Length: 4\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
+	/* a custom limit */
+	struct http_limits lim = {.max_body = 10};
+	const char *s = "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n";
+	cr_assert_eq(http_parse_request(guarded(s, strlen(s)), strlen(s), &lim, &r),
+		     HTTP_E_BODY_TOO_LARGE);
+}
+
+Test(http_parse, transfer_encoding)
+{
+	struct http_request r;
+	cr_assert_eq(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", &r),
+		     HTTP_E_NOT_IMPLEMENTED);
+	cr_assert_eq(parse("GET / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: gzip, chunked\r\n\r\n",
+			   &r), HTTP_E_NOT_IMPLEMENTED);
+	cr_assert_eq(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+			   "Content-Length: 5\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
+}
+
+struct path_case {
+	const char *in;
+	ssize_t want; /* >= 0: the result is out */
+	const char *out;
+};
+
+static void check_paths(const struct path_case *c, size_t n, size_t cap)
+{
+	char out[4096];
+	cr_assert_leq(cap, sizeof out);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(c[i].in);
+		ssize_t r = http_path_sanitize(guarded(c[i].in, len), len, out, cap);
+		if (c[i].want >= 0) {
+			cr_assert_eq(r, (ssize_t)strlen(c[i].out), "'%s'", c[i].in);
+			cr_assert_str_eq(out, c[i].out, "'%s'", c[i].in);
+		} else {
+			cr_assert_eq(r, c[i].want, "'%s'", c[i].in);
+		}
+	}
+}
+
+Test(http_path, sanitize)
+{
+	static const struct path_case cases[] = {
+		{"/", 0, ""},
+		{"/index.html", 0, "index.html"},
+		{"/a/b/c.txt", 0, "a/b/c.txt"},
+		{"/a/b/", 0, "a/b"},
+		{"//x", 0, "x"},
+		{"///a//b///", 0, "a/b"},
+		{"/./a/./b/.", 0, "a/b"},
+		{"/a.b/..c/c..", 0, "a.b/..c/c.."},
+		{"/...", 0, "..."},
+		{"/a?x=/../../etc", 0, "a"},
+		{"/a#frag/..", 0, "a"},
+		{"/?", 0, ""},
+		{"/hello%20world", 0, "hello world"},
+		{"/%41%62%63", 0, "Abc"},
+		{"/%e2%82%ac", 0, "\xe2\x82\xac"},
+		{"/a%2Fb", 0, "a/b"},
+		{"/a%2f%2fb", 0, "a/b"},
+		{"/%2e/a", 0, "a"},
+		{"http://example.com/a/b", 0, "a/b"},
+		{"HTTPS://example.com:443//x", 0, "x"},
+		{"http://example.com", 0, ""},
+		{"/../etc/passwd", HTTP_E_FORBIDDEN, NULL},
+		{"/..", HTTP_E_FORBIDDEN, NULL},
+		{"/a/..", HTTP_E_FORBIDDEN, NULL},
+		{"/a/../b", HTTP_E_FORBIDDEN, NULL},
+		{"/a/../../b", HTTP_E_FORBIDDEN, NULL},
+		{"/%2e%2e/", HTTP_E_FORBIDDEN, NULL},
+		{"/%2E%2E/etc/passwd", HTTP_E_FORBIDDEN, NULL},
+		{"/.%2e/x", HTTP_E_FORBIDDEN, NULL},
+		{"/a/..%2f..%2fetc", HTTP_E_FORBIDDEN, NULL},
+		{"/a%2f..%2f..%2fb", HTTP_E_FORBIDDEN, NULL},
+		{"http://h/../x", HTTP_E_FORBIDDEN, NULL},
+		{"/%00", HTTP_E_BAD_REQUEST, NULL},
+		{"/a%00.html", HTTP_E_BAD_REQUEST, NULL},
+		{"/a%", HTTP_E_BAD_REQUEST, NULL},
+		{"/a%2", HTTP_E_BAD_REQUEST, NULL},
+		{"/a%zz", HTTP_E_BAD_REQUEST, NULL},
+		{"/a%2g", HTTP_E_BAD_REQUEST, NULL},
+		{"", HTTP_E_BAD_REQUEST, NULL},
+		{"*", HTTP_E_BAD_REQUEST, NULL},
+		{"a/b", HTTP_E_BAD_REQUEST, NULL},
+		{"ftp://h/a", HTTP_E_BAD_REQUEST, NULL},
+		{"?x", HTTP_E_BAD_REQUEST, NULL},
+	};
+	check_paths(cases, sizeof cases / sizeof cases[0], 4096);
+	/* a raw NUL (the parser never lets one through; found by the fuzzer) */
+	char out[64];
+	static const char raw[] = "/a\0b";
+	cr_assert_eq(http_path_sanitize(guarded(raw, 4), 4, out, sizeof out), HTTP_E_BAD_REQUEST);
+}
+
+Test(http_path, output_capacity)
+{
+	static const struct path_case small[] = {
+		{"/abc", 0, "abc"},       /* 3 bytes + NUL fit in 4 */
+		{"/abcd", HTTP_E_URI_TOO_LONG, NULL},
+		{"/a/b", 0, "a/b"},
+		{"/a/bc", HTTP_E_URI_TOO_LONG, NULL},
+		{"//////////a", 0, "a"},  /* what is collapsed does not count */
+		{"/%61%62%63", 0, "abc"},
+	};
+	check_paths(small, sizeof small / sizeof small[0], 4);
+	char one[1];
+	cr_assert_eq(http_path_sanitize("/", 1, one, 1), 0);
+	cr_assert_eq(http_path_sanitize("/a", 2, one, 1), HTTP_E_URI_TOO_LONG);
+	cr_assert_eq(http_path_sanitize("/a", 2, one, 0), HTTP_E_URI_TOO_LONG);
+}
+
+/*
+ * Random mutations of valid requests: whatever the bytes, the parser must not
+ * read past them (guard page), a success must account for a head that lies
+ * inside the input, and every proper prefix of a success is incomplete.
+ */
+Test(http_parse, mutations_keep_invariants)
+{
+	static const char *seeds[] = {
+		"GET /a/b?c HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody",
+		"HEAD / HTTP/1.0\nUser-Agent: u\n\n",
+		"\r\nPOST /%2e HTTP/1.1\r\nHost: \r\nTransfer-Encoding: chunked\r\n\r\n",
+	};
+	static const char alphabet[] = "\r\n :\t/%.aZ0\x7f\x80";
+	unsigned seed = 12345;
+	struct http_request r;
+	char buf[256], out[256];
+	for (unsigned iter = 0; iter < 20000; iter++) {
+		const char *s = seeds[iter % 3];
+		size_t n = strlen(s);
+		memcpy(buf, s, n);
+		for (unsigned m = 0; m < 1 + iter % 4; m++) {
+			seed = seed * 1103515245 + 12345;
+			size_t at = (seed >> 8) % n;
+			unsigned op = (seed >> 20) % 3;
+			char c = alphabet[(seed >> 4) % (sizeof alphabet - 1)];
+			if (op == 0)
+				buf[at] = c;
+			else if (op == 1 && n > 1)
+				memmove(buf + at, buf + at + 1, --n - at);
+			else if (n < sizeof buf - 1) {
+				memmove(buf + at + 1, buf + at, n++ - at);
+				buf[at] = c;
+			}
+		}
+		const char *g = guarded(buf, n);
+		ssize_t k = http_parse_request(g, n, NULL, &r);
+		if (k < 0)
+			continue;
+		cr_assert_leq(k, (ssize_t)n);
+		cr_assert_geq(r.target, g);
+		cr_assert_leq(r.target + r.target_len, g + k);
+		for (size_t i = 0; i < r.num_headers; i++)
+			cr_assert_leq(r.headers[i].value + r.headers[i].value_len, g + k);
+		for (size_t p = 0; p < (size_t)k; p++)
+			cr_assert_eq(http_parse_request(guarded(buf, p), p, NULL, &r), HTTP_INCOMPLETE,
+				     "iteration %u, prefix %zu", iter, p);
+		cr_assert_eq(http_parse_request(guarded(buf, n), n, NULL, &r), k);
+		ssize_t pl = http_path_sanitize(r.target, r.target_len, out, sizeof out);
+		if (pl >= 0) {
+			cr_assert_eq(strlen(out), (size_t)pl);
+			cr_assert_neq(out[0], '/');
+			cr_assert_null(strstr(out, "//"));
+		}
+	}
+}
+
+static ssize_t resp(const char *s, int *status, uint64_t *length)
+{
+	return resp_head(guarded(s, strlen(s)), strlen(s), status, length);
+}
+
+Test(http_resp, heads)
+{
+	int st;
+	uint64_t len;
+	const char *ok = "HTTP/1.1 200 OK\r\nServer: x\r\ncontent-length:  13 \r\n\r\nHello, World!";
+	cr_assert_eq(resp(ok, &st, &len), (ssize_t)strlen(ok) - 13);
+	cr_assert_eq(st, 200);
+	cr_assert_eq(len, 13);
+	const char *lf = "HTTP/1.0 404 Not Found\nContent-Length: 5\n\n";
+	cr_assert_eq(resp(lf, &st, &len), (ssize_t)strlen(lf));
+	cr_assert_eq(st, 404);
+	cr_assert_eq(len, 5);
+	/* no body without a length only where none is allowed */
+	cr_assert_gt(resp("HTTP/1.1 204 No Content\r\n\r\n", &st, &len), 0);
+	cr_assert_eq(len, 0);
+	cr_assert_eq(resp("HTTP/1.1 200 OK\r\n\r\n", &st, &len), -1);
+	cr_assert_eq(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", &st, &len), -1);
+	cr_assert_eq(resp("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", &st, &len), -1);
+	cr_assert_eq(resp("HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", &st, &len), -1);
+	cr_assert_eq(resp("SSH-2.0-OpenSSH\r\n", &st, &len), -1);
+	cr_assert_eq(resp("HTTP/1.1 2x0 OK\r\n", &st, &len), -1);
+	/* every proper prefix is incomplete */
+	for (size_t k = 0; k < strlen(ok) - 13; k++)
+		cr_assert_eq(resp_head(guarded(ok, k), k, &st, &len), 0, "prefix %zu", k);
+}

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# End-to-end test of urt-httpd (run by meson test) with curl and raw
+# requests over bash's /dev/tcp: the greeting, static files (a 1 MiB binary
+# compared byte for byte), 404, escapes from the root (.., symlinks) refused,
+# the error statuses (400, 405, 413, 431, 501, 505), pipelining, keep-alive,
+# the idle timeout, --max-conns, the O_NOFOLLOW fallback for kernels without
+# openat2, urt-load's HTTP mode, and exit 0 on SIGTERM.
+# Usage: urt_httpd_e2e.sh URT-HTTPD [URT-LOAD]
+set -u
+HTTPD=$1
+LOAD=${2:-}
+command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+work=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# start [OPTIONS...]: run the server on a free port; sets pid, port, url
+start() {
+	"$HTTPD" --port 0 "$@" >"$work/out" 2>"$work/err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q listening "$work/out" && break; sleep 0.05; done
+	line=$(head -1 "$work/out")
+	case "$line" in "urt-httpd: listening on 127.0.0.1:"*) ;; *) fail "no address line: '$line'" ;; esac
+	port=${line##*:}
+	url="http://127.0.0.1:$port"
+}
+
+# stop: SIGTERM; the server must exit 0 within 5 s
+stop() {
+	kill -TERM "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -0 "$pid" 2>/dev/null && fail "still running 5 s after SIGTERM"
+	wait "$pid"; local rc=$?
+	pid=
+	[ "$rc" = 0 ] || fail "exit status $rc after SIGTERM: $(cat "$work/err")"
+}
+
+# code URL [CURL ARGS...]: the status curl gets
+code() { curl -s -o /dev/null -w '%{http_code}' --path-as-is "$@"; }
+
+# raw FORMAT: send printf FORMAT on a new connection, print what comes back
+# until the server closes (5 s at most)
+raw() {
+	exec 5<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+	# shellcheck disable=SC2059
+	printf "$1" >&5
+	timeout 5 cat <&5
+	exec 5<&-
+}
+
+# oks FILE: how many 200 responses it holds (bodies have no final newline,
+# so a status line need not start a line)
+oks() { grep -o 'HTTP/1.1 200 OK' "$1" | wc -l; }
+
+# status_of FORMAT: the status code of the first response to a raw request
+status_of() { raw "$1" | head -1 | cut -d' ' -f2; }
+
+root=$work/root
+mkdir -p "$root/dir" "$root/noindex"
+printf 'hello file\n' >"$root/a.txt"
+head -c 1048576 /dev/urandom >"$root/big.bin"
+printf '<p>index</p>\n' >"$root/dir/index.html"
+printf 'secret\n' >"$work/outside.txt"
+ln -s /etc/passwd "$root/passwd"
+ln -s ../outside.txt "$root/outside"
+ln -s a.txt "$root/link.txt"
+
+start --root "$root"
+
+# the greeting
+[ "$(curl -s "$url/")" = "Hello, World!" ] || fail "GET / body"
+curl -s -D "$work/h" -o /dev/null "$url/"
+grep -q '^HTTP/1.1 200' "$work/h" || fail "GET / status: $(cat "$work/h")"
+grep -qi '^Content-Length: 13' "$work/h" || fail "GET / Content-Length"
+grep -qi '^Date: ' "$work/h" || fail "no Date header"
+grep -qi '^Server: urt-httpd' "$work/h" || fail "no Server header"
+# HEAD: the GET's Content-Length, no body (the next response follows at once)
+raw 'HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >"$work/r"
+grep -qi '^Content-Length: 13' "$work/r" || fail "HEAD Content-Length: $(cat "$work/r")"
+grep -q 'Hello' "$work/r" && fail "HEAD has a body: $(cat "$work/r")"
+[ "$(oks "$work/r")" = 2 ] || fail "HEAD then GET: $(cat "$work/r")"
+
+# static files
+curl -s -o "$work/got.bin" "$url/big.bin" || fail "download big.bin"
+cmp -s "$root/big.bin" "$work/got.bin" || fail "1 MiB download differs"
+[ "$(curl -s "$url/a.txt")" = "hello file" ] || fail "a.txt body"
+[ "$(curl -s -o /dev/null -w '%{content_type}' "$url/a.txt")" = "text/plain; charset=utf-8" ] ||
+	fail "a.txt content type"
+[ "$(curl -s "$url/dir/")" = "<p>index</p>" ] || fail "directory index"
+[ "$(curl -s "$url/dir")" = "<p>index</p>" ] || fail "directory index without the slash"
+[ "$(curl -s "$url/link.txt")" = "hello file" ] || fail "a symlink inside the root"
+[ "$(curl -s "$url//a.txt?query=1")" = "hello file" ] || fail "// and a query"
+[ "$(curl -s "$url/%61.txt")" = "hello file" ] || fail "percent-decoding"
+
+# not found, and no way out of the root
+[ "$(code "$url/missing")" = 404 ] || fail "missing file is not 404"
+[ "$(code "$url/noindex/")" = 404 ] || fail "directory without index.html is not 404"
+for p in /../etc/passwd /%2e%2e/%2e%2e/etc/passwd /dir/../../outside.txt /passwd /outside; do
+	c=$(code "$url$p")
+	[ "$c" = 403 ] || [ "$c" = 404 ] || fail "$p gave $c"
+done
+raw 'GET /../../../../etc/passwd HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >"$work/r"
+grep -q root: "$work/r" && fail "/etc/passwd served"
+
+# errors
+[ "$(status_of 'GARBAGE\x01\r\n\r\n')" = 400 ] || fail "garbage is not 400"
+[ "$(status_of '\x16\x03\x01\x00\xa5\x01\x00\x00')" = 400 ] || fail "a TLS hello is not 400"
+raw 'GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n' | grep -qi '^Connection: close' ||
+	fail "400 without Connection: close"
+[ "$(code "$url/" -X POST -d x)" = 405 ] || fail "POST is not 405"
+[ "$(code "$url/" -X BREW)" = 501 ] || fail "an unknown method is not 501"
+[ "$(status_of 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n')" = 413 ] ||
+	fail "a 2 MB body is not 413"
+[ "$(status_of 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n')" = 501 ] ||
+	fail "chunked is not 501"
+[ "$(status_of 'GET / HTTP/2.0\r\nHost: a\r\n\r\n')" = 505 ] || fail "HTTP/2.0 is not 505"
+big=$(head -c 65536 /dev/zero | tr '\0' x)
+[ "$(code "$url/" -H "X-Big: $big")" = 431 ] || fail "a 64 KiB header is not 431"
+
+# pipelining: two requests in one write, two responses (the second closes);
+# a GET body is skipped, not parsed as a request
+raw 'GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >"$work/r"
+[ "$(oks "$work/r")" = 2 ] || fail "pipelined: $(cat "$work/r")"
+grep -q '^hello file' "$work/r" || fail "pipelined: second body missing"
+raw 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >"$work/r"
+[ "$(oks "$work/r")" = 2 ] || fail "GET with a body: $(cat "$work/r")"
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhel' >&3
+sleep 0.1 # the rest of the body comes in a later read
+printf 'lo worldGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&3
+timeout 5 cat <&3 >"$work/r"
+exec 3<&-
+[ "$(oks "$work/r")" = 2 ] || fail "GET with a body in two reads: $(cat "$work/r")"
+
+# a request that trickles in byte by byte
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+req=$'GET /a.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'
+for ((i = 0; i < ${#req}; i++)); do printf '%s' "${req:i:1}" >&3; sleep 0.005; done
+timeout 5 cat <&3 >"$work/r"
+exec 3<&-
+grep -q '^hello file' "$work/r" || fail "a request sent byte by byte: $(cat "$work/r")"
+
+# keep-alive: curl fetches two URLs over one connection; 1.0 closes
+n=$(($(curl -s -o /dev/null -o /dev/null -w '%{num_connects}+' "$url/" "$url/a.txt") 0))
+[ "$n" = 1 ] || fail "two requests took $n connections"
+curl -s -0 -D "$work/h" -o /dev/null "$url/"
+grep -qi '^Connection: close' "$work/h" || fail "HTTP/1.0 response does not close"
+raw 'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n' >"$work/r"
+[ "$(grep -ci '^Connection: keep-alive' "$work/r")" = 1 ] || fail "1.0 keep-alive: $(cat "$work/r")"
+[ "$(oks "$work/r")" = 2 ] || fail "1.0 keep-alive: two responses"
+
+# urt-load's HTTP mode against it: requests done, no errors; then a 1 MiB
+# body per response, which crosses many reads
+if [ -n "$LOAD" ]; then
+	"$LOAD" --mode http --port "$port" --conns 10 --pipeline 4 --duration 1 >"$work/load" 2>&1 ||
+		fail "urt-load failed: $(cat "$work/load")"
+	grep -q "errors 0$" "$work/load" || fail "urt-load saw errors: $(cat "$work/load")"
+	grep -qE " [1-9][0-9]* req/s" "$work/load" || fail "urt-load did no requests: $(cat "$work/load")"
+	"$LOAD" --mode http --port "$port" --conns 2 --pipeline 2 --duration 0.3 --path /big.bin \
+		>"$work/load2" 2>&1 || fail "urt-load big.bin failed: $(cat "$work/load2")"
+	grep -q "errors 0$" "$work/load2" || fail "urt-load big.bin saw errors: $(cat "$work/load2")"
+	"$LOAD" --mode http --port "$port" --conns 1 --duration 0.2 --path /missing >"$work/load3" 2>&1
+	grep -q "errors 0$" "$work/load3" && fail "urt-load did not count 404s: $(cat "$work/load3")"
+fi
+
+# SIGTERM with clients connected (one idle, one mid-request)
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+exec 4<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'GET / HTTP/1.1\r\nHo' >&4
+stop
+exec 3<&- 4<&-
+
+# the idle timeout closes a silent connection, one that stops mid-request,
+# and one that stops reading a response (64 MiB: more than socket buffers hold)
+truncate -s 64M "$root/huge.bin"
+start --idle-timeout 1 --root "$root"
+for what in '' 'GET / HTTP/1.1\r\n'; do
+	exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+	# shellcheck disable=SC2059
+	printf "$what" >&3
+	t0=$(date +%s%N)
+	timeout 5 cat <&3 >/dev/null; rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	exec 3<&-
+	[ "$rc" = 0 ] || fail "idle connection ('$what') not closed within 5 s"
+	[ "$ms" -ge 800 ] || fail "idle connection ('$what') closed after only $ms ms"
+done
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'GET /huge.bin HTTP/1.1\r\nHost: a\r\n\r\n' >&3
+sleep 2.5
+n=$(timeout 10 cat <&3 | wc -c)
+exec 3<&-
+[ "$n" -gt 0 ] && [ "$n" -lt 67108864 ] || fail "a client that stopped reading got $n bytes"
+[ "$(curl -s "$url/")" = "Hello, World!" ] || fail "GET / after idle timeouts"
+stop
+
+# --max-conns: the connection beyond the limit gets 503
+start --max-conns 1
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' >&3
+read -r -t 5 status <&3 || fail "no response on the first connection"
+[ "$(code "$url/")" = 503 ] || fail "a connection over --max-conns is not 503"
+exec 3<&-
+for _ in $(seq 50); do [ "$(code "$url/")" = 200 ] && break; sleep 0.05; done
+[ "$(code "$url/")" = 200 ] || fail "no 200 once the first connection closed"
+stop
+
+# kernels without openat2: the O_NOFOLLOW walk refuses every symlink
+URT_HTTPD_NO_OPENAT2=1 start --root "$root"
+curl -s -o "$work/got.bin" "$url/big.bin" || fail "fallback: download big.bin"
+cmp -s "$root/big.bin" "$work/got.bin" || fail "fallback: 1 MiB download differs"
+[ "$(curl -s "$url/dir/")" = "<p>index</p>" ] || fail "fallback: directory index"
+for p in /passwd /outside /link.txt /../etc/passwd; do
+	c=$(code "$url$p")
+	[ "$c" = 403 ] || [ "$c" = 404 ] || fail "fallback: $p gave $c"
+done
+stop
+
+# without --root only / is served
+start
+[ "$(curl -s "$url/")" = "Hello, World!" ] || fail "no root: GET /"
+[ "$(code "$url/a.txt")" = 404 ] || fail "no root: /a.txt is not 404"
+stop
+
+# bad usage
+"$HTTPD" --port 70000 >/dev/null 2>&1; [ $? = 2 ] || fail "--port 70000 accepted"
+"$HTTPD" --idle-timeout -1 >/dev/null 2>&1; [ $? = 2 ] || fail "--idle-timeout -1 accepted"
+"$HTTPD" --root "$work/nope" --port 0 >/dev/null 2>"$work/err2" && fail "a missing root accepted"
+grep -q "cannot open root" "$work/err2" || fail "no message for a missing root"
+"$HTTPD" --host not-an-ip --port 0 >/dev/null 2>"$work/err2" && fail "bad host accepted"
+grep -q "cannot listen" "$work/err2" || fail "no message for a bad host"
+"$HTTPD" --version | grep -q '^urt-httpd' || fail "--version"
+"$HTTPD" --help | grep -q '^Usage' || fail "--help"
+echo "ok urt-httpd"

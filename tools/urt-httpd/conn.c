@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * urt-httpd: one task per connection. Each turn reads what has arrived,
+ * answers every complete request in it (a pipelining client sends many at
+ * once), and sends all the answers with one send: the batching is what
+ * makes pipelined load cheap. Requests that cannot be framed are answered
+ * with their error status and the connection is closed; well-formed ones
+ * that fail (403, 404, 405) keep it open, as a browser fetching a missing
+ * favicon expects.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "httpd.h"
+
+#define HELLO "Hello, World!"
+
+/* Lingering close: at most this long and this much input. */
+#define LINGER_NS (2 * URT_NS_PER_SEC)
+#define LINGER_MAX (1024 * 1024)
+
+static const struct http_limits limits = {
+	.max_head = CONN_RBUF,
+	.max_body = HTTP_DEFAULT_MAX_BODY,
+};
+
+static int hello(struct conn *c, bool head_only)
+{
+	int r = resp_head(c, 200, "text/plain", sizeof HELLO - 1, NULL);
+	if (r == 0 && !head_only)
+		r = conn_put(c, HELLO, sizeof HELLO - 1);
+	return r;
+}
+
+/* GET and HEAD: "/" is index.html under --root if there is one, else the
+   greeting; other paths are files under --root. */
+static int serve(struct conn *c, const struct http_request *req)
+{
+	bool head_only = req->meth == HTTP_M_HEAD;
+	if (req->meth != HTTP_M_GET && !head_only)
+		return resp_status(c, 405, false);
+	/* room for static_serve to append "/index.html" */
+	ssize_t n = http_path_sanitize(req->target, req->target_len, c->path,
+				       sizeof c->path - sizeof "/index.html");
+	if (n < 0)
+		return resp_status(c, (int)-n, head_only);
+	if (c->srv->rootfd >= 0) {
+		int st = static_serve(c, (size_t)n, head_only);
+		if (st <= 0)
+			return st;
+		if (!(st == 404 && n == 0))
+			return resp_status(c, st, head_only);
+	} else if (n) {
+		return resp_status(c, 404, head_only);
+	}
+	return hello(c, head_only);
+}
+
+/* Answer every complete request in rbuf. 0, or a negative errno when the
+   connection broke. */
+static int serve_buffered(struct conn *c)
+{
+	struct http_request req;
+	while (c->rpos < c->rlen && !c->close) {
+		size_t avail = c->rlen - c->rpos;
+		if (c->skip) { /* a body nobody reads: drop it */
+			size_t k = avail < c->skip ? avail : (size_t)c->skip;
+			c->rpos += k;
+			c->skip -= k;
+			continue;
+		}
+		ssize_t n = http_parse_request(c->rbuf + c->rpos, avail, &limits, &req);
+		if (n == HTTP_INCOMPLETE)
+			break;
+		if (n < 0) { /* the framing is lost: answer and close */
+			c->close = true;
+			c->keep10 = false;
+			return resp_status(c, (int)-n, false);
+		}
+		c->rpos += (size_t)n;
+		c->skip = req.content_length;
+		c->close = !req.keep_alive;
+		c->keep10 = req.keep_alive && req.minor_version == 0;
+		int r = serve(c, &req);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* recv under the idle deadline. */
+static ssize_t conn_recv(struct conn *c)
+{
+	int64_t t = c->srv->idle_ns;
+	if (t > 0 && urt_deadline_push(t) < 0)
+		t = 0;
+	ssize_t r = urt_recv(c->fd, c->rbuf + c->rlen, CONN_RBUF - c->rlen, 0);
+	if (t > 0)
+		urt_deadline_pop();
+	return r;
+}
+
+/*
+ * Close after a last response. Closing a socket with unread input makes
+ * the kernel reset the connection, and a reset can destroy the response
+ * before the client reads it (a 431 after a 64 KiB header, say). So stop
+ * sending, then read and drop input until the client closes, for a bounded
+ * time and amount.
+ */
+static int linger(struct conn *c)
+{
+	if (urt_shutdown(c->fd, SHUT_WR) < 0 || urt_deadline_push(LINGER_NS) < 0)
+		return 0;
+	size_t total = 0;
+	ssize_t n;
+	while ((n = urt_recv(c->fd, c->rbuf, CONN_RBUF, 0)) > 0 && (total += (size_t)n) < LINGER_MAX)
+		;
+	urt_deadline_pop();
+	return n == -ECANCELED ? (int)n : 0;
+}
+
+static int conn_serve(struct conn *c)
+{
+	for (;;) {
+		int r = serve_buffered(c);
+		if (r == 0)
+			r = conn_flush(c);
+		if (r < 0)
+			return r;
+		if (c->close)
+			return linger(c);
+		/* keep an incomplete request, moved to the front */
+		c->rlen -= c->rpos;
+		if (c->rlen && c->rpos)
+			memmove(c->rbuf, c->rbuf + c->rpos, c->rlen);
+		c->rpos = 0;
+		/* the parser refuses a head that fills the buffer, so there is room */
+		assert(c->rlen < CONN_RBUF);
+		ssize_t n = conn_recv(c);
+		if (n <= 0) /* EOF, idle timeout, reset, cancelled */
+			return (int)n;
+		c->rlen += (size_t)n;
+	}
+}
+
+int conn_task(void *arg)
+{
+	struct conn *c = arg;
+	urt_set_nodelay(c->fd, true); /* replies go out as one send per batch already */
+	int r = conn_serve(c);
+	urt_sock_close(c->fd);
+	c->srv->live--;
+	free(c);
+	/* a member's error would cancel the whole group: only report cancellation */
+	return r == -ECANCELED ? r : 0;
+}

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP/1.1 request heads (RFC 9112) and request-target sanitizing. One pass
+ * over the bytes with a bounds check before every read: the input may end
+ * anywhere, and a request that stops mid-token is HTTP_INCOMPLETE, not an
+ * error. Errors are reported as early as the bytes allow, so garbage is
+ * refused without waiting for more of it.
+ */
+#include <string.h>
+
+#include "http_parse.h"
+
+/* tchar (RFC 9110 5.6.2): method and header-name characters. */
+static bool is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+		return true;
+	}
+	return false;
+}
+
+/* Request-target bytes: visible ASCII. Raw obs-text has no place in a URI. */
+static bool is_target_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* field-value bytes: visible, obs-text, SP and HTAB; never CR, LF or NUL. */
+static bool is_value_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* ASCII only: the C library's tolower depends on the locale. */
+static unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 'a' - 'A') : c;
+}
+
+/* a[0, n) equals the string s, ignoring ASCII case. */
+static bool ieq(const char *a, size_t n, const char *s)
+{
+	size_t i;
+	for (i = 0; i < n && s[i]; i++)
+		if (lower((unsigned char)a[i]) != lower((unsigned char)s[i]))
+			return false;
+	return i == n && !s[i];
+}
+
+/* Methods are case-sensitive (RFC 9110 9.1): "get" is an unknown method. */
+static enum http_method method_of(const char *m, size_t n)
+{
+	static const struct {
+		const char *name;
+		enum http_method meth;
+	} known[] = {
+		{"GET", HTTP_M_GET},         {"HEAD", HTTP_M_HEAD},   {"POST", HTTP_M_POST},
+		{"PUT", HTTP_M_PUT},         {"DELETE", HTTP_M_DELETE}, {"CONNECT", HTTP_M_CONNECT},
+		{"OPTIONS", HTTP_M_OPTIONS}, {"TRACE", HTTP_M_TRACE}, {"PATCH", HTTP_M_PATCH},
+	};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strlen(known[i].name) == n && !memcmp(known[i].name, m, n))
+			return known[i].meth;
+	return HTTP_M_UNKNOWN;
+}
+
+/*
+ * A line must end at *pp: CRLF, or a bare LF (RFC 9112 2.2 lets a recipient
+ * accept it). Moves *pp past it and returns 1; returns 0 when the input ends
+ * first and -1 for anything else, such as a CR on its own.
+ */
+static int line_end(const unsigned char **pp, const unsigned char *end)
+{
+	const unsigned char *p = *pp;
+	if (p == end)
+		return 0;
+	if (*p == '\r') {
+		if (++p == end)
+			return 0;
+		if (*p != '\n')
+			return -1;
+	} else if (*p != '\n') {
+		return -1;
+	}
+	*pp = p + 1;
+	return 1;
+}
+
+/* Content-Length = 1*DIGIT, at most INT64_MAX (what an off_t can hold). */
+static int parse_length(const char *v, size_t n, uint64_t *out)
+{
+	uint64_t x = 0;
+	if (!n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		unsigned d = (unsigned)(v[i] - '0');
+		if (x > ((uint64_t)INT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*out = x;
+	return 0;
+}
+
+/* Connection is a comma-separated list of case-insensitive tokens. */
+static void connection_tokens(const char *v, size_t n, bool *close, bool *keep)
+{
+	size_t i = 0;
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		size_t s = i;
+		while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+			i++;
+		if (ieq(v + s, i - s, "close"))
+			*close = true;
+		else if (ieq(v + s, i - s, "keep-alive"))
+			*keep = true;
+	}
+}
+
+/*
+ * The header fields that decide framing and connection reuse, checked once
+ * the head is complete so that any syntax error in it wins. Returns 0 or
+ * an HTTP_E_* code.
+ */
+static ssize_t interpret(struct http_request *req, uint64_t max_body)
+{
+	bool has_length = false, has_te = false, close = false, keep = false;
+	unsigned hosts = 0;
+	for (size_t i = 0; i < req->num_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (ieq(h->name, h->name_len, "content-length")) {
+			uint64_t v;
+			if (parse_length(h->value, h->value_len, &v) < 0)
+				return HTTP_E_BAD_REQUEST;
+			/* RFC 9112 6.3: differing lengths leave the framing unknown */
+			if (has_length && v != req->content_length)
+				return HTTP_E_BAD_REQUEST;
+			has_length = true;
+			req->content_length = v;
+		} else if (ieq(h->name, h->name_len, "transfer-encoding")) {
+			has_te = true;
+		} else if (ieq(h->name, h->name_len, "connection")) {
+			connection_tokens(h->value, h->value_len, &close, &keep);
+		} else if (ieq(h->name, h->name_len, "host")) {
+			hosts++;
+		}
+	}
+	if (req->meth == HTTP_M_UNKNOWN)
+		return HTTP_E_NOT_IMPLEMENTED;
+	/* both framings at once is the request-smuggling pattern (RFC 9112 6.1) */
+	if (has_te)
+		return has_length ? HTTP_E_BAD_REQUEST : HTTP_E_NOT_IMPLEMENTED;
+	if (req->content_length > max_body)
+		return HTTP_E_BODY_TOO_LARGE;
+	/* RFC 9112 3.2: exactly one Host in 1.1, at most one in 1.0 */
+	if (req->minor_version >= 1 ? hosts != 1 : hosts > 1)
+		return HTTP_E_BAD_REQUEST;
+	req->keep_alive = !close && (req->minor_version >= 1 || keep);
+	return 0;
+}
+
+ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits *lim,
+			   struct http_request *req)
+{
+	size_t max_head = lim && lim->max_head ? lim->max_head : HTTP_DEFAULT_MAX_HEAD;
+	uint64_t max_body = lim && lim->max_body ? lim->max_body : HTTP_DEFAULT_MAX_BODY;
+	const unsigned char *p = (const unsigned char *)buf, *end = p + len, *tok;
+	int eol;
+
+	req->num_headers = 0;
+	req->content_length = 0;
+	req->keep_alive = false;
+
+	/* RFC 9112 2.2: skip empty lines before the request line (some clients
+	   send a CRLF after a body) */
+	for (;;) {
+		if (p == end)
+			goto incomplete;
+		if (*p != '\r' && *p != '\n')
+			break;
+		eol = line_end(&p, end);
+		if (eol <= 0)
+			goto bad_or_incomplete;
+	}
+
+	/* request-line = method SP request-target SP HTTP-version */
+	for (tok = p; p < end && is_tchar(*p); p++)
+		;
+	if (p == end)
+		goto incomplete;
+	if (p == tok || *p != ' ')
+		return HTTP_E_BAD_REQUEST;
+	req->method = (const char *)tok;
+	req->method_len = (size_t)(p - tok);
+	req->meth = method_of(req->method, req->method_len);
+	for (tok = ++p; p < end && is_target_char(*p); p++)
+		;
+	if (p == end)
+		goto incomplete;
+	if (p == tok || *p != ' ')
+		return HTTP_E_BAD_REQUEST;
+	req->target = (const char *)tok;
+	req->target_len = (size_t)(p - tok);
+	p++;
+	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive */
+	static const char version[] = "HTTP/0.0";
+	int major = 0, minor = 0;
+	for (const char *v = version; *v; v++, p++) {
+		if (p == end)
+			goto incomplete;
+		if (*v == '0') {
+			if (*p < '0' || *p > '9')
+				return HTTP_E_BAD_REQUEST;
+			if (v == version + 5)
+				major = *p - '0';
+			else
+				minor = *p - '0';
+		} else if (*p != (unsigned char)*v) {
+			return HTTP_E_BAD_REQUEST;
+		}
+	}
+	eol = line_end(&p, end);
+	if (eol <= 0)
+		goto bad_or_incomplete;
+	if (major != 1)
+		return HTTP_E_VERSION;
+	/* a 1.x we do not know is read as the highest we do (RFC 9110 2.5) */
+	req->minor_version = minor > 1 ? 1 : minor;
+
+	/* *( field-line CRLF ) CRLF; field-line = name ":" OWS value OWS */
+	for (;;) {
+		if (p == end)
+			goto incomplete;
+		if (*p == '\r' || *p == '\n') {
+			eol = line_end(&p, end);
+			if (eol <= 0)
+				goto bad_or_incomplete;
+			break;
+		}
+		if (req->num_headers == HTTP_MAX_HEADERS)
+			return HTTP_E_HEADERS_TOO_LARGE;
+		struct http_header *h = &req->headers[req->num_headers];
+		/* a line starting with SP or HTAB is obs-fold and lands here as an
+		   empty name, as does whitespace before the colon (RFC 9112 5.1,
+		   5.2 allow rejecting both) */
+		for (tok = p; p < end && is_tchar(*p); p++)
+			;
+		if (p == end)
+			goto incomplete;
+		if (p == tok || *p != ':')
+			return HTTP_E_BAD_REQUEST;
+		h->name = (const char *)tok;
+		h->name_len = (size_t)(p - tok);
+		for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
+			;
+		for (tok = p; p < end && is_value_char(*p); p++)
+			;
+		const unsigned char *vend = p;
+		eol = line_end(&p, end);
+		if (eol <= 0)
+			goto bad_or_incomplete;
+		while (vend > tok && (vend[-1] == ' ' || vend[-1] == '\t'))
+			vend--;
+		h->value = (const char *)tok;
+		h->value_len = (size_t)(vend - tok);
+		req->num_headers++;
+	}
+
+	size_t head = (size_t)(p - (const unsigned char *)buf);
+	if (head > max_head)
+		return HTTP_E_HEADERS_TOO_LARGE;
+	ssize_t r = interpret(req, max_body);
+	return r < 0 ? r : (ssize_t)head;
+
+bad_or_incomplete:
+	if (eol < 0)
+		return HTTP_E_BAD_REQUEST;
+incomplete:
+	/* the head will end beyond max_head: refuse it now rather than buffer it */
+	return len >= max_head ? HTTP_E_HEADERS_TOO_LARGE : HTTP_INCOMPLETE;
+}
+
+const struct http_header *http_find_header(const struct http_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->num_headers; i++)
+		if (ieq(req->headers[i].name, req->headers[i].name_len, name))
+			return &req->headers[i];
+	return NULL;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Length of an "http://" or "https://" prefix of t[0, n), or 0. */
+static size_t scheme_len(const char *t, size_t n)
+{
+	if (n >= 7 && ieq(t, 7, "http://"))
+		return 7;
+	if (n >= 8 && ieq(t, 8, "https://"))
+		return 8;
+	return 0;
+}
+
+ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap)
+{
+	const char *p = target, *e = target;
+	if (!cap)
+		return HTTP_E_URI_TOO_LONG;
+	while (e < target + len && *e != '?' && *e != '#')
+		e++;
+	if (p < e && *p != '/') {
+		size_t s = scheme_len(p, (size_t)(e - p));
+		if (!s)
+			return HTTP_E_BAD_REQUEST;
+		for (p += s; p < e && *p != '/'; p++) /* the authority */
+			;
+		if (p == e) { /* "http://host" means the root */
+			out[0] = '\0';
+			return 0;
+		}
+	}
+	if (p == e)
+		return HTTP_E_BAD_REQUEST;
+
+	/* Decode into out one segment at a time: out[seg, o) is the current
+	   segment. A decoded "/" separates segments like a literal one, so
+	   "..%2f" is caught as a ".." segment. */
+	size_t o = 0, seg = 0;
+	for (bool last = false; !last;) {
+		int c;
+		if (p == e) {
+			c = '/'; /* ends the final segment */
+			last = true;
+		} else if (*p == '%') {
+			if (e - p < 3)
+				return HTTP_E_BAD_REQUEST;
+			int hi = hexval((unsigned char)p[1]), lo = hexval((unsigned char)p[2]);
+			if (hi < 0 || lo < 0)
+				return HTTP_E_BAD_REQUEST;
+			c = hi << 4 | lo;
+			p += 3;
+		} else {
+			c = (unsigned char)*p++;
+		}
+		if (!c) /* would cut the path short at the open, raw or encoded */
+			return HTTP_E_BAD_REQUEST;
+		if (c != '/') {
+			if (o + 1 >= cap) /* keep a byte for the separator or NUL */
+				return HTTP_E_URI_TOO_LONG;
+			out[o++] = (char)c;
+			continue;
+		}
+		size_t n = o - seg;
+		if (n == 0 || (n == 1 && out[seg] == '.')) {
+			o = seg;
+			continue;
+		}
+		if (n == 2 && out[seg] == '.' && out[seg + 1] == '.')
+			return HTTP_E_FORBIDDEN;
+		out[o++] = '/';
+		seg = o;
+	}
+	if (o) /* drop the separator after the last segment */
+		o--;
+	out[o] = '\0';
+	return (ssize_t)o;
+}

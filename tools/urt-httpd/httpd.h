@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* urt-httpd: shared declarations (server settings, the connection, responses). */
+#ifndef URT_HTTPD_H
+#define URT_HTTPD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <urt.h>
+
+#include "http_parse.h"
+
+/* The read buffer is also the head limit: a head that does not fit is 431. */
+#define CONN_RBUF 16384
+/* Responses are gathered here and sent once per batch of requests. */
+#define CONN_OBUF 16384
+
+struct httpd {
+	const char *host;
+	int port;
+	int lfd;
+	urt_acceptor *acc;   /* multishot accept on lfd */
+	int rootfd;          /* --root as an O_PATH fd; -1 without one */
+	bool openat2;        /* openat2(RESOLVE_BENEATH) works (probed at start) */
+	int64_t idle_ns;     /* a connection silent this long is closed; 0: never */
+	unsigned max_conns;  /* beyond this, new connections get 503 */
+	unsigned live;       /* connection tasks running */
+	urt_group conns;
+};
+
+/* One connection, in one allocation: state, buffers, path scratch space. */
+struct conn {
+	_Alignas(64) char rbuf[CONN_RBUF]; /* requests: unparsed bytes in [rpos, rlen) */
+	_Alignas(64) char obuf[CONN_OBUF]; /* responses not sent yet: [0, olen) */
+	char path[PATH_MAX];
+	struct httpd *srv;
+	int fd;
+	size_t rpos, rlen, olen;
+	uint64_t skip;       /* body bytes still to read and drop */
+	bool close;          /* the current response is the last one */
+	bool keep10;         /* HTTP/1.0 keep-alive: say so in the response */
+};
+
+/* conn.c: the connection task; arg is a struct conn it frees. */
+int conn_task(void *arg);
+
+/* response.c */
+const char *http_reason(int status);
+/* Append bytes to the output, sending what is gathered when it is full.
+   0 or a negative errno from the send. */
+int conn_put(struct conn *c, const void *p, size_t n);
+/* Send everything gathered (what cannot go out at once waits under the idle
+   deadline). 0 or a negative errno. */
+int conn_flush(struct conn *c);
+/* Append a response head: status line, Server, Date, Content-Type,
+   Content-Length, Connection when needed, extra (whole header lines or
+   NULL), and the empty line. ctype and extra must be short constants. */
+int resp_head(struct conn *c, int status, const char *ctype, uint64_t length,
+	      const char *extra);
+/* A complete plain-text response whose body is "STATUS Reason\n". */
+int resp_status(struct conn *c, int status, bool head_only);
+
+/* static.c */
+/* Probe openat2 on the root; returns 0 or a negative errno (no usable root). */
+int static_init(struct httpd *s, const char *root);
+/*
+ * Serve rel (a sanitized path, "" for the root) from the root: appends the
+ * whole response, body included unless head_only. Returns 0 when served,
+ * the status to answer with when it was not (403, 404, 500; nothing was
+ * appended), or a negative errno when the connection broke.
+ */
+int static_serve(struct conn *c, size_t rel_len, bool head_only);
+
+#endif
