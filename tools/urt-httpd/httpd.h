@@ -24,6 +24,7 @@ struct httpd {
 	bool openat2;        /* openat2(RESOLVE_BENEATH) works (probed at start) */
 	int64_t idle_ns;     /* a connection silent this long is closed; 0: never */
 	unsigned max_conns;  /* beyond this, new connections get 503 */
+	int64_t drain_ns;    /* at shutdown, open connections get this long */
 	unsigned live;       /* connection tasks running */
 	urt_group conns;
 };

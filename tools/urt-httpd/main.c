@@ -4,8 +4,9 @@
  * GET / answers "Hello, World!" (the usual plaintext benchmark); with
  * --root DIR, files under DIR are served too. Prints
  * "urt-httpd: listening on ADDR:PORT" on stdout once it accepts
- * connections. SIGINT/SIGTERM stop it: the accept loop and every
- * connection are cancelled and the process exits 0.
+ * connections. SIGINT/SIGTERM (urt_signal_wait) stop it gracefully: it
+ * stops accepting, gives open connections --drain seconds to finish what
+ * they are doing, cancels the rest and exits 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -105,9 +106,11 @@ static int server_main(void *arg)
 	urt_cancel(acc);
 	urt_join(acc, NULL);
 	urt_acceptor_free(s->acc); /* no task waits on it any more */
-	urt_cancel(urt_current()); /* urt_group_wait then cancels every connection */
-	urt_group_wait(&s->conns);
 	close(s->lfd);
+	/* urt_group_wait cancels the connections still open at the deadline */
+	urt_deadline_push(s->drain_ns);
+	urt_group_wait(&s->conns);
+	urt_deadline_pop();
 	return 0;
 }
 
@@ -125,13 +128,14 @@ static int num(const char *s, double lo, double hi, double *out)
 static void usage(void)
 {
 	printf("Usage: urt-httpd [--host ADDR] [--port N] [--root DIR] [--idle-timeout SECS]\n"
-	       "                 [--max-conns N]\n"
+	       "                 [--max-conns N] [--drain SECS]\n"
 	       "HTTP/1.1 server on io_uring. GET / answers \"Hello, World!\"; with --root,\n"
 	       "files under DIR are served (a directory by its index.html; / too, when it\n"
 	       "has one). Connections silent for SECS are closed (default 10; 0: never);\n"
 	       "beyond N open connections (default 10000) new ones get 503. Numeric ADDR,\n"
 	       "default 127.0.0.1; port 8080, 0 picks a free one. Prints its address\n"
-	       "when ready.\n");
+	       "when ready. At SIGINT/SIGTERM it stops accepting and gives open\n"
+	       "connections --drain SECS (default 1) before cancelling them.\n");
 }
 
 int main(int argc, char **argv)
@@ -142,22 +146,25 @@ int main(int argc, char **argv)
 		{"root", required_argument, NULL, 'r'},
 		{"idle-timeout", required_argument, NULL, 't'},
 		{"max-conns", required_argument, NULL, 'm'},
+		{"drain", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct httpd s = {.host = "127.0.0.1", .port = 8080, .rootfd = -1,
-			  .idle_ns = 10 * URT_NS_PER_SEC, .max_conns = 10000};
+			  .idle_ns = 10 * URT_NS_PER_SEC, .max_conns = 10000,
+			  .drain_ns = URT_NS_PER_SEC};
 	const char *root = NULL;
 	int c;
 	double v;
-	while ((c = getopt_long(argc, argv, "H:p:r:t:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "H:p:r:t:m:d:h", longopts, NULL)) != -1) {
 		const char *what = NULL;
 		switch (c) {
 		case 'H': s.host = optarg; break;
 		case 'p': if (num(optarg, 0, 65535, &v) || v != (int)v) what = "port"; else s.port = (int)v; break;
 		case 'r': root = optarg; break;
 		case 't': if (num(optarg, 0, 86400, &v)) what = "idle timeout"; else s.idle_ns = (int64_t)(v * 1e9); break;
+		case 'd': if (num(optarg, 0, 3600, &v)) what = "drain time"; else s.drain_ns = (int64_t)(v * 1e9); break;
 		case 'm': if (num(optarg, 1, 10000000, &v) || v != (unsigned)v) what = "max-conns"; else s.max_conns = (unsigned)v; break;
 		case 'h': usage(); return 0;
 		case 'V': printf("urt-httpd (urt) %s\n", URT_VERSION_STRING); return 0;
