@@ -29,11 +29,17 @@ int urt_signal_wait(const sigset_t *set, int64_t timeout_ns)
 	if (fd < 0)
 		return -errno;
 	struct signalfd_siginfo si;
+	/* one pending already? (a zero timeout is a poll, so look first) */
+	ssize_t n = read(fd, &si, sizeof si);
+	if (n == sizeof si) {
+		close(fd);
+		return (int)si.ssi_signo;
+	}
 	if (timeout_ns >= 0 && (r = urt_deadline_push(timeout_ns)) < 0) {
 		close(fd);
 		return r;
 	}
-	ssize_t n = urt_read(fd, &si, sizeof si, -1);
+	n = urt_read(fd, &si, sizeof si, -1);
 	if (timeout_ns >= 0)
 		urt_deadline_pop();
 	close(fd);

@@ -39,19 +39,28 @@ static int64_t mono_now(void)
 	return ts.tv_sec * URT_NS_PER_SEC + ts.tv_nsec;
 }
 
-static void report(struct urt__stall *s, urt_task *t, int64_t ran)
+/* Report t, which was running at progress count `seen`. Its name and id
+   were written before the loop published t as current (release store,
+   acquire load below). If the loop moved on while we copied them (t may
+   even have ended and been recycled), the copy is dropped. */
+static void report(struct urt__stall *s, urt_task *t, uint64_t seen, int64_t ran)
 {
-	/* t is stuck running on the loop's thread, so its name and id are not
-	   changing under us */
 	char name[sizeof t->name];
-	memcpy(name, t->name, sizeof name);
+	uint64_t id = __atomic_load_n(&t->id, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < sizeof name; i++)
+		name[i] = __atomic_load_n(&t->name[i], __ATOMIC_RELAXED);
 	name[sizeof name - 1] = 0;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&s->L->progress, __ATOMIC_RELAXED) != seen)
+		return; /* it suspended meanwhile: no longer a stall */
+	if (!name[0]) /* named lazily by urt_task_name */
+		snprintf(name, sizeof name, "task-%llu", (unsigned long long)id);
 	if (s->fn) {
-		s->fn(name, t->id, ran, s->arg);
+		s->fn(name, id, ran, s->arg);
 		return;
 	}
-	fprintf(stderr, "urt: task '%s' (id %llu) has run for %lld ms without suspending\n",
-		name[0] ? name : "?", (unsigned long long)t->id, (long long)(ran / URT_NS_PER_MS));
+	fprintf(stderr, "urt: task '%s' (id %llu) has run for %lld ms without suspending\n", name,
+		(unsigned long long)id, (long long)(ran / URT_NS_PER_MS));
 }
 
 static void *watchdog(void *arg)
@@ -70,7 +79,7 @@ static void *watchdog(void *arg)
 		if (s->stop)
 			break;
 		uint64_t progress = __atomic_load_n(&s->L->progress, __ATOMIC_RELAXED);
-		urt_task *t = __atomic_load_n(&s->L->current, __ATOMIC_RELAXED);
+		urt_task *t = __atomic_load_n(&s->L->current, __ATOMIC_ACQUIRE);
 		int64_t now = mono_now();
 		if (progress != last || t != last_task || !t) {
 			last = progress;
@@ -78,7 +87,7 @@ static void *watchdog(void *arg)
 			since = now;
 			reported = false;
 		} else if (!reported && now - since >= s->threshold) {
-			report(s, t, now - since);
+			report(s, t, progress, now - since);
 			reported = true;
 		}
 	}

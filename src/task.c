@@ -186,7 +186,9 @@ static inline urt_task *next_runnable(struct urt_loop *L)
 static inline void switch_to(urt_task *from, urt_task *to)
 {
 	struct urt_loop *L = urt__L;
-	__atomic_store_n(&L->current, to, __ATOMIC_RELAXED); /* the stall watchdog reads it */
+	/* release: the stall watchdog reads `to`'s name once it sees it here
+	   (a plain store on x86-64) */
+	__atomic_store_n(&L->current, to, __ATOMIC_RELEASE);
 	to->state = URT_RUNNING;
 	L->stats.switches++;
 	urt__asan_start(&from->asan_fake, false, urt__stack_lo(to->stack), urt__stack_size(to->stack));
@@ -207,7 +209,7 @@ void urt__switch_to_sched(urt_task *from)
 /* Scheduler side: run t until it gives the CPU back to the scheduler. */
 static void sched_run(struct urt_loop *L, urt_task *t)
 {
-	__atomic_store_n(&L->current, t, __ATOMIC_RELAXED);
+	__atomic_store_n(&L->current, t, __ATOMIC_RELEASE);
 	t->state = URT_RUNNING;
 	L->stats.switches++;
 	urt__asan_start(&L->sched_asan_fake, false, urt__stack_lo(t->stack), urt__stack_size(t->stack));
