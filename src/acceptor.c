@@ -142,14 +142,9 @@ int urt_acceptor_new(int fd, int flags, urt_acceptor **out)
 
 static void arm(urt_acceptor *a)
 {
-	struct urt_loop *L = urt__L;
-	if (io_uring_sq_space_left(&L->ring) < 1)
-		urt__sq_make_room(L, 1);
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_multishot_accept(sqe, a->fd, NULL, NULL, a->flags);
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)a | URT_UD_MULTI);
-	L->inflight++;
-	L->stats.sqes++;
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&a->m | URT_UD_MULTI);
 	a->armed = true;
 }
 
@@ -196,7 +191,7 @@ void urt_acceptor_free(urt_acceptor *a)
 		while (a->qlen)
 			close(q_pop(a));
 		a->orphan = true;
-		urt__cancel_ud((uint64_t)(uintptr_t)a | URT_UD_MULTI);
+		urt__cancel_ud((uint64_t)(uintptr_t)&a->m | URT_UD_MULTI);
 	} else {
 		destroy(&a->m);
 	}

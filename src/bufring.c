@@ -281,16 +281,11 @@ int urt_receiver_new(int fd, urt_bufring *br, urt_receiver **out)
 
 static void arm(urt_receiver *r)
 {
-	struct urt_loop *L = urt__L;
-	if (io_uring_sq_space_left(&L->ring) < 1)
-		urt__sq_make_room(L, 1);
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_recv_multishot(sqe, r->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = r->br->bgid;
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)r | URT_UD_MULTI);
-	L->inflight++;
-	L->stats.sqes++;
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&r->m | URT_UD_MULTI);
 	r->armed = true;
 }
 
@@ -370,7 +365,7 @@ void urt_receiver_free(urt_receiver *r)
 	release_all(r);
 	if (r->armed) {
 		r->orphan = true;
-		urt__cancel_ud((uint64_t)(uintptr_t)r | URT_UD_MULTI);
+		urt__cancel_ud((uint64_t)(uintptr_t)&r->m | URT_UD_MULTI);
 	} else {
 		receiver_destroy(&r->m);
 	}

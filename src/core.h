@@ -189,6 +189,8 @@ void urt__op_deadline_expired(urt_task *t);
    IORING_OP_LINK_TIMEOUT has not completed it. */
 #define URT_LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
 void urt__reap(void);
+struct io_uring_sqe *urt__sqe_get(void);
+void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud);
 /* Submit a cancel for every request whose user_data is ud (CQE ignored). */
 void urt__cancel_ud(uint64_t ud);
 

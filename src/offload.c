@@ -108,14 +108,9 @@ static void *worker(void *arg)
 
 static void arm(struct urt__pool *p)
 {
-	struct urt_loop *L = urt__L;
-	if (io_uring_sq_space_left(&L->ring) < 1)
-		urt__sq_make_room(L, 1);
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_read(sqe, p->efd, &p->efd_buf, sizeof p->efd_buf, 0);
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&p->m | URT_UD_MULTI);
-	L->inflight++;
-	L->stats.sqes++;
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&p->m | URT_UD_MULTI);
 	p->armed = true;
 }
 

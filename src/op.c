@@ -94,16 +94,30 @@ void urt__op_cancel(urt_task *t)
 	urt__cancel_ud((uint64_t)(uintptr_t)t->wait_op);
 }
 
-void urt__cancel_ud(uint64_t ud)
+/* A free SQE for a request no task waits on (see urt__sqe_queue). */
+struct io_uring_sqe *urt__sqe_get(void)
 {
 	struct urt_loop *L = urt__L;
 	if (io_uring_sq_space_left(&L->ring) < 1)
 		urt__sq_make_room(L, 1);
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
-	io_uring_prep_cancel64(sqe, ud, 0);
-	io_uring_sqe_set_data64(sqe, URT_UD_IGNORE);
+	return io_uring_get_sqe(&L->ring);
+}
+
+/* Count a prepared SQE from urt__sqe_get as in flight, its CQEs going to
+   user_data ud (URT_UD_IGNORE, or a multishot record | URT_UD_MULTI). */
+void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud)
+{
+	struct urt_loop *L = urt__L;
+	io_uring_sqe_set_data64(sqe, ud);
 	L->inflight++;
 	L->stats.sqes++;
+}
+
+void urt__cancel_ud(uint64_t ud)
+{
+	struct io_uring_sqe *sqe = urt__sqe_get();
+	io_uring_prep_cancel64(sqe, ud, 0);
+	urt__sqe_queue(sqe, URT_UD_IGNORE);
 }
 
 /* Reap every CQE in the ring, readying the tasks whose ops are complete. */

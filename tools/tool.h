@@ -3,7 +3,12 @@
 #ifndef URT_TOOL_H
 #define URT_TOOL_H
 
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <urt.h>
 
 /* Many files or connections in flight need fds: take the hard limit. */
 static inline void tool_raise_nofile(void)
@@ -13,6 +18,36 @@ static inline void tool_raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/* The signals that stop a server: SIGINT and SIGTERM. */
+static inline sigset_t tool_stop_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	return set;
+}
+
+/*
+ * Run a server's main task: the stop signals are blocked first (pending
+ * until the server's urt_signal_wait takes them), SIGPIPE is ignored, the
+ * fd limit raised. Returns the process exit status; name prefixes errors.
+ */
+static inline int tool_run_server(const char *name, size_t stack, int (*fn)(void *), void *arg)
+{
+	tool_raise_nofile();
+	sigset_t set = tool_stop_signals();
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct urt_options o = {.sq_entries = 1024, .stack_size = stack, .flags = URT_OPT_QUIET};
+	int r = urt_run_opts(&o, fn, arg);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", name, strerror(-r));
+		return 1;
+	}
+	return r;
 }
 
 #endif

@@ -123,10 +123,7 @@ static int server_main(void *arg)
 	}
 	urt_group_init(&s->conns);
 	urt_task *acc = urt_spawn(accept_loop, s);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	sigset_t set = tool_stop_signals();
 	urt_signal_wait(&set, -1);
 	/* graceful: stop accepting, give connections --drain seconds to end,
 	   then cancel the rest (urt_group_wait does when the deadline passes) */
@@ -197,18 +194,5 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	tool_raise_nofile();
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL); /* pending until urt_signal_wait takes them */
-	signal(SIGPIPE, SIG_IGN);
-	struct urt_options o = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET};
-	int r = urt_run_opts(&o, server_main, &S);
-	if (r < 0) {
-		fprintf(stderr, "urt-echo: %s\n", strerror(-r));
-		return 1;
-	}
-	return r;
+	return tool_run_server("urt-echo", 32 * 1024, server_main, &S);
 }

@@ -98,10 +98,7 @@ static int server_main(void *arg)
 	fflush(stdout);
 	urt_group_init(&s->conns);
 	urt_task *acc = urt_spawn(accept_loop, s);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	sigset_t set = tool_stop_signals();
 	urt_signal_wait(&set, -1);
 	urt_cancel(acc);
 	urt_join(acc, NULL);
@@ -188,18 +185,5 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	tool_raise_nofile();
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL); /* pending until urt_signal_wait takes them */
-	signal(SIGPIPE, SIG_IGN);
-	struct urt_options o = {.sq_entries = 1024, .stack_size = 64 * 1024, .flags = URT_OPT_QUIET};
-	int r = urt_run_opts(&o, server_main, &s);
-	if (r < 0) {
-		fprintf(stderr, "urt-httpd: %s\n", strerror(-r));
-		return 1;
-	}
-	return r;
+	return tool_run_server("urt-httpd", 64 * 1024, server_main, &s);
 }
