@@ -12,7 +12,16 @@
 #                           pthread reference is multi-threaded, is never pinned.
 #                           PIN="" runs everything unpinned.
 #   SLEEPERS_ROUNDS=5       rounds for the sleepers benchmark (~1.5 s per round)
-#   STRACE=1                also count io_uring_enter calls of the nop bench with strace -c
+#   STRACE=1                also count io_uring_enter calls of the nop bench with strace -c,
+#                           and syscalls per round trip of the offload and wakeup benches
+#                           (perf stat syscall tracepoints if they work, else strace -c -f)
+#   OFFLOAD_N=100000        offload round trips under $PIN (one CPU)
+#   OFFLOAD_FREE_N=20000    offload round trips unpinned (slow on an idle VM: see RESULTS.md)
+#   OFFLOAD_M=1000000       offload throughput and queue items (both runs)
+#   WAKEUP_N=50000          wakeup round trips under $PIN (batches: N/10 of 64 items)
+#   WAKEUP_FREE_N=20000     wakeup round trips unpinned
+# offload and wakeup run twice: under $PIN (every thread on one CPU: the
+# software path, no cross-CPU wake-ups) and unpinned.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,11 +31,16 @@ ROUNDS=${ROUNDS:-7}
 PIN=${PIN-taskset -c 1}
 STRACE=${STRACE:-1}
 SLEEPERS_ROUNDS=${SLEEPERS_ROUNDS:-5}
+OFFLOAD_N=${OFFLOAD_N:-100000}
+OFFLOAD_FREE_N=${OFFLOAD_FREE_N:-20000}
+OFFLOAD_M=${OFFLOAD_M:-1000000}
+WAKEUP_N=${WAKEUP_N:-50000}
+WAKEUP_FREE_N=${WAKEUP_FREE_N:-20000}
 
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 	meson setup "$BUILD_DIR" --buildtype=release >/dev/null
 fi
-benches=(switch spawn nop sleepers)
+benches=(switch spawn nop sleepers offload wakeup)
 ninja -C "$BUILD_DIR" "${benches[@]/#/bench/bench_}" >/dev/null
 bin="$BUILD_DIR/bench"
 
@@ -40,7 +54,7 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r) ($(uname -m))"
 echo "- urt: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo 'uncommitted'), liburing $(pkg-config --modversion liburing 2>/dev/null || echo '?'), $(cc --version | head -1)"
-echo "- command: \`bench/run.sh\` (ROUNDS=$ROUNDS, SLEEPERS_ROUNDS=$SLEEPERS_ROUNDS, PIN='${PIN}' for switch/nop/sleepers, spawn unpinned); medians of alternating A/B rounds, ratio = median of per-round urt/baseline"
+echo "- command: \`bench/run.sh\` (ROUNDS=$ROUNDS, SLEEPERS_ROUNDS=$SLEEPERS_ROUNDS, PIN='${PIN}' for switch/nop/sleepers, spawn unpinned, offload and wakeup both ways; OFFLOAD_N=$OFFLOAD_N, OFFLOAD_FREE_N=$OFFLOAD_FREE_N, OFFLOAD_M=$OFFLOAD_M, WAKEUP_N=$WAKEUP_N, WAKEUP_FREE_N=$WAKEUP_FREE_N); medians of alternating A/B rounds, ratio = median of per-round urt/baseline"
 echo
 
 log=$(mktemp)
@@ -65,6 +79,10 @@ run pin switch 500000 "$ROUNDS" || status=1
 run free spawn 200000 "$ROUNDS" || status=1
 run pin nop 1000000 "$ROUNDS" || status=1
 run pin sleepers 100000 "$SLEEPERS_ROUNDS" || status=1
+run pin offload "$OFFLOAD_N" "$ROUNDS" all "$OFFLOAD_M" || status=1
+run free offload "$OFFLOAD_FREE_N" "$ROUNDS" all "$OFFLOAD_M" || status=1
+run pin wakeup "$WAKEUP_N" "$ROUNDS" || status=1
+run free wakeup "$WAKEUP_FREE_N" "$ROUNDS" || status=1
 
 # value LINE-PREFIX KEY: KEY=... from the first output line starting with "LINE-PREFIX ".
 value() {
@@ -93,6 +111,25 @@ v=$(value sleepers_wall urt_ms)
 echo "| 100k tasks sleeping 10 ms, spawn..join all (ms wall) | $v | $(value sleepers_wall raw_ms) (100k raw IORING_OP_TIMEOUT 10 ms) | $(value sleepers_wall ratio) | <= 200 ms | $(le "$v" 200) |"
 v=$(value sleepers_rss urt_max_mib)
 echo "| 100k sleepers, peak RSS (MiB, worst round) | $v (median $(value sleepers_rss urt_mib)) | $(value sleepers_rss raw_mib) (raw timeouts) | $(value sleepers_rss kib_per_task) KiB/task more | <= 1024 MiB | $(le "$v" 1024) |"
+# value2 LINE-PREFIX KEY: the same from the second such line (the unpinned run).
+value2() {
+	awk -v p="$1" -v k="$2" '$1 == p && ++seen == 2 { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) { print kv[2]; exit } } }' "$log"
+}
+on1="${PIN:-unpinned}"
+for v in value value2; do
+	[ $v = value ] && where="under $on1" || where="unpinned"
+	r=$($v offload_rt ratio)
+	echo "| urt_offload round trip, 1 task, 1 worker ($where; us) | $($v offload_rt urt_us) | $($v offload_rt pthread_us) (pthread mutex + 2 condvars hand-off, 1 worker) | $r ($(pct "$r")) | - | - |"
+	r=$($v offload_tput ratio)
+	echo "| urt_offload throughput, 64 tasks, 4 workers ($where; offloads/s) | $(mops "$($v offload_tput urt_ns)") | $(mops "$($v offload_tput pthread_ns)") (mutex/condvar pool, 4 workers, <= 64 outstanding) | $r (time ratio) | - | - |"
+done
+echo "| urt_queue put/get, producer task -> consumer task, capacity 64 (unpinned; ns/item) | $(value2 queue urt_ns) | $(value2 queue pthread_ns) (mutex + 2 condvars bounded queue, 2 threads, unpinned) | $(value2 queue ratio) | - | - |"
+echo "| the same against same-CPU baselines (ns/item) | $(value2 queue urt_ns) | $(value2 queue pinned_ns) (that pthread queue, both threads on one CPU); $(value2 queue ring_ns) (plain ring buffer on one thread: the floor) | $(value2 queue ratio_pinned); $(value2 queue ratio_ring) | - | - |"
+for v in value value2; do
+	[ $v = value ] && where="under $on1" || where="unpinned"
+	echo "| completion wake-up round trip, raw liburing ($where; us) | $($v wakeup_rt efd_us) (eventfd + armed read, urt's choice) | $($v wakeup_rt msg_us) (IORING_OP_MSG_RING from a worker ring) | $($v wakeup_rt ratio) | - | - |"
+	echo "| completion wake-up, 64-item batch ($where; us per batch) | $($v wakeup_batch efd_us) (one eventfd write) | $($v wakeup_batch msg64_us) (64 MSG_RING, one enter); $($v wakeup_batch msg1x64_us) (one enter per item); $($v wakeup_batch msg1_us) (one MSG_RING per batch) | $($v wakeup_batch ratio64); $($v wakeup_batch ratio1x64); $($v wakeup_batch ratio1) | - | - |"
+done
 
 if [ "$STRACE" = 1 ] && command -v strace >/dev/null; then
 	n=100000
@@ -109,6 +146,47 @@ if [ "$STRACE" = 1 ] && command -v strace >/dev/null; then
 	done
 	echo "| io_uring_enter per NOP, 1 task (strace -c -f, $n ops) | ${enters[urt-single]} | ${enters[raw-single]} | | | |"
 	echo "| io_uring_enter per NOP, 32 tasks (strace -c -f, $n ops) | ${enters[urt-batch]} | ${enters[raw-batch]} | | | |"
+fi
+
+# Syscalls per iteration of the offload/wakeup benches (single-mode runs under
+# $PIN): io_uring_enter + write + read + futex, divided by the iterations
+# including the warm-up (set-up calls of other kinds excluded). Counted with
+# perf's syscall tracepoints when they work (they do not slow the run down),
+# else with strace -c -f (which does, and so changes how often the threads
+# find each other asleep: the futex figure drifts).
+if [ "$STRACE" = 1 ]; then
+	if perf stat -e syscalls:sys_enter_futex true >/dev/null 2>&1; then
+		tool=perf
+	elif command -v strace >/dev/null; then
+		tool=strace
+	else
+		tool=
+	fi
+	sysc() { # bench mode n
+		local out line iters
+		out=$(mktemp)
+		if [ $tool = perf ]; then
+			line=$($PIN perf stat -x, -o "$out" -e syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_write,syscalls:sys_enter_read,syscalls:sys_enter_futex "$bin/bench_$1" "$3" 1 "$2" 2>/dev/null | tail -1) || line=
+			sed -i -n 's/^\([0-9]*\),.*syscalls:sys_enter_\([a-z_]*\).*/0 0 0 \1 \2/p' "$out"
+		else
+			line=$($PIN strace -f -c -o "$out" "$bin/bench_$1" "$3" 1 "$2" 2>/dev/null | tail -1) || line=
+		fi
+		iters=$(echo "$line" | tr ' ' '\n' | awk -F= '$1 == "total_iters" || $1 == "total_ops" { print $2 }')
+		if [ -n "$iters" ]; then
+			awk -v it="$iters" '$NF ~ /^(io_uring_enter|write|read|futex)$/ { c[$NF] = $4; t += $4 }
+				END { printf "%.2f (enter %.2f, write %.2f, read %.2f, futex %.2f)", t / it, c["io_uring_enter"] / it, c["write"] / it, c["read"] / it, c["futex"] / it }' "$out"
+		else
+			echo "?"
+		fi
+		rm -f "$out"
+	}
+	if [ -n "$tool" ]; then
+		n=20000
+		how="$tool, under $on1, $n"
+		echo "| syscalls per urt_offload round trip ($how) | $(sysc offload urt-rt $n) | $(sysc offload pth-rt $n) (pthread hand-off) | | | |"
+		echo "| syscalls per wake-up round trip ($how) | $(sysc wakeup efd-rt $n) (eventfd) | $(sysc wakeup msg-rt $n) (MSG_RING) | | | |"
+		echo "| syscalls per 64-item batch ($tool, under $on1, $((n / 10)) batches) | $(sysc wakeup efd-batch $n) (eventfd) | $(sysc wakeup msg64-batch $n) (64 MSG_RING, one enter); $(sysc wakeup msg1x64-batch $n) (enter per item); $(sysc wakeup msg1-batch $n) (one MSG_RING) | | | |"
+	fi
 fi
 
 echo
