@@ -3,11 +3,13 @@
 #ifndef URT_TOOL_H
 #define URT_TOOL_H
 
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <urt.h>
 
 /* Many files or connections in flight need fds: take the hard limit. */
@@ -17,6 +19,27 @@ static inline void tool_raise_nofile(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
+ * The next connection from an acceptor (or, if acc is NULL, a one-shot
+ * accept on lfd): its fd, or -ECANCELED when the server is stopping. Out of
+ * fds it backs off for 10 ms instead of spinning; other accept errors are
+ * reported (prefixed with name) and skipped.
+ */
+static inline int tool_accept(urt_acceptor *acc, int lfd, const char *name)
+{
+	for (;;) {
+		int fd = acc ? urt_acceptor_accept(acc) : urt_accept(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0 || fd == -ECANCELED)
+			return fd;
+		if (fd == -EMFILE || fd == -ENFILE) {
+			if (urt_sleep_ms(10) == -ECANCELED)
+				return -ECANCELED;
+		} else if (fd != -ECONNABORTED && fd != -EINTR) {
+			fprintf(stderr, "%s: accept: %s\n", name, strerror(-fd));
+		}
 	}
 }
 

@@ -82,21 +82,9 @@ static int accept_loop(void *arg)
 {
 	struct server *s = arg;
 	for (;;) {
-		int fd = s->acc ? urt_acceptor_accept(s->acc)
-				: urt_accept(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd == -ECANCELED)
+		int fd = tool_accept(s->acc, s->lfd, "urt-echo");
+		if (fd < 0)
 			return 0;
-		if (fd < 0) {
-			if (fd == -EMFILE || fd == -ENFILE) {
-				/* out of fds: back off instead of spinning */
-				if (urt_sleep_ms(10) == -ECANCELED)
-					return 0;
-				continue;
-			}
-			if (fd != -ECONNABORTED && fd != -EINTR)
-				fprintf(stderr, "urt-echo: accept: %s\n", strerror(-fd));
-			continue;
-		}
 		if (!urt_group_spawn(&s->conns, conn_task, (void *)(intptr_t)fd))
 			close(fd);
 	}

@@ -40,20 +40,9 @@ static int accept_loop(void *arg)
 {
 	struct httpd *s = arg;
 	for (;;) {
-		int fd = urt_acceptor_accept(s->acc);
-		if (fd == -ECANCELED)
+		int fd = tool_accept(s->acc, s->lfd, "urt-httpd");
+		if (fd < 0)
 			return 0;
-		if (fd < 0) {
-			if (fd == -EMFILE || fd == -ENFILE) {
-				/* out of fds: back off instead of spinning */
-				if (urt_sleep_ms(10) == -ECANCELED)
-					return 0;
-				continue;
-			}
-			if (fd != -ECONNABORTED && fd != -EINTR)
-				fprintf(stderr, "urt-httpd: accept: %s\n", strerror(-fd));
-			continue;
-		}
 		if (s->live >= s->max_conns) {
 			refuse(fd);
 			continue;

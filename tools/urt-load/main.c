@@ -49,6 +49,22 @@ static void count_error(int err)
 		first_error = err;
 }
 
+/* Account one batch of C.pipeline requests sent at t0 that ended with r (a
+   negative errno, or >= 0). False when the connection should stop. */
+static bool batch_done(int64_t t0, ssize_t r)
+{
+	if (r < 0) {
+		if (r != -ECANCELED)
+			count_error((int)r);
+		return false;
+	}
+	int64_t dt = urt_now_ns() - t0;
+	for (unsigned i = 0; i < C.pipeline; i++)
+		hist_add(&H, (uint64_t)dt);
+	requests += C.pipeline;
+	return true;
+}
+
 static int echo_client(void *arg)
 {
 	(void)arg;
@@ -75,15 +91,8 @@ static int echo_client(void *arg)
 			if (r > 0)
 				got += (size_t)r;
 		}
-		if (r < 0) {
-			if (r != -ECANCELED)
-				count_error((int)r);
+		if (!batch_done(t0, r))
 			break;
-		}
-		int64_t dt = urt_now_ns() - t0;
-		for (unsigned i = 0; i < C.pipeline; i++)
-			hist_add(&H, (uint64_t)dt);
-		requests += C.pipeline;
 	}
 	urt_sock_close(fd);
 	free(out);
@@ -170,15 +179,8 @@ static int http_client(void *arg)
 		ssize_t r = urt_send_all(fd, out, batch, MSG_NOSIGNAL, NULL);
 		if (r >= 0)
 			r = http_read_responses(fd, &h, C.pipeline);
-		if (r < 0) {
-			if (r != -ECANCELED)
-				count_error((int)r);
+		if (!batch_done(t0, r))
 			break;
-		}
-		int64_t dt = urt_now_ns() - t0;
-		for (unsigned i = 0; i < C.pipeline; i++)
-			hist_add(&H, (uint64_t)dt);
-		requests += C.pipeline;
 	}
 	urt_sock_close(fd);
 	free(out);
