@@ -17,9 +17,10 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 # Everything below runs once per server mode.
 one_mode() {
+	rm -f "$work/out" # the previous mode's ready line must not be read
 	"$ECHO" "$@" --port 0 >"$work/out" 2>"$work/err" &
 	pid=$!
-	for _ in $(seq 100); do grep -q listening "$work/out" && break; sleep 0.05; done
+	for _ in $(seq 200); do grep -qs listening "$work/out" && break; sleep 0.05; done
 	line=$(head -1 "$work/out")
 	case "$line" in "urt-echo: listening on 127.0.0.1:"*) ;; *) fail "no address line: '$line'" ;; esac
 	port=${line##*:}

@@ -19,9 +19,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 # start [OPTIONS...]: run the server on a free port; sets pid, port, url
 start() {
+	# a fresh file: the previous server's ready line must not be read
+	# before this one's shell has truncated it
+	rm -f "$work/out"
 	"$HTTPD" --port 0 "$@" >"$work/out" 2>"$work/err" &
 	pid=$!
-	for _ in $(seq 100); do grep -q listening "$work/out" && break; sleep 0.05; done
+	for _ in $(seq 200); do grep -qs listening "$work/out" && break; sleep 0.05; done
 	line=$(head -1 "$work/out")
 	case "$line" in "urt-httpd: listening on 127.0.0.1:"*) ;; *) fail "no address line: '$line'" ;; esac
 	port=${line##*:}
