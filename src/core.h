@@ -220,6 +220,7 @@ static inline urt_task *urt__cur(void)
 static inline void urt__ready(urt_task *t)
 {
 	struct urt_loop *L = urt__L;
+	urt__ctx_prefetch(&t->ctx); /* cold with many tasks; it runs soon */
 	t->state = URT_READY;
 	t->ready_next = NULL;
 	if (L->ready_tail)

@@ -130,7 +130,12 @@ void urt__reap(void)
 		uint64_t ud = cqe->user_data;
 		n++;
 		if (likely((ud & 3) == 0 && ud != URT_UD_IGNORE)) {
-			/* the common case: an op's own CQE */
+			/* the common case: an op's own CQE. Its record sits on a
+			   task stack that has gone cold by now (a cache miss per
+			   CQE with 1000 connections): fetch the next one early (a
+			   slot past the tail holds a stale value; prefetching it is
+			   harmless). */
+			__builtin_prefetch((void *)(uintptr_t)L->ring.cq.cqes[(head + 1) & L->ring.cq.ring_mask].user_data, 1);
 			struct urt__op *op = (struct urt__op *)(uintptr_t)ud;
 			op->res = cqe->res;
 			if (--op->pending == 0)

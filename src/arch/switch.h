@@ -28,6 +28,16 @@ struct urt__ctx {
 #endif
 
 void urt__ctx_switch(struct urt__ctx *from, struct urt__ctx *to);
+
+/* Start loading a suspended context (its saved registers) into the cache. */
+static inline void urt__ctx_prefetch(const struct urt__ctx *c)
+{
+#if URT_CTX_UCONTEXT
+	(void)c;
+#else
+	__builtin_prefetch(c->sp);
+#endif
+}
 void urt__ctx_make(struct urt__ctx *c, void *stack_lo, size_t size, void (*entry)(void));
 
 #endif
