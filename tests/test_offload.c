@@ -13,6 +13,7 @@
  * (wait_until gives up after 10 s) or the deliberate length of a function.
  */
 #include "helpers.h"
+#include "thread_helpers.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -66,33 +67,6 @@ static void sleep_ns_blocking(int64_t ns)
 		;
 }
 
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	cr_assert_not_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void *noop_thread(void *arg)
-{
-	return arg;
-}
-
-/* Start and join one thread before counting threads: a sanitizer runtime
-   may start a helper thread of its own at the first pthread_create
-   (ThreadSanitizer does), which must be in the baseline. */
-static void warm_threads(void)
-{
-	pthread_t th;
-	cr_assert_eq(pthread_create(&th, NULL, noop_thread, NULL), 0);
-	cr_assert_eq(pthread_join(th, NULL), 0);
-}
 
 static int run_opts(unsigned threads, unsigned queue, int (*fn)(void *), void *arg)
 {

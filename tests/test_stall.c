@@ -10,6 +10,7 @@
  * bounds (ran_ns >= threshold).
  */
 #include "helpers.h"
+#include "thread_helpers.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -90,33 +91,6 @@ static void spin_ns(int64_t ns)
 		;
 }
 
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	cr_assert_not_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void *noop_thread(void *arg)
-{
-	return arg;
-}
-
-/* Start and join one thread before counting threads: a sanitizer runtime
-   may start a helper thread of its own at the first pthread_create
-   (ThreadSanitizer does), which must be in the baseline. */
-static void warm_threads(void)
-{
-	pthread_t th;
-	cr_assert_eq(pthread_create(&th, NULL, noop_thread, NULL), 0);
-	cr_assert_eq(pthread_join(th, NULL), 0);
-}
 
 /*
  * Stalling without depending on when the watchdog thread gets to run (a
