@@ -32,13 +32,6 @@ struct urt__stall {
 	bool stop;
 };
 
-static int64_t mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * URT_NS_PER_SEC + ts.tv_nsec;
-}
-
 /* Report t, which was running at progress count `seen`. Its name and id
    were written before the loop published t as current (release store,
    acquire load below). If the loop moved on while we copied them (t may
@@ -69,18 +62,18 @@ static void *watchdog(void *arg)
 	int64_t period = s->threshold / 4 > 0 ? s->threshold / 4 : 1;
 	uint64_t last = UINT64_MAX;
 	urt_task *last_task = NULL;
-	int64_t since = mono_now();
+	int64_t since = urt__now();
 	bool reported = false;
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
-		int64_t wake = mono_now() + period;
+		int64_t wake = urt__now() + period;
 		struct timespec ts = {.tv_sec = wake / URT_NS_PER_SEC, .tv_nsec = wake % URT_NS_PER_SEC};
 		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 		if (s->stop)
 			break;
 		uint64_t progress = __atomic_load_n(&s->L->progress, __ATOMIC_RELAXED);
 		urt_task *t = __atomic_load_n(&s->L->current, __ATOMIC_ACQUIRE);
-		int64_t now = mono_now();
+		int64_t now = urt__now();
 		if (progress != last || t != last_task || !t) {
 			last = progress;
 			last_task = t;
