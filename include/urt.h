@@ -446,7 +446,13 @@ URT_API bool urt_io_offload(bool on);
 URT_API int urt_open(const char *path, int flags, mode_t mode);
 URT_API int urt_openat(int dfd, const char *path, int flags, mode_t mode);
 
-/* close(2). A registered slot URT_FIXED_FD(i) is emptied instead. */
+/*
+ * close(2). A registered slot URT_FIXED_FD(i) is emptied instead. A close
+ * always closes: it is not interrupted by cancellation or deadline scopes
+ * (the cancellation, or the expired deadline, is seen at the task's next
+ * suspension point instead), and outside a task the fd is closed
+ * synchronously. Returns 0 or close's own error (-EBADF, -EIO...).
+ */
 URT_API int urt_close(int fd);
 
 /*
@@ -564,7 +570,9 @@ URT_API int urt_shutdown(int fd, int how);
  * ops on fd are cancelled first (IORING_ASYNC_CANCEL_FD | _ALL; they
  * return -ECANCELED), then fd is closed. Plain close(2) would leave them
  * waiting: an op in flight holds its own reference to the socket.
- * Returns 0 or a negative errno.
+ * Like urt_close it always closes, also when the caller has been cancelled
+ * or its deadline has passed (those stay pending); outside a task it just
+ * closes. Returns 0 or close's own error.
  */
 URT_API int urt_sock_close(int fd);
 

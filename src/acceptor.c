@@ -20,7 +20,9 @@ struct urt_acceptor {
 	bool armed;      /* the multishot request is in flight */
 	bool fallback;   /* the kernel refused multishot: one urt_accept per call */
 	bool ever_ok;    /* a connection came through the multishot */
-	bool orphan;     /* freed by the user: the last CQE frees the object */
+	bool orphan;     /* freed by the user: freed itself once the request's
+			    last CQE is in and no task is inside accept */
+	unsigned busy;   /* tasks inside urt_acceptor_accept */
 	int err;         /* an accept error not yet handed to a task */
 	int *q;          /* accepted fds not yet taken: ring buffer */
 	unsigned qhead, qlen, qcap;
@@ -89,7 +91,7 @@ static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 	if (a->orphan) {
 		if (res >= 0)
 			close(res); /* accepted while the cancel was on its way */
-		if (!more)
+		if (!more && !a->busy)
 			destroy(m);
 		return;
 	}
@@ -148,6 +150,8 @@ static void arm(urt_acceptor *a)
 	a->armed = true;
 }
 
+static int accept_next(urt_acceptor *a, urt_task *t);
+
 int urt_acceptor_accept(urt_acceptor *a)
 {
 	if (!a)
@@ -155,8 +159,20 @@ int urt_acceptor_accept(urt_acceptor *a)
 	int r = urt__op_check();
 	if (r)
 		return r;
-	urt_task *t = urt__L->current;
+	/* a stays alive while a task is in here, even if it is freed meanwhile */
+	a->busy++;
+	r = accept_next(a, urt__L->current);
+	if (--a->busy == 0 && a->orphan && !a->armed)
+		destroy(&a->m);
+	return r;
+}
+
+static int accept_next(urt_acceptor *a, urt_task *t)
+{
+	int r;
 	for (;;) {
+		if (a->orphan)
+			return -ECANCELED; /* freed by urt_acceptor_free */
 		if (a->qlen)
 			return q_pop(a);
 		if (a->err) {
@@ -171,27 +187,47 @@ int urt_acceptor_accept(urt_acceptor *a)
 		struct acc_waiter w = {.w.task = t, .res = 1};
 		urt__list_add_tail(&a->waiters, &w.w.link);
 		r = urt__wait_user(t->deadline);
-		if (urt__list_linked(&w.w.link)) {
+		bool woken = !urt__list_linked(&w.w.link);
+		if (!woken)
 			urt__list_del(&w.w.link);
-		} else if (r < 0 && a->qlen) {
-			wake_one(a, 1); /* woken for a connection we will not take: pass it on */
-		}
-		if (r < 0)
-			return r;
-		if (w.res < 0)
+		if (w.res < 0) {
+			/* handed an error, then maybe cancelled before we ran: the
+			   error is ours to report and the cancellation stays
+			   pending (unless the error is -ECANCELED itself: the free
+			   or urt_sock_close of the listener; that delivers it) */
+			if (r == -ECANCELED && w.res != -ECANCELED)
+				urt__cancel_rearm(t);
 			return w.res;
+		}
+		if (r < 0) {
+			if (woken && a->qlen && !a->orphan)
+				wake_one(a, 1); /* woken for a connection we will not take: pass it on */
+			return r;
+		}
 	}
 }
 
+/*
+ * Tasks waiting in urt_acceptor_accept are woken with -ECANCELED; the
+ * object outlives them (and the request's last CQE) and then frees itself.
+ */
 void urt_acceptor_free(urt_acceptor *a)
 {
 	if (!a)
 		return;
+	while (a->qlen)
+		close(q_pop(a));
+	a->orphan = true;
+	while (!urt__list_empty(&a->waiters))
+		wake_one(a, -ECANCELED);
 	if (a->armed) {
-		while (a->qlen)
-			close(q_pop(a));
-		a->orphan = true;
 		urt__cancel_ud((uint64_t)(uintptr_t)&a->m | URT_UD_MULTI);
+	} else if (a->busy) {
+		/* tasks in a fallback urt_accept on the listener: cancel those
+		   (by fd: they are the only ops a listening socket has) */
+		struct io_uring_sqe *sqe = urt__sqe_get();
+		io_uring_prep_cancel_fd(sqe, a->fd, IORING_ASYNC_CANCEL_ALL);
+		urt__sqe_queue(sqe, URT_UD_IGNORE);
 	} else {
 		destroy(&a->m);
 	}

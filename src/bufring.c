@@ -50,9 +50,10 @@ struct urt_receiver {
 	bool armed;     /* the multishot request is in flight */
 	bool fallback;  /* one plain recv per call into priv */
 	bool ever_ok;
-	bool orphan;    /* freed by the user: the last CQE frees the object */
+	bool orphan;    /* freed by the user: freed itself once the request's
+			   last CQE is in and no task is inside recv */
 	bool eof;
-	bool busy;      /* a task is inside urt_receiver_recv */
+	urt_task *busy; /* the task inside urt_receiver_recv, if any */
 	int err;        /* sticky error, reported once the queue is drained */
 	uint16_t head, tail; /* queued buffers, NO_BUF when empty */
 	uint16_t cur;   /* buffer lent to the caller, NO_BUF if none */
@@ -242,7 +243,7 @@ static void receiver_on_cqe(struct urt__multi *m, int res, unsigned flags)
 			r->err = res; /* -ENOBUFS just ends the request: re-armed lazily */
 	}
 	if (r->orphan) {
-		if (!more)
+		if (!more && !r->busy)
 			receiver_destroy(m);
 		return;
 	}
@@ -319,9 +320,15 @@ ssize_t urt_receiver_recv(urt_receiver *r, const void **data)
 		recycle(r->br, r->cur);
 		r->cur = NO_BUF;
 	}
-	r->busy = true;
+	/* r stays alive while a task is in here, even if it is freed meanwhile */
+	r->busy = urt__L->current;
 	ssize_t n = receive(r, data);
-	r->busy = false;
+	r->busy = NULL;
+	if (r->orphan) { /* urt_receiver_free ran while we waited */
+		if (!r->armed)
+			receiver_destroy(&r->m);
+		return -ECANCELED; /* a chunk received meanwhile went with it */
+	}
 	return n;
 }
 
@@ -353,20 +360,32 @@ static ssize_t receive(urt_receiver *r, const void **data)
 		r->waiter = t;
 		int w = urt__wait_user(t->deadline);
 		r->waiter = NULL;
+		if (r->orphan)
+			return -ECANCELED;
 		if (w < 0)
 			return w;
 	}
 }
 
+/*
+ * A task waiting in urt_receiver_recv is woken (or its private recv
+ * cancelled) and returns -ECANCELED; the object outlives it and the
+ * request's last CQE, then frees itself.
+ */
 void urt_receiver_free(urt_receiver *r)
 {
 	if (!r)
 		return;
 	release_all(r);
-	if (r->armed) {
-		r->orphan = true;
-		urt__cancel_ud((uint64_t)(uintptr_t)&r->m | URT_UD_MULTI);
-	} else {
-		receiver_destroy(&r->m);
+	r->orphan = true;
+	if (r->waiter) {
+		urt__wake(r->waiter, 0); /* it sees orphan and leaves */
+		r->waiter = NULL;
+	} else if (r->busy && r->busy->state == URT_WAIT_IO) {
+		urt__op_cancel(r->busy); /* its recv into r->priv */
 	}
+	if (r->armed)
+		urt__cancel_ud((uint64_t)(uintptr_t)&r->m | URT_UD_MULTI);
+	else if (!r->busy)
+		receiver_destroy(&r->m);
 }

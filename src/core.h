@@ -48,6 +48,7 @@ struct urt__op {
 	int res;
 	uint8_t pending;   /* CQEs still expected: 1, or 2 with a linked timeout */
 	uint8_t timed_out; /* the linked timeout fired */
+	uint8_t nocancel;  /* runs to completion: no cancel, no deadline (close) */
 	struct __kernel_timespec ts; /* deadline for the linked timeout */
 };
 
@@ -167,7 +168,9 @@ int urt__timer_arm(urt_task *t, int64_t at);
 void urt__timer_disarm(urt_task *t);
 void urt__timers_expire(int64_t now);
 int64_t urt__timer_next(void);
+int64_t urt__time_add(int64_t a, int64_t b);
 int64_t urt__deadline_abs(int64_t timeout_ns);
+int64_t urt__wait_deadline(const urt_task *t, int64_t timeout_ns);
 
 /* stack.c */
 struct urt__stack *urt__stack_get(size_t size);
@@ -179,6 +182,14 @@ void urt__stack_overflow(const urt_task *t) __attribute__((noreturn));
 #define URT_CANARY UINT64_C(0x75727421cafef00d)
 void urt__stacks_free_all(void);
 void urt__stacks_trim(void);
+/* White-box test knobs (process-wide; set before urt_run): no_guard makes
+   every new stack canary-only, trim_dontneed trims with MADV_DONTNEED (a
+   reclaimed MADV_FREE page, at once), pool_hot overrides POOL_HOT. */
+struct urt__stack_test {
+	bool no_guard, trim_dontneed;
+	unsigned pool_hot;
+};
+extern struct urt__stack_test urt__stack_test;
 int urt__overflow_handler_install(void);
 void urt__overflow_handler_remove(void);
 
@@ -238,6 +249,19 @@ static inline bool urt__take_cancel(urt_task *t)
 		return false;
 	t->cancel_pending = false;
 	return true;
+}
+
+/*
+ * A wait was granted (its task ended, its future was set, a lock was handed
+ * over) and the task was cancelled before it ran: the grant wins, the call
+ * succeeds, and the cancellation must stay pending for the task's next
+ * suspension point. Every wait that lets a grant win over a cancellation
+ * calls this; a cancellation swallowed there would let the task outlive
+ * urt_run's cancel-all.
+ */
+static inline void urt__cancel_rearm(urt_task *t)
+{
+	t->cancel_pending = true;
 }
 
 #endif

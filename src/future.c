@@ -38,19 +38,17 @@ int urt_future_wait(urt_future *f, int64_t timeout_ns, void **value)
 	if (!f)
 		return -EINVAL;
 	if (!f->set) {
-		int64_t deadline = cur->deadline;
-		if (timeout_ns >= 0) {
-			int64_t d = urt__deadline_abs(timeout_ns);
-			if (d < deadline)
-				deadline = d;
-		}
 		struct urt__waiter w = {.task = cur};
 		urt__list_add_tail(&f->waiters, &w.link);
-		int r = urt__wait_user(deadline);
+		int r = urt__wait_user(urt__wait_deadline(cur, timeout_ns));
 		if (urt__list_linked(&w.link))
 			urt__list_del(&w.link);
-		if (r < 0)
+		if (!f->set)
 			return r;
+		/* set, then cancelled before we ran: the value wins and the
+		   cancellation stays pending for the next suspension point */
+		if (r == -ECANCELED)
+			urt__cancel_rearm(cur);
 	}
 	if (value)
 		*value = f->value;

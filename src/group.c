@@ -58,14 +58,27 @@ int urt_group_wait(urt_group *g)
 		return -EDEADLK; /* a member cannot wait for its own group */
 	g->waiter = cur;
 	int rc = 0;
+	bool cancelled_late = false;
 	while (!urt__list_empty(&g->live)) {
 		int r = urt__wait_user(rc ? URT_NO_DEADLINE : cur->deadline);
-		if (r < 0 && !rc) {
+		if (r >= 0)
+			continue;
+		if (rc) {
+			/* cancelled while the members wind down: not swallowed, but
+			   kept for the caller's next suspension point */
+			cancelled_late |= r == -ECANCELED;
+		} else if (urt__list_empty(&g->live)) {
+			/* the last member ended, then we were cancelled or timed
+			   out before we ran: the group's end wins */
+			cancelled_late |= r == -ECANCELED;
+		} else {
 			rc = r; /* cancelled, or the deadline passed: cancel the members */
 			cancel_members(g);
 		}
 	}
 	g->waiter = NULL;
+	if (cancelled_late)
+		urt__cancel_rearm(cur);
 	while (!urt__list_empty(&g->done)) {
 		urt_task *t = urt__container_of(urt__list_first(&g->done), urt_task, group_link);
 		urt__list_del(&t->group_link);

@@ -42,9 +42,32 @@ int urt_open(const char *path, int flags, mode_t mode)
 	return urt_openat(AT_FDCWD, path, flags, mode);
 }
 
+/* close(2) without the ring, for callers outside a task. */
+static int close_sync(int fd)
+{
+	if (URT_IS_FIXED_FD(fd)) {
+		struct urt_loop *L = urt__L;
+		if (!L)
+			return -EBADF; /* fixed slots exist only inside a loop */
+		int none = -1;
+		int r = io_uring_register_files_update(&L->ring, (unsigned)(fd - URT_FIXED_FD(0)), &none, 1);
+		return r < 0 ? r : 0;
+	}
+	return close(fd) == 0 ? 0 : -errno;
+}
+
+/*
+ * A close always closes: it is never cancelled and ignores deadline scopes
+ * (an abandoned close would leak the fd), and a cancellation or an expired
+ * deadline stays pending for the task's next suspension point. Outside a
+ * task it closes synchronously.
+ */
 int urt_close(int fd)
 {
-	OP_BEGIN;
+	struct urt__op op;
+	struct io_uring_sqe *sqe = urt__op_start_nocancel(&op);
+	if (!sqe)
+		return close_sync(fd);
 	if (URT_IS_FIXED_FD(fd))
 		io_uring_prep_close_direct(sqe, (unsigned)(fd - URT_FIXED_FD(0)));
 	else

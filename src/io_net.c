@@ -138,17 +138,20 @@ int urt_shutdown(int fd, int how)
 
 int urt_sock_close(int fd)
 {
-	if (fd < 0)
+	if (fd < 0 && !URT_IS_FIXED_FD(fd))
 		return -EBADF;
+	/* Like urt_close, this always closes: the cancel-by-fd is not itself
+	   cancelled (a cancellation or an expired deadline of the caller stays
+	   pending), and outside a task the fd is closed directly. */
 	struct urt__op op;
-	struct io_uring_sqe *sqe = urt__op_start(&op);
-	if (!sqe)
-		return op.res;
-	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-	int r = urt__op_wait(&op, sqe); /* count cancelled, or -ENOENT: none */
-	if (r == -ECANCELED || r == -ETIMEDOUT) {
-		close(fd); /* the caller is going away: still release the fd */
-		return r;
+	struct io_uring_sqe *sqe = urt__op_start_nocancel(&op);
+	if (sqe) {
+		io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+		if (URT_IS_FIXED_FD(fd)) {
+			sqe->fd = fd - URT_FIXED_FD(0);
+			sqe->cancel_flags |= IORING_ASYNC_CANCEL_FD_FIXED;
+		}
+		urt__op_wait(&op, sqe); /* count cancelled, or -ENOENT: none */
 	}
 	return urt_close(fd);
 }

@@ -21,6 +21,7 @@ __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
 
 #define DEFAULT_SQ 256
 #define DEFAULT_STACK (64 * 1024)
+#define MAX_WAIT (3600 * URT_NS_PER_SEC) /* longest single wait in io_uring_enter */
 
 static unsigned env_flags(void)
 {
@@ -141,6 +142,11 @@ static void io_step(struct urt_loop *L)
 			}
 		} else {
 			urt__stacks_trim();
+			/* The kernel adds the timeout to its clock without saturating
+			   (ktime_add): a wait of centuries would wrap into one that
+			   expires at once. Sleep at most an hour, then look again. */
+			if (wait > MAX_WAIT)
+				wait = MAX_WAIT;
 			struct __kernel_timespec ts = {.tv_sec = wait / URT_NS_PER_SEC,
 						       .tv_nsec = wait % URT_NS_PER_SEC};
 			L->stats.enters++;

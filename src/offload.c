@@ -260,7 +260,7 @@ int urt_offload_ex(void *(*fn)(void *), void *arg, void **result,
 	r = urt__wait_user(t->deadline);
 	if (w->reaped) { /* done: the result wins over a late cancel/timeout */
 		if (r == -ECANCELED)
-			t->cancel_pending = true;
+			urt__cancel_rearm(t);
 		if (result)
 			*result = w->result;
 		work_put(p, w);

@@ -38,7 +38,7 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 	sqe->flags |= t->sqe_flags;
 	L->inflight++;
 	L->stats.sqes++;
-	if (unlikely(t->deadline != URT_NO_DEADLINE)) {
+	if (unlikely(t->deadline != URT_NO_DEADLINE) && !op->nocancel) {
 		/* Space for this SQE was reserved by urt__op_start. The timespec is
 		   read when the SQE is submitted, and op outlives that. */
 		sqe->flags |= IOSQE_IO_LINK;
@@ -54,7 +54,9 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 		   may never see its link timeout fire. If the op is still pending
 		   a little after the deadline, the timer heap cancels it
 		   (urt__op_deadline_expired). */
-		urt__timer_arm(t, t->deadline + URT_LINK_TIMEOUT_GRACE);
+		int64_t backstop = urt__time_add(t->deadline, URT_LINK_TIMEOUT_GRACE);
+		if (backstop != URT_NO_DEADLINE) /* else never reached: no timer */
+			urt__timer_arm(t, backstop);
 	}
 	t->state = URT_WAIT_IO;
 	t->wait_op = op;
@@ -67,6 +69,8 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 	/* -ERESTARTSYS and friends (-512..-516) escape from ops interrupted in
 	   an io-wq worker; they must never reach the caller. */
 	if (unlikely(res == -ECANCELED || res == -EINTR || (res <= -512 && res >= -516))) {
+		if (op->nocancel) /* its own result; a cancellation stays pending */
+			return res == -ECANCELED ? res : -EINTR;
 		if (op->timed_out)
 			return -ETIMEDOUT;
 		if (urt__take_cancel(t))
@@ -120,46 +124,69 @@ void urt__cancel_ud(uint64_t ud)
 	urt__sqe_queue(sqe, URT_UD_IGNORE);
 }
 
-/* Reap every CQE in the ring, readying the tasks whose ops are complete. */
+/*
+ * Reap every CQE in the ring, readying the tasks whose ops are complete.
+ *
+ * Re-entrant: a multishot handler may need an SQE, and with the SQ ring
+ * full urt__sq_make_room submits and, if the kernel is backed up, reaps
+ * again from inside this loop. So the CQ head is published before each
+ * handler runs and read back after it: the inner reap starts past the CQEs
+ * handled so far, and this one goes on past those the inner one took.
+ * Plain op CQEs, the hot path, only ready a task and are published in a
+ * batch.
+ */
 void urt__reap(void)
 {
 	struct urt_loop *L = urt__L;
-	struct io_uring_cqe *cqe;
-	unsigned head, n = 0, keep = 0;
-	io_uring_for_each_cqe(&L->ring, head, cqe) {
+	struct io_uring_cq *cq = &L->ring.cq;
+	const unsigned mask = cq->ring_mask;
+	unsigned head = *cq->khead; /* ours: only this thread moves it */
+	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
+	while (head != tail) {
+		struct io_uring_cqe *cqe = &cq->cqes[head & mask];
 		uint64_t ud = cqe->user_data;
-		n++;
+		int res = cqe->res;
+		head++;
+		L->stats.cqes++;
 		if (likely((ud & 3) == 0 && ud != URT_UD_IGNORE)) {
 			/* the common case: an op's own CQE. Its record sits on a
 			   task stack that has gone cold by now (a cache miss per
 			   CQE with 1000 connections): fetch the next one early (a
 			   slot past the tail holds a stale value; prefetching it is
 			   harmless). */
-			__builtin_prefetch((void *)(uintptr_t)L->ring.cq.cqes[(head + 1) & L->ring.cq.ring_mask].user_data, 1);
+			__builtin_prefetch((void *)(uintptr_t)cq->cqes[head & mask].user_data, 1);
 			struct urt__op *op = (struct urt__op *)(uintptr_t)ud;
-			op->res = cqe->res;
+			L->inflight--;
+			op->res = res;
 			if (--op->pending == 0)
 				urt__ready(op->task);
 		} else if (ud & URT_UD_LINK_TIMEOUT) {
-			if (ud == LIBURING_UDATA_TIMEOUT) {
-				keep++; /* liburing's own wait timeout (kernels without EXT_ARG) */
-				continue;
-			}
+			if (ud == LIBURING_UDATA_TIMEOUT)
+				continue; /* liburing's own wait timeout (kernels without EXT_ARG) */
 			struct urt__op *op = (struct urt__op *)(uintptr_t)(ud & ~(uint64_t)3);
-			if (cqe->res == -ETIME)
+			L->inflight--;
+			if (res == -ETIME)
 				op->timed_out = 1;
 			if (--op->pending == 0)
 				urt__ready(op->task);
 		} else if (ud & URT_UD_MULTI) {
 			struct urt__multi *m = (struct urt__multi *)(uintptr_t)(ud & ~(uint64_t)3);
-			if (cqe->flags & IORING_CQE_F_MORE)
-				keep++; /* the request stays in flight */
-			m->on_cqe(m, cqe->res, cqe->flags); /* may free m when F_MORE is clear */
+			unsigned flags = cqe->flags;
+			if (!(flags & IORING_CQE_F_MORE))
+				L->inflight--; /* the request's last CQE */
+			/* release: the kernel may reuse the slots once it sees them */
+			io_uring_smp_store_release(cq->khead, head);
+			m->on_cqe(m, res, flags); /* may free m; may reap (see above) */
+			head = *cq->khead;
+			tail = io_uring_smp_load_acquire(cq->ktail);
+			continue;
+		} else {
+			L->inflight--; /* URT_UD_IGNORE: a cancel request's CQE */
 		}
+		if (head == tail) /* more may have come in meanwhile */
+			tail = io_uring_smp_load_acquire(cq->ktail);
 	}
-	L->inflight -= n - keep;
-	io_uring_cq_advance(&L->ring, n);
-	L->stats.cqes += n;
+	io_uring_smp_store_release(cq->khead, head);
 }
 
 int urt_nop(void)

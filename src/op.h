@@ -40,6 +40,21 @@ static inline int urt__op_check(void)
 	return 0;
 }
 
+/* An SQE slot for op (need: free slots it will take), for urt__op_start*. */
+static inline struct io_uring_sqe *urt__op_sqe(struct urt_loop *L, urt_task *t,
+					       struct urt__op *op, unsigned need)
+{
+	struct io_uring_sq *sq = &L->ring.sq;
+	/* io_uring_get_sqe re-checks space with an acquire load of khead that
+	   we have just done; take the slot directly. SQE128 is never set. */
+	if (unlikely(sq->ring_entries - (sq->sqe_tail - io_uring_smp_load_acquire(sq->khead)) < need))
+		urt__sq_make_room(L, need);
+	op->task = t;
+	op->pending = 1;
+	op->timed_out = 0;
+	return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
+}
+
 /*
  * Begin an operation for the calling task. Returns an SQE to prepare, or
  * NULL with op->res set: -EPERM outside a task, -ECANCELED when a
@@ -66,15 +81,27 @@ static inline struct io_uring_sqe *urt__op_start(struct urt__op *op)
 		}
 		need = 2; /* the op and its IORING_OP_LINK_TIMEOUT */
 	}
-	struct io_uring_sq *sq = &L->ring.sq;
-	/* io_uring_get_sqe re-checks space with an acquire load of khead that
-	   we have just done; take the slot directly. SQE128 is never set. */
-	if (unlikely(sq->ring_entries - (sq->sqe_tail - io_uring_smp_load_acquire(sq->khead)) < need))
-		urt__sq_make_room(L, need);
-	op->task = t;
-	op->pending = 1;
-	op->timed_out = 0;
-	return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
+	op->nocancel = 0;
+	return urt__op_sqe(L, t, op, need);
+}
+
+/*
+ * Begin an operation that must run to completion whatever happens to the
+ * calling task (a close: abandoning it would leak the fd). It gets no
+ * linked timeout and is never cancelled; a cancellation or an expired
+ * deadline stays pending for the next suspension point. NULL (op->res =
+ * -EPERM) only outside a task.
+ */
+static inline struct io_uring_sqe *urt__op_start_nocancel(struct urt__op *op)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L ? L->current : NULL;
+	if (!t) {
+		op->res = -EPERM;
+		return NULL;
+	}
+	op->nocancel = 1;
+	return urt__op_sqe(L, t, op, 1);
 }
 
 /* io_uring takes a 32-bit length; larger requests become short counts. */

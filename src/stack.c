@@ -83,6 +83,7 @@ static __thread struct {
 } own[OWN_CLASSES];
 
 static size_t page_size;
+struct urt__stack_test urt__stack_test;
 static atomic_int madv_guard = -1;        /* -1 unknown, 0 no, 1 yes */
 static atomic_long mprotect_left = -1;    /* VMA budget for mprotect guards */
 
@@ -117,6 +118,8 @@ static bool take_mprotect_budget(void)
 /* Make the page at g a guard page, the best way this kernel allows. */
 static enum guard_kind guard_install(char *g)
 {
+	if (urt__stack_test.no_guard)
+		goto canary;
 	if (atomic_load_explicit(&madv_guard, memory_order_relaxed) != 0) {
 		if (madvise(g, page_size, MADV_GUARD_INSTALL) == 0) {
 			atomic_store_explicit(&madv_guard, 1, memory_order_relaxed);
@@ -130,6 +133,7 @@ static enum guard_kind guard_install(char *g)
 			return GUARD_MPROTECT;
 		atomic_fetch_add(&mprotect_left, 1);
 	}
+canary:
 	*(uint64_t *)(g + page_size) = URT_CANARY;
 	return GUARD_NONE;
 }
@@ -145,7 +149,7 @@ static bool slab_guards_batch(char *map, size_t slot)
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static int pidfd = -1;
 	static pid_t pidfd_pid;
-	if (atomic_load_explicit(&madv_guard, memory_order_relaxed) == 0)
+	if (atomic_load_explicit(&madv_guard, memory_order_relaxed) == 0 || urt__stack_test.no_guard)
 		return false;
 	pthread_mutex_lock(&lock);
 	if (pidfd < 0 || pidfd_pid != getpid()) { /* first use, or after fork */
@@ -249,6 +253,11 @@ struct urt__stack *urt__stack_get(size_t size)
 		if (s) {
 			pool = s->next;
 			pool_len--;
+			if (s->trimmed && s->guard == GUARD_NONE) {
+				/* the canary's page was handed back (MADV_FREE) and
+				   may read as zeros now: a false overflow otherwise */
+				*(uint64_t *)s->lo = URT_CANARY;
+			}
 			s->trimmed = false;
 			return s;
 		}
@@ -314,17 +323,19 @@ void urt__stack_put(struct urt__stack *s)
  */
 void urt__stacks_trim(void)
 {
-	if (pool_len <= POOL_HOT)
+	unsigned hot = urt__stack_test.pool_hot ? urt__stack_test.pool_hot : POOL_HOT;
+	if (pool_len <= hot)
 		return;
+	int advice = urt__stack_test.trim_dontneed ? MADV_DONTNEED : MADV_FREE;
 	unsigned i = 0;
 	for (struct urt__stack *s = pool; s; s = s->next) {
-		if (++i <= POOL_HOT || s->trimmed)
+		if (++i <= hot || s->trimmed)
 			continue;
 		/* keep the top page: it holds the header and the pool link */
 		size_t keep = (size_t)(((char *)s - s->lo) % page_size) + HDR_SIZE;
 		size_t len = (s->size + HDR_SIZE - keep) & ~(page_size - 1);
 		if (len)
-			madvise(s->lo, len, MADV_FREE);
+			madvise(s->lo, len, advice);
 		s->trimmed = true;
 	}
 }

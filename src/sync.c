@@ -26,17 +26,6 @@ struct sync_waiter {
 	void *item; /* queues: the item handed over (get) or waiting to go in (put) */
 };
 
-static int64_t deadline_for(urt_task *t, int64_t timeout_ns)
-{
-	int64_t d = t->deadline;
-	if (timeout_ns >= 0) {
-		int64_t a = urt__deadline_abs(timeout_ns);
-		if (a < d)
-			d = a;
-	}
-	return d;
-}
-
 /* Queue w on list l and wait until it is granted, woken otherwise (0,
    not granted: the primitive was closed), cancelled or timed out. */
 static int wait_on(struct urt_list *l, struct sync_waiter *w, urt_task *t, int64_t timeout_ns)
@@ -44,12 +33,12 @@ static int wait_on(struct urt_list *l, struct sync_waiter *w, urt_task *t, int64
 	w->w.task = t;
 	w->granted = false;
 	urt__list_add_tail(l, &w->w.link);
-	int r = urt__wait_user(deadline_for(t, timeout_ns));
+	int r = urt__wait_user(urt__wait_deadline(t, timeout_ns));
 	if (urt__list_linked(&w->w.link))
 		urt__list_del(&w->w.link);
 	if (w->granted) {
 		if (r == -ECANCELED)
-			t->cancel_pending = true; /* seen at the next suspension point */
+			urt__cancel_rearm(t); /* seen at the next suspension point */
 		return 0;
 	}
 	return r;
@@ -159,7 +148,7 @@ static int mutex_lock_shielded(urt_mutex *m, urt_task *t)
 		}
 	}
 	if (cancelled)
-		t->cancel_pending = true;
+		urt__cancel_rearm(t);
 	return rc;
 }
 

@@ -311,17 +311,26 @@ int urt__wait_user(int64_t deadline)
 	return r;
 }
 
-/* Wait until t has ended. Returns 0, -ECANCELED or -ETIMEDOUT. */
+/*
+ * Wait until t has ended. Returns 0, -ECANCELED or -ETIMEDOUT. If t ended
+ * and the caller was also cancelled before it ran, t's end wins (0) and the
+ * cancellation stays pending.
+ */
 int urt__wait_done(urt_task *t, int64_t deadline)
 {
 	if (t->state == URT_DONE)
 		return 0;
-	struct urt__waiter w = {.task = urt__L->current};
+	urt_task *cur = urt__L->current;
+	struct urt__waiter w = {.task = cur};
 	urt__list_add_tail(&t->done_waiters, &w.link);
 	int r = urt__wait_user(deadline);
 	if (urt__list_linked(&w.link))
 		urt__list_del(&w.link);
-	return t->state == URT_DONE ? 0 : r;
+	if (t->state != URT_DONE)
+		return r;
+	if (r == -ECANCELED)
+		urt__cancel_rearm(cur);
+	return 0;
 }
 
 /* ---- public API ---- */
@@ -428,11 +437,17 @@ int urt_detach(urt_task *t)
 	return 0;
 }
 
-/* Wait for t to end whatever happens (clean-up after a cancel or timeout). */
+/* Wait for t to end whatever happens (clean-up after a cancel or timeout).
+   A cancellation that arrives meanwhile is kept for the caller's next
+   suspension point, not swallowed. */
 static void wait_done_uninterruptible(urt_task *t)
 {
+	bool cancelled = false;
 	while (t->state != URT_DONE)
-		urt__wait_done(t, URT_NO_DEADLINE);
+		if (urt__wait_done(t, URT_NO_DEADLINE) == -ECANCELED)
+			cancelled = true;
+	if (cancelled)
+		urt__cancel_rearm(urt__L->current);
 }
 
 int urt_wait_for(urt_task *t, int64_t timeout_ns, int *result)
@@ -441,14 +456,8 @@ int urt_wait_for(urt_task *t, int64_t timeout_ns, int *result)
 	int r = joinable(t, cur);
 	if (r)
 		return r;
-	int64_t deadline = cur->deadline;
-	if (timeout_ns >= 0) {
-		int64_t d = urt__deadline_abs(timeout_ns);
-		if (d < deadline)
-			deadline = d;
-	}
 	t->has_joiner = true;
-	r = urt__wait_done(t, deadline);
+	r = urt__wait_done(t, urt__wait_deadline(cur, timeout_ns));
 	if (r < 0) {
 		urt_cancel(t);
 		wait_done_uninterruptible(t);
@@ -523,21 +532,19 @@ int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns)
 		w[i].task = cur;
 		urt__list_add_tail(&tasks[i]->done_waiters, &w[i].link);
 	}
-	int64_t deadline = cur->deadline;
-	if (timeout_ns >= 0) {
-		int64_t d = urt__deadline_abs(timeout_ns);
-		if (d < deadline)
-			deadline = d;
-	}
-	int r = urt__wait_user(deadline);
+	int r = urt__wait_user(urt__wait_deadline(cur, timeout_ns));
 	for (size_t i = 0; i < n; i++)
 		if (urt__list_linked(&w[i].link))
 			urt__list_del(&w[i].link);
 	if (w != stackw)
 		free(w);
-	for (size_t i = 0; i < n; i++)
-		if (tasks[i]->state == URT_DONE)
+	for (size_t i = 0; i < n; i++) {
+		if (tasks[i]->state == URT_DONE) {
+			if (r == -ECANCELED)
+				urt__cancel_rearm(cur); /* the finished task wins */
 			return (int)i;
+		}
+	}
 	return r < 0 ? r : -EINTR; /* r == 0 without a finished task cannot happen */
 }
 
@@ -553,7 +560,8 @@ void urt_cancel(urt_task *t)
 		break;
 	case URT_WAIT_IO:
 		t->cancel_pending = true;
-		urt__op_cancel(t);
+		if (!t->wait_op->nocancel) /* else seen when the op completes */
+			urt__op_cancel(t);
 		break;
 	default: /* READY or RUNNING: seen at the next suspension point */
 		t->cancel_pending = true;

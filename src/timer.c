@@ -29,11 +29,34 @@ int64_t urt_now_ns(void)
 	return urt__now();
 }
 
-/* now + timeout_ns, saturating (timeout_ns >= 0). */
+/*
+ * a + b for b >= 0, saturating at URT_NO_DEADLINE. Every sum of a time and
+ * a duration goes through here: a wrapped sum is a deadline in the past or
+ * (worse, after a subtraction) a wait of centuries that freezes the loop.
+ */
+int64_t urt__time_add(int64_t a, int64_t b)
+{
+	if (b <= 0)
+		return a; /* callers pass no negative durations; never go back in time */
+	return a > URT_NO_DEADLINE - b ? URT_NO_DEADLINE : a + b;
+}
+
+/* The absolute time timeout_ns from now: URT_NO_DEADLINE for a negative
+   timeout ("none") and for one too far away to represent (the same thing:
+   it is never reached). */
 int64_t urt__deadline_abs(int64_t timeout_ns)
 {
-	int64_t now = urt__now();
-	return timeout_ns > INT64_MAX - now ? URT_NO_DEADLINE - 1 : now + timeout_ns;
+	if (timeout_ns < 0)
+		return URT_NO_DEADLINE;
+	return urt__time_add(urt__now(), timeout_ns);
+}
+
+/* The deadline of a wait with its own timeout (< 0: none) inside t's
+   deadline scopes: the earlier of the two. */
+int64_t urt__wait_deadline(const urt_task *t, int64_t timeout_ns)
+{
+	int64_t d = urt__deadline_abs(timeout_ns);
+	return d < t->deadline ? d : t->deadline;
 }
 
 /* ---- the heap ---- */
