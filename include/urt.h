@@ -667,6 +667,8 @@ typedef struct urt_stream {
 	char *rbuf, *wbuf;         /* private */
 	size_t rcap, rpos, rlen;   /* private: unread data is rbuf[rpos, rlen) */
 	size_t wcap, wlen;         /* private */
+	void *rtask, *wtask;       /* private: task with a read/write in flight */
+	void *closer;              /* private: task in urt_stream_free */
 } urt_stream;
 
 /* Set up a stream on fd with read/write buffers of rbuf/wbuf bytes (0: 64 KiB;
@@ -674,7 +676,10 @@ typedef struct urt_stream {
    caller's to close. Writes to a socket never raise SIGPIPE (MSG_NOSIGNAL);
    writes to a pipe whose reader is gone do, as write(2) does. */
 URT_API int urt_stream_init(urt_stream *s, int fd, size_t rbuf, size_t wbuf);
-/* Free the buffers (unflushed output is dropped: flush first). */
+/* Free the buffers (unflushed output is dropped: flush first). A read or
+   write that another task has in flight on s is cancelled first (it
+   returns -ECANCELED) and waited for, so the kernel never writes into a
+   freed buffer; called from a task, this may therefore suspend. */
 URT_API void urt_stream_free(urt_stream *s);
 
 /* Up to n bytes: buffered ones, else what one read returns. 0 at EOF. */

@@ -66,7 +66,7 @@ static void *watchdog(void *arg)
 	bool reported = false;
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
-		int64_t wake = urt__now() + period;
+		int64_t wake = urt__time_add(urt__now(), period);
 		struct timespec ts = {.tv_sec = wake / URT_NS_PER_SEC, .tv_nsec = wake % URT_NS_PER_SEC};
 		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 		if (s->stop)

@@ -39,20 +39,55 @@ int urt_stream_init(urt_stream *s, int fd, size_t rbuf, size_t wbuf)
 
 void urt_stream_free(urt_stream *s)
 {
+	urt_task *cur = urt__cur();
+	if (cur && (s->rtask || s->wtask)) {
+		/* another task has an op in flight on our buffers: cancel it and
+		   wait until it has left them (see raw_read) */
+		s->closer = cur;
+		bool cancelled = false;
+		while (s->rtask || s->wtask) {
+			urt_task *busy[2] = {s->rtask, s->wtask};
+			for (int i = 0; i < 2; i++)
+				if (busy[i] && busy[i]->state == URT_WAIT_IO)
+					urt__op_cancel(busy[i]);
+			if (urt__wait_user(URT_NO_DEADLINE) == -ECANCELED)
+				cancelled = true;
+		}
+		s->closer = NULL;
+		if (cancelled)
+			urt__cancel_rearm(cur);
+	}
 	free(s->rbuf);
 	free(s->wbuf);
 	s->rbuf = s->wbuf = NULL;
 	s->rcap = s->wcap = s->rpos = s->rlen = s->wlen = 0;
 }
 
+/* The only places a stream suspends with its buffers in the kernel's
+   hands: they record the task, so urt_stream_free can cancel the op and
+   wait, and refuse to start once a free is under way. */
 static ssize_t raw_read(urt_stream *s, void *buf, size_t n)
 {
-	return s->sock ? urt_recv(s->fd, buf, n, 0) : urt_read(s->fd, buf, n, -1);
+	if (s->closer)
+		return -ECANCELED;
+	s->rtask = urt__cur();
+	ssize_t r = s->sock ? urt_recv(s->fd, buf, n, 0) : urt_read(s->fd, buf, n, -1);
+	s->rtask = NULL;
+	if (s->closer)
+		urt__wake(s->closer, 0);
+	return r;
 }
 
 static ssize_t raw_write_all(urt_stream *s, const void *buf, size_t n)
 {
-	return s->sock ? urt_send_all(s->fd, buf, n, 0, NULL) : urt_write_all(s->fd, buf, n, -1);
+	if (s->closer)
+		return -ECANCELED;
+	s->wtask = urt__cur();
+	ssize_t r = s->sock ? urt_send_all(s->fd, buf, n, 0, NULL) : urt_write_all(s->fd, buf, n, -1);
+	s->wtask = NULL;
+	if (s->closer)
+		urt__wake(s->closer, 0);
+	return r;
 }
 
 /* Read more into rbuf (compacting first if the tail is full). Returns the

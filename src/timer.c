@@ -178,6 +178,8 @@ int urt_sleep_ns(int64_t ns)
 
 int urt_sleep_ms(int64_t ms)
 {
+	if (ms <= 0)
+		return urt_sleep_ns(0); /* a yield; ms * 1e6 would overflow for INT64_MIN */
 	if (ms > INT64_MAX / URT_NS_PER_MS)
 		ms = INT64_MAX / URT_NS_PER_MS;
 	return urt_sleep_ns(ms * URT_NS_PER_MS);

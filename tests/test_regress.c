@@ -999,3 +999,48 @@ Test(regress, acceptor_error_lost_when_cancelled)
 {
 	RUN(t_acceptor_error_cancel, NULL);
 }
+
+/* urt_stream_free while another task's read is in flight into the stream's
+   buffer: the read went on into freed memory (and took the next bytes the
+   peer sent). The read is cancelled and waited for before the free. */
+struct sreader {
+	urt_stream st;
+	ssize_t n;
+	char buf[16];
+};
+
+static int stream_reader(void *arg)
+{
+	struct sreader *r = arg;
+	r->n = urt_stream_read(&r->st, r->buf, sizeof r->buf);
+	return 0;
+}
+
+static int t_stream_free_reading(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	struct sreader r = {0};
+	OK(urt_stream_init(&r.st, sv[0], 4096, 4096));
+	urt_task *t = spawn_ok(stream_reader, &r);
+	OK(urt_sleep_ms(5)); /* t's recv into the stream's buffer is in flight */
+	urt_stream_free(&r.st);
+	cr_assert(urt_task_done(t), "urt_stream_free returned with the read in flight");
+	join_ok(t);
+	CHECK(r.n, -ECANCELED);
+	/* the bytes sent now stay in the socket */
+	cr_assert_eq(write(sv[1], "hi", 2), 2);
+	OK(urt_sleep_ms(5));
+	char b[2];
+	cr_assert_eq(recv(sv[0], b, 2, MSG_DONTWAIT), 2);
+	CHECK(urt_stream_read(&r.st, b, 2), -EINVAL); /* freed */
+	close(sv[0]);
+	close(sv[1]);
+	return 0;
+}
+
+Test(regress, stream_free_while_reading_use_after_free)
+{
+	RUN(t_stream_free_reading, NULL);
+}
