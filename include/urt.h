@@ -607,7 +607,9 @@ URT_API int urt_set_nodelay(int fd, bool on);
  * urt_acceptor_free: stop accepting. Connections accepted but not yet
  *   taken are closed; the listening fd stays the caller's. Never waits: the
  *   kernel request is cancelled and the object freed by its last CQE (or at
- *   loop close). Must not be called while a task waits on the acceptor.
+ *   loop close). Tasks waiting in urt_acceptor_accept are woken and return
+ *   -ECANCELED (which also counts as the delivery of a cancellation that
+ *   crossed it); the object lives until they have left.
  * Acceptors belong to the loop that made them and die with it.
  */
 typedef struct urt_acceptor urt_acceptor;
@@ -638,7 +640,9 @@ URT_API void urt_acceptor_free(urt_acceptor *a);
  *   overflow, which also ends multishot requests, is handled the same way.
  *   One task at a time (-EBUSY otherwise).
  * urt_receiver_free: cancels the request (without waiting) and returns the
- *   buffers to the pool; the fd stays the caller's. urt_sock_close on the
+ *   buffers to the pool; the fd stays the caller's. A task waiting in
+ *   urt_receiver_recv is woken (its private recv cancelled) and returns
+ *   -ECANCELED; the object lives until it has left. urt_sock_close on the
  *   fd also ends the request: a waiting urt_receiver_recv returns -ECANCELED.
  * With URT_OPT_NO_MULTISHOT, or on kernels without multishot recv (before
  * 6.0), every call is a plain recv into the receiver's private buffer.
