@@ -566,6 +566,17 @@ URT_API ssize_t urt_recvfrom(int fd, void *buf, size_t n, int flags,
 			     struct sockaddr *from, unsigned *fromlen);
 URT_API int urt_shutdown(int fd, int how);
 /*
+ * The readiness bridge (asyncio's add_reader/add_writer, as a wait): wait
+ * until fd is ready for any of events (POLLIN, POLLOUT, POLLPRI,
+ * POLLRDHUP; POLLERR and POLLHUP are always reported) and return the
+ * ready events (> 0). timeout_ns < 0: no timeout of its own. Honours
+ * cancellation and deadline scopes like every op: -ECANCELED, -ETIMEDOUT;
+ * also -EBADF, -EINVAL (no or unknown events), -EPERM outside a task. This
+ * is how a task drives a non-blocking library (libpq, OpenSSL, libcurl):
+ * call it, and when it would block, urt_poll the fd it waits on.
+ */
+URT_API int urt_poll(int fd, unsigned events, int64_t timeout_ns);
+/*
  * Close a socket that other tasks may still be waiting on: their pending
  * ops on fd are cancelled first (IORING_ASYNC_CANCEL_FD | _ALL; they
  * return -ECANCELED), then fd is closed. Plain close(2) would leave them

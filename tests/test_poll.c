@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* urt_poll: readiness, timeouts, cancellation, hang-ups, bad input. */
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+TestSuite(poll, .timeout = 30);
+
+static void mkpipe(int p[2])
+{
+	cr_assert_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+}
+
+static int write_later(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	OK(urt_sleep_ms(10));
+	cr_assert_eq(write(fd, "x", 1), 1);
+	return 0;
+}
+
+static int t_basic(void *arg)
+{
+	(void)arg;
+	int p[2];
+	mkpipe(p);
+	/* writable at once, not readable */
+	CHECK(urt_poll(p[1], POLLOUT, -1), POLLOUT);
+	CHECK(urt_poll(p[0], POLLIN, 0), -ETIMEDOUT);
+	CHECK(urt_poll(p[0], POLLIN, MS(5)), -ETIMEDOUT);
+	/* readable once another task writes */
+	urt_task *w = spawn_ok(write_later, (void *)(intptr_t)p[1]);
+	CHECK(urt_poll(p[0], POLLIN, SEC(10)), POLLIN);
+	join_ok(w);
+	char c;
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	/* the writer goes away: POLLHUP, even if not asked for */
+	close(p[1]);
+	int r = urt_poll(p[0], POLLIN, -1);
+	cr_assert(r & POLLHUP, "revents %#x", r);
+	close(p[0]);
+	return 0;
+}
+
+Test(poll, readable_writable_timeout_hangup)
+{
+	RUN(t_basic, NULL);
+}
+
+static int poller(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	return urt_poll(fd, POLLIN, -1);
+}
+
+static int t_cancel(void *arg)
+{
+	(void)arg;
+	int p[2];
+	mkpipe(p);
+	urt_task *t = spawn_ok(poller, (void *)(intptr_t)p[0]);
+	OK(urt_sleep_ms(5));
+	cr_assert_not(urt_task_done(t));
+	urt_cancel(t);
+	CHECK(join_ok(t), -ECANCELED);
+	/* the deadline scope applies too */
+	OK(urt_deadline_push(MS(5)));
+	CHECK(urt_poll(p[0], POLLIN, -1), -ETIMEDOUT);
+	urt_deadline_pop();
+	/* a pending cancel: returns at once */
+	urt_cancel(urt_current());
+	CHECK(urt_poll(p[1], POLLOUT, -1), -ECANCELED);
+	CHECK(urt_poll(p[1], POLLOUT, -1), POLLOUT);
+	close(p[0]);
+	close(p[1]);
+	return 0;
+}
+
+Test(poll, cancel_and_deadline)
+{
+	RUN(t_cancel, NULL);
+}
+
+/* 64 tasks poll 64 socket pairs; the peers write in reverse order. */
+#define N 64
+static int sv[N][2];
+
+static int writer_all(void *arg)
+{
+	(void)arg;
+	for (int i = N - 1; i >= 0; i--) {
+		cr_assert_eq(send(sv[i][1], "y", 1, 0), 1);
+		OK(urt_sleep_ns(0));
+	}
+	return 0;
+}
+
+static int t_many(void *arg)
+{
+	(void)arg;
+	urt_task *t[N];
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]), 0);
+		t[i] = spawn_ok(poller, (void *)(intptr_t)sv[i][0]);
+	}
+	OK(urt_sleep_ms(2));
+	urt_task *w = spawn_ok(writer_all, NULL);
+	for (int i = 0; i < N; i++)
+		CHECK(join_ok(t[i]), POLLIN);
+	join_ok(w);
+	for (int i = 0; i < N; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	return 0;
+}
+
+Test(poll, many_tasks)
+{
+	RUN(t_many, NULL);
+}
+
+static int t_bad(void *arg)
+{
+	(void)arg;
+	int p[2];
+	mkpipe(p);
+	CHECK(urt_poll(-1, POLLIN, -1), -EBADF);
+	close(p[0]);
+	CHECK(urt_poll(p[0], POLLIN, -1), -EBADF); /* closed */
+	CHECK(urt_poll(p[1], 0, -1), -EINVAL);
+	CHECK(urt_poll(p[1], 0x40000000u, -1), -EINVAL);
+	close(p[1]);
+	return 0;
+}
+
+Test(poll, bad_input)
+{
+	RUN(t_bad, NULL);
+	CHECK(urt_poll(0, POLLIN, -1), -EPERM); /* outside a task */
+}
