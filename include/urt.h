@@ -126,6 +126,81 @@ URT_API int urt_run(int (*main)(void *), void *arg);
 URT_API int urt_run_opts(const struct urt_options *opts, int (*main)(void *), void *arg);
 
 /* ---------------------------------------------------------------------- */
+/* A loop the program drives (embedding)                                   */
+/*
+ * For programs that have a main loop of their own (epoll, libuv, GLib,
+ * Qt): the program owns the loop, spawns tasks onto it and runs it (asyncio
+ * Runner.run / run_until_complete) or steps it (libuv's uv_backend_fd +
+ * uv_backend_timeout + UV_RUN_NOWAIT). urt_run is the same loop driven by
+ * urt itself, and pays nothing for any of this.
+ *
+ * One loop per thread; every call but the thread-safe ones below must be
+ * made on the loop's thread, outside its tasks (-EPERM from another thread,
+ * -EBUSY from inside a task or a step).
+ *
+ * urt_loop_new: create a loop on the calling thread (-EBUSY if it has one).
+ * urt_loop_free: 0, or -EBUSY while tasks are alive or ops in flight (run
+ *   them to the end first: cancel them and run_until/step). Other threads
+ *   holding references (urt_loop_ref) keep the handle valid; their
+ *   submissions are refused with -ESHUTDOWN.
+ * urt_loop_spawn: urt_spawn from outside any task (NULL on error).
+ * urt_loop_run_until: run until t ends, then join it (*result); 0, -EINVAL
+ *   (t not joinable), -EINTR (urt_loop_stop), -EDEADLK (t can never end:
+ *   nothing in flight, no timer, nothing ready; its blocked tasks were
+ *   cancelled, so running again lets them end).
+ * urt_loop_step: one turn that never blocks: run the ready tasks, submit,
+ *   reap, expire timers. Returns the number of tasks alive (>= 0), or
+ *   -EINTR (urt_loop_stop), -EPERM, -EBUSY.
+ * urt_loop_fd: an fd (an eventfd the ring signals on completions, made on
+ *   first call) to wait on for readability in the program's own loop;
+ *   wait on it with urt_loop_timeout_ns as the timeout, then step. The
+ *   step drains it.
+ * urt_loop_timeout_ns: 0 when a step has work now (tasks ready,
+ *   completions waiting), else the time until the next timer, or -1 (none:
+ *   wait for the fd alone).
+ * urt_loop_current: the calling thread's loop (NULL if none), also under
+ *   urt_run; other threads may then submit to it.
+ */
+typedef struct urt_loop urt_loop;
+URT_API int urt_loop_new(const struct urt_options *opts, urt_loop **out);
+URT_API int urt_loop_free(urt_loop *loop);
+URT_API urt_task *urt_loop_spawn(urt_loop *loop, int (*fn)(void *), void *arg);
+URT_API int urt_loop_run_until(urt_loop *loop, urt_task *t, int *result);
+URT_API int urt_loop_step(urt_loop *loop);
+URT_API int urt_loop_fd(urt_loop *loop);
+URT_API int64_t urt_loop_timeout_ns(urt_loop *loop);
+URT_API urt_loop *urt_loop_current(void);
+
+/*
+ * Thread-safe calls (any thread, including signal-handling and worker
+ * threads; not from signal handlers):
+ *
+ * urt_loop_ref / urt_loop_unref: keep the handle valid on another thread
+ *   (the loop itself may end meanwhile: calls then return -ESHUTDOWN).
+ * urt_loop_submit: start fn(arg) as a detached task on the loop, soon
+ *   (asyncio call_soon_threadsafe). With out, *out receives a handle for
+ *   urt_remote_wait (run_coroutine_threadsafe(...).result()); every handle
+ *   must be waited for exactly once. Returns 0, -EINVAL, -ENOMEM, or
+ *   -ESHUTDOWN (the loop has closed: fn will not run). A submission the
+ *   loop accepted either runs or, if the loop shut down first, never
+ *   starts: its handle then reports -ECANCELED. One eventfd wake-up per
+ *   burst of submissions, not per item.
+ * urt_remote_wait: block the calling thread until the task has ended;
+ *   *result = its return value (-ECANCELED if it never ran). 0, -EINVAL,
+ *   or -EDEADLK when called on the loop's own thread. Frees the handle.
+ * urt_loop_stop: ask the loop to stop: urt_loop_run_until / urt_loop_step
+ *   return -EINTR at the end of the current turn (tasks stay as they are);
+ *   under urt_run, the main task is cancelled (a graceful shutdown).
+ *   0 or -ESHUTDOWN.
+ */
+typedef struct urt_remote urt_remote;
+URT_API urt_loop *urt_loop_ref(urt_loop *loop);
+URT_API void urt_loop_unref(urt_loop *loop);
+URT_API int urt_loop_submit(urt_loop *loop, int (*fn)(void *), void *arg, urt_remote **out);
+URT_API int urt_remote_wait(urt_remote *r, int *result);
+URT_API int urt_loop_stop(urt_loop *loop);
+
+/* ---------------------------------------------------------------------- */
 /* Tasks                                                                   */
 
 struct urt_group;

@@ -15,6 +15,8 @@
 #define URT_CORE_H
 
 #include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -56,6 +58,8 @@ struct urt__op {
 #define URT_UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
 #define URT_UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
 #define URT_UD_MULTI 2u         /* (multi | 2): a CQE of a multishot request */
+#define URT_UD_BACKGROUND 3u    /* (multi | 3): the same, but not counted in inflight
+				   (the remote queue's doorbell: no task waits on it) */
 
 /*
  * A multishot request (accept, recv with provided buffers): one SQE, many
@@ -101,6 +105,7 @@ struct urt_task {
 	struct urt_list all;          /* loop->tasks (for urt_dump_tasks, shutdown) */
 	struct urt_group *group;
 	struct urt_list group_link;
+	void (*on_end)(urt_task *t); /* internal: called when t ends (remote.c) */
 	void *local[URT_LOCAL_SLOTS];
 	uint64_t id;
 	char name[32];
@@ -144,6 +149,15 @@ struct urt_loop {
 	urt_task **heap;
 	uint32_t heap_len, heap_cap;
 	struct urt_stats stats;
+	/* embedding (loop.c) and submission from other threads (remote.c) */
+	pthread_t owner;             /* the thread the loop runs on */
+	bool stepping;               /* inside urt_run / run_until / step */
+	bool embedded;               /* made by urt_loop_new */
+	bool remote_enabled;         /* other threads may submit: no deadlock */
+	int poll_fd;                 /* eventfd for urt_loop_fd, or -1 */
+	_Atomic unsigned refs;       /* the owner's, plus urt_loop_ref's */
+	_Atomic bool stop;           /* urt_loop_stop asked */
+	struct urt__remote *remote;
 	/* sanitizer bookkeeping for the scheduler stack */
 	const void *sched_stack_lo;
 	size_t sched_stack_size;
@@ -209,6 +223,12 @@ void urt__cancel_ud(uint64_t ud);
    (after the ring is gone, so no CQE can name it any more). */
 void urt__multis_free_all(void);
 void urt__pool_free(void);
+
+/* remote.c: submissions from other threads */
+int urt__remote_init(struct urt_loop *L);
+void urt__remote_enable(struct urt_loop *L);
+void urt__remote_close(struct urt_loop *L);
+void urt__remote_free(struct urt_loop *L);
 
 /* stall.c */
 int urt__stall_start(struct urt_loop *L, const struct urt_options *o);

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,7 +153,9 @@ static void io_step(struct urt_loop *L)
 			L->stats.enters++;
 			r = io_uring_submit_and_wait_timeout(&L->ring, &cqe, 1, &ts, NULL);
 		}
-	} else if (L->inflight) {
+	} else if (L->inflight || L->remote_enabled) {
+		/* (with other threads able to submit, waiting for them is no
+		   deadlock: the remote queue's eventfd read wakes us) */
 		urt__stacks_trim(); /* about to sleep: a good time for housekeeping */
 		L->stats.enters++;
 		r = io_uring_submit_and_wait(&L->ring, 1);
@@ -187,12 +190,11 @@ static void report_unjoined(struct urt_loop *L)
 		fprintf(stderr, "urt: ... and %u more tasks never joined\n", n - 10);
 }
 
-int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
+/* Set up a loop on the calling thread (urt__L). 0 or a negative errno. */
+static int loop_create(const struct urt_options *o, struct urt_loop **out)
 {
 	if (urt__L)
 		return -EBUSY;
-	if (!main_fn)
-		return -EINVAL;
 	struct urt_options def = {0};
 	if (!o)
 		o = &def;
@@ -215,11 +217,20 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 		return -ENOMEM;
 	L->opt_flags = o->flags | env_flags();
 	L->stack_size = (stack + 4095) & ~(size_t)4095;
+	L->owner = pthread_self();
+	L->poll_fd = -1;
+	atomic_init(&L->refs, 1);
 	urt__list_init(&L->tasks);
 	urt__list_init(&L->multis);
 	urt__list_init(&L->bufrings);
 	int r = ring_init(L, sq, cq);
 	if (r) {
+		free(L);
+		return r;
+	}
+	r = urt__remote_init(L);
+	if (r) {
+		io_uring_queue_exit(&L->ring);
 		free(L);
 		return r;
 	}
@@ -231,40 +242,243 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 	urt__L = L;
 	urt__overflow_handler_install();
 	urt__stall_start(L, o); /* best effort: a missing watchdog only loses warnings */
+	*out = L;
+	return 0;
+}
 
-	L->main_task = urt_spawn(main_fn, arg);
-	if (!L->main_task) {
-		r = -ENOMEM;
-	} else {
-		urt_task_set_name(L->main_task, "main");
-		for (;;) {
-			L->stats.loop_turns++;
-			urt__run_ready(L);
-			if (!L->alive)
-				break;
-			io_step(L);
-		}
-		r = L->main_done && !L->deadlocked ? L->main_result : -EDEADLK;
-	}
-
+/* Tear down what loop_create built; the struct itself lives on while
+   other threads hold references (urt_loop_ref). */
+static void loop_close(struct urt_loop *L)
+{
+	urt__remote_close(L); /* refuse new submissions; drain the queued ones */
 	urt__stall_stop(L);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	io_uring_queue_exit(&L->ring);
+	urt__remote_free(L);
+	if (L->poll_fd >= 0)
+		close(L->poll_fd);
 	urt__multis_free_all();
 	urt__pool_free();
 	urt__bufrings_free_all();
 	urt__tasks_free_all();
 	urt__stacks_free_all();
 	free(L->heap);
+	L->heap = NULL;
 	urt__L = NULL;
-	free(L);
+	urt_loop_unref(L);
+}
+
+/* One turn: run the ready tasks, then at most one io_uring_enter (waiting
+   only if may_wait and nothing is ready), reap, expire timers. A waiting
+   turn ends early when what the caller runs for is over: `until` ended,
+   or (until NULL) no task is alive. */
+static void turn(struct urt_loop *L, bool may_wait, const urt_task *until)
+{
+	L->stats.loop_turns++;
+	urt__run_ready(L);
+	if (may_wait) {
+		if (until ? until->state == URT_DONE : !L->alive)
+			return;
+		io_step(L);
+		return;
+	}
+	if (L->inflight || io_uring_sq_ready(&L->ring)) {
+		L->stats.enters++;
+		io_uring_submit_and_get_events(&L->ring);
+	}
+	urt__reap();
+	if (L->heap_len)
+		urt__timers_expire(urt__now());
+}
+
+int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
+{
+	if (urt__L)
+		return -EBUSY;
+	if (!main_fn)
+		return -EINVAL;
+	struct urt_loop *L;
+	int r = loop_create(o, &L);
+	if (r)
+		return r;
+	L->stepping = true;
+	L->main_task = urt_spawn(main_fn, arg);
+	if (!L->main_task) {
+		r = -ENOMEM;
+	} else {
+		urt_task_set_name(L->main_task, "main");
+		for (;;) {
+			turn(L, true, NULL);
+			if (!L->alive)
+				break;
+			if (unlikely(atomic_load_explicit(&L->stop, memory_order_relaxed)) &&
+			    !L->main_done) {
+				atomic_store(&L->stop, false);
+				urt_cancel(L->main_task); /* urt_loop_stop: shut down */
+			}
+		}
+		r = L->main_done && !L->deadlocked ? L->main_result : -EDEADLK;
+	}
+	L->stepping = false;
+	loop_close(L);
 	return r;
 }
 
 int urt_run(int (*main_fn)(void *), void *arg)
 {
 	return urt_run_opts(NULL, main_fn, arg);
+}
+
+/* ---- the loop as an object the program drives (embedding) ---- */
+
+/* 0 when L may be driven from here: its own thread, outside any task and
+   any other step. */
+static int drivable(struct urt_loop *L)
+{
+	if (!L)
+		return -EINVAL;
+	if (!pthread_equal(L->owner, pthread_self()) || urt__L != L)
+		return -EPERM;
+	if (L->stepping)
+		return -EBUSY; /* nested: from a task, or from inside a step */
+	return 0;
+}
+
+int urt_loop_new(const struct urt_options *o, urt_loop **out)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	struct urt_loop *L;
+	int r = loop_create(o, &L);
+	if (r)
+		return r;
+	L->embedded = true;
+	urt__remote_enable(L); /* a loop the program drives takes work from any thread */
+	*out = L;
+	return 0;
+}
+
+int urt_loop_free(urt_loop *L)
+{
+	int r = drivable(L);
+	if (r)
+		return r;
+	if (L->alive || L->inflight)
+		return -EBUSY; /* tasks alive or ops in flight: run them to the end first */
+	loop_close(L);
+	return 0;
+}
+
+urt_task *urt_loop_spawn(urt_loop *L, int (*fn)(void *), void *arg)
+{
+	if (!L || urt__L != L || !pthread_equal(L->owner, pthread_self()))
+		return NULL;
+	return urt_spawn(fn, arg);
+}
+
+int urt_loop_run_until(urt_loop *L, urt_task *t, int *result)
+{
+	int r = drivable(L);
+	if (r)
+		return r;
+	if (!t || t->state == URT_FREE || t->detached || t->group || t->joined || t->has_joiner)
+		return -EINVAL;
+	L->stepping = true;
+	uint64_t deadlocks = L->deadlocks;
+	r = 0;
+	while (t->state != URT_DONE) {
+		turn(L, true, t);
+		if (atomic_exchange_explicit(&L->stop, false, memory_order_relaxed)) {
+			r = -EINTR; /* urt_loop_stop */
+			break;
+		}
+		if (L->deadlocks != deadlocks && t->state != URT_DONE && !L->nready) {
+			r = -EDEADLK; /* t can never end; its tasks were cancelled */
+			break;
+		}
+	}
+	L->stepping = false;
+	if (t->state == URT_DONE) {
+		int res = t->result;
+		t->joined = true;
+		urt__task_release(t);
+		if (result)
+			*result = res;
+		r = 0;
+	}
+	return r;
+}
+
+int urt_loop_step(urt_loop *L)
+{
+	int r = drivable(L);
+	if (r)
+		return r;
+	if (L->poll_fd >= 0) {
+		uint64_t v;
+		ssize_t n = read(L->poll_fd, &v, sizeof v); /* re-armed by the next CQE */
+		(void)n;
+	}
+	L->stepping = true;
+	turn(L, false, NULL);
+	L->stepping = false;
+	if (atomic_exchange_explicit(&L->stop, false, memory_order_relaxed))
+		return -EINTR;
+	return L->alive > UINT32_MAX >> 1 ? INT32_MAX : (int)L->alive;
+}
+
+int urt_loop_fd(urt_loop *L)
+{
+	int r = drivable(L);
+	if (r && r != -EBUSY)
+		return r;
+	if (L->poll_fd < 0) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0)
+			return -errno;
+		r = io_uring_register_eventfd(&L->ring, fd);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		L->poll_fd = fd;
+	}
+	return L->poll_fd;
+}
+
+int64_t urt_loop_timeout_ns(urt_loop *L)
+{
+	if (!L || urt__L != L)
+		return -EINVAL;
+	if (L->nready || io_uring_sq_ready(&L->ring) || io_uring_cq_ready(&L->ring))
+		return 0;
+	if (!L->heap_len)
+		return -1;
+	int64_t wait = urt__timer_next() - urt__now();
+	return wait > 0 ? wait : 0;
+}
+
+urt_loop *urt_loop_current(void)
+{
+	struct urt_loop *L = urt__L;
+	if (L)
+		urt__remote_enable(L); /* the handle may go to other threads */
+	return L;
+}
+
+urt_loop *urt_loop_ref(urt_loop *L)
+{
+	if (L)
+		atomic_fetch_add_explicit(&L->refs, 1, memory_order_relaxed);
+	return L;
+}
+
+void urt_loop_unref(urt_loop *L)
+{
+	if (L && atomic_fetch_sub_explicit(&L->refs, 1, memory_order_acq_rel) == 1)
+		free(L);
 }
 
 int urt_stats_get(struct urt_stats *out)

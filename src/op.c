@@ -160,9 +160,7 @@ void urt__reap(void)
 			op->res = res;
 			if (--op->pending == 0)
 				urt__ready(op->task);
-		} else if (ud & URT_UD_LINK_TIMEOUT) {
-			if (ud == LIBURING_UDATA_TIMEOUT)
-				continue; /* liburing's own wait timeout (kernels without EXT_ARG) */
+		} else if ((ud & 3) == URT_UD_LINK_TIMEOUT) {
 			struct urt__op *op = (struct urt__op *)(uintptr_t)(ud & ~(uint64_t)3);
 			L->inflight--;
 			if (res == -ETIME)
@@ -170,10 +168,13 @@ void urt__reap(void)
 			if (--op->pending == 0)
 				urt__ready(op->task);
 		} else if (ud & URT_UD_MULTI) {
+			if (ud == LIBURING_UDATA_TIMEOUT)
+				continue; /* liburing's own wait timeout (kernels without EXT_ARG) */
 			struct urt__multi *m = (struct urt__multi *)(uintptr_t)(ud & ~(uint64_t)3);
 			unsigned flags = cqe->flags;
-			if (!(flags & IORING_CQE_F_MORE))
-				L->inflight--; /* the request's last CQE */
+			/* the request's last CQE; background ones were never counted */
+			if (!(flags & IORING_CQE_F_MORE) && (ud & 3) == URT_UD_MULTI)
+				L->inflight--;
 			/* release: the kernel may reuse the slots once it sees them */
 			io_uring_smp_store_release(cq->khead, head);
 			m->on_cqe(m, res, flags); /* may free m; may reap (see above) */

@@ -110,6 +110,8 @@ static void task_finish(urt_task *t, int result)
 	}
 	if (t->group)
 		urt__group_on_done(t);
+	if (unlikely(t->on_end != NULL))
+		t->on_end(t);
 	if (t == L->main_task) {
 		L->main_done = true;
 		L->main_result = result;
