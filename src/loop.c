@@ -48,9 +48,14 @@ static int ring_init(struct urt_loop *L, unsigned sq, unsigned cq)
 	} else {
 		if (!(L->opt_flags & (URT_OPT_NO_DEFER_TASKRUN | URT_OPT_NO_SINGLE_ISSUER)))
 			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-		if (!(L->opt_flags & URT_OPT_NO_SINGLE_ISSUER))
+		/* COOP_TASKRUN does not wake a thread asleep outside the ring (in
+		   its own epoll_wait, say): a loop the program drives through
+		   urt_loop_fd skips it (DEFER_TASKRUN signals the eventfd from
+		   any context; plain task work interrupts the sleep). */
+		if (!L->embedded && !(L->opt_flags & URT_OPT_NO_SINGLE_ISSUER))
 			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
-		tries[n++] = IORING_SETUP_COOP_TASKRUN;
+		if (!L->embedded)
+			tries[n++] = IORING_SETUP_COOP_TASKRUN;
 	}
 	tries[n++] = 0;
 	int r = -EINVAL;
@@ -191,7 +196,7 @@ static void report_unjoined(struct urt_loop *L)
 }
 
 /* Set up a loop on the calling thread (urt__L). 0 or a negative errno. */
-static int loop_create(const struct urt_options *o, struct urt_loop **out)
+static int loop_create(const struct urt_options *o, bool embedded, struct urt_loop **out)
 {
 	if (urt__L)
 		return -EBUSY;
@@ -219,6 +224,7 @@ static int loop_create(const struct urt_options *o, struct urt_loop **out)
 	L->stack_size = (stack + 4095) & ~(size_t)4095;
 	L->owner = pthread_self();
 	L->poll_fd = -1;
+	L->embedded = embedded;
 	atomic_init(&L->refs, 1);
 	urt__list_init(&L->tasks);
 	urt__list_init(&L->multis);
@@ -266,7 +272,7 @@ static void loop_close(struct urt_loop *L)
 	free(L->heap);
 	L->heap = NULL;
 	urt__L = NULL;
-	urt_loop_unref(L);
+	urt_loop_unref(L); /* the struct and its remote queue: at the last unref */
 }
 
 /* One turn: run the ready tasks, then at most one io_uring_enter (waiting
@@ -299,7 +305,7 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 	if (!main_fn)
 		return -EINVAL;
 	struct urt_loop *L;
-	int r = loop_create(o, &L);
+	int r = loop_create(o, false, &L);
 	if (r)
 		return r;
 	L->stepping = true;
@@ -351,10 +357,9 @@ int urt_loop_new(const struct urt_options *o, urt_loop **out)
 		return -EINVAL;
 	*out = NULL;
 	struct urt_loop *L;
-	int r = loop_create(o, &L);
+	int r = loop_create(o, true, &L);
 	if (r)
 		return r;
-	L->embedded = true;
 	urt__remote_enable(L); /* a loop the program drives takes work from any thread */
 	*out = L;
 	return 0;
@@ -477,8 +482,10 @@ urt_loop *urt_loop_ref(urt_loop *L)
 
 void urt_loop_unref(urt_loop *L)
 {
-	if (L && atomic_fetch_sub_explicit(&L->refs, 1, memory_order_acq_rel) == 1)
+	if (L && atomic_fetch_sub_explicit(&L->refs, 1, memory_order_acq_rel) == 1) {
+		free(L->remote);
 		free(L);
+	}
 }
 
 int urt_stats_get(struct urt_stats *out)

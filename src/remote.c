@@ -170,13 +170,12 @@ void urt__remote_close(struct urt_loop *L)
 	drain(L, rq, false);
 }
 
-/* After the ring is gone. */
+/* After the ring is gone. The record itself stays until the loop's last
+   reference goes: other threads may still look at `closed`. */
 void urt__remote_free(struct urt_loop *L)
 {
-	struct urt__remote *rq = L->remote;
-	close(rq->efd);
-	free(rq);
-	L->remote = NULL;
+	close(L->remote->efd); /* no submitter can write to it any more */
+	L->remote->efd = -1;
 }
 
 /* Enter a foreign-thread call: false (and left) when the loop is closed. */
