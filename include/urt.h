@@ -25,6 +25,9 @@
 #ifndef URT_H
 #define URT_H
 
+/* POSIX types (sigset_t, ssize_t, mode_t) appear below: build with the
+   compiler's default or gnu modes, or with -std=c11 (c99, c++17, ...) and
+   _POSIX_C_SOURCE >= 200809L. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
