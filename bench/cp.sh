@@ -97,8 +97,12 @@ out=$work/out
 mkdir -p "$src" "$out"
 # Run a snapshot of the binary, so that a rebuild during the run changes nothing.
 urtcp_orig=$URTCP
-cp "$URTCP" "$work/urt-cp"
-if "$work/urt-cp" --version >/dev/null 2>&1; then URTCP=$work/urt-cp; fi
+mkdir -p "$work/bin"
+cp "$URTCP" "$work/bin/urt-cp"
+# urt-cp links liburt.so (build RUNPATH $ORIGIN/..): snapshot it where the copy looks.
+lib=$(ldd "$URTCP" 2>/dev/null | awk '$1 ~ /^liburt\.so/ { print $1 " " $3; exit }')
+if [ -n "$lib" ]; then cp -L "${lib#* }" "$work/${lib%% *}"; fi
+if "$work/bin/urt-cp" --version >/dev/null 2>&1; then URTCP=$work/bin/urt-cp; fi
 raw=$work/raw.log   # one line per timed run: CASE round=R who=W wall_s=... (runstat fields)
 : >"$raw"
 status=0

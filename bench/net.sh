@@ -167,6 +167,10 @@ mkdir -p "$bin"
 for f in tools/urt-echo tools/urt-load bench/epoll_echo bench/raw_echo ${have_httpd:+tools/urt-httpd}; do
 	cp "$BUILD_DIR/$f" "$bin/"
 done
+# The tools link liburt.so (build RUNPATH $ORIGIN/..): snapshot it where the
+# copies look for it.
+lib=$(ldd "$BUILD_DIR/tools/urt-echo" 2>/dev/null | awk '$1 ~ /^liburt\.so/ { print $1 " " $3; exit }')
+if [ -n "$lib" ]; then cp -L "${lib#* }" "$work/${lib%% *}"; fi
 LOAD=$bin/urt-load
 
 command -v taskset >/dev/null || fail "taskset not found (util-linux)"

@@ -25,6 +25,9 @@
 #ifndef URT_H
 #define URT_H
 
+/* POSIX types (sigset_t, ssize_t, mode_t) appear below: build with the
+   compiler's default or gnu modes, or with -std=c11 (c99, c++17, ...) and
+   _POSIX_C_SOURCE >= 200809L. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,10 +45,10 @@ extern "C" {
 #define URT_API
 #endif
 
-#define URT_VERSION_MAJOR 0
-#define URT_VERSION_MINOR 1
-#define URT_VERSION_PATCH 0
-#define URT_VERSION_STRING "0.1.0"
+/* URT_VERSION_MAJOR, _MINOR, _PATCH (integers) and URT_VERSION_STRING
+   ("MAJOR.MINOR.PATCH"): generated from meson.build's project version and
+   installed next to this header. */
+#include "urt_version.h"
 
 /* Durations are int64_t nanoseconds. A negative timeout means "no timeout". */
 #define URT_NS_PER_MS INT64_C(1000000)
@@ -76,6 +79,14 @@ typedef struct urt_task urt_task; /* opaque */
  * Loop settings. Zero-initialise, then set what you need; a zero field means
  * the default. The environment variable URT_RING_FLAGS, if set, is OR-ed
  * into flags (a number; used to run test suites across ring configurations).
+ *
+ * Compatibility: the struct ends in reserved space that later versions take
+ * new fields from (its size and the offsets of the fields here do not
+ * change), and a zero new field will always mean "the default". So zero the
+ * whole struct -- `struct urt_options o = {0};`, a designated initializer,
+ * or memset -- never fill it in field by field on an uninitialised struct,
+ * and never write to reserved[]: a program built against this header then
+ * keeps its meaning with later versions of the library.
  */
 struct urt_options {
 	unsigned sq_entries; /* SQ ring size; default 256 (rounded up to a power of two) */
@@ -103,6 +114,8 @@ struct urt_options {
 	   offloads outstanding at once (default 1024; more wait, FIFO). */
 	unsigned offload_threads;
 	unsigned offload_queue;
+	/* Reserved for future fields; must be zero. */
+	uint64_t reserved[8];
 };
 
 /*
