@@ -140,31 +140,32 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
+	uint64_t u;
 	while ((c = getopt_long(argc, argv, "p:H:h", longopts, NULL)) != -1) {
-		char *end;
 		switch (c) {
 		case 'p':
-			S.port = (int)strtol(optarg, &end, 10);
-			if (*end || end == optarg || S.port < 0 || S.port > 65535) {
-				fprintf(stderr, "urt-echo: invalid port '%s'\n", optarg);
-				return 2;
-			}
+			if (tool_parse_u64("urt-echo", "--port", optarg, 0, 65535, &u))
+				return TOOL_EXIT_USAGE;
+			S.port = (int)u;
 			break;
 		case 'H': S.host = optarg; break;
 		case 'S': S.single_accept = true; break;
 		case 'D':
-			S.drain = strtod(optarg, &end);
-			if (*end || end == optarg || !(S.drain >= 0 && S.drain <= 3600)) {
-				fprintf(stderr, "urt-echo: invalid --drain '%s'\n", optarg);
-				return 2;
-			}
+			if (tool_parse_double("urt-echo", "--drain", optarg, 0, 3600, &S.drain))
+				return TOOL_EXIT_USAGE;
 			break;
 		case 'B':
-			S.bufs = optarg ? (unsigned)strtoul(optarg, &end, 10) : 1024;
-			if (optarg && (*end || S.bufs == 0 || S.bufs > 32768 || (S.bufs & (S.bufs - 1)))) {
-				fprintf(stderr, "urt-echo: --bufring takes a power of two up to 32768\n");
-				return 2;
+			S.bufs = 1024;
+			if (!optarg)
+				break;
+			if (tool_parse_u64("urt-echo", "--bufring", optarg, 1, 32768, &u))
+				return TOOL_EXIT_USAGE;
+			if (u & (u - 1)) {
+				fprintf(stderr, "urt-echo: invalid value '%s' for --bufring: "
+					"expected a power of two from 1 to 32768\n", optarg);
+				return TOOL_EXIT_USAGE;
 			}
+			S.bufs = (unsigned)u;
 			break;
 		case 'h':
 			printf("Usage: urt-echo [--host ADDR] [--port N] [--single-accept] [--bufring[=N]] [--drain S]\n"
@@ -174,13 +175,19 @@ int main(int argc, char **argv)
 			       "  --bufring[=N]    receive with multishot recv into a ring of N\n"
 			       "                   16 KiB buffers (default 1024) instead of recv per read\n"
 			       "  --drain SECS     at SIGINT/SIGTERM, stop accepting and give open\n"
-			       "                   connections this long to finish (default 1)\n");
+			       "                   connections this long to finish (default 1)\n"
+			       "Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot serve, 2 for a\n"
+			       "usage error.\n");
 			return 0;
 		case 'V': printf("urt-echo (urt) %s\n", URT_VERSION_STRING); return 0;
 		default:
 			fprintf(stderr, "Try 'urt-echo --help' for more information.\n");
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "urt-echo: unexpected argument '%s'\n", argv[optind]);
+		return TOOL_EXIT_USAGE;
 	}
 	return tool_run_server("urt-echo", 32 * 1024, server_main, &S);
 }

@@ -100,17 +100,6 @@ static int server_main(void *arg)
 	return 0;
 }
 
-static int num(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static void usage(void)
 {
 	printf("Usage: urt-httpd [--host ADDR] [--port N] [--root DIR] [--idle-timeout SECS]\n"
@@ -143,29 +132,40 @@ int main(int argc, char **argv)
 	const char *root = NULL;
 	int c;
 	double v;
+	uint64_t u;
 	while ((c = getopt_long(argc, argv, "H:p:r:t:m:d:h", longopts, NULL)) != -1) {
-		const char *what = NULL;
+		int bad = 0;
 		switch (c) {
 		case 'H': s.host = optarg; break;
-		case 'p': if (num(optarg, 0, 65535, &v) || v != (int)v) what = "port"; else s.port = (int)v; break;
+		case 'p':
+			if (!(bad = tool_parse_u64("urt-httpd", "--port", optarg, 0, 65535, &u)))
+				s.port = (int)u;
+			break;
 		case 'r': root = optarg; break;
-		case 't': if (num(optarg, 0, 86400, &v)) what = "idle timeout"; else s.idle_ns = (int64_t)(v * 1e9); break;
-		case 'd': if (num(optarg, 0, 3600, &v)) what = "drain time"; else s.drain_ns = (int64_t)(v * 1e9); break;
-		case 'm': if (num(optarg, 1, 10000000, &v) || v != (unsigned)v) what = "max-conns"; else s.max_conns = (unsigned)v; break;
+		case 't':
+			if (!(bad = tool_parse_double("urt-httpd", "--idle-timeout", optarg, 0, 86400, &v)))
+				s.idle_ns = (int64_t)(v * 1e9);
+			break;
+		case 'd':
+			if (!(bad = tool_parse_double("urt-httpd", "--drain", optarg, 0, 3600, &v)))
+				s.drain_ns = (int64_t)(v * 1e9);
+			break;
+		case 'm':
+			if (!(bad = tool_parse_u64("urt-httpd", "--max-conns", optarg, 1, 10000000, &u)))
+				s.max_conns = (unsigned)u;
+			break;
 		case 'h': usage(); return 0;
 		case 'V': printf("urt-httpd (urt) %s\n", URT_VERSION_STRING); return 0;
 		default:
 			fprintf(stderr, "Try 'urt-httpd --help' for more information.\n");
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
-		if (what) {
-			fprintf(stderr, "urt-httpd: invalid %s '%s'\n", what, optarg);
-			return 2;
-		}
+		if (bad)
+			return TOOL_EXIT_USAGE;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "urt-httpd: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		return TOOL_EXIT_USAGE;
 	}
 	if (root) {
 		int r = static_init(&s, root);

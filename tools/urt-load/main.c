@@ -39,6 +39,10 @@ static uint64_t requests, errors, bad_status;
 static int first_error;
 static int64_t end_ns;
 
+/* --size (K, M, G suffixes allowed) and --size x --pipeline at most. */
+#define MAX_SIZE (1u << 24)
+#define MAX_BATCH (1u << 26)
+
 /* HTTP mode's receive buffer: response heads must fit (bodies need not). */
 #define HTTP_IN 65536
 
@@ -188,6 +192,17 @@ static int http_client(void *arg)
 	return 0;
 }
 
+static void usage(void)
+{
+	printf("Usage: urt-load [--mode echo|http] [--host ADDR] [--port N] [--conns N]\n"
+	       "                [--duration SECS] [--pipeline N] [--size BYTES] [--path PATH]\n"
+	       "Each connection sends PIPELINE requests and waits for all the answers,\n"
+	       "until DURATION ends. Echo mode: a request is SIZE bytes echoed back.\n"
+	       "HTTP mode: a request is GET PATH; non-2xx answers count as errors.\n"
+	       "Prints req/s and p50/p99/p99.9 latency. Defaults: echo, 127.0.0.1:7007,\n"
+	       "50 conns, 5 s, pipeline 1, 64 B, path /.\n");
+}
+
 static int load_main(void *arg)
 {
 	(void)arg;
@@ -220,17 +235,6 @@ static int load_main(void *arg)
 	return requests ? 0 : 1;
 }
 
-static int num(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -246,46 +250,73 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	double v;
+	uint64_t u;
 	while ((c = getopt_long(argc, argv, "H:p:c:d:s:P:m:u:h", longopts, NULL)) != -1) {
-		const char *what = NULL;
+		int bad = 0;
 		switch (c) {
-		case 'H': C.host = optarg; break;
-		case 'p': if (num(optarg, 1, 65535, &v)) what = "port"; else C.port = (int)v; break;
-		case 'c': if (num(optarg, 1, 1000000, &v)) what = "conns"; else C.conns = (unsigned)v; break;
-		case 'd': if (num(optarg, 0.001, 86400, &v)) what = "duration"; else C.duration = v; break;
-		case 's': if (num(optarg, 1, 1 << 24, &v)) what = "size"; else C.size = (unsigned)v; break;
-		case 'P': if (num(optarg, 1, 1024, &v)) what = "pipeline"; else C.pipeline = (unsigned)v; break;
+		case 'H':
+			/* it goes into the Host header as is: refuse what would break it */
+			if (strlen(optarg) > 255 || strpbrk(optarg, " \t\r\n")) {
+				fprintf(stderr, "urt-load: invalid value '%s' for --host: expected an "
+					"address or host name\n", optarg);
+				bad = -1;
+			}
+			C.host = optarg;
+			break;
+		case 'p':
+			if (!(bad = tool_parse_u64("urt-load", "--port", optarg, 1, 65535, &u)))
+				C.port = (int)u;
+			break;
+		case 'c':
+			if (!(bad = tool_parse_u64("urt-load", "--conns", optarg, 1, 1000000, &u)))
+				C.conns = (unsigned)u;
+			break;
+		case 'd':
+			bad = tool_parse_double("urt-load", "--duration", optarg, 0.001, 86400, &C.duration);
+			break;
+		case 's':
+			if (!(bad = tool_parse_size("urt-load", "--size", optarg, 1, MAX_SIZE, &u)))
+				C.size = (unsigned)u;
+			break;
+		case 'P':
+			if (!(bad = tool_parse_u64("urt-load", "--pipeline", optarg, 1, 1024, &u)))
+				C.pipeline = (unsigned)u;
+			break;
 		case 'm':
-			if (!strcmp(optarg, "http"))
-				C.http = true;
-			else if (strcmp(optarg, "echo"))
-				what = "mode";
+			if (!strcmp(optarg, "http") || !strcmp(optarg, "echo")) {
+				C.http = !strcmp(optarg, "http");
+			} else {
+				fprintf(stderr, "urt-load: invalid value '%s' for --mode: expected echo or http\n",
+					optarg);
+				bad = -1;
+			}
 			break;
 		case 'u':
 			/* it goes into the request line as is: refuse what would break it */
-			if (optarg[0] != '/' || strlen(optarg) > 512 || strpbrk(optarg, " \t\r\n"))
-				what = "path";
-			else
-				C.path = optarg;
+			if (optarg[0] != '/' || strlen(optarg) > 512 || strpbrk(optarg, " \t\r\n")) {
+				fprintf(stderr, "urt-load: invalid value '%s' for --path: expected /PATH, "
+					"at most 512 bytes, no blanks\n", optarg);
+				bad = -1;
+			}
+			C.path = optarg;
 			break;
 		case 'h':
-			printf("Usage: urt-load [--mode echo|http] [--host ADDR] [--port N] [--conns N]\n"
-			       "                [--duration SECS] [--pipeline N] [--size BYTES] [--path PATH]\n"
-			       "Each connection sends PIPELINE requests and waits for all the answers,\n"
-			       "until DURATION ends. Echo mode: a request is SIZE bytes echoed back.\n"
-			       "HTTP mode: a request is GET PATH; non-2xx answers count as errors.\n"
-			       "Prints req/s and p50/p99/p99.9 latency. Defaults: echo, 127.0.0.1:7007,\n"
-			       "50 conns, 5 s, pipeline 1, 64 B, path /.\n");
+			usage();
 			return 0;
 		default:
 			fprintf(stderr, "Try 'urt-load --help' for more information.\n");
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
-		if (what) {
-			fprintf(stderr, "urt-load: invalid %s '%s'\n", what, optarg);
-			return 2;
-		}
+		if (bad)
+			return TOOL_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "urt-load: unexpected argument '%s'\n", argv[optind]);
+		return TOOL_EXIT_USAGE;
+	}
+	if ((uint64_t)C.size * C.pipeline > MAX_BATCH) {
+		fprintf(stderr, "urt-load: --size times --pipeline is more than %u bytes\n", MAX_BATCH);
+		return TOOL_EXIT_USAGE;
 	}
 	tool_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
