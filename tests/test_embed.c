@@ -252,6 +252,14 @@ static void *submitter_wrap(void *arg)
 	return NULL;
 }
 
+static void *wait_handle(void *arg)
+{
+	int res = -1;
+	OK(urt_remote_wait(arg, &res));
+	OK(res);
+	return NULL;
+}
+
 static int t_hundred_k(void *arg)
 {
 	(void)arg;
@@ -270,7 +278,11 @@ static int t_hundred_k(void *arg)
 	CHECK(urt_remote_wait(h, NULL), -EDEADLK);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	OK(urt_sleep_ms(1));
+	pthread_t hw; /* every handle is waited for once: from another thread */
+	cr_assert_eq(pthread_create(&hw, NULL, wait_handle, h), 0);
+	while (atomic_load(&finished) < THREADS * PER + 1)
+		OK(urt_sleep_ms(1));
+	pthread_join(hw, NULL);
 	(void)finisher;
 	/* h's task has run by now; its handle must still be waited for once:
 	   do it from a thread */
