@@ -92,11 +92,12 @@ static void tmp_name(char *out, size_t n)
 	snprintf(out, n, ".urt-cp.%d.%u", (int)getpid(), ++tmp_seq);
 }
 
-static int tmp_open_(struct job *j, mode_t mode, struct tmp *t, bool direct);
+static int tmp_open_(struct job *j, mode_t mode, struct tmp *t, bool *direct);
 
 /* Mode 2 offloads only the ops that never complete inline (creating,
-   writing, linking); see cp_regular. */
-static int tmp_open(struct job *j, mode_t mode, struct tmp *t, bool direct)
+   writing, linking); see cp_regular. *direct: O_DIRECT wanted; cleared
+   (for this file only) where the destination's filesystem refuses it. */
+static int tmp_open(struct job *j, mode_t mode, struct tmp *t, bool *direct)
 {
 	bool was = urt_io_offload(O.offload != 0);
 	int r = tmp_open_(j, mode, t, direct);
@@ -104,12 +105,18 @@ static int tmp_open(struct job *j, mode_t mode, struct tmp *t, bool direct)
 	return r;
 }
 
-static int tmp_open_(struct job *j, mode_t mode, struct tmp *t, bool direct)
+static int tmp_open_(struct job *j, mode_t mode, struct tmp *t, bool *direct)
 {
-	int wr = (O.verify ? O_RDWR : O_WRONLY) | O_CLOEXEC | (direct ? O_DIRECT : 0);
+	int wr = (O.verify ? O_RDWR : O_WRONLY) | O_CLOEXEC;
 	t->name[0] = 0;
 	if (!no_tmpfile) {
-		t->fd = urt_openat(j->ddir, ".", O_TMPFILE | wr, mode);
+		t->fd = urt_openat(j->ddir, ".", O_TMPFILE | wr | (*direct ? O_DIRECT : 0), mode);
+		if (t->fd == -EINVAL && *direct) {
+			/* EINVAL: no O_DIRECT here, or no O_TMPFILE? Ask without it. */
+			t->fd = urt_openat(j->ddir, ".", O_TMPFILE | wr, mode);
+			if (t->fd >= 0)
+				*direct = false;
+		}
 		if (t->fd >= 0)
 			return 0;
 		if (t->fd != -EOPNOTSUPP && t->fd != -EISDIR && t->fd != -EINVAL)
@@ -118,7 +125,15 @@ static int tmp_open_(struct job *j, mode_t mode, struct tmp *t, bool direct)
 	}
 	for (int tries = 0; tries < 100; tries++) {
 		tmp_name(t->name, sizeof t->name);
-		t->fd = urt_openat(j->ddir, t->name, O_CREAT | O_EXCL | wr, mode);
+		t->fd = urt_openat(j->ddir, t->name, O_CREAT | O_EXCL | wr | (*direct ? O_DIRECT : 0),
+				   mode);
+		if (t->fd == -EINVAL && *direct) {
+			/* the file was created before O_DIRECT was refused */
+			*direct = false;
+			t->fd = urt_openat(j->ddir, t->name, wr, 0);
+			if (t->fd < 0)
+				urt_unlinkat(j->ddir, t->name, 0);
+		}
 		if (t->fd != -EEXIST)
 			break;
 	}
@@ -1010,11 +1025,7 @@ int cp_regular(struct job *j)
 	}
 	mode_t mode = st.st_mode & 0777;
 	if (d.kind == DEST_REPLACE) {
-		r = tmp_open(j, 0600, &t, ddirect);
-		if (r == -EINVAL && ddirect) {
-			ddirect = false; /* no O_DIRECT on the destination fs: this file only */
-			r = tmp_open(j, 0600, &t, ddirect);
-		}
+		r = tmp_open(j, 0600, &t, &ddirect);
 		if (r == -EACCES || r == -EPERM || r == -EROFS) {
 			d.kind = DEST_THROUGH; /* the file is ours to write, its directory is not */
 		} else if (r == 0) {
@@ -1028,11 +1039,7 @@ int cp_regular(struct job *j)
 			}
 		}
 	} else if (d.kind == DEST_NEW) {
-		r = tmp_open(j, mode, &t, ddirect);
-		if (r == -EINVAL && ddirect) {
-			ddirect = false;
-			r = tmp_open(j, mode, &t, ddirect);
-		}
+		r = tmp_open(j, mode, &t, &ddirect);
 	}
 	if (d.kind == DEST_THROUGH) {
 		r = open_through(j, &d, &ddirect);
