@@ -7,13 +7,18 @@
 #   bench/cp.sh                 from anywhere inside a clone; run as root for
 #                               the cold-cache case (drop_caches, apt-get fio)
 #
-# Cases (CASES, default "big tree cold"):
+# Cases (CASES, default "big tree cold reflink"):
 #   big   one SIZE_MB MiB file of random data, source hot in the page cache:
-#         urt-cp vs cp (copy_file_range) vs cp --reflink=never (read/write).
+#         urt-cp (copy_file_range on its executor) vs urt-cp with URTCP_CFR=0
+#         (its read/write pipeline) vs cp (copy_file_range) vs
+#         cp --reflink=never (read/write).
 #   tree  NFILES files of 4..64 KiB (sizes from a fixed seed) in
 #         20 x 10 x 100-style nested directories, hot cache: urt-cp -r vs cp -r.
 #   cold  the big file with `sync; echo 3 > /proc/sys/vm/drop_caches` before
 #         every run: urt-cp vs fio sequential io_uring read (the ceiling) vs cp.
+#   reflink the big file on a loop-mounted btrfs and an xfs image (each made
+#         here, in BENCH_DIR; root, mkfs.btrfs / mkfs.xfs): urt-cp vs cp, both
+#         reflinking by default. Skipped with one line where impossible.
 #
 # Method: contenders alternate within each round, and the starting contender
 # rotates from round to round (round 1: A B C, round 2: B C A, ...), ROUNDS
@@ -52,7 +57,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 ROUNDS=${ROUNDS:-5}
 SIZE_MB=${SIZE_MB:-2048}
 NFILES=${NFILES:-20000}
-CASES=${CASES:-big tree cold}
+CASES=${CASES:-big tree cold reflink}
 SEED=${SEED:-42}
 BALLAST=${BALLAST:-1}
 default_urtcp="$BUILD_DIR/tools/urt-cp"
@@ -62,7 +67,7 @@ note() { echo "cp.sh: $*" >&2; }
 die() { note "$*"; exit 1; }
 
 for c in $CASES; do
-	case $c in big | tree | cold) ;; *) die "unknown case '$c' (CASES takes big, tree, cold)" ;; esac
+	case $c in big | tree | cold | reflink) ;; *) die "unknown case '$c' (CASES takes big, tree, cold, reflink)" ;; esac
 done
 has_case() { [[ " $CASES " == *" $1 "* ]]; }
 
@@ -85,8 +90,10 @@ if [ -n "${BENCH_DIR:-}" ]; then
 else
 	work=$(mktemp -d /tmp/urt-cp-bench.XXXXXX)
 fi
+mounts=()
 cleanup() {
-	local t0=$SECONDS
+	local t0=$SECONDS m
+	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
 	rm -rf "$work"
 	note "removed $work ($((SECONDS - t0)) s)"
 }
@@ -237,16 +244,17 @@ sync
 if has_case big; then
 	BAL_MB=$((SIZE_MB + 256))
 	for r in $(seq 1 "$ROUNDS"); do
-		for who in $(order "$r" urt-cp cp cp-never); do
+		for who in $(order "$r" urt-cp urt-cp-rw cp cp-never); do
 			warm_file "$src/big"
 			dst=$out/big.$who.$r
 			case $who in
 			urt-cp) timed big "$who" "$r" "$URTCP" "$src/big" "$dst" ;;
+			urt-cp-rw) timed big "$who" "$r" env URTCP_CFR=0 "$URTCP" "$src/big" "$dst" ;;
 			cp) timed big "$who" "$r" cp "$src/big" "$dst" ;;
 			cp-never) timed big "$who" "$r" cp --reflink=never "$src/big" "$dst" ;;
 			esac
-			if [ "$who" = urt-cp ] && ! cmp -s "$src/big" "$dst"; then
-				note "big round $r: urt-cp output differs from the source"
+			if [[ $who == urt-cp* ]] && ! cmp -s "$src/big" "$dst"; then
+				note "big round $r: $who output differs from the source"
 				status=1
 			fi
 			rm -f "$dst"
@@ -329,6 +337,49 @@ if has_case cold; then
 	fi
 fi
 
+# --- case reflink: btrfs and xfs loop images ------------------------------------------------
+reflink_skip=()
+reflink_fss=()
+if has_case reflink; then
+	for fs in btrfs xfs; do
+		why=""
+		if [ "$(id -u)" != 0 ]; then why="needs root (mount)"
+		elif ! command -v "mkfs.$fs" >/dev/null; then why="mkfs.$fs not installed"
+		elif ! grep -qw "$fs" /proc/filesystems; then why="the kernel has no $fs"
+		fi
+		if [ -z "$why" ]; then
+			img=$work/$fs.img mnt=$work/$fs.mnt
+			mkdir -p "$mnt"
+			truncate -s $((SIZE_MB * 2 + 1024))M "$img"
+			if ! "mkfs.$fs" -q -f "$img" >/dev/null 2>&1; then why="mkfs.$fs failed"
+			elif ! mount -o loop "$img" "$mnt" 2>/dev/null; then why="cannot loop-mount the image"
+			else
+				mounts+=("$mnt")
+				if [ -f "$src/big" ]; then cp --reflink=never "$src/big" "$mnt/big"; else head -c "${SIZE_MB}M" /dev/urandom >"$mnt/big"; fi
+				sync
+				BAL_MB=256
+				for r in $(seq 1 "$ROUNDS"); do
+					for who in $(order "$r" urt-cp cp); do
+						dst=$mnt/copy.$who.$r
+						case $who in
+						urt-cp) timed "reflink-$fs" "$who" "$r" "$URTCP" "$mnt/big" "$dst" ;;
+						cp) timed "reflink-$fs" "$who" "$r" cp "$mnt/big" "$dst" ;;
+						esac
+						if [ "$who" = urt-cp ] && ! cmp -s "$mnt/big" "$dst"; then
+							note "reflink-$fs round $r: urt-cp output differs"
+							status=1
+						fi
+						rm -f "$dst"
+					done
+				done
+				note "reflink on $fs done"
+				reflink_fss+=("$fs")
+			fi
+		fi
+		[ -z "$why" ] || { reflink_skip+=("$fs: skipped, $why"); note "reflink $fs: skipped, $why"; }
+	done
+fi
+
 # --- report ---------------------------------------------------------------------------
 fs_src=$(findmnt -no SOURCE -T "$work" 2>/dev/null || echo '?')
 fs_type=$(findmnt -no FSTYPE -T "$work" 2>/dev/null || echo '?')
@@ -363,10 +414,11 @@ if has_case big; then
 	echo
 	echo "| contender | median wall (s) | GB/s | cp time / urt-cp time | user / sys s | peak RSS MiB, median (max) |"
 	echo "|---|---|---|---|---|---|"
-	for who in urt-cp cp cp-never; do
+	for who in urt-cp urt-cp-rw cp cp-never; do
 		w=$(field big "$who" wall_s | median)
 		case $who in
 		urt-cp) label="urt-cp"; rat="-" ;;
+		urt-cp-rw) label="urt-cp, URTCP_CFR=0 (its read/write pipeline)"; rat=$(fmt "$(ratios big urt-cp-rw urt-cp | median)" %.2f) ;;
 		cp) label="cp (copy_file_range)"; rat=$(fmt "$(ratios big cp urt-cp | median)" %.2f) ;;
 		cp-never) label="cp --reflink=never (read/write)"; rat=$(fmt "$(ratios big cp-never urt-cp | median)" %.2f) ;;
 		esac
@@ -374,7 +426,7 @@ if has_case big; then
 	done
 	r=$(ratios big "cp cp-never" urt-cp | median)
 	echo
-	echo "faster cp / urt-cp (per round min(cp, cp --reflink=never) / urt-cp, median): **$(fmt "$r" %.2f)x**; target >= 1.0x: $(ge "$r" 1.0)"
+	echo "faster cp / urt-cp (per round min(cp, cp --reflink=never) / urt-cp, median): **$(fmt "$r" %.2f)x** (range $(fmt "$(ratios big "cp cp-never" urt-cp | sort -g | head -1)" %.2f)..$(fmt "$(ratios big "cp cp-never" urt-cp | sort -g | tail -1)" %.2f)); target >= 1.3x: $(ge "$r" 1.3)"
 	echo
 fi
 
@@ -416,7 +468,26 @@ if has_case cold; then
 		echo "| cp (reference) | $(fmt "$w" %.3f) | $(gbps "$big_bytes" "$w") | $(awk -v b="$fio_bw" -v s="$w" -v n="$big_bytes" 'BEGIN { if (b > 0 && s > 0) printf "%.2f", n / s / b; else print "?" }') (of medians) | $(cpu cold cp) | $(rss cold cp) |"
 		r=$(median <"$work/coldratio")
 		echo
-		echo "urt-cp GB/s / fio GB/s (per-round ratio, median): **$(fmt "$r" %.2f)**; target >= 0.9: $(ge "$r" 0.9); cp time / urt-cp time: $(fmt "$(ratios cold cp urt-cp | median)" %.2f)"
+		echo "urt-cp GB/s / fio GB/s (per-round ratio, median): **$(fmt "$r" %.2f)** (range $(fmt "$(sort -g "$work/coldratio" | head -1)" %.2f)..$(fmt "$(sort -g "$work/coldratio" | tail -1)" %.2f)); target >= 0.95: $(ge "$r" 0.95); cp time / urt-cp time: $(fmt "$(ratios cold cp urt-cp | median)" %.2f)"
+	fi
+	echo
+fi
+
+if has_case reflink; then
+	echo "### 4. reflink of the $SIZE_MB MiB file on loop-mounted btrfs / xfs images (same filesystem, hot)"
+	echo
+	for l in "${reflink_skip[@]}"; do echo "- $l"; done
+	if [ ${#reflink_fss[@]} -gt 0 ]; then
+		echo "| filesystem | urt-cp median ms (min..max) | cp median ms (min..max) | urt-cp <= 10 ms |"
+		echo "|---|---|---|---|"
+		for fs in "${reflink_fss[@]}"; do
+			u=$(field "reflink-$fs" urt-cp wall_s | median)
+			umin=$(field "reflink-$fs" urt-cp wall_s | sort -g | head -1); umax=$(field "reflink-$fs" urt-cp wall_s | maxof)
+			c=$(field "reflink-$fs" cp wall_s | median)
+			cmin=$(field "reflink-$fs" cp wall_s | sort -g | head -1); cmax=$(field "reflink-$fs" cp wall_s | maxof)
+			ms() { awk -v s="$1" 'BEGIN { if (s == "") print "?"; else printf "%.1f", s * 1000 }'; }
+			echo "| $fs | $(ms "$u") ($(ms "$umin")..$(ms "$umax")) | $(ms "$c") ($(ms "$cmin")..$(ms "$cmax")) | $(awk -v s="$u" 'BEGIN { print (s != "" && s <= 0.010) ? "yes" : "**no**" }') |"
+		done
 	fi
 	echo
 fi

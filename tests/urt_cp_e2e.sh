@@ -863,6 +863,556 @@ t_sigterm_cleanup() {
 	done < <(find dst -type f -print0)
 }
 
+# ------------------------------------------------- issue 11: other filesystems
+
+# mount_fs TYPE DIR [SIZE]: a fresh filesystem on DIR (tmpfs, ramfs, or a
+# loop-mounted image of ext4, xfs, btrfs, vfat), unmounted when the test
+# ends, also on failure. Skips the test with one line where that cannot be.
+MOUNTED=()
+umount_all() {
+	local m
+	for m in "${MOUNTED[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+	MOUNTED=()
+}
+mount_fs() {
+	local type=$1 dir=$2 size=${3:-}
+	[ "$(id -u)" -eq 0 ] || skip "mounting $type needs root"
+	mkdir -p "$dir"
+	trap umount_all EXIT
+	case $type in
+	tmpfs) mount -t tmpfs -o "size=${size:-256M}" tmpfs "$dir" 2>/dev/null ||
+		skip "cannot mount tmpfs" ;;
+	ramfs) mount -t ramfs ramfs "$dir" 2>/dev/null || skip "cannot mount ramfs" ;;
+	fuse2fs)
+		command -v fuse2fs >/dev/null || skip "fuse2fs not installed (Debian: fuse2fs)"
+		[ -e /dev/fuse ] || skip "no /dev/fuse"
+		truncate -s "${size:-128M}" "$dir.img"
+		mkfs.ext4 -q -F "$dir.img" >/dev/null 2>&1 || skip "mkfs.ext4 failed"
+		fuse2fs "$dir.img" "$dir" -o rw >/dev/null 2>&1 || skip "fuse2fs cannot mount"
+		;;
+	*)
+		grep -qw "$type" /proc/filesystems || skip "this kernel has no $type (/proc/filesystems)"
+		command -v "mkfs.$type" >/dev/null || skip "mkfs.$type not installed (Debian: $(
+			case $type in xfs) echo xfsprogs ;; btrfs) echo btrfs-progs ;; vfat) echo dosfstools ;; *) echo e2fsprogs ;; esac))"
+		[ -e /dev/loop-control ] || skip "no loop devices (/dev/loop-control missing)"
+		truncate -s "${size:-320M}" "$dir.img"
+		local q=(-q)
+		case $type in ext4) q=(-q -F) ;; xfs|btrfs) q=(-q -f) ;; vfat) q=() ;; esac
+		"mkfs.$type" "${q[@]}" "$dir.img" >/dev/null 2>&1 || skip "mkfs.$type failed"
+		mount -o loop "$dir.img" "$dir" 2>/dev/null || skip "cannot loop-mount a $type image"
+		;;
+	esac
+	MOUNTED+=("$dir")
+}
+
+# a tree without symlinks or odd names (for vfat)
+make_plain_tree() {
+	mkdir -p "$1/a/b" "$1/c"
+	local i
+	for i in $(seq 1 30); do rand_file "$1/a/f$i" $((i * 3001)); done
+	for i in $(seq 1 10); do rand_file "$1/a/b/g$i" $((i * 70001)); done
+	rand_file "$1/c/big" $((9 * 1024 * 1024 + 5))
+	: >"$1/c/empty"
+}
+
+# cross_fs TYPE: single files and trees both ways between here (/tmp's
+# filesystem) and a fresh TYPE filesystem.
+cross_fs() {
+	local type=$1 M=$PWD/mnt
+	mount_fs "$type" "$M"
+	rand_file f $((3 * 1024 * 1024 + 17))
+	rand_file small 1000
+	run f "$M/f"
+	expect_rc 0 "urt-cp f $type/f"
+	same_file f "$M/f" "urt-cp f $type/f"
+	mkdir "$M/d"
+	run small "$M/d/"
+	expect_rc 0 "urt-cp small $type/d/"
+	same_file small "$M/d/small" "urt-cp small $type/d/"
+	run small f "$M/d"
+	expect_rc 0 "urt-cp small f $type/d"
+	same_file f "$M/d/f" "urt-cp small f $type/d"
+	# overwrite across filesystems (atomic replacement in the destination)
+	rand_file f2 $((2 * 1024 * 1024 + 3))
+	run f2 "$M/f"
+	expect_rc 0 "urt-cp f2 $type/f (existing)"
+	same_file f2 "$M/f" "overwrite on $type"
+	# and back
+	run "$M/f" back
+	expect_rc 0 "urt-cp $type/f back"
+	same_file f2 back "urt-cp $type/f back"
+	if [ "$type" = vfat ]; then make_plain_tree src; else make_tree src; fi
+	run -r src "$M/tree"
+	expect_rc 0 "urt-cp -r src $type/tree"
+	expect_stderr_empty "urt-cp -r src $type/tree"
+	same_tree src "$M/tree" "urt-cp -r src $type/tree"
+	run -r "$M/tree" tree2
+	expect_rc 0 "urt-cp -r $type/tree tree2"
+	same_tree src tree2 "urt-cp -r $type/tree tree2"
+	no_temp_files "$M" "copies onto $type"
+	# GNU cp agrees on the result
+	cp -r src "$M/cptree" && same_tree "$M/cptree" "$M/tree" "urt-cp vs cp -r on $type"
+}
+
+t_xfs_shm() {
+	# /dev/shm is the tmpfs every machine has: no mounting needed
+	[ -d /dev/shm ] && [ -w /dev/shm ] || skip "no writable /dev/shm"
+	local d
+	d=$(mktemp -d /dev/shm/urt-cp-e2e.XXXXXX) || skip "cannot create a directory in /dev/shm"
+	trap 'rm -rf "$d"' EXIT
+	rand_file f 100000
+	run f "$d/f"
+	expect_rc 0 "urt-cp f /dev/shm/.../f"
+	same_file f "$d/f" "urt-cp f /dev/shm/.../f"
+	run f "$d/"
+	expect_rc 0 "urt-cp f /dev/shm/.../"
+	same_file f "$d/f" "urt-cp f /dev/shm/.../"
+}
+t_xfs_tmpfs() { cross_fs tmpfs; }
+t_xfs_ext4() { cross_fs ext4; }
+t_xfs_xfs() { cross_fs xfs; }
+t_xfs_btrfs() { cross_fs btrfs; }
+t_xfs_vfat() {
+	# vfat has no O_TMPFILE (named temporaries + rename), no owners, no symlinks
+	cross_fs vfat
+	local M=$PWD/mnt
+	rand_file n 5000
+	URTCP_NO_TMPFILE=0 run n "$M/n"
+	expect_rc 0 "urt-cp n vfat/n"
+	same_file n "$M/n" "urt-cp n vfat/n"
+	no_temp_files "$M" "vfat"
+}
+t_xfs_ramfs() { cross_fs ramfs; } # no O_DIRECT, no xattrs
+t_xfs_fuse() {
+	# ext4 through FUSE (fuse2fs): no O_TMPFILE (EOPNOTSUPP), so named
+	# temporaries + rename; no copy_file_range either
+	cross_fs fuse2fs
+}
+
+t_enospc() {
+	local M=$PWD/mnt
+	mount_fs tmpfs "$M" 1M
+	rand_file big $((2 * 1024 * 1024))
+	rand_file keep 100000
+	run big "$M/big"
+	expect_rc 1 "urt-cp 2M file onto a 1M tmpfs"
+	expect_stderr_names "$M/big" "ENOSPC"
+	grep -q 'No space left' "$ERR" || fail "ENOSPC: message does not say why: $(errtext)"
+	[ ! -e "$M/big" ] || fail "ENOSPC: a partial $M/big was left ($(stat -c %s "$M/big") bytes)"
+	cp keep "$M/keep"
+	run big "$M/keep"
+	expect_rc 1 "urt-cp big onto an existing file on a full tmpfs"
+	same_file keep "$M/keep" "existing destination after ENOSPC"
+	# named temporaries (as where O_TMPFILE is missing) are removed too
+	URTCP_NO_TMPFILE=1 run big "$M/big"
+	expect_rc 1 "urt-cp (named temporaries) big onto a full tmpfs"
+	[ ! -e "$M/big" ] || fail "ENOSPC with named temporaries: $M/big left"
+	no_temp_files "$M" "ENOSPC"
+	# a tree that does not fit: the files that fit are whole, the rest named
+	mkdir src
+	local i
+	for i in 1 2 3 4 5 6; do rand_file "src/f$i" 300000; done
+	run -r src "$M/t"
+	expect_rc 1 "urt-cp -r src onto a nearly full tmpfs"
+	expect_stderr_names "$M/t/f" "ENOSPC in a tree"
+	local f
+	for f in "$M"/t/*; do same_file "src/${f##*/}" "$f" "file left after ENOSPC in a tree"; done
+	no_temp_files "$M" "ENOSPC in a tree"
+}
+
+t_cwd_unwritable() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to drop privileges"
+	[ ${#PRIV_DROP[@]} -gt 0 ] || skip "cannot drop privileges (no setpriv/runuser)"
+	"${PRIV_DROP[@]}" test -x "$URTCP" || skip "urt-cp binary is not executable by nobody"
+	chmod 0755 "$ROOT" "$PWD/.."
+	mkdir -p ro w
+	rand_file w/src 10000
+	chmod 0777 w; chmod 0755 ro
+	chmod a+r w/src
+	local abs=$PWD
+	( cd ro && "${PRIV_DROP[@]}" "$URTCP" "$abs/w/src" "$abs/w/dst" ) >"$OUT" 2>"$ERR"
+	rc=$?
+	( cd ro && "${PRIV_DROP[@]}" cp "$abs/w/src" "$abs/w/cpdst" ) 2>/dev/null
+	local cprc=$?
+	expect_rc $cprc "as nobody in an unwritable cwd, urt-cp /abs/w/src /abs/w/dst (cp: $cprc)"
+	same_file w/src w/dst "copy made from an unwritable cwd"
+}
+
+t_setgid_dir() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to give a directory another group"
+	mkdir sg
+	chgrp 65534 sg && chmod 2775 sg || skip "cannot make a setgid directory"
+	rand_file f 1000
+	run f "$PWD/sg/f"
+	expect_rc 0 "urt-cp f sg/f"
+	cp f sg/cpf
+	[ "$(stat -c %g sg/f)" = "$(stat -c %g sg/cpf)" ] ||
+		fail "copy into a setgid directory has group $(stat -c %g sg/f), cp's has $(stat -c %g sg/cpf)"
+}
+
+t_overwrite_device() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for mknod"
+	mknod node c 1 3 || skip "mknod failed"
+	mknod cpnode c 1 3
+	rand_file f 1000
+	run f node
+	cp f cpnode; local cprc=$?
+	expect_rc $cprc "urt-cp f node (a /dev/null node; cp: $cprc)"
+	[ -c node ] || fail "urt-cp f node replaced the device node by a $(stat -c %F node)"
+	[ "$(stat -c %t:%T node)" = 1:3 ] || fail "device node changed: $(stat -c %t:%T node)"
+}
+
+t_overwrite_symlink_dest() {
+	rand_file f 3000
+	echo target >t; echo target >cpt
+	ln -s t l; ln -s cpt cpl
+	run f l
+	cp f cpl; local cprc=$?
+	expect_rc $cprc "urt-cp f l (l -> t; cp: $cprc)"
+	[ -L l ] || fail "urt-cp f l replaced the symlink l (cp writes through it)"
+	same_file f t "the symlink's target after urt-cp f l"
+	same_file cpt t "urt-cp vs cp through a symlink"
+	# a dangling destination symlink is refused
+	ln -s nowhere dl; ln -s cpnowhere cpdl
+	run f dl
+	cp f cpdl 2>/dev/null; cprc=$?
+	expect_rc $cprc "urt-cp f dl (dangling; cp: $cprc)"
+	expect_stderr_names dl "dangling destination symlink"
+	[ -L dl ] && [ ! -e nowhere ] || fail "dangling symlink dl was written or replaced"
+	# a symlink to the source is the same file
+	cp f orig
+	ln -s f self
+	run f self
+	expect_rc 1 "urt-cp f self (self -> f)"
+	grep -q 'same file' "$ERR" || fail "urt-cp f self: no 'same file' message: $(errtext)"
+	same_file orig f "f after urt-cp f self"
+	[ -L self ] || fail "urt-cp f self replaced the symlink"
+}
+
+t_overwrite_keeps_owner() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to create files owned by others"
+	rand_file f 2000
+	echo old >o; chown 65534:65534 o; chmod 0604 o
+	echo old >cpo; chown 65534:65534 cpo; chmod 0604 cpo
+	run f o
+	expect_rc 0 "urt-cp f o (o owned by nobody)"
+	cp f cpo
+	same_file f o "overwritten o"
+	[ "$(stat -c %u:%g:%a o)" = "$(stat -c %u:%g:%a cpo)" ] ||
+		fail "overwritten file has owner:group:mode $(stat -c %u:%g:%a o), cp's has $(stat -c %u:%g:%a cpo)"
+}
+
+t_overwrite_keeps_links() {
+	rand_file f 5000
+	echo old >h1; ln h1 h2
+	run f h1
+	expect_rc 0 "urt-cp f h1 (h1 has a second link h2)"
+	same_file f h1 "h1"
+	same_file f h2 "the other link h2 (cp keeps the inode)"
+	[ "$(stat -c %h h1)" -eq 2 ] || fail "hard link split: h1 has $(stat -c %h h1) links"
+}
+
+t_overwrite_unwritable_dir() {
+	# a writable file in a directory we may not write: cp writes it; so must we
+	[ "$(id -u)" -eq 0 ] || skip "needs root to drop privileges"
+	[ ${#PRIV_DROP[@]} -gt 0 ] || skip "cannot drop privileges"
+	"${PRIV_DROP[@]}" test -x "$URTCP" || skip "urt-cp binary is not executable by nobody"
+	chmod 0755 "$ROOT" "$PWD/.."
+	mkdir d; rand_file f 1000; chmod a+r f
+	echo old >d/x; chmod 0666 d/x; chmod 0755 d
+	"${PRIV_DROP[@]}" "$URTCP" f d/x >"$OUT" 2>"$ERR"; rc=$?
+	expect_rc 0 "as nobody: urt-cp f d/x (d/x writable, d not)"
+	same_file f d/x "file in an unwritable directory"
+}
+
+t_into_itself() {
+	mkdir -p a/b; echo x >a/x
+	mkdir -p ca/b; echo x >ca/x
+	local i cprc
+	for i in 1 2; do
+		run -r a a/b
+		cp -r ca ca/b 2>/dev/null; cprc=$?
+		[ "$rc" -lt 128 ] || fail "run $i: urt-cp -r a a/b died (exit $rc): $(errtext | tail -c 300)"
+		expect_rc $cprc "run $i: urt-cp -r a a/b (cp: $cprc)"
+		grep -q 'into itself' "$ERR" || fail "run $i: no 'into itself' message: $(errtext)"
+	done
+	[ "$(find a | wc -l)" -lt 20 ] || fail "urt-cp -r a a/b recursed: $(find a | wc -l) entries"
+}
+
+t_deref_dir_symlink() {
+	mkdir d; rand_file d/x 1000; mkdir d/sub; rand_file d/sub/y 10
+	ln -s d dl
+	run -rL dl out
+	cp -rL dl cpout; local cprc=$?
+	expect_rc $cprc "urt-cp -rL dl out (dl -> d; cp: $cprc)"
+	same_tree d out "urt-cp -rL dl out"
+	mkdir e; ln -s ../d e/inner
+	run -rL e out2
+	expect_rc 0 "urt-cp -rL e out2 (e/inner -> ../d)"
+	same_tree d out2/inner "-L: a symlink to a directory inside the tree"
+	run -rH dl out3
+	expect_rc 0 "urt-cp -rH dl out3"
+	same_tree d out3 "urt-cp -rH dl out3"
+}
+
+t_memory_bounded() {
+	# the peak RSS of a 30k-file copy must not grow with the file count
+	# (it grew ~344 B a file: 10 MiB here)
+	[ -x /usr/bin/time ] || skip "needs GNU time (/usr/bin/time) to measure peak RSS"
+	mkdir -p s1 s2
+	local i
+	for i in $(seq 1 2000); do : >"s1/$i"; done
+	for i in $(seq 1 30000); do : >"s2/$i"; done
+	local rss1 rss2
+	/usr/bin/time -o rss1 -f %M "$URTCP" -r s1 d1 || fail "urt-cp -r s1 d1 failed"
+	/usr/bin/time -o rss2 -f %M "$URTCP" -r s2 d2 || fail "urt-cp -r s2 d2 failed"
+	rss1=$(tail -1 rss1); rss2=$(tail -1 rss2)
+	[ "$(ls d2 | wc -l)" -eq 30000 ] || fail "d2 has $(ls d2 | wc -l) files"
+	[ $((rss2 - rss1)) -lt 3072 ] ||
+		fail "peak RSS grows with the file count: 2k files ${rss1} KiB, 30k files ${rss2} KiB"
+}
+
+t_direct_fallback() {
+	# --direct onto ramfs (no O_DIRECT there): the fallback must stay per
+	# file while other files are mid-copy with O_DIRECT sources
+	local M=$PWD/mnt
+	mount_fs ramfs "$M"
+	mkdir src
+	local i
+	for i in 1 2 3 4 5 6; do rand_file "src/f$i" $((i * 1024 * 1024 + i * 1111)); done
+	run -r --direct src "$M/dst"
+	expect_rc 0 "urt-cp -r --direct src ramfs/dst"
+	same_tree src "$M/dst" "urt-cp -r --direct onto ramfs"
+}
+
+t_progress_not_tty() {
+	rand_file f $((4 * 1024 * 1024))
+	run --progress f g
+	expect_rc 0 "urt-cp --progress f g (stderr a file)"
+	same_file f g "urt-cp --progress"
+	if LC_ALL=C grep -q $'[\r\033]' "$ERR"; then
+		fail "--progress wrote a carriage return or escape code to a non-terminal: $(od -c "$ERR" | head -3 | tr '\n' '|')"
+	fi
+	[ -s "$ERR" ] || fail "--progress printed nothing"
+}
+
+# --------------------------------------------------- issue 11: cp's options
+
+t_opt_archive() {
+	make_tree src
+	find src \( -type f -o -type d \) -print0 | xargs -0 touch -h -d '2001-02-03 04:05:06.5'
+	ln src/f10 src/a/hardlink1
+	ln src/f10 src/x/hardlink2
+	ln src/a/b/c/big src/bighard
+	run -a src dst
+	expect_rc 0 "urt-cp -a src dst"
+	cp -a src cpdst
+	same_tree cpdst dst "urt-cp -a vs cp -a" modes
+	local d
+	d=$(diff <(mtimes cpdst) <(mtimes dst) | head -4 | tr '\n' '|')
+	[ -z "$d" ] || fail "-a: mtimes differ from cp -a's: $d"
+	[ "$(stat -c %i dst/f10)" = "$(stat -c %i dst/a/hardlink1)" ] &&
+	[ "$(stat -c %i dst/f10)" = "$(stat -c %i dst/x/hardlink2)" ] ||
+		fail "-a: hard links not kept (f10 $(stat -c %i:%h dst/f10), a/hardlink1 $(stat -c %i dst/a/hardlink1))"
+	[ "$(stat -c %h dst/bighard)" = 2 ] || fail "-a: big hard link not kept"
+	[ -L dst/a/rel_link ] || fail "-a: symlink not copied as a symlink"
+	# --preserve=links alone; --no-preserve=links turns it off
+	run -r --preserve=links src dst2
+	expect_rc 0 "urt-cp -r --preserve=links"
+	[ "$(stat -c %h dst2/f10)" = 3 ] || fail "--preserve=links: f10 has $(stat -c %h dst2/f10) links"
+	run -a --no-preserve=links src dst3
+	expect_rc 0 "urt-cp -a --no-preserve=links"
+	[ "$(stat -c %h dst3/f10)" = 1 ] || fail "--no-preserve=links: f10 has $(stat -c %h dst3/f10) links"
+}
+
+t_opt_preserve_list() {
+	rand_file f 1000; chmod 0751 f; touch -d '2002-01-01 01:01:01' f
+	run --preserve=mode f m
+	expect_rc 0 "--preserve=mode"
+	[ "$(mode_of m)" = 751 ] || fail "--preserve=mode: mode $(mode_of m)"
+	[ "$(stat -c %Y m)" != "$(stat -c %Y f)" ] || fail "--preserve=mode also kept the mtime"
+	run --preserve=timestamps f t
+	expect_rc 0 "--preserve=timestamps"
+	[ "$(stat -c %Y t)" = "$(stat -c %Y f)" ] || fail "--preserve=timestamps: mtime not kept"
+	[ "$(mode_of t)" = 751 ] || fail "--preserve=timestamps: new file mode $(mode_of t), expected 751 & ~022"
+	run -p --no-preserve=mode f n
+	expect_rc 0 "-p --no-preserve=mode"
+	[ "$(stat -c %Y n)" = "$(stat -c %Y f)" ] || fail "-p --no-preserve=mode: mtime not kept"
+	if command -v setfattr >/dev/null && setfattr -n user.urt -v yes f 2>/dev/null; then
+		run --preserve=xattr f x
+		expect_rc 0 "--preserve=xattr"
+		[ "$(getfattr --only-values -n user.urt x 2>/dev/null)" = yes ] || fail "--preserve=xattr: user.urt not copied"
+	fi
+	run --preserve=bogus f y
+	expect_rc 2 "--preserve=bogus"
+	grep -q "invalid argument 'bogus' for '--preserve'" "$ERR" || fail "--preserve=bogus message: $(errtext)"
+	[ ! -e y ] || fail "--preserve=bogus copied anyway"
+}
+
+t_opt_update() {
+	rand_file new 100; rand_file old 200
+	touch -d '2000-01-01' old
+	cp old keepme; touch -d '2030-01-01' keepme; cp -p keepme keepme.orig
+	run -u new old
+	expect_rc 0 "urt-cp -u new old (old is older)"
+	same_file new old "-u: older destination replaced"
+	run -u new keepme
+	expect_rc 0 "urt-cp -u new keepme (keepme is newer)"
+	same_file keepme.orig keepme "-u: newer destination kept"
+	run --update new fresh
+	expect_rc 0 "urt-cp --update new fresh (missing)"
+	same_file new fresh "-u: missing destination"
+}
+
+t_opt_target_dir() {
+	rand_file a 10; rand_file b 20; mkdir out
+	run -t out a b
+	expect_rc 0 "urt-cp -t out a b"
+	same_file a out/a "-t"; same_file b out/b "-t"
+	run --target-directory=out2 a
+	expect_rc 1 "urt-cp --target-directory=out2 (missing)"
+	mkdir -p s/x; rand_file s/x/y 10; mkdir d
+	run -rT s d
+	expect_rc 0 "urt-cp -rT s d"
+	same_tree s d "-T: the contents of s into d"
+	run -T a out
+	cp -T a out 2>/dev/null; local cprc=$?
+	expect_rc $cprc "urt-cp -T a out (out a directory; cp: $cprc)"
+	run -T a b c
+	expect_rc 2 "urt-cp -T a b c"
+	grep -q "extra operand 'c'" "$ERR" || fail "-T with 3 operands: $(errtext)"
+}
+
+t_opt_sparse() {
+	# runs of zeros in a non-sparse file
+	{ head -c 100000 /dev/urandom; head -c $((8 * 1024 * 1024)) /dev/zero; head -c 5000 /dev/urandom; } >z
+	run --sparse=always z za
+	expect_rc 0 "--sparse=always"
+	sparse_check z za "--sparse=always"
+	truncate -s 64M h; printf x | dd of=h bs=1 seek=1000000 conv=notrunc status=none
+	run --sparse=never h hn
+	expect_rc 0 "--sparse=never"
+	same_file h hn "--sparse=never"
+	[ "$(du --block-size=1 hn | cut -f1)" -ge $((60 * 1024 * 1024)) ] ||
+		fail "--sparse=never: copy has holes ($(du -h hn | cut -f1) allocated)"
+	run --sparse=auto h ha
+	expect_rc 0 "--sparse=auto"
+	sparse_check h ha "--sparse=auto"
+	run --sparse=sometimes h hx
+	expect_rc 2 "--sparse=sometimes"
+	grep -q "invalid argument 'sometimes' for '--sparse'" "$ERR" || fail "--sparse=sometimes: $(errtext)"
+}
+
+t_opt_reflink() {
+	rand_file f $((2 * 1024 * 1024))
+	# /tmp here is ext4: no reflinks
+	run --reflink=always f g
+	cp --reflink=always f cpg 2>/dev/null; local cprc=$?
+	if [ "$cprc" -ne 0 ]; then
+		expect_rc 1 "urt-cp --reflink=always on a filesystem without reflinks (cp: $cprc)"
+		grep -q 'failed to clone' "$ERR" || fail "--reflink=always: $(errtext)"
+		[ ! -e g ] || fail "--reflink=always left g behind"
+	fi
+	run --reflink=auto f g2
+	expect_rc 0 "--reflink=auto"
+	same_file f g2 "--reflink=auto"
+	run --reflink=never f g3
+	expect_rc 0 "--reflink=never"
+	same_file f g3 "--reflink=never"
+	run --reflink=bogus f g4
+	expect_rc 2 "--reflink=bogus"
+	run --reflink=always --sparse=never f g5
+	expect_rc 2 "--reflink=always --sparse=never"
+}
+
+reflink_fs() {
+	local type=$1 M=$PWD/mnt
+	mount_fs "$type" "$M"
+	rand_file "$M/f" $((64 * 1024 * 1024))
+	sync
+	local before after
+	before=$(df --output=used -B1 "$M" | tail -1)
+	run --reflink=always "$M/f" "$M/g"
+	expect_rc 0 "urt-cp --reflink=always on $type"
+	same_file "$M/f" "$M/g" "reflink on $type"
+	run "$M/f" "$M/h"
+	expect_rc 0 "urt-cp (default: reflink=auto) on $type"
+	same_file "$M/f" "$M/h" "default copy on $type"
+	sync
+	after=$(df --output=used -B1 "$M" | tail -1)
+	[ $((after - before)) -lt $((16 * 1024 * 1024)) ] ||
+		fail "$type: two 64 MiB copies took $(((after - before) / 1048576)) MiB: not reflinked"
+	# a tree of reflinks
+	mkdir "$M/s"; local i
+	for i in 1 2 3; do rand_file "$M/s/x$i" $((i * 100000)); done
+	run -r --reflink=always "$M/s" "$M/t"
+	expect_rc 0 "urt-cp -r --reflink=always on $type"
+	same_tree "$M/s" "$M/t" "reflinked tree on $type"
+}
+t_reflink_btrfs() { reflink_fs btrfs; }
+t_reflink_xfs() { reflink_fs xfs; }
+
+t_cfr_paths() {
+	# the copy_file_range path and the read/write pipeline give the same file;
+	# a sparse source stays sparse on either
+	rand_file f $((37 * 1024 * 1024 + 4321))
+	run f g
+	expect_rc 0 "urt-cp f g (copy_file_range)"
+	same_file f g "copy_file_range copy"
+	URTCP_CFR=0 run f h
+	expect_rc 0 "URTCP_CFR=0 urt-cp f h"
+	same_file f h "read/write copy"
+	truncate -s 200M s
+	rand_file piece 3000000
+	dd if=piece of=s bs=1M seek=50 conv=notrunc status=none
+	dd if=piece of=s bs=1M seek=150 conv=notrunc status=none
+	run s s2
+	expect_rc 0 "urt-cp sparse (copy_file_range)"
+	sparse_check_mb s s2 "sparse file via copy_file_range"
+	run --verify f v
+	expect_rc 0 "urt-cp --verify"
+	same_file f v "--verify"
+}
+sparse_check_mb() { # src dst desc: dst allocates < 16 MiB
+	same_file "$1" "$2" "$3"
+	[ "$(du --block-size=1 -- "$2" | cut -f1)" -lt $((16 * 1024 * 1024)) ] ||
+		fail "$3: copy is not sparse ($(du -h -- "$2" | cut -f1))"
+}
+
+t_opt_sync() {
+	mkdir -p s/a/b; rand_file s/a/b/f 1000; rand_file s/g 3000000
+	run -r --sync s d
+	expect_rc 0 "urt-cp -r --sync"
+	same_tree s d "--sync"
+	if command -v strace >/dev/null; then
+		strace -f -qq -e trace=fsync -o trace.txt "$URTCP" -r --sync s d2 2>/dev/null
+		# the files are synced through io_uring (invisible to strace); the
+		# directories by fsync(2): d2, d2/a, d2/a/b and the parent of d2
+		[ "$(grep -c 'fsync(' trace.txt)" -ge 4 ] ||
+			fail "--sync: only $(grep -c 'fsync(' trace.txt) fsyncs: $(tr '\n' '|' <trace.txt)"
+	fi
+}
+
+t_usage_exit() {
+	touch a
+	run --bogus a b
+	expect_rc 2 "urt-cp --bogus"
+	grep -q "^urt-cp: unrecognized option '--bogus'" "$ERR" || fail "--bogus message: $(errtext)"
+	grep -q "Try 'urt-cp --help'" "$ERR" || fail "--bogus: no 'Try' line: $(errtext)"
+	run -f a b
+	expect_rc 2 "urt-cp -f (not supported)"
+	grep -q "invalid option -- 'f'" "$ERR" || fail "-f message: $(errtext)"
+	run -j -3 a b
+	expect_rc 2 "urt-cp -j -3"
+	run -j 99999999999999999999 a b
+	expect_rc 2 "urt-cp -j huge"
+	run --chunk-size 17179869184G a b
+	expect_rc 2 "urt-cp --chunk-size overflow"
+	run --preserve=context a b
+	expect_rc 2 "urt-cp --preserve=context (unsupported)"
+	[ ! -e b ] || fail "a refused option still copied"
+}
+
 # ----------------------------------------------------------------- runner
 
 ALL_TESTS=(
@@ -884,6 +1434,13 @@ ALL_TESTS=(
 	jobs_small jobs_large many_files deep_tree
 	no_progress_not_tty
 	sigint sigterm_cleanup
+	xfs_shm xfs_tmpfs xfs_ext4 xfs_xfs xfs_btrfs xfs_vfat xfs_ramfs xfs_fuse enospc
+	cwd_unwritable setgid_dir
+	overwrite_device overwrite_symlink_dest overwrite_keeps_owner overwrite_keeps_links
+	overwrite_unwritable_dir into_itself deref_dir_symlink memory_bounded
+	direct_fallback progress_not_tty
+	opt_archive opt_preserve_list opt_update opt_target_dir opt_sparse opt_reflink
+	reflink_btrfs reflink_xfs cfr_paths opt_sync usage_exit
 )
 
 if [ $# -gt 0 ]; then TESTS=("$@"); else TESTS=("${ALL_TESTS[@]}"); fi

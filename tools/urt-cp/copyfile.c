@@ -2,30 +2,44 @@
 /*
  * Copying one regular file or symlink, with nothing lost on failure.
  *
- * The data goes into an unnamed O_TMPFILE inode in the destination
- * directory, which is linked under its final name only once it is complete
- * (attributes set, fsynced with --sync). A failed or interrupted copy
- * leaves nothing behind: closing the fd frees the inode, even when the
- * process dies. Where O_TMPFILE or /proc is missing, a named temporary
- * ".urt-cp.*" and renameat are used instead and unlinked on failure.
- * Overwriting goes through a temporary name plus renameat, so the old
- * destination stays intact until the new one is complete.
+ * A new file is written into an unnamed O_TMPFILE inode in the
+ * destination's own directory (never the current directory), which is
+ * linked under its final name only once it is complete (attributes set,
+ * fsynced with --sync). A failed or interrupted copy leaves nothing behind:
+ * closing the fd frees the inode, even when the process dies. Where
+ * O_TMPFILE or /proc is missing, a named temporary ".urt-cp.*" and renameat
+ * are used instead and unlinked on failure.
  *
- * Data path: up to O.depth chunks of a large file in flight at once, each
- * a read into a pooled aligned buffer and a write at the same offset, run
- * by O.depth tasks pulling chunks from a shared cursor. Reads overlap;
- * writes to one file go one at a time. (Splicing through a pipe and
- * writing from an mmap of the source, which copy each byte once instead
- * of twice, both measured slower here: see README.) Sparse files are
- * copied extent by extent (SEEK_DATA/SEEK_HOLE) so holes stay holes.
+ * An existing destination: a plain regular file (one link, no xattrs) is
+ * replaced atomically, through a temporary that first gets the old file's
+ * owner, group and mode, so it keeps what cp keeps and stays whole when
+ * the copy fails (ENOSPC, EFBIG, SIGINT). Everything else is written
+ * through, as cp does: a file with other hard links or xattrs (the inode
+ * is kept), a symlink to a file (its target is written; a dangling one is
+ * refused), a device node or FIFO (/dev/null stays /dev/null). So is a
+ * file we may write but whose directory we may not, or whose owner we
+ * cannot give to the temporary.
+ *
+ * Data path, in order of preference: a reflink (FICLONE) where the
+ * filesystem shares extents (btrfs, xfs); copy_file_range in chunks on the
+ * executor for files above one chunk (one in-kernel copy per byte); else
+ * up to O.depth chunks in flight, each a read into a pooled aligned buffer
+ * and a write at the same offset, run by O.depth tasks pulling chunks from
+ * a shared cursor. --direct and --verify always take the last path. Sparse
+ * files are copied extent by extent (SEEK_DATA/SEEK_HOLE) so holes stay
+ * holes.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cp.h"
@@ -78,24 +92,31 @@ static void tmp_name(char *out, size_t n)
 	snprintf(out, n, ".urt-cp.%d.%u", (int)getpid(), ++tmp_seq);
 }
 
-static int tmp_open_(struct job *j, mode_t mode, struct tmp *t);
+static int tmp_open_(struct job *j, mode_t mode, struct tmp *t, bool *direct);
 
 /* Mode 2 offloads only the ops that never complete inline (creating,
-   writing, linking); see cp_regular. */
-static int tmp_open(struct job *j, mode_t mode, struct tmp *t)
+   writing, linking); see cp_regular. *direct: O_DIRECT wanted; cleared
+   (for this file only) where the destination's filesystem refuses it. */
+static int tmp_open(struct job *j, mode_t mode, struct tmp *t, bool *direct)
 {
 	bool was = urt_io_offload(O.offload != 0);
-	int r = tmp_open_(j, mode, t);
+	int r = tmp_open_(j, mode, t, direct);
 	urt_io_offload(was);
 	return r;
 }
 
-static int tmp_open_(struct job *j, mode_t mode, struct tmp *t)
+static int tmp_open_(struct job *j, mode_t mode, struct tmp *t, bool *direct)
 {
-	int wr = (O.verify ? O_RDWR : O_WRONLY) | O_CLOEXEC | (O.direct ? O_DIRECT : 0);
+	int wr = (O.verify ? O_RDWR : O_WRONLY) | O_CLOEXEC;
 	t->name[0] = 0;
 	if (!no_tmpfile) {
-		t->fd = urt_openat(j->ddir, ".", O_TMPFILE | wr, mode);
+		t->fd = urt_openat(j->ddir, ".", O_TMPFILE | wr | (*direct ? O_DIRECT : 0), mode);
+		if (t->fd == -EINVAL && *direct) {
+			/* EINVAL: no O_DIRECT here, or no O_TMPFILE? Ask without it. */
+			t->fd = urt_openat(j->ddir, ".", O_TMPFILE | wr, mode);
+			if (t->fd >= 0)
+				*direct = false;
+		}
 		if (t->fd >= 0)
 			return 0;
 		if (t->fd != -EOPNOTSUPP && t->fd != -EISDIR && t->fd != -EINVAL)
@@ -104,7 +125,15 @@ static int tmp_open_(struct job *j, mode_t mode, struct tmp *t)
 	}
 	for (int tries = 0; tries < 100; tries++) {
 		tmp_name(t->name, sizeof t->name);
-		t->fd = urt_openat(j->ddir, t->name, O_CREAT | O_EXCL | wr, mode);
+		t->fd = urt_openat(j->ddir, t->name, O_CREAT | O_EXCL | wr | (*direct ? O_DIRECT : 0),
+				   mode);
+		if (t->fd == -EINVAL && *direct) {
+			/* the file was created before O_DIRECT was refused */
+			*direct = false;
+			t->fd = urt_openat(j->ddir, t->name, wr, 0);
+			if (t->fd < 0)
+				urt_unlinkat(j->ddir, t->name, 0);
+		}
 		if (t->fd != -EEXIST)
 			break;
 	}
@@ -259,21 +288,24 @@ struct pipe_state {
 	int err;            /* first error; stops everyone */
 	const char *err_what;
 	bool large;         /* more than one chunk */
+	bool sdirect, ddirect; /* this file's fds are O_DIRECT (per file: see cp_regular) */
+	bool zero_holes;    /* --sparse=always: all-zero blocks become holes */
+	size_t cfr_chunk;   /* copy_file_range: bytes per call (0: read/write pipeline) */
 	/* One write in flight per file: buffered writes to one inode serialize
 	   on its i_rwsem anyway, and several io-wq workers spinning on it cost
 	   more than they overlap. Reads stay parallel. */
 	struct sem wturn;
 };
 
-/* Claim the next chunk. Returns false when there is nothing left. */
-static bool next_chunk(struct pipe_state *p, int64_t *off, size_t *len)
+/* Claim the next chunk of at most max bytes. False when nothing is left. */
+static bool next_chunk(struct pipe_state *p, size_t max, int64_t *off, size_t *len)
 {
 	while (p->next_ext < p->n_ext) {
 		struct extent *e = &p->ext[p->next_ext];
 		if (p->pos < e->len) {
 			int64_t n = e->len - p->pos;
-			if (n > (int64_t)O.chunk)
-				n = (int64_t)O.chunk;
+			if (n > (int64_t)max)
+				n = (int64_t)max;
 			*off = e->off + p->pos;
 			*len = (size_t)n;
 			p->pos += n;
@@ -283,6 +315,44 @@ static bool next_chunk(struct pipe_state *p, int64_t *off, size_t *len)
 		p->pos = 0;
 	}
 	return false;
+}
+
+static bool all_zero(const char *b, size_t n)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)b;
+	size_t k = n / 8;
+	for (size_t i = 0; i < k; i++)
+		if (w[i])
+			return false;
+	for (size_t i = k * 8; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* Write buf[0, len) at off, leaving all-zero 4 KiB blocks as holes. */
+static ssize_t write_sparse(int fd, const char *buf, size_t len, int64_t off)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t blk = len - i < 4096 ? len - i : 4096;
+		if (all_zero(buf + i, blk)) {
+			i += blk;
+			continue;
+		}
+		size_t j = i + blk;
+		while (j < len) {
+			size_t b2 = len - j < 4096 ? len - j : 4096;
+			if (all_zero(buf + j, b2))
+				break;
+			j += b2;
+		}
+		ssize_t r = urt_write_all(fd, buf + i, j - i, off + (int64_t)i);
+		if (r < 0)
+			return r;
+		i = j;
+	}
+	return (ssize_t)len;
 }
 
 static int pump(void *arg)
@@ -304,9 +374,9 @@ static int pump(void *arg)
 	}
 	int64_t off;
 	size_t len;
-	while (!p->err && next_chunk(p, &off, &len)) {
+	while (!p->err && next_chunk(p, O.chunk, &off, &len)) {
 		size_t got = 0, rlen = len;
-		if (O.direct) /* O_DIRECT reads whole blocks; the last one comes back short */
+		if (p->sdirect) /* O_DIRECT reads whole blocks; the last one comes back short */
 			rlen = (len + DIO_ALIGN - 1) & ~(size_t)(DIO_ALIGN - 1);
 		ssize_t r = urt_read_full_ex(p->sfd, buf, rlen, off, &got);
 		if (got > len)
@@ -319,7 +389,7 @@ static int pump(void *arg)
 		if (got == 0)
 			continue; /* the source shrank while we copied: copy what is there */
 		size_t wlen = got;
-		if (O.direct && (wlen % DIO_ALIGN)) {
+		if (p->ddirect && (wlen % DIO_ALIGN)) {
 			/* O_DIRECT writes whole blocks; the tail is cut by ftruncate */
 			size_t up = (wlen + DIO_ALIGN - 1) & ~(size_t)(DIO_ALIGN - 1);
 			memset((char *)buf + wlen, 0, up - wlen);
@@ -328,7 +398,8 @@ static int pump(void *arg)
 		r = sem_acquire(&p->wturn);
 		if (r == 0) {
 			urt_io_offload(write_off);
-			r = urt_write_all(p->dfd, buf, wlen, off);
+			r = p->zero_holes ? write_sparse(p->dfd, buf, wlen, off)
+					  : urt_write_all(p->dfd, buf, wlen, off);
 			urt_io_offload(read_off);
 			sem_release(&p->wturn);
 		}
@@ -344,10 +415,120 @@ static int pump(void *arg)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* copy_file_range on the executor                                         */
+
+cpu_set_t cp_all_cpus; /* the process's CPUs before main pinned the loop */
+bool cp_all_cpus_set;
+
+/* The fds are the function's own dups: after a cancel the task closes
+   its fds at once while the function may still be running. */
+struct cfr_arg {
+	int sfd, dfd;
+	int64_t off;
+	size_t len, done;
+	int err;
+	bool ran;
+};
+
+static void *cfr_fn(void *arg)
+{
+	/* Executor threads inherit the loop's pinning (main.c pins a single
+	   large file to one CPU); an in-kernel copy wants its own CPU. */
+	static __thread bool unpinned;
+	if (!unpinned && cp_all_cpus_set) {
+		sched_setaffinity(0, sizeof cp_all_cpus, &cp_all_cpus);
+		unpinned = true;
+	}
+	struct cfr_arg *a = arg;
+	a->ran = true;
+	while (a->done < a->len) {
+		loff_t in = a->off + (int64_t)a->done, out = in;
+		ssize_t n = copy_file_range(a->sfd, &in, a->dfd, &out, a->len - a->done, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			a->err = -errno;
+			break;
+		}
+		if (n == 0)
+			break; /* the source shrank */
+		a->done += (size_t)n;
+	}
+	close(a->sfd);
+	close(a->dfd);
+	return NULL;
+}
+
+static void cfr_orphan(void *arg, void *result)
+{
+	(void)result;
+	struct cfr_arg *a = arg;
+	if (!a->ran) {
+		close(a->sfd);
+		close(a->dfd);
+	}
+	free(a);
+}
+
+/* One chunk: 0 (a->done may be short at EOF) or a negative errno. */
+static int cfr_chunk(int sfd, int dfd, int64_t off, size_t len, size_t *done)
+{
+	struct cfr_arg *a = malloc(sizeof *a);
+	if (!a)
+		return -ENOMEM;
+	*a = (struct cfr_arg){.off = off, .len = len};
+	a->sfd = fcntl(sfd, F_DUPFD_CLOEXEC, 0);
+	a->dfd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	if (a->sfd < 0 || a->dfd < 0) {
+		int e = -errno;
+		if (a->sfd >= 0)
+			close(a->sfd);
+		if (a->dfd >= 0)
+			close(a->dfd);
+		free(a);
+		return e;
+	}
+	int r = urt_offload_ex(cfr_fn, a, NULL, cfr_orphan);
+	if (r < 0)
+		return r; /* a belongs to cfr_orphan now */
+	*done = a->done;
+	r = a->err;
+	free(a);
+	return r;
+}
+
+static int cfr_pump(void *arg)
+{
+	struct pipe_state *p = arg;
+	int64_t off;
+	size_t len;
+	while (!p->err && next_chunk(p, p->cfr_chunk, &off, &len)) {
+		size_t done = 0;
+		int r = cfr_chunk(p->sfd, p->dfd, off, len, &done);
+		S.bytes_done += done;
+		if (r < 0) {
+			if (!p->err)
+				p->err = r, p->err_what = "error copying";
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Errors of copy_file_range that mean "not here": use read/write instead. */
+static bool cfr_unsupported(int r)
+{
+	return r == -EXDEV || r == -EINVAL || r == -EOPNOTSUPP || r == -ENOSYS || r == -EBADF ||
+	       r == -ETXTBSY || r == -EPERM;
+}
+
+/* ---------------------------------------------------------------------- */
+
 /* The data extents of sfd: *whole = [0,size) unless the file looks sparse
    (then a malloc'ed list). whole is the caller's: each file has its own. */
 static int find_extents(int sfd, const struct stat *st, struct extent *whole,
-			struct extent **out, unsigned *n)
+			struct extent **out, unsigned *n, bool holes_ok)
 {
 	*out = whole;
 	*n = 0;
@@ -357,7 +538,7 @@ static int find_extents(int sfd, const struct stat *st, struct extent *whole,
 	whole->len = st->st_size;
 	*n = 1;
 	/* cp's heuristic: fewer allocated blocks than the size needs */
-	if ((int64_t)st->st_blocks * 512 >= st->st_size)
+	if (!holes_ok || (int64_t)st->st_blocks * 512 >= st->st_size)
 		return 0;
 	unsigned cap = 16, k = 0;
 	struct extent *e = malloc(cap * sizeof *e);
@@ -398,28 +579,94 @@ static int find_extents(int sfd, const struct stat *st, struct extent *whole,
 	return 1; /* sparse: the destination gets its size by ftruncate */
 }
 
-static int copy_data(int sfd, int dfd, const struct stat *st, const char **what)
+/* Reflinks: the device pair that last refused one (skip the ioctl there). */
+static dev_t noclone_s = (dev_t)-1, noclone_d = (dev_t)-1;
+
+struct copy_ctx {
+	int sfd, dfd;
+	const struct stat *st;    /* the source */
+	bool dst_regular;         /* holes, ftruncate and the fast paths need one */
+	bool sdirect, ddirect;
+	dev_t ddev;
+	const char *what;         /* on error: what failed */
+	bool cloned;
+};
+
+static int copy_data(struct copy_ctx *c)
 {
+	const struct stat *st = c->st;
+	c->what = NULL;
+	bool fast = c->dst_regular && !c->sdirect && !c->ddirect && !O.verify;
+	/* 1. a reflink shares the extents: no data is copied at all */
+	if (fast && O.reflink != REFLINK_NEVER && O.sparse != SPARSE_ALWAYS && st->st_size > 0 &&
+	    (O.reflink == REFLINK_ALWAYS || st->st_dev != noclone_s || c->ddev != noclone_d)) {
+		if (ioctl(c->dfd, FICLONE, c->sfd) == 0) {
+			S.bytes_done += (uint64_t)st->st_size;
+			c->cloned = true;
+			return 0;
+		}
+		int e = errno;
+		if (O.reflink == REFLINK_ALWAYS) {
+			c->what = "failed to clone";
+			return -e;
+		}
+		if (e == EOPNOTSUPP || e == EXDEV || e == EINVAL || e == ENOTTY) {
+			noclone_s = st->st_dev;
+			noclone_d = c->ddev;
+		}
+	} else if (O.reflink == REFLINK_ALWAYS && st->st_size > 0) {
+		c->what = "failed to clone";
+		return -EOPNOTSUPP;
+	}
+
 	struct extent whole, *ext;
 	unsigned n_ext;
-	int sparse = find_extents(sfd, st, &whole, &ext, &n_ext);
+	int sparse = find_extents(c->sfd, st, &whole, &ext, &n_ext,
+				  c->dst_regular && O.sparse != SPARSE_NEVER);
 	if (sparse < 0) {
-		*what = "cannot read extents of";
+		c->what = "cannot read extents of";
 		return sparse;
 	}
-	struct pipe_state p = {.sfd = sfd, .dfd = dfd, .ext = ext, .n_ext = n_ext,
-			       .wturn = {.avail = 1}};
+	struct pipe_state p = {.sfd = c->sfd, .dfd = c->dfd, .ext = ext, .n_ext = n_ext,
+			       .wturn = {.avail = 1}, .sdirect = c->sdirect, .ddirect = c->ddirect,
+			       .zero_holes = c->dst_regular && O.sparse == SPARSE_ALWAYS};
 	int64_t data = 0;
 	for (unsigned i = 0; i < n_ext; i++)
 		data += ext[i].len;
 	uint64_t chunks = ((uint64_t)data + O.chunk - 1) / O.chunk;
 	p.large = chunks > 1;
-	if (p.large) {
+	int (*fn)(void *) = pump;
+
+	/* 2. copy_file_range: one in-kernel copy per byte, for large files */
+	if (fast && p.large && O.cfr && O.reflink != REFLINK_NEVER && O.sparse != SPARSE_ALWAYS) {
+		size_t cc = O.chunk < (8u << 20) ? (8u << 20) : O.chunk;
+		int64_t off = 0;
+		size_t len = 0, done = 0;
+		/* the first chunk alone: it tells whether this pair of files can */
+		p.cfr_chunk = cc;
+		next_chunk(&p, cc, &off, &len);
+		int r = cfr_chunk(c->sfd, c->dfd, off, len, &done);
+		S.bytes_done += done;
+		if (r == 0) {
+			fn = cfr_pump;
+			chunks = (((uint64_t)data - len) + cc - 1) / cc;
+		} else if (done == 0 && cfr_unsupported(r)) {
+			S.bytes_done -= done;
+			p.next_ext = 0, p.pos = 0, p.cfr_chunk = 0; /* start over with read/write */
+		} else {
+			if (sparse > 0)
+				free(ext);
+			c->what = r == -ECANCELED ? NULL : "error copying";
+			return r;
+		}
+	}
+
+	if (p.large && fn == pump) {
 		int r = sem_acquire(&big_files);
 		if (r < 0) {
 			if (sparse > 0)
 				free(ext);
-			*what = "error copying";
+			c->what = "error copying";
 			return r;
 		}
 	}
@@ -428,18 +675,18 @@ static int copy_data(int sfd, int dfd, const struct stat *st, const char **what)
 	unsigned spawned = 0;
 	struct urt_spawn_attr attr = {.name = "chunk", .stack_size = 32 * 1024};
 	for (unsigned i = 0; i < helpers; i++) {
-		t[i] = urt_spawn_attr(&attr, pump, &p);
+		t[i] = urt_spawn_attr(&attr, fn, &p);
 		if (!t[i])
 			break;
 		spawned++;
 	}
-	pump(&p); /* this task is one of the pumps */
+	fn(&p); /* this task is one of the pumps */
 	if (spawned) {
 		int r = urt_join_all(t, spawned, NULL);
 		if (r == -ECANCELED && !p.err)
 			p.err = -ECANCELED;
 	}
-	if (p.large)
+	if (p.large && fn == pump)
 		sem_release(&big_files);
 	if (sparse > 0)
 		free(ext);
@@ -448,13 +695,13 @@ static int copy_data(int sfd, int dfd, const struct stat *st, const char **what)
 		p.err = urt_yield();
 	}
 	if (p.err) {
-		*what = p.err_what ? p.err_what : "error copying";
+		c->what = p.err_what ? p.err_what : "error copying";
 		return p.err;
 	}
-	if (sparse > 0 || (O.direct && st->st_size % DIO_ALIGN)) {
-		int r = urt_ftruncate(dfd, st->st_size);
+	if (c->dst_regular && (sparse > 0 || p.zero_holes || (c->ddirect && st->st_size % DIO_ALIGN))) {
+		int r = urt_ftruncate(c->dfd, st->st_size);
 		if (r < 0) {
-			*what = "cannot set the size of";
+			c->what = "cannot set the size of";
 			return r;
 		}
 	}
@@ -462,7 +709,7 @@ static int copy_data(int sfd, int dfd, const struct stat *st, const char **what)
 }
 
 /* --verify: read both files back and compare. */
-static int verify(int sfd, int dfd, off_t size, const char **what)
+static int verify(int sfd, int dfd, off_t size, bool direct, const char **what)
 {
 	void *a = buf_get(), *b = buf_get();
 	int r = 0;
@@ -470,7 +717,7 @@ static int verify(int sfd, int dfd, off_t size, const char **what)
 		r = -ENOMEM;
 	for (off_t off = 0; !r && off < size;) {
 		size_t n = (size_t)(size - off) < O.chunk ? (size_t)(size - off) : O.chunk;
-		size_t rn = O.direct ? ((n + DIO_ALIGN - 1) & ~(size_t)(DIO_ALIGN - 1)) : n;
+		size_t rn = direct ? ((n + DIO_ALIGN - 1) & ~(size_t)(DIO_ALIGN - 1)) : n;
 		ssize_t x = urt_read_full(sfd, a, rn, off);
 		ssize_t y = x < 0 ? 0 : urt_read_full(dfd, b, rn, off);
 		if (x < 0 || y < 0) {
@@ -490,16 +737,41 @@ static int verify(int sfd, int dfd, off_t size, const char **what)
 	return r;
 }
 
-/* -p: ownership (where permitted), mode, times, on an open fd. */
-static int set_attrs_fd(int fd, const struct stat *st)
+/* --preserve=xattr: copy the extended attributes of sfd to dfd. */
+int cp_copy_xattrs(int sfd, int dfd)
 {
-	if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
+	char names[4096];
+	ssize_t n = flistxattr(sfd, names, sizeof names);
+	if (n < 0)
+		return errno == ENOTSUP || errno == ENOSYS ? 0 : -errno;
+	char val[4096];
+	int r = 0;
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+		ssize_t v = fgetxattr(sfd, names + i, val, sizeof val);
+		if (v < 0)
+			continue;
+		if (fsetxattr(dfd, names + i, val, (size_t)v, 0) < 0 && errno != ENOTSUP &&
+		    errno != EPERM && !r)
+			r = -errno;
+	}
+	return r;
+}
+
+/* Attributes of the copy on an open fd: what --preserve asks for. */
+static int set_attrs_fd(int fd, int sfd, const struct stat *st)
+{
+	if (O.preserve & P_XATTR) {
+		int r = cp_copy_xattrs(sfd, fd);
+		if (r < 0)
+			return r;
+	}
+	if ((O.preserve & P_OWNER) && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
 		return -errno;
 	/* after fchown: it may have cleared set-id bits */
-	if (fchmod(fd, st->st_mode & 07777) < 0)
+	if ((O.preserve & P_MODE) && fchmod(fd, st->st_mode & 07777) < 0)
 		return -errno;
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
-	if (futimens(fd, ts) < 0)
+	if ((O.preserve & P_TIME) && futimens(fd, ts) < 0)
 		return -errno;
 	return 0;
 }
@@ -507,45 +779,155 @@ static int set_attrs_fd(int fd, const struct stat *st)
 int cp_set_attrs_path(int dfd, const char *name, const struct stat *st, bool nofollow)
 {
 	int fl = nofollow ? AT_SYMLINK_NOFOLLOW : 0;
-	if (fchownat(dfd, name, st->st_uid, st->st_gid, fl) < 0 && errno != EPERM)
+	if ((O.preserve & P_OWNER) && fchownat(dfd, name, st->st_uid, st->st_gid, fl) < 0 &&
+	    errno != EPERM)
 		return -errno;
-	if (!S_ISLNK(st->st_mode) && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
+	if ((O.preserve & P_MODE) && !S_ISLNK(st->st_mode) &&
+	    fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
 		return -errno;
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
-	if (utimensat(dfd, name, ts, fl) < 0)
+	if ((O.preserve & P_TIME) && utimensat(dfd, name, ts, fl) < 0)
 		return -errno;
 	return 0;
 }
 
-/*
- * What is at the destination now? 0: nothing; 1: something to replace;
- * -1: stop (an error was reported, or -n keeps it). *mode gets the mode of
- * a regular file there (cp keeps it when overwriting without -p).
- */
-static int check_dest(struct job *j, mode_t *mode)
+/* ---------------------------------------------------------------------- */
+/* What is at the destination                                              */
+
+enum { DEST_NEW, DEST_REPLACE, DEST_THROUGH };
+
+struct dest {
+	int kind;
+	struct stat st; /* the existing file (for DEST_THROUGH via a symlink: its target) */
+};
+
+static bool has_xattrs(int ddir, const char *name)
 {
+	char p[64 + 256 + 16];
+	if (snprintf(p, sizeof p, "/proc/self/fd/%d/%s", ddir, name) >= (int)sizeof p)
+		return true; /* cannot tell cheaply: keep the inode */
+	char buf[1];
+	ssize_t n = llistxattr(ddir == AT_FDCWD ? name : p, buf, 0);
+	if (n < 0)
+		return errno != ENOTSUP && errno != ENOSYS; /* unknown: keep the inode */
+	return n > 0;
+}
+
+/*
+ * Look at the destination. 0: go on (d filled in); -1: stop, the error was
+ * reported; -2: skip it quietly (-n, -u). link: the source is copied as a
+ * symlink (a destination symlink is then replaced, not followed).
+ */
+static int check_dest(struct job *j, struct dest *d, bool link)
+{
+	d->kind = DEST_NEW;
 	if (j->dst_fresh)
 		return 0;
-	struct stat d;
-	if (fstatat(j->ddir, j->dname, &d, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fstatat(j->ddir, j->dname, &d->st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		cp_err(errno, "cannot stat", j->dpath);
 		return -1;
 	}
-	if (d.st_dev == j->st.st_dev && d.st_ino == j->st.st_ino) {
+	bool via_link = false;
+	if (S_ISLNK(d->st.st_mode) && !link) {
+		/* cp writes through a symlink at the destination */
+		if (fstatat(j->ddir, j->dname, &d->st, 0) < 0) {
+			if (errno == ENOENT) {
+				cp_msg("not writing through dangling symlink '%s'", j->dpath);
+				return -1;
+			}
+			cp_err(errno, "cannot stat", j->dpath);
+			return -1;
+		}
+		via_link = true;
+	}
+	if (d->st.st_dev == j->st.st_dev && d->st.st_ino == j->st.st_ino) {
 		cp_msg("'%s' and '%s' are the same file", j->spath, j->dpath);
 		return -1;
 	}
-	if (S_ISDIR(d.st_mode)) {
+	if (S_ISDIR(d->st.st_mode)) {
 		cp_msg("cannot overwrite directory '%s' with non-directory", j->dpath);
 		return -1;
 	}
 	if (O.noclobber)
 		return -2;
-	if (S_ISREG(d.st_mode))
-		*mode = d.st_mode & 07777;
-	return 1;
+	if (O.update && (d->st.st_mtim.tv_sec > j->st.st_mtim.tv_sec ||
+			 (d->st.st_mtim.tv_sec == j->st.st_mtim.tv_sec &&
+			  d->st.st_mtim.tv_nsec >= j->st.st_mtim.tv_nsec)))
+		return -2;
+	if (link)
+		d->kind = DEST_REPLACE;
+	else if (via_link || !S_ISREG(d->st.st_mode) || d->st.st_nlink > 1 ||
+		 has_xattrs(j->ddir, j->dname))
+		d->kind = DEST_THROUGH;
+	else
+		d->kind = DEST_REPLACE;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Hard links inside trees (-a, --preserve=links)                          */
+
+struct hlink {
+	struct hlink *next;
+	dev_t dev;
+	ino_t ino;
+	int state;          /* 0 being copied, 1 copied (dpath is it), -1 failed */
+	urt_future done;    /* set when state leaves 0 */
+	char dpath[];
+};
+
+#define HL_BUCKETS 4096
+static struct hlink *hl_tab[HL_BUCKETS];
+
+static struct hlink **hl_slot(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
+	h ^= h >> 29;
+	struct hlink **pp = &hl_tab[(h * 0xbf58476d1ce4e5b9ull >> 40) % HL_BUCKETS];
+	while (*pp && !((*pp)->dev == dev && (*pp)->ino == ino))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* Give (ddir, name) the inode at path: link it, atomically replacing what is there. */
+static int link_over(const char *path, struct job *j, bool exists)
+{
+	int r = urt_linkat(AT_FDCWD, path, j->ddir, j->dname, 0);
+	if (r != -EEXIST || !exists)
+		return r;
+	char tmp[48];
+	for (int tries = 0; tries < 100; tries++) {
+		tmp_name(tmp, sizeof tmp);
+		r = urt_linkat(AT_FDCWD, path, j->ddir, tmp, 0);
+		if (r != -EEXIST)
+			break;
+	}
+	if (r < 0)
+		return r;
+	r = urt_renameat(j->ddir, tmp, j->ddir, j->dname, 0);
+	if (r < 0)
+		urt_unlinkat(j->ddir, tmp, 0);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static int open_through(struct job *j, const struct dest *d, bool *direct)
+{
+	int fl = (O.verify ? O_RDWR : O_WRONLY) | O_CLOEXEC;
+	if (S_ISREG(d->st.st_mode))
+		fl |= O_TRUNC;
+	*direct = O.direct && S_ISREG(d->st.st_mode);
+	bool was = urt_io_offload(O.offload != 0);
+	int fd = urt_openat(j->ddir, j->dname, fl | (*direct ? O_DIRECT : 0), 0);
+	if (fd == -EINVAL && *direct) {
+		*direct = false;
+		fd = urt_openat(j->ddir, j->dname, fl, 0);
+	}
+	urt_io_offload(was);
+	return fd;
 }
 
 int cp_regular(struct job *j)
@@ -569,14 +951,19 @@ int cp_regular(struct job *j)
 	const char *what = NULL, *wpath = j->dpath;
 	int r = 0;
 	struct tmp t = {.fd = -1};
-	mode_t keep_mode = (mode_t)-1;
-	int exists = 0;
-	int oflags = O_RDONLY | O_CLOEXEC | (O.direct ? O_DIRECT : 0);
-	if (j->dir && O.deref != 'L')
+	int wfd = -1;            /* where the data goes: t.fd or the existing file */
+	struct hlink *hl = NULL; /* we are the first copy of a multiply linked inode */
+	struct dest d = {.kind = DEST_NEW};
+	/* Per file, never global: other jobs may be mid-copy with O_DIRECT fds. */
+	bool sdirect = O.direct, ddirect = O.direct;
+	int oflags = O_RDONLY | O_CLOEXEC;
+	if (j->dir && !j->follow)
 		oflags |= O_NOFOLLOW; /* it was a regular file when listed: never follow */
-	int sfd = urt_openat(j->sdir, j->sname, oflags, 0);
-	if (sfd == -EINVAL && O.direct) /* the filesystem has no O_DIRECT: buffered */
-		sfd = urt_openat(j->sdir, j->sname, oflags & ~O_DIRECT, 0);
+	int sfd = urt_openat(j->sdir, j->sname, oflags | (sdirect ? O_DIRECT : 0), 0);
+	if (sfd == -EINVAL && sdirect) { /* the filesystem has no O_DIRECT: buffered */
+		sdirect = false;
+		sfd = urt_openat(j->sdir, j->sname, oflags, 0);
+	}
 	if (sfd < 0) {
 		r = sfd, what = "cannot open", wpath = j->spath;
 		goto out;
@@ -593,74 +980,162 @@ int cp_regular(struct job *j)
 		r = -EINVAL, what = "not a regular file:", wpath = j->spath;
 		goto out;
 	}
-	exists = check_dest(j, &keep_mode);
-	if (exists < 0) {
-		if (exists == -1)
+	int ex = check_dest(j, &d, false);
+	if (ex < 0) {
+		if (ex == -1)
 			S.failed = true;
 		S.bytes_done += (uint64_t)st.st_size;
 		urt_close(sfd);
 		return 0;
 	}
+	if ((O.preserve & P_LINKS) && st.st_nlink > 1) {
+		struct hlink **pp = hl_slot(st.st_dev, st.st_ino);
+		while (*pp && (*pp)->state == 0) {
+			struct hlink *h = *pp;
+			r = urt_future_wait(&h->done, URT_FOREVER, NULL);
+			if (r < 0)
+				goto out;
+			pp = hl_slot(st.st_dev, st.st_ino);
+		}
+		if (*pp && (*pp)->state == 1) {
+			r = link_over((*pp)->dpath, j, d.kind != DEST_NEW);
+			if (r < 0) {
+				what = "cannot create hard link";
+				goto out;
+			}
+			S.bytes_done += (uint64_t)st.st_size;
+			if (O.verbose)
+				printf("'%s' -> '%s'\n", j->spath, j->dpath);
+			urt_close(sfd);
+			return 0;
+		}
+		if (!*pp) {
+			size_t n = strlen(j->dpath) + 1;
+			hl = malloc(sizeof *hl + n);
+			if (hl) {
+				hl->next = NULL;
+				hl->dev = st.st_dev;
+				hl->ino = st.st_ino;
+				hl->state = 0;
+				urt_future_init(&hl->done);
+				memcpy(hl->dpath, j->dpath, n);
+				*pp = hl;
+			}
+		} /* else: an earlier copy failed; copy this one on its own */
+	}
 	mode_t mode = st.st_mode & 0777;
-	r = tmp_open(j, exists ? 0600 : mode, &t);
-	if (r == -EINVAL && O.direct) {
-		O.direct = false; /* no O_DIRECT on the destination fs */
-		r = tmp_open(j, exists ? 0600 : mode, &t);
+	if (d.kind == DEST_REPLACE) {
+		r = tmp_open(j, 0600, &t, &ddirect);
+		if (r == -EACCES || r == -EPERM || r == -EROFS) {
+			d.kind = DEST_THROUGH; /* the file is ours to write, its directory is not */
+		} else if (r == 0) {
+			struct stat ts;
+			if (fstat(t.fd, &ts) < 0 ||
+			    ((ts.st_uid != d.st.st_uid || ts.st_gid != d.st.st_gid) &&
+			     fchown(t.fd, d.st.st_uid, d.st.st_gid) < 0)) {
+				/* the temporary cannot have the old owner: keep the old inode */
+				tmp_discard(j, &t);
+				d.kind = DEST_THROUGH;
+			}
+		}
+	} else if (d.kind == DEST_NEW) {
+		r = tmp_open(j, mode, &t, &ddirect);
+	}
+	if (d.kind == DEST_THROUGH) {
+		r = open_through(j, &d, &ddirect);
+		if (r >= 0)
+			wfd = r, r = 0;
+	} else {
+		wfd = t.fd;
 	}
 	if (r < 0) {
-		what = "cannot create", wpath = j->dpath;
+		what = "cannot create regular file", wpath = j->dpath;
 		goto out;
 	}
-	r = copy_data(sfd, t.fd, &st, &what);
+	bool dreg = d.kind != DEST_THROUGH || S_ISREG(d.st.st_mode);
+	struct copy_ctx c = {.sfd = sfd, .dfd = wfd, .st = &st, .dst_regular = dreg,
+			     .sdirect = sdirect, .ddirect = ddirect,
+			     .ddev = d.kind == DEST_NEW ? 0 : d.st.st_dev};
+	if (d.kind == DEST_NEW) {
+		struct stat ds;
+		if (fstat(wfd, &ds) == 0)
+			c.ddev = ds.st_dev;
+	}
+	r = copy_data(&c);
+	what = c.what;
 	if (r < 0) {
 		wpath = (what && strstr(what, "read")) ? j->spath : j->dpath;
 		goto out;
 	}
 	if (O.verify) {
-		r = verify(sfd, t.fd, st.st_size, &what);
+		r = verify(sfd, wfd, st.st_size, sdirect && ddirect, &what);
 		if (r < 0)
 			goto out;
 	}
-	if (O.preserve)
-		r = set_attrs_fd(t.fd, &st);
-	else if (exists) /* the temp was made 0600: cp keeps the old file's mode */
-		r = fchmod(t.fd, keep_mode != (mode_t)-1 ? keep_mode : mode & ~O.umask) < 0 ? -errno : 0;
+	if (dreg || O.preserve) {
+		if (dreg)
+			r = set_attrs_fd(wfd, sfd, &st);
+		if (!r && d.kind == DEST_REPLACE && !(O.preserve & P_MODE))
+			r = fchmod(wfd, d.st.st_mode & 07777) < 0 ? -errno : 0; /* cp keeps it */
+	}
 	if (r < 0) {
 		what = "cannot set attributes of";
 		goto out;
 	}
 	if (O.sync) {
-		r = urt_fsync(t.fd);
+		r = urt_fsync(wfd);
 		if (r < 0) {
 			what = "cannot sync";
 			goto out;
 		}
 	}
-	r = tmp_commit(j, &t, exists > 0);
-	if (r == -ENOENT && !t.name[0] && !no_tmpfile) {
-		/* no /proc to name the O_TMPFILE by: use named temporaries */
-		no_tmpfile = true;
-		tmp_discard(j, &t);
-		urt_close(sfd);
-		S.bytes_done -= (uint64_t)st.st_size;
-		S.bytes_total -= (uint64_t)st.st_size;
-		return cp_regular(j);
-	}
-	if (r == -EEXIST && O.noclobber)
-		r = 0; /* appeared meanwhile: keep it */
-	if (r < 0) {
-		what = "cannot create";
-		goto out;
+	if (d.kind != DEST_THROUGH) {
+		r = tmp_commit(j, &t, d.kind == DEST_REPLACE);
+		if (r == -ENOENT && !t.name[0] && !no_tmpfile) {
+			/* no /proc to name the O_TMPFILE by: use named temporaries */
+			no_tmpfile = true;
+			tmp_discard(j, &t);
+			urt_close(sfd);
+			S.bytes_done -= (uint64_t)st.st_size;
+			S.bytes_total -= (uint64_t)st.st_size;
+			if (hl) { /* waiters copy on their own (hl stays: they may touch it) */
+				hl->state = -1;
+				urt_future_set(&hl->done, 0, NULL);
+			}
+			return cp_regular(j);
+		}
+		if (r == -EEXIST && O.noclobber)
+			r = 0; /* appeared meanwhile: keep it */
+		if (r < 0) {
+			what = "cannot create regular file";
+			goto out;
+		}
+		if (O.sync && j->own_ddir) {
+			/* the new name lives in a directory we did not create */
+			int dfd = openat(j->ddir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
 	}
 	if (O.verbose)
 		printf("'%s' -> '%s'\n", j->spath, j->dpath);
 out:
 	if (r < 0) {
-		if (r != -ECANCELED)
+		if (r != -ECANCELED && what && !strcmp(what, "failed to clone"))
+			cp_msg("failed to clone '%s' from '%s': %s", j->dpath, j->spath, strerror(-r));
+		else if (r != -ECANCELED && what)
 			cp_err(-r, what, wpath);
 		S.failed = true;
 	}
+	if (hl) {
+		hl->state = r < 0 ? -1 : 1;
+		urt_future_set(&hl->done, 0, NULL);
+	}
 	tmp_discard(j, &t); /* after a commit only closes the fd */
+	if (wfd >= 0 && wfd != t.fd && d.kind == DEST_THROUGH)
+		urt_close(wfd);
 	if (sfd >= 0)
 		urt_close(sfd);
 	return r;
@@ -676,16 +1151,16 @@ int cp_symlink(struct job *j)
 		return -1;
 	}
 	target[n] = 0;
-	mode_t unused;
-	int exists = check_dest(j, &unused);
-	if (exists < 0) {
-		if (exists == -1)
+	struct dest d;
+	int ex = check_dest(j, &d, true);
+	if (ex < 0) {
+		if (ex == -1)
 			S.failed = true;
 		return 0;
 	}
 	char name[48];
 	const char *at = j->dname;
-	if (exists) {
+	if (d.kind != DEST_NEW) {
 		tmp_name(name, sizeof name);
 		at = name;
 	}
@@ -696,7 +1171,7 @@ int cp_symlink(struct job *j)
 			cp_err(-r, "cannot preserve attributes of", j->dpath);
 		r = 0;
 	}
-	if (r == 0 && exists) {
+	if (r == 0 && d.kind != DEST_NEW) {
 		r = urt_renameat(j->ddir, name, j->ddir, j->dname, 0);
 		if (r < 0)
 			urt_unlinkat(j->ddir, name, 0);

@@ -8,11 +8,25 @@
 #include <sys/stat.h>
 #include <urt.h>
 
+/* --preserve=LIST attributes */
+#define P_MODE 1u
+#define P_OWNER 2u
+#define P_TIME 4u
+#define P_LINKS 8u
+#define P_XATTR 16u
+
+enum { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
+enum { REFLINK_AUTO, REFLINK_ALWAYS, REFLINK_NEVER };
+
 struct cp_opts {
-	bool recursive, preserve, verbose, noclobber, direct, verify, sync;
+	bool recursive, verbose, noclobber, update, direct, verify, sync;
+	unsigned preserve;   /* P_* */
+	int sparse;          /* SPARSE_* */
+	int reflink;         /* REFLINK_* */
 	int offload;         /* io-wq offload: 0 none, 1 all ops of small files, 2 create/write/link */
 	int progress;        /* -1 auto (stderr is a tty), 0 off, 1 on */
-	int deref;           /* 0 cp's default, 'L' always follow, 'P' never */
+	int deref;           /* 0 cp's default, 'L' always follow, 'P' never, 'H' command line only */
+	bool cfr;            /* use copy_file_range for large files (URTCP_CFR=0 turns it off) */
 	unsigned jobs;       /* files in flight */
 	unsigned depth;      /* chunks in flight per file */
 	size_t chunk;        /* bytes per chunk */
@@ -46,11 +60,15 @@ struct dnode {
 /* One file to copy: (sdir, sname) -> (ddir, dname). */
 struct job {
 	struct dnode *dir;     /* holds a reference; NULL for command-line operands */
-	int sdir, ddir;
+	int sdir, ddir;        /* ddir is always the destination's own directory */
+	bool own_ddir;         /* ddir was opened for this job (command-line operand) */
+	bool follow;           /* open the source following a symlink */
+	bool started;          /* job_main has run */
 	const char *sname, *dname;
 	char *spath, *dpath;   /* full paths for messages (owned) */
 	struct stat st;        /* lstat/stat of the source */
 	bool dst_fresh;        /* destination directory was created by us: no stat needed */
+	urt_task *task;        /* valid while the job is on the live list */
 	struct job *prev, *next; /* jobs started and not yet finished */
 };
 
@@ -63,6 +81,7 @@ void dnode_put(struct dnode *d);
 int cp_regular(struct job *j);
 int cp_symlink(struct job *j);
 int cp_set_attrs_path(int dfd, const char *name, const struct stat *st, bool nofollow);
+int cp_copy_xattrs(int sfd, int dfd);
 void *buf_get(void);
 void cp_tmpfile_disable(void);
 void buf_put(void *b);

@@ -38,59 +38,104 @@ void cp_msg(const char *fmt, ...)
 	va_end(ap);
 }
 
+#ifndef TOOL_EXIT_USAGE
+#define TOOL_EXIT_USAGE 2 /* usage errors; tools/tool.h will define it */
+#endif
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: urt-cp [OPTION]... SRC DST\n"
+		"Usage: urt-cp [OPTION]... [-T] SRC DST\n"
 		"  or:  urt-cp [OPTION]... SRC... DIR\n"
+		"  or:  urt-cp [OPTION]... -t DIR SRC...\n"
 		"Copy files and directory trees, many files and chunks at once (io_uring).\n"
 		"\n"
+		"  -a, --archive         same as -dR --preserve=all\n"
+		"  -d                    same as --no-dereference --preserve=links\n"
 		"  -r, -R, --recursive   copy directories recursively\n"
-		"  -p, --preserve        keep mode, ownership (where permitted) and timestamps\n"
+		"  -p                    same as --preserve=mode,ownership,timestamps\n"
+		"      --preserve[=LIST] keep the attributes in LIST (default:\n"
+		"                        mode,ownership,timestamps); also: links (hard\n"
+		"                        links between copied files stay links), xattr,\n"
+		"                        all. (context is not supported: refused)\n"
+		"      --no-preserve=LIST  do not keep them\n"
 		"  -L, --dereference     always follow symbolic links in SRC\n"
 		"  -P, --no-dereference  never follow symbolic links in SRC\n"
+		"  -H                    follow symbolic links given on the command line\n"
 		"                        (default: follow them on the command line unless -r)\n"
 		"  -n, --no-clobber      do not overwrite existing files\n"
+		"  -u, --update          copy only when SRC is newer than DST or DST is missing\n"
+		"  -t, --target-directory=DIR  copy all SRC into DIR\n"
+		"  -T, --no-target-directory   treat DST as a normal file\n"
+		"      --sparse=WHEN     holes in DST: auto (where SRC has them), always\n"
+		"                        (also for runs of zeros), never\n"
+		"      --reflink[=WHEN]  share data blocks (btrfs, xfs): auto (the default:\n"
+		"                        where possible), always (fail otherwise), never (also\n"
+		"                        no copy_file_range)\n"
 		"  -v, --verbose         print each file copied\n"
-		"      --progress        show a progress bar on stderr (default: if a terminal)\n"
+		"      --progress        show progress on stderr (default: if a terminal;\n"
+		"                        elsewhere plain lines, no \\r or escape codes)\n"
 		"      --no-progress     never show it\n"
 		"  -j, --jobs N          files in flight (default 64)\n"
 		"      --queue-depth N   chunks in flight per large file (default 4)\n"
 		"      --chunk-size N    bytes per chunk, K/M suffixes (default 1M)\n"
 		"      --direct          use O_DIRECT (bypass the page cache)\n"
 		"      --verify          read source and copy back and compare them\n"
-		"      --sync            fsync each file before it gets its name\n"
+		"      --sync            fsync each file before it gets its name, and the\n"
+		"                        directories that got new entries\n"
 		"      --help            show this help\n"
 		"      --version         show the version\n"
 		"\n"
-		"Memory: buffers of at most jobs x chunk-size bytes for files of up to\n"
-		"one chunk, plus 4 x queue-depth x chunk-size for the (at most 4) larger\n"
-		"files in flight: 80 MiB with the defaults, of which a small file\n"
-		"touches only its size.\n"
-		"Each file is written under a temporary name (or none, O_TMPFILE) and\n"
-		"renamed into place when complete: a failed or interrupted copy never\n"
-		"leaves a partial file. Exit status: 0 if all went well, 1 if any file\n"
-		"failed, 130 if interrupted.\n");
+		"Data: a reflink where the filesystems can share blocks, else\n"
+		"copy_file_range for files over one chunk, else reads and writes\n"
+		"(always with --direct or --verify). Memory: buffers of at most\n"
+		"jobs x chunk-size bytes for files of up to one chunk, plus 4 x\n"
+		"queue-depth x chunk-size for the (at most 4) larger files in flight:\n"
+		"80 MiB with the defaults, of which a small file touches only its size.\n"
+		"\n"
+		"A new file is written under a temporary name (or none, O_TMPFILE) in\n"
+		"its destination directory and named when complete: a failed or\n"
+		"interrupted copy never leaves a partial file.\n"
+		"Overwriting, where this differs from cp: an existing regular file\n"
+		"with one link and no xattrs is replaced atomically by a new inode that\n"
+		"gets its owner, group and mode, so a failed copy (disk full, SIGINT)\n"
+		"leaves it whole where cp leaves it truncated; its inode number\n"
+		"changes. Every other destination is written through as cp does: files\n"
+		"with more links or xattrs, symlinks (a dangling one is refused), device\n"
+		"nodes and FIFOs, and files whose directory is not writable.\n"
+		"Exit status: 0 if all went well, 1 if any file failed, 2 for usage\n"
+		"errors, 130 if interrupted.\n");
 }
 
+static int try_help(void)
+{
+	fprintf(stderr, "Try 'urt-cp --help' for more information.\n");
+	return TOOL_EXIT_USAGE;
+}
+
+/* A number with an optional K/M/G suffix (KiB etc. too): -1 for anything
+   else (signs, spaces, overflow). */
 static int parse_size(const char *s, size_t *out)
 {
 	char *end;
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
+	if (errno || end == s)
 		return -1;
+	unsigned sh = 0;
 	if (*end == 'k' || *end == 'K')
-		v <<= 10, end++;
+		sh = 10, end++;
 	else if (*end == 'm' || *end == 'M')
-		v <<= 20, end++;
+		sh = 20, end++;
 	else if (*end == 'g' || *end == 'G')
-		v <<= 30, end++;
-	if (*end == 'i' && end[1] == 'B')
+		sh = 30, end++;
+	if (sh && *end == 'i' && end[1] == 'B')
 		end += 2;
-	if (*end)
+	if (*end || v > (SIZE_MAX >> sh))
 		return -1;
-	*out = (size_t)v;
+	*out = (size_t)(v << sh);
 	return 0;
 }
 
@@ -100,6 +145,45 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 	if (parse_size(s, &v) < 0 || v < lo || v > hi)
 		return -1;
 	*out = (unsigned)v;
+	return 0;
+}
+
+/* cp's "invalid argument" for an option with a fixed set of values. */
+static int pick(const char *opt, const char *arg, const char *const *vals, int *out)
+{
+	for (int i = 0; vals[i]; i++)
+		if (!strcmp(arg, vals[i])) {
+			*out = i;
+			return 0;
+		}
+	fprintf(stderr, "%s: invalid argument '%s' for '%s'\nValid arguments are:\n", prog, arg, opt);
+	for (int i = 0; vals[i]; i++)
+		fprintf(stderr, "  - '%s'\n", vals[i]);
+	return -1;
+}
+
+static int parse_preserve(const char *opt, const char *list, unsigned *out)
+{
+	static const char *const vals[] = {"mode", "timestamps", "ownership", "links",
+					   "context", "xattr", "all", NULL};
+	static const unsigned bits[] = {P_MODE, P_TIME, P_OWNER, P_LINKS, 0, P_XATTR,
+					P_MODE | P_TIME | P_OWNER | P_LINKS | P_XATTR};
+	char *dup = strdup(list), *save = NULL;
+	*out = 0;
+	for (char *w = strtok_r(dup, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int k;
+		if (pick(opt, w, vals, &k) < 0) {
+			free(dup);
+			return -1;
+		}
+		if (k == 4 && !strcmp(opt, "--preserve")) {
+			cp_msg("cannot preserve security context: not supported by urt-cp");
+			free(dup);
+			return -1;
+		}
+		*out |= bits[k];
+	}
+	free(dup);
 	return 0;
 }
 
@@ -147,16 +231,27 @@ static int cp_main(void *arg)
 	return S.failed ? 1 : 0;
 }
 
+extern cpu_set_t cp_all_cpus;
+extern bool cp_all_cpus_set;
+
 int main(int argc, char **argv)
 {
 	enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_QD, OPT_CHUNK, OPT_DIRECT, OPT_VERIFY,
-	       OPT_SYNC, OPT_HELP, OPT_VERSION };
+	       OPT_SYNC, OPT_HELP, OPT_VERSION, OPT_PRESERVE, OPT_NO_PRESERVE, OPT_SPARSE,
+	       OPT_REFLINK };
 	static const struct option longopts[] = {
+		{"archive", no_argument, NULL, 'a'},
 		{"recursive", no_argument, NULL, 'r'},
-		{"preserve", no_argument, NULL, 'p'},
+		{"preserve", optional_argument, NULL, OPT_PRESERVE},
+		{"no-preserve", required_argument, NULL, OPT_NO_PRESERVE},
 		{"dereference", no_argument, NULL, 'L'},
 		{"no-dereference", no_argument, NULL, 'P'},
 		{"no-clobber", no_argument, NULL, 'n'},
+		{"update", no_argument, NULL, 'u'},
+		{"target-directory", required_argument, NULL, 't'},
+		{"no-target-directory", no_argument, NULL, 'T'},
+		{"sparse", required_argument, NULL, OPT_SPARSE},
+		{"reflink", optional_argument, NULL, OPT_REFLINK},
 		{"verbose", no_argument, NULL, 'v'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
@@ -170,31 +265,74 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "rRpLPnvj:", longopts, NULL)) != -1) {
+	static const char *const sparse_vals[] = {"auto", "always", "never", NULL};
+	static const char *const reflink_vals[] = {"auto", "always", "never", NULL};
+	const char *target_dir = NULL;
+	bool no_target_dir = false;
+	unsigned pbits;
+	int c, k;
+	argv[0] = (char *)prog; /* getopt's messages: "urt-cp: ...", as cp's */
+	while ((c = getopt_long(argc, argv, "aHdrRpLPnuvj:t:T", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			O.recursive = true;
+			O.deref = 'P';
+			O.preserve |= P_MODE | P_TIME | P_OWNER | P_LINKS | P_XATTR;
+			break;
+		case 'd':
+			O.deref = 'P';
+			O.preserve |= P_LINKS;
+			break;
 		case 'r': case 'R': O.recursive = true; break;
-		case 'p': O.preserve = true; break;
-		case 'L': case 'P': O.deref = c; break;
+		case 'p': O.preserve |= P_MODE | P_OWNER | P_TIME; break;
+		case OPT_PRESERVE:
+			if (!optarg) {
+				O.preserve |= P_MODE | P_OWNER | P_TIME;
+			} else {
+				if (parse_preserve("--preserve", optarg, &pbits) < 0)
+					return try_help();
+				O.preserve |= pbits;
+			}
+			break;
+		case OPT_NO_PRESERVE:
+			if (parse_preserve("--no-preserve", optarg, &pbits) < 0)
+				return try_help();
+			O.preserve &= ~pbits;
+			break;
+		case 'L': case 'P': case 'H': O.deref = c; break;
 		case 'n': O.noclobber = true; break;
+		case 'u': O.update = true; break;
 		case 'v': O.verbose = true; break;
+		case 't': target_dir = optarg; break;
+		case 'T': no_target_dir = true; break;
+		case OPT_SPARSE:
+			if (pick("--sparse", optarg, sparse_vals, &k) < 0)
+				return try_help();
+			O.sparse = k;
+			break;
+		case OPT_REFLINK:
+			k = REFLINK_ALWAYS; /* cp: plain --reflink is --reflink=always */
+			if (optarg && pick("--reflink", optarg, reflink_vals, &k) < 0)
+				return try_help();
+			O.reflink = k;
+			break;
 		case 'j':
 			if (parse_uint(optarg, 1, 4096, &O.jobs) < 0) {
 				cp_msg("invalid number of jobs '%s' (1..4096)", optarg);
-				return 1;
+				return try_help();
 			}
 			break;
 		case OPT_QD:
 			if (parse_uint(optarg, 1, 256, &O.depth) < 0) {
 				cp_msg("invalid queue depth '%s' (1..256)", optarg);
-				return 1;
+				return try_help();
 			}
 			break;
 		case OPT_CHUNK:
 			if (parse_size(optarg, &O.chunk) < 0 || O.chunk < 4096 || O.chunk > (1u << 30) ||
 			    O.chunk % 4096) {
 				cp_msg("invalid chunk size '%s' (a multiple of 4K, 4K..1G)", optarg);
-				return 1;
+				return try_help();
 			}
 			break;
 		case OPT_PROGRESS: O.progress = 1; break;
@@ -205,30 +343,52 @@ int main(int argc, char **argv)
 		case OPT_HELP: usage(stdout); return 0;
 		case OPT_VERSION: printf("urt-cp (urt) %s\n", URT_VERSION_STRING); return 0;
 		default:
-			fprintf(stderr, "Try 'urt-cp --help' for more information.\n");
-			return 1;
+			return try_help();
 		}
 	}
+	if (O.reflink == REFLINK_ALWAYS && O.sparse != SPARSE_AUTO) {
+		cp_msg("--reflink can be used only with --sparse=auto");
+		return try_help();
+	}
+	if (target_dir && no_target_dir) {
+		cp_msg("cannot combine --target-directory (-t) and --no-target-directory (-T)");
+		return try_help();
+	}
 	int nops = argc - optind;
-	if (nops < 2) {
-		cp_msg(nops ? "missing destination file operand after '%s'" : "missing file operand%s",
-		       nops ? argv[optind] : "");
-		fprintf(stderr, "Try 'urt-cp --help' for more information.\n");
-		return 1;
+	if (nops < (target_dir ? 1 : 2)) {
+		if (nops)
+			cp_msg("missing destination file operand after '%s'", argv[optind]);
+		else
+			cp_msg("missing file operand");
+		return try_help();
+	}
+	if (no_target_dir && nops > 2) {
+		cp_msg("extra operand '%s'", argv[optind + 2]);
+		return try_help();
 	}
 	if (O.progress < 0)
 		O.progress = isatty(2);
 	const char *e = getenv("URTCP_OFFLOAD"); /* for benchmarking the choice */
 	O.offload = e ? atoi(e) : 2;
+	O.cfr = !(e = getenv("URTCP_CFR")) || atoi(e); /* URTCP_CFR=0: no copy_file_range */
 	if ((e = getenv("URTCP_NO_TMPFILE")) && atoi(e))
 		cp_tmpfile_disable(); /* named temporaries + rename, as without O_TMPFILE */
 	O.umask = umask(0);
 	umask(O.umask);
 
-	struct run_args a = {.srcs = argv + optind, .nsrc = nops - 1, .dst = argv[argc - 1]};
+	struct run_args a = {.srcs = argv + optind, .nsrc = target_dir ? nops : nops - 1,
+			     .dst = target_dir ? target_dir : argv[argc - 1]};
 	struct stat dst;
-	a.into_dir = stat(a.dst, &dst) == 0 && S_ISDIR(dst.st_mode);
-	if (nops > 2 && !a.into_dir) {
+	int dst_err = stat(a.dst, &dst) == 0 ? 0 : errno;
+	a.into_dir = !no_target_dir && !dst_err && S_ISDIR(dst.st_mode);
+	if (target_dir && !a.into_dir) {
+		if (dst_err)
+			cp_err(dst_err, "target directory", a.dst);
+		else
+			cp_msg("target '%s' is not a directory", a.dst);
+		return 1;
+	}
+	if (a.nsrc > 1 && !a.into_dir) {
 		cp_msg("target '%s' is not a directory", a.dst);
 		return 1;
 	}
@@ -239,7 +399,8 @@ int main(int argc, char **argv)
 	 * inline); on two CPUs every buffer then crosses between caches, and
 	 * writes to one inode cannot run in parallel anyway. 1 GiB hot: 0.39-0.44
 	 * s pinned, 0.51-0.55 s not (good rounds; cp 0.28-0.32 s). Trees keep
-	 * all CPUs: there the files' work runs side by side.
+	 * all CPUs: there the files' work runs side by side. (copy_file_range
+	 * runs on executor threads, which unpin themselves: cp_all_cpus.)
 	 */
 	const char *pin = getenv("URTCP_PIN");
 	struct stat sst;
@@ -248,12 +409,12 @@ int main(int argc, char **argv)
 		int cpu = sched_getcpu();
 		cpu_set_t one;
 		CPU_ZERO(&one);
-		if (cpu >= 0) {
+		if (cpu >= 0 && sched_getaffinity(0, sizeof cp_all_cpus, &cp_all_cpus) == 0) {
+			cp_all_cpus_set = true;
 			CPU_SET(cpu, &one);
 			sched_setaffinity(0, sizeof one, &one); /* best effort */
 		}
 	}
-
 	tool_raise_nofile();
 	/* A file size limit must fail the write (EFBIG), not kill us mid-copy. */
 	signal(SIGXFSZ, SIG_IGN);

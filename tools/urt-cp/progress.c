@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The progress bar: a task that redraws one stderr line five times a
- * second (bytes, percent, rate, ETA, files). Only when asked or when
- * stderr is a terminal, so it never ends up in piped output.
+ * second (bytes, percent, rate, ETA, files). By default only when stderr
+ * is a terminal. Asked for (--progress) when it is not, it writes plain
+ * lines instead, one a second and a last one at the end: never a carriage
+ * return or an escape code into a log file or pipe.
  */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cp.h"
 
 static urt_task *task;
+static bool tty;
+static int64_t t0;
 
 static void human(char *out, size_t n, double v)
 {
@@ -19,7 +24,7 @@ static void human(char *out, size_t n, double v)
 	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
 }
 
-static void draw(int64_t t0)
+static void draw(void)
 {
 	double secs = (double)(urt_now_ns() - t0) / 1e9;
 	double rate = secs > 0 ? (double)S.bytes_done / secs : 0;
@@ -32,24 +37,27 @@ static void draw(int64_t t0)
 		snprintf(eta, sizeof eta, "%ld:%02ld", left / 60, left % 60);
 	}
 	int pct = S.bytes_total ? (int)(100.0 * (double)S.bytes_done / (double)S.bytes_total) : 0;
-	fprintf(stderr, "\r\033[K%s / %s %3d%%  %s/s  ETA %s  files %llu/%llu", done, total, pct, r,
-		eta, (unsigned long long)S.files_done, (unsigned long long)S.files_total);
+	fprintf(stderr, "%s%s / %s %3d%%  %s/s  ETA %s  files %llu/%llu%s", tty ? "\r\033[K" : "",
+		done, total, pct, r, eta, (unsigned long long)S.files_done,
+		(unsigned long long)S.files_total, tty ? "" : "\n");
 	fflush(stderr);
 }
 
 static int progress_task(void *arg)
 {
 	(void)arg;
-	int64_t t0 = urt_now_ns();
-	while (urt_sleep_ms(200) == 0)
-		draw(t0);
+	while (urt_sleep_ms(tty ? 200 : 1000) == 0)
+		draw();
 	return 0;
 }
 
 void progress_start(void)
 {
-	if (O.progress > 0)
+	if (O.progress > 0) {
+		tty = isatty(2);
+		t0 = urt_now_ns();
 		task = urt_spawn(progress_task, NULL);
+	}
 }
 
 void progress_stop(void)
@@ -59,6 +67,9 @@ void progress_stop(void)
 	urt_cancel(task);
 	urt_join(task, NULL);
 	task = NULL;
-	fprintf(stderr, "\r\033[K");
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+	else
+		draw(); /* the final figures */
 	fflush(stderr);
 }

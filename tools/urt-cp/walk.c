@@ -2,7 +2,8 @@
 /*
  * Operands and the tree walk. The walker runs in the main task and turns
  * each entry into a job; up to O.jobs jobs run at once, each in its own
- * task of one task group. The walk itself stays sequential (readdir has no
+ * detached task that frees itself when it ends (memory stays bounded by
+ * the jobs in flight, not by the files copied). The walk itself stays sequential (readdir has no
  * io_uring op) and stays ahead of the copies because it does little else:
  * file types come from d_type, so regular files are never stat'ed here.
  */
@@ -16,16 +17,18 @@
 
 #include "cp.h"
 
-static urt_group G;
-static bool group_ready;
-static unsigned active;         /* jobs running */
+static unsigned active;         /* jobs running (spawned and not finished) */
 static urt_future *slot_waiter; /* the walker, waiting for a free job slot */
 
-/* Destination directories we created at the top, to refuse copying a
-   directory into itself (cp -r a a/b would recurse forever). */
-static struct {
+/*
+ * The destination's top directory of each directory operand, whether this
+ * run created it or not, to refuse copying a directory into itself: cp -r a
+ * a/b would otherwise recurse until the stack or the path length gives out.
+ */
+static struct root {
 	dev_t dev;
 	ino_t ino;
+	char *spath, *dpath;
 } roots[64];
 static unsigned n_roots;
 
@@ -50,24 +53,58 @@ static char *xstrdup(const char *s)
 	return path_join("", s);
 }
 
+static void fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* The directory part of path ("." if none), malloc'ed. */
+static char *dir_name(const char *path)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	while (len > 0 && path[len - 1] != '/')
+		len--;
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len == 0)
+		return xstrdup(".");
+	char *d = xstrdup(path);
+	d[len] = 0;
+	return d;
+}
+
 void dnode_put(struct dnode *d)
 {
 	while (d && --d->refs == 0) {
 		if (d->dfd >= 0) {
 			int r = 0;
-			if (O.preserve) {
-				if (fchown(d->dfd, d->st.st_uid, d->st.st_gid) < 0 && errno != EPERM)
+			if ((O.preserve & P_XATTR) && d->sfd >= 0)
+				r = cp_copy_xattrs(d->sfd, d->dfd);
+			if (!r && (O.preserve & P_OWNER) &&
+			    fchown(d->dfd, d->st.st_uid, d->st.st_gid) < 0 && errno != EPERM)
+				r = -errno;
+			if (!r && (O.preserve & P_MODE)) {
+				if (fchmod(d->dfd, d->st.st_mode & 07777) < 0)
 					r = -errno;
-				if (!r && fchmod(d->dfd, d->st.st_mode & 07777) < 0)
-					r = -errno;
-				struct timespec ts[2] = {d->st.st_atim, d->st.st_mtim};
-				if (!r && futimens(d->dfd, ts) < 0)
-					r = -errno;
-			} else if (d->created && fchmod(d->dfd, d->st.st_mode & 07777 & ~O.umask) < 0) {
+			} else if (!r && d->created &&
+				   fchmod(d->dfd, d->st.st_mode & 07777 & ~O.umask) < 0) {
 				r = -errno; /* it was created u+rwx so that we could fill it */
 			}
+			struct timespec ts[2] = {d->st.st_atim, d->st.st_mtim};
+			if (!r && (O.preserve & P_TIME) && futimens(d->dfd, ts) < 0)
+				r = -errno;
 			if (r) {
 				cp_err(-r, "cannot set attributes of", d->dpath);
+				S.failed = true;
+			}
+			if (O.sync && fsync(d->dfd) < 0) {
+				cp_err(errno, "cannot sync directory", d->dpath);
 				S.failed = true;
 			}
 			close(d->dfd);
@@ -82,56 +119,66 @@ void dnode_put(struct dnode *d)
 	}
 }
 
-/* Jobs handed to a task. A task cancelled before it first runs never
-   runs (on SIGINT), so cp_wait_all frees what is left here. */
+/* Jobs handed to a task and not yet finished (for cancelling on SIGINT). */
 static struct job *live;
 
 static void job_free(struct job *j)
 {
 	if (j->prev)
 		j->prev->next = j->next;
-	else
+	else if (live == j)
 		live = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
 	dnode_put(j->dir);
+	if (j->own_ddir && j->ddir >= 0)
+		close(j->ddir);
 	free(j->spath);
 	free(j->dpath);
 	free(j);
 }
 
-static int job_main(void *arg)
+static void job_done(struct job *j)
 {
-	struct job *j = arg;
-	int r = S_ISLNK(j->st.st_mode) ? cp_symlink(j) : cp_regular(j);
-	S.files_done++;
 	job_free(j);
 	active--;
 	if (slot_waiter)
 		urt_future_set(slot_waiter, 0, NULL);
-	return r == -ECANCELED ? r : 0; /* failures are reported, not group errors */
+}
+
+static int job_main(void *arg)
+{
+	struct job *j = arg;
+	j->started = true;
+	int r = 0;
+	if (!S.interrupted)
+		r = S_ISLNK(j->st.st_mode) && !j->follow ? cp_symlink(j) : cp_regular(j);
+	S.files_done++;
+	job_done(j);
+	return r;
+}
+
+/* Wait until a job finishes (or the wait is cancelled). */
+static int wait_slot(void)
+{
+	urt_future f;
+	urt_future_init(&f);
+	slot_waiter = &f;
+	int r = urt_future_wait(&f, URT_FOREVER, NULL);
+	slot_waiter = NULL;
+	return r;
 }
 
 /* Start a job when a slot is free. Takes ownership of j. */
 static int submit(struct job *j)
 {
 	while (active >= O.jobs) {
-		urt_future f;
-		urt_future_init(&f);
-		slot_waiter = &f;
-		int r = urt_future_wait(&f, URT_FOREVER, NULL);
-		slot_waiter = NULL;
+		int r = wait_slot();
 		if (r < 0) {
-			dnode_put(j->dir);
-			free(j->spath);
-			free(j->dpath);
-			free(j);
+			active++;
+			job_done(j);
 			return r;
 		}
-	}
-	if (!group_ready) {
-		urt_group_init(&G);
-		group_ready = true;
 	}
 	S.files_total++;
 	active++;
@@ -140,12 +187,12 @@ static int submit(struct job *j)
 	if (live)
 		live->prev = j;
 	live = j;
-	struct urt_spawn_attr a = {.name = "copy", .stack_size = 64 * 1024, .group = &G};
-	if (!urt_spawn_attr(&a, job_main, j)) {
-		active--;
+	struct urt_spawn_attr a = {.name = "copy", .stack_size = 64 * 1024, .detached = true};
+	j->task = urt_spawn_attr(&a, job_main, j);
+	if (!j->task) {
 		cp_err(ENOMEM, "cannot copy", j->spath);
 		S.failed = true;
-		job_free(j);
+		job_done(j);
 	}
 	return 0;
 }
@@ -177,12 +224,12 @@ static struct job *job_new(struct dnode *d, const char *sname, const char *dname
 	return j;
 }
 
-static bool is_root(const struct stat *st)
+static struct root *find_root(const struct stat *st)
 {
 	for (unsigned i = 0; i < n_roots; i++)
 		if (roots[i].dev == st->st_dev && roots[i].ino == st->st_ino)
-			return true;
-	return false;
+			return &roots[i];
+	return NULL;
 }
 
 static int walk_entry(struct dnode *d, const char *name, unsigned char type);
@@ -192,10 +239,11 @@ static int walk_entry(struct dnode *d, const char *name, unsigned char type);
  * ownership of spath and dpath. Returns -ECANCELED when interrupted.
  */
 static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir, const char *dname,
-		    char *spath, char *dpath, const struct stat *st, bool top)
+		    char *spath, char *dpath, const struct stat *st, bool top, bool follow)
 {
-	if (is_root(st)) {
-		cp_msg("cannot copy a directory, '%s', into itself", spath);
+	struct root *root = find_root(st);
+	if (root) {
+		cp_msg("cannot copy a directory, '%s', into itself, '%s'", root->spath, root->dpath);
 		S.failed = true;
 		free(spath);
 		free(dpath);
@@ -222,6 +270,13 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 		free(dpath);
 		return r == -ECANCELED ? r : 0;
 	}
+	if (created && O.sync) {
+		if (top) {
+			char *pd = dir_name(dpath);
+			fsync_path(pd);
+			free(pd);
+		} /* else: the parent is synced when it is finished (dnode_put) */
+	}
 
 	struct dnode *d = calloc(1, sizeof *d);
 	if (!d) {
@@ -236,20 +291,21 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 	d->dpath = dpath;
 	d->st = *st;
 	d->created = created;
-	d->sfd = urt_openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	d->sfd = urt_openat(sdir, sname, O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC, 0);
 	d->dfd = urt_openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (d->dfd >= 0 && top && created && n_roots < 64) {
+	if (d->dfd >= 0 && top && n_roots < 64) {
 		struct stat ds;
 		if (fstat(d->dfd, &ds) == 0) {
 			roots[n_roots].dev = ds.st_dev;
-			roots[n_roots++].ino = ds.st_ino;
+			roots[n_roots].ino = ds.st_ino;
+			roots[n_roots].spath = xstrdup(spath);
+			roots[n_roots++].dpath = xstrdup(dpath);
 		}
 	}
 	if (d->sfd < 0 || d->dfd < 0) {
 		r = d->sfd < 0 ? d->sfd : d->dfd;
 		if (r != -ECANCELED) {
-			cp_err(-r, d->sfd < 0 ? "cannot open directory" : "cannot open directory",
-			       d->sfd < 0 ? spath : dpath);
+			cp_err(-r, "cannot open directory", d->sfd < 0 ? spath : dpath);
 			S.failed = true;
 		}
 		if (d->sfd < 0)
@@ -298,7 +354,8 @@ static int walk_entry(struct dnode *d, const char *name, unsigned char type)
 {
 	struct stat st;
 	bool follow = O.deref == 'L';
-	if (type == DT_UNKNOWN || type == DT_DIR || (type == DT_LNK && (follow || O.preserve))) {
+	/* hard links (-a, --preserve=links) need the link count: stat everything */
+	if (type == DT_UNKNOWN || type == DT_DIR || (type == DT_LNK && (follow || O.preserve || O.update))) {
 		if (fstatat(d->sfd, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
 			char *p = path_join(d->spath, name);
 			cp_err(errno, "cannot stat", p);
@@ -312,7 +369,7 @@ static int walk_entry(struct dnode *d, const char *name, unsigned char type)
 	}
 	if (S_ISDIR(st.st_mode))
 		return walk_dir(d, d->sfd, name, d->dfd, name, path_join(d->spath, name),
-				path_join(d->dpath, name), &st, false);
+				path_join(d->dpath, name), &st, false, follow);
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		char *p = path_join(d->spath, name);
 		cp_msg("skipping special file '%s'", p);
@@ -322,6 +379,7 @@ static int walk_entry(struct dnode *d, const char *name, unsigned char type)
 	struct job *j = job_new(d, name, name, path_join(d->spath, name), path_join(d->dpath, name),
 				d->created);
 	j->st = st;
+	j->follow = follow;
 	return submit(j);
 }
 
@@ -345,7 +403,7 @@ int cp_operand(const char *src, const char *dst, bool into_dir)
 {
 	char base[4096];
 	char *dpath = into_dir ? path_join(dst, base_name(src, base, sizeof base)) : xstrdup(dst);
-	bool follow = O.deref == 'L' || (O.deref == 0 && !O.recursive);
+	bool follow = O.deref == 'L' || O.deref == 'H' || (O.deref == 0 && !O.recursive);
 	struct stat st;
 	if ((follow ? stat(src, &st) : lstat(src, &st)) < 0) {
 		cp_err(errno, "cannot stat", src);
@@ -361,28 +419,64 @@ int cp_operand(const char *src, const char *dst, bool into_dir)
 			return 0;
 		}
 		/* walk_dir owns dpath (and may free it before returning) */
-		return walk_dir(NULL, AT_FDCWD, src, AT_FDCWD, dpath, xstrdup(src), dpath, &st, true);
+		return walk_dir(NULL, AT_FDCWD, src, AT_FDCWD, dpath, xstrdup(src), dpath, &st, true,
+				follow);
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		cp_msg("skipping special file '%s'", src);
 		free(dpath);
 		return 0;
 	}
-	struct job *j = job_new(NULL, src, dpath, xstrdup(src), dpath, false);
+	/*
+	 * The job works in the destination's own directory: temporaries are
+	 * created there (same filesystem, same permissions, same setgid group
+	 * as the final name), never in the current directory.
+	 */
+	size_t dl = strlen(dpath);
+	if (dl && dpath[dl - 1] == '/') {
+		/* DST/ names a directory; it is not one (into_dir is false) */
+		cp_err(ENOTDIR, "cannot create regular file", dpath);
+		S.failed = true;
+		free(dpath);
+		return 0;
+	}
+	char *pdir = dir_name(dpath);
+	int ddir = open(pdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ddir < 0) {
+		cp_err(errno, "cannot create regular file", dpath);
+		S.failed = true;
+		free(pdir);
+		free(dpath);
+		return 0;
+	}
+	free(pdir);
+	struct job *j = job_new(NULL, src, base_name(dpath, base, sizeof base), xstrdup(src), dpath,
+				false);
+	j->ddir = ddir;
+	j->own_ddir = true;
 	j->st = st;
+	j->follow = follow;
 	return submit(j);
 }
 
 /* Wait for every job; if interrupted, cancel them all first. */
 void cp_wait_all(void)
 {
-	if (!group_ready)
-		return;
-	if (S.interrupted)
-		urt_cancel(urt_current()); /* urt_group_wait then cancels every member */
-	urt_group_wait(&G);
-	group_ready = false;
-	while (live) /* cancelled before they ran */
-		job_free(live);
-	active = 0;
+	bool cancelled = false;
+	while (active) {
+		if (S.interrupted && !cancelled) {
+			/* a task cancelled before it first ran would never run (and never
+			   free its job): those are left to start and see S.interrupted */
+			for (struct job *j = live; j; j = j->next)
+				if (j->started)
+					urt_cancel(j->task);
+			cancelled = true;
+		}
+		wait_slot(); /* -ECANCELED: our own cancel, delivered once */
+	}
+	for (unsigned i = 0; i < n_roots; i++) {
+		free(roots[i].spath);
+		free(roots[i].dpath);
+	}
+	n_roots = 0;
 }
