@@ -29,14 +29,15 @@ Test(embed, run_until_and_reuse)
 	urt_loop *L2;
 	CHECK(urt_loop_new(NULL, &L2), -EBUSY);
 	urt_task *a = urt_loop_spawn(L, sleeper, (void *)5);
-	urt_task *b = urt_loop_spawn(L, sleeper, (void *)10);
+	urt_task *b = urt_loop_spawn(L, sleeper, (void *)100000);
 	cr_assert(a && b);
 	int res = 0;
 	OK(urt_loop_run_until(L, a, &res));
 	cr_assert_eq(res, 5);
 	CHECK(urt_loop_free(L), -EBUSY); /* b still alive */
+	urt_cancel(b);
 	OK(urt_loop_run_until(L, b, &res));
-	cr_assert_eq(res, 10);
+	CHECK(res, -ECANCELED);
 	CHECK(urt_loop_run_until(L, b, &res), -EINVAL); /* already joined */
 	OK(urt_loop_free(L));
 	CHECK(urt_loop_new(NULL, &L), 0); /* the thread can have a new one */
