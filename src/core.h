@@ -77,6 +77,7 @@ struct urt__multi {
 struct urt_task {
 	struct urt__ctx ctx;
 	void *asan_fake;          /* ASan fake-stack handle while switched out */
+	void *tsan_fiber;         /* TSan fiber of the task (TSan builds only) */
 	urt_task *ready_next;     /* ready queue link (singly linked FIFO) */
 	uint8_t state;            /* enum urt__state */
 	bool cancel_pending;      /* urt_cancel called, not yet delivered */
@@ -123,6 +124,7 @@ struct urt_loop {
 	unsigned opt_flags;
 	struct urt__ctx sched_ctx;   /* the scheduler, on the thread's own stack */
 	void *sched_asan_fake;
+	void *sched_tsan_fiber;      /* TSan fiber of the scheduler (TSan builds) */
 	urt_task *exiting;           /* ended task whose stack the scheduler frees */
 	urt_task *current;
 	urt_task *ready_head, *ready_tail;

@@ -17,6 +17,7 @@
 
 #include "core.h"
 #include "op.h"
+#include "sanitizer.h"
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
 
@@ -245,6 +246,7 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	L->offload_threads = o->offload_threads ? o->offload_threads : ncpu > 0 ? (unsigned)ncpu : 1;
 	L->offload_queue = o->offload_queue ? o->offload_queue : 1024;
 	thread_stack_bounds(L);
+	L->sched_tsan_fiber = urt__tsan_current();
 	urt__L = L;
 	urt__overflow_handler_install();
 	urt__stall_start(L, o); /* best effort: a missing watchdog only loses warnings */

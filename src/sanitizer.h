@@ -34,6 +34,36 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
 #define urt__asan_finish(save, old_lo, old_size) ((void)0)
 #endif
 
+/*
+ * ThreadSanitizer: each task is a TSan fiber, so TSan keeps a shadow call
+ * stack per task instead of one that grows with every switch (which
+ * overflowed its 64k-frame depot after ~100k task switches) and orders a
+ * switch like a hand-off.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define URT_HAVE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define URT_HAVE_TSAN 1
+#endif
+#endif
+
+#ifdef URT_HAVE_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#define urt__tsan_current() __tsan_get_current_fiber()
+#define urt__tsan_create() __tsan_create_fiber(0)
+#define urt__tsan_destroy(f) __tsan_destroy_fiber(f)
+#define urt__tsan_switch(f) __tsan_switch_to_fiber((f), 0)
+#else
+#define urt__tsan_current() NULL
+#define urt__tsan_create() NULL
+#define urt__tsan_destroy(f) ((void)0)
+#define urt__tsan_switch(f) ((void)0)
+#endif
+
 #if HAVE_VALGRIND_H
 #include <valgrind/valgrind.h>
 #define urt__vg_stack_register(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))

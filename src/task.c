@@ -129,6 +129,10 @@ static void task_reap(struct urt_loop *L, urt_task *t)
 		urt__stack_put(t->stack);
 		t->stack = NULL;
 	}
+	if (t->tsan_fiber) {
+		urt__tsan_destroy(t->tsan_fiber);
+		t->tsan_fiber = NULL;
+	}
 	if (t->detached)
 		urt__task_release(t);
 	(void)L;
@@ -167,6 +171,7 @@ static bool task_start(struct urt_loop *L, urt_task *t)
 		return false;
 	}
 	t->started = true;
+	t->tsan_fiber = urt__tsan_create();
 	t->canary = urt__stack_canary(t->stack);
 	urt__ctx_make(&t->ctx, urt__stack_lo(t->stack), urt__stack_size(t->stack), task_entry);
 	return true;
@@ -194,6 +199,7 @@ static inline void switch_to(urt_task *from, urt_task *to)
 	to->state = URT_RUNNING;
 	L->stats.switches++;
 	urt__asan_start(&from->asan_fake, false, urt__stack_lo(to->stack), urt__stack_size(to->stack));
+	urt__tsan_switch(to->tsan_fiber);
 	urt__ctx_switch(&from->ctx, &to->ctx);
 	urt__asan_finish(from->asan_fake, NULL, NULL);
 }
@@ -204,6 +210,7 @@ void urt__switch_to_sched(urt_task *from)
 	L->stats.switches++;
 	urt__asan_start(&from->asan_fake, from->state == URT_DONE, L->sched_stack_lo,
 			L->sched_stack_size);
+	urt__tsan_switch(L->sched_tsan_fiber);
 	urt__ctx_switch(&from->ctx, &L->sched_ctx);
 	urt__asan_finish(from->asan_fake, NULL, NULL);
 }
@@ -215,6 +222,7 @@ static void sched_run(struct urt_loop *L, urt_task *t)
 	t->state = URT_RUNNING;
 	L->stats.switches++;
 	urt__asan_start(&L->sched_asan_fake, false, urt__stack_lo(t->stack), urt__stack_size(t->stack));
+	urt__tsan_switch(t->tsan_fiber);
 	urt__ctx_switch(&L->sched_ctx, &t->ctx);
 	urt__asan_finish(L->sched_asan_fake, NULL, NULL);
 	__atomic_store_n(&L->current, NULL, __ATOMIC_RELAXED);

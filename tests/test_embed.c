@@ -155,14 +155,7 @@ Test(embed, misuse_gives_errno)
 /* ---- foreign threads ---- */
 
 #define THREADS 4
-#if defined(__SANITIZE_THREAD__)
-/* urt's stack switches carry no TSan fiber annotations yet, so TSan's
-   shadow call stack grows with every task switch and overflows its 64k
-   frames (a CHECK in sanitizer_stackdepot) well before 100k tasks. */
-#define PER 1000
-#else
 #define PER 25000
-#endif
 static atomic_int ran[THREADS * PER];
 
 static int count_it(void *arg)
