@@ -200,6 +200,72 @@ exec 3<&-
 [ "$(curl -s "$url/")" = "Hello, World!" ] || fail "GET / after idle timeouts"
 stop
 
+# trickle FD FORMAT SECS: in the background, write FORMAT's bytes (printf
+# escapes) to FD one at a time, SECS apart, until done or the server
+# closes; sets tpid
+trickle() {
+	# shellcheck disable=SC2059
+	local req
+	req=$(printf "$2"; echo .) # the dot keeps a final newline
+	req=${req%.}
+	( for ((i = 0; i < ${#req}; i++)); do
+		printf '%s' "${req:i:1}" >&"$1" || exit 0
+		sleep "$3"
+	done ) 2>/dev/null &
+	tpid=$!
+}
+
+# the head and body timeouts bound the whole head and body, however the
+# bytes trickle in (the idle timeout is re-armed by every byte): a head
+# sent a byte every 0.5 s (13 s in all) is cut off by --header-timeout 1
+# with a 408 or a close; a body sent a byte every 0.3 s by --body-timeout 1
+start --header-timeout 1 --body-timeout 1 --idle-timeout 5 --root "$root"
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+trickle 3 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' 0.5
+timeout 10 cat <&3 >"$work/r"; rc=$?
+kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+exec 3<&-
+[ "$rc" != 124 ] || fail "a head trickled in over 13 s still open after 10 s (--header-timeout 1)"
+grep -q 'HTTP/1.1 200' "$work/r" && fail "a head trickled in past --header-timeout was answered: $(cat "$work/r")"
+[ ! -s "$work/r" ] || grep -q '^HTTP/1.1 408 ' "$work/r" || fail "trickled head: not 408: $(cat "$work/r")"
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n' >&3
+trickle 3 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' 0.3
+timeout 10 cat <&3 >"$work/r"; rc=$?
+kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+exec 3<&-
+[ "$rc" != 124 ] || fail "a body trickled in over 30 s still open after 10 s (--body-timeout 1)"
+grep -q '^HTTP/1.1 405 ' "$work/r" || fail "trickled body: no 405 for the POST: $(cat "$work/r")"
+# keep-alive idleness is not a slow head: 2 s of silence between two
+# requests on one connection is within --idle-timeout 5
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' >&3
+sleep 2
+printf 'GET /a.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&3
+timeout 5 cat <&3 >"$work/r"
+exec 3<&-
+[ "$(oks "$work/r")" = 2 ] || fail "keep-alive past --header-timeout: $(cat "$work/r")"
+stop
+
+# slow clients cannot starve the server: with --max-conns 2, two clients
+# sending a byte every 1.5 s hold both slots (503 for anyone else) only
+# until --header-timeout; then a normal client gets 200
+start --max-conns 2 --header-timeout 1
+exec 6<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+trickle 6 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' 1.5
+t6=$tpid
+exec 7<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+trickle 7 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' 1.5
+t7=$tpid
+sleep 0.3
+c=$(code "$url/")
+[ "$c" = 503 ] || fail "two slow clients with --max-conns 2: a third got $c, not 503"
+for _ in $(seq 80); do [ "$(code "$url/")" = 200 ] && break; sleep 0.1; done
+[ "$(code "$url/")" = 200 ] || fail "slow clients still hold --max-conns 2 slots 9 s after --header-timeout 1"
+kill "$t6" "$t7" 2>/dev/null; wait "$t6" "$t7" 2>/dev/null
+exec 6<&- 7<&-
+stop
+
 # --max-conns: the connection beyond the limit gets 503
 start --max-conns 1
 exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"

@@ -23,10 +23,19 @@ struct httpd {
 	int rootfd;          /* --root as an O_PATH fd; -1 without one */
 	bool openat2;        /* openat2(RESOLVE_BENEATH) works (probed at start) */
 	int64_t idle_ns;     /* a connection silent this long is closed; 0: never */
+	int64_t header_ns;   /* a request head must arrive within this from its first byte; 0: no limit */
+	int64_t body_ns;     /* a request body must arrive within this from the head's end; 0: no limit */
 	unsigned max_conns;  /* beyond this, new connections get 503 */
 	int64_t drain_ns;    /* at shutdown, open connections get this long */
 	unsigned live;       /* connection tasks running */
 	urt_group conns;
+};
+
+/* What a connection waits for, which decides the limits on its reads. */
+enum conn_phase {
+	CONN_IDLE, /* the next request: only the idle timeout */
+	CONN_HEAD, /* the rest of a request head: idle, and --header-timeout in all */
+	CONN_BODY, /* the rest of a body: idle, and --body-timeout in all */
 };
 
 /* One connection, in one allocation: state, buffers, path scratch space. */
@@ -38,6 +47,8 @@ struct conn {
 	int fd;
 	size_t rpos, rlen, olen;
 	uint64_t skip;       /* body bytes still to read and drop */
+	enum conn_phase phase;
+	int64_t until;       /* the head or body must be complete by then (urt_now_ns); 0: no limit */
 	bool close;          /* the current response is the last one */
 	bool keep10;         /* HTTP/1.0 keep-alive: say so in the response */
 };
