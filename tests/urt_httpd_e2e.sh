@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # End-to-end test of urt-httpd (run by meson test) with curl and raw
 # requests over bash's /dev/tcp: the greeting, static files (a 1 MiB binary
-# compared byte for byte), 404, escapes from the root (.., symlinks) refused,
-# the error statuses (400, 405, 413, 431, 501, 505), pipelining, keep-alive,
-# the idle timeout, --max-conns, the O_NOFOLLOW fallback for kernels without
+# compared byte for byte), 404 (also for a file named with a trailing slash),
+# 301 for a directory without one, escapes from the root (.., symlinks)
+# refused, the error statuses (400, 405, 408, 413, 431, 501, 505),
+# pipelining, keep-alive, the idle, header and body timeouts (slow clients
+# cannot starve --max-conns), --max-conns, the O_NOFOLLOW fallback for kernels without
 # openat2, urt-load's HTTP mode, and exit 0 on SIGTERM.
 # Usage: urt_httpd_e2e.sh URT-HTTPD [URT-LOAD]
 set -u
@@ -93,7 +95,26 @@ cmp -s "$root/big.bin" "$work/got.bin" || fail "1 MiB download differs"
 [ "$(curl -s -o /dev/null -w '%{content_type}' "$url/a.txt")" = "text/plain; charset=utf-8" ] ||
 	fail "a.txt content type"
 [ "$(curl -s "$url/dir/")" = "<p>index</p>" ] || fail "directory index"
-[ "$(curl -s "$url/dir")" = "<p>index</p>" ] || fail "directory index without the slash"
+# a directory named without its slash is redirected there (so that the
+# relative links in its index resolve inside it), its query kept; a file
+# named with a trailing slash is not a directory: 404
+curl -s -D "$work/h" -o /dev/null "$url/dir"
+grep -q '^HTTP/1.1 301' "$work/h" || fail "/dir is not 301: $(cat "$work/h")"
+grep -qi $'^Location: /dir/\r$' "$work/h" || fail "/dir: Location: $(cat "$work/h")"
+curl -s -D "$work/h" -o /dev/null "$url/dir?a=1&b=%20"
+grep -qi $'^Location: /dir/?a=1&b=%20\r$' "$work/h" || fail "/dir?query: Location: $(cat "$work/h")"
+curl -s -D "$work/h" -o /dev/null "$url/noindex"
+grep -qi $'^Location: /noindex/\r$' "$work/h" || fail "/noindex: Location: $(cat "$work/h")"
+curl -s -I -D "$work/h" -o /dev/null "$url/dir"
+grep -q '^HTTP/1.1 301' "$work/h" || fail "HEAD /dir is not 301: $(cat "$work/h")"
+[ "$(curl -s -L "$url/dir")" = "<p>index</p>" ] || fail "following the redirect from /dir"
+[ "$(curl -s "$url/dir/.")" = "<p>index</p>" ] || fail "/dir/. is the directory"
+for p in /a.txt/ /a.txt/. /a.txt// /dir/index.html/ /link.txt/ /big.bin%2f; do
+	c=$(code "$url$p")
+	[ "$c" = 404 ] || fail "$p gave $c, not 404"
+done
+raw 'GET /a.txt/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >"$work/r"
+grep -q 'hello file' "$work/r" && fail "/a.txt/ served the file"
 [ "$(curl -s "$url/link.txt")" = "hello file" ] || fail "a symlink inside the root"
 [ "$(curl -s "$url//a.txt?query=1")" = "hello file" ] || fail "// and a query"
 [ "$(curl -s "$url/%61.txt")" = "hello file" ] || fail "percent-decoding"
@@ -117,6 +138,11 @@ raw 'GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n' | grep -qi '^Connection
 [ "$(code "$url/" -X BREW)" = 501 ] || fail "an unknown method is not 501"
 [ "$(status_of 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n')" = 413 ] ||
 	fail "a 2 MB body is not 413"
+# Content-Length read strictly: twice is 400 even with the same value
+[ "$(status_of 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n')" = 400 ] ||
+	fail "two identical Content-Lengths are not 400"
+[ "$(status_of 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc')" = 400 ] ||
+	fail "two identical Content-Lengths (3) are not 400"
 [ "$(status_of 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n')" = 501 ] ||
 	fail "chunked is not 501"
 [ "$(status_of 'GET / HTTP/2.0\r\nHost: a\r\n\r\n')" = 505 ] || fail "HTTP/2.0 is not 505"
@@ -282,6 +308,8 @@ URT_HTTPD_NO_OPENAT2=1 start --root "$root"
 curl -s -o "$work/got.bin" "$url/big.bin" || fail "fallback: download big.bin"
 cmp -s "$root/big.bin" "$work/got.bin" || fail "fallback: 1 MiB download differs"
 [ "$(curl -s "$url/dir/")" = "<p>index</p>" ] || fail "fallback: directory index"
+[ "$(code "$url/dir")" = 301 ] || fail "fallback: /dir is not 301"
+[ "$(code "$url/a.txt/")" = 404 ] || fail "fallback: /a.txt/ is not 404"
 for p in /passwd /outside /link.txt /../etc/passwd; do
 	c=$(code "$url$p")
 	[ "$c" = 403 ] || [ "$c" = 404 ] || fail "fallback: $p gave $c"

@@ -37,6 +37,33 @@ static int hello(struct conn *c, bool head_only)
 	return r;
 }
 
+/*
+ * 301 to the target with a slash after its path ("/dir?q" -> "/dir/?q"),
+ * built from the raw target, so its escapes stay as the client sent them
+ * (the parser lets no CR, LF or space into a target). A fragment is
+ * dropped. c->path is free by now and holds the header line.
+ */
+static int redirect_dir(struct conn *c, const struct http_request *req, bool head_only)
+{
+	const char *t = req->target, *q = memchr(t, '?', req->target_len);
+	const char *f = memchr(t, '#', req->target_len);
+	size_t end = f ? (size_t)(f - t) : req->target_len;
+	size_t plen = q && q < t + end ? (size_t)(q - t) : end;
+	static const char name[] = "Location: ";
+	if (sizeof name + end + 3 > sizeof c->path)
+		return resp_status(c, 414, head_only);
+	char *p = c->path;
+	memcpy(p, name, sizeof name - 1);
+	p += sizeof name - 1;
+	memcpy(p, t, plen);
+	p += plen;
+	*p++ = '/';
+	memcpy(p, t + plen, end - plen);
+	p += end - plen;
+	memcpy(p, "\r\n", 3);
+	return resp_status_extra(c, 301, head_only, c->path);
+}
+
 /* GET and HEAD: "/" is index.html under --root if there is one, else the
    greeting; other paths are files under --root. */
 static int serve(struct conn *c, const struct http_request *req)
@@ -53,6 +80,8 @@ static int serve(struct conn *c, const struct http_request *req)
 		int st = static_serve(c, (size_t)n, head_only);
 		if (st <= 0)
 			return st;
+		if (st == 301)
+			return redirect_dir(c, req, head_only);
 		if (!(st == 404 && n == 0))
 			return resp_status(c, st, head_only);
 	} else if (n) {

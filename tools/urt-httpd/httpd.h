@@ -66,20 +66,27 @@ int conn_put(struct conn *c, const void *p, size_t n);
 int conn_flush(struct conn *c);
 /* Append a response head: status line, Server, Date, Content-Type,
    Content-Length, Connection when needed, extra (whole header lines or
-   NULL), and the empty line. ctype and extra must be short constants. */
+   NULL), and the empty line. ctype must be a short constant, extra at most
+   RESP_EXTRA_MAX bytes. */
+#define RESP_EXTRA_MAX 8192
 int resp_head(struct conn *c, int status, const char *ctype, uint64_t length,
 	      const char *extra);
-/* A complete plain-text response whose body is "STATUS Reason\n". */
+/* A complete plain-text response whose body is "STATUS Reason\n"; extra
+   as for resp_head (405 gets its Allow header without). */
 int resp_status(struct conn *c, int status, bool head_only);
+int resp_status_extra(struct conn *c, int status, bool head_only, const char *extra);
 
 /* static.c */
 /* Probe openat2 on the root; returns 0 or a negative errno (no usable root). */
 int static_init(struct httpd *s, const char *root);
 /*
- * Serve rel (a sanitized path, "" for the root) from the root: appends the
- * whole response, body included unless head_only. Returns 0 when served,
- * the status to answer with when it was not (403, 404, 500; nothing was
- * appended), or a negative errno when the connection broke.
+ * Serve rel (a sanitized path in c->path, "" for the root; "x/" asks for a
+ * directory) from the root: appends the whole response, body included
+ * unless head_only. Returns 0 when served, the status to answer with when
+ * it was not (301 for a directory named without its trailing slash, 403,
+ * 404 (also for "x/" when x is not a directory), 500; nothing was
+ * appended), or a negative errno when the connection broke. c->path may
+ * have been changed.
  */
 int static_serve(struct conn *c, size_t rel_len, bool head_only);
 
