@@ -292,6 +292,14 @@ kill "$t6" "$t7" 2>/dev/null; wait "$t6" "$t7" 2>/dev/null
 exec 6<&- 7<&-
 stop
 
+# a timeout too small for a nanosecond is still a limit, not "none" (0)
+start --idle-timeout 1e-12
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+timeout 5 cat <&3 >/dev/null; rc=$?
+exec 3<&-
+[ "$rc" != 124 ] || fail "--idle-timeout 1e-12 was taken as no timeout"
+stop
+
 # --max-conns: the connection beyond the limit gets 503
 start --max-conns 1
 exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"

@@ -102,6 +102,14 @@ static int server_main(void *arg)
 	return 0;
 }
 
+/* Seconds to nanoseconds for a limit where 0 means none: a positive value
+   too small to be a nanosecond must not turn into "no limit". */
+static int64_t limit_ns(double secs)
+{
+	int64_t ns = (int64_t)(secs * 1e9);
+	return secs > 0 && ns < 1 ? 1 : ns;
+}
+
 static void usage(void)
 {
 	printf("Usage: urt-httpd [--host ADDR] [--port N] [--root DIR] [--idle-timeout SECS]\n"
@@ -160,15 +168,15 @@ int main(int argc, char **argv)
 		case 'r': root = optarg; break;
 		case 't':
 			if (!(bad = tool_parse_double("urt-httpd", "--idle-timeout", optarg, 0, 86400, &v)))
-				s.idle_ns = (int64_t)(v * 1e9);
+				s.idle_ns = limit_ns(v);
 			break;
 		case 'T':
 			if (!(bad = tool_parse_double("urt-httpd", "--header-timeout", optarg, 0, 86400, &v)))
-				s.header_ns = (int64_t)(v * 1e9);
+				s.header_ns = limit_ns(v);
 			break;
 		case 'B':
 			if (!(bad = tool_parse_double("urt-httpd", "--body-timeout", optarg, 0, 86400, &v)))
-				s.body_ns = (int64_t)(v * 1e9);
+				s.body_ns = limit_ns(v);
 			break;
 		case 'd':
 			if (!(bad = tool_parse_double("urt-httpd", "--drain", optarg, 0, 3600, &v)))
