@@ -275,8 +275,8 @@ stop
 
 # slow clients cannot starve the server: with --max-conns 2, two clients
 # sending a byte every 1.5 s hold both slots (503 for anyone else) only
-# until --header-timeout; then a normal client gets 200
-start --max-conns 2 --header-timeout 1
+# until --header-timeout (2 s); then a normal client gets 200
+start --max-conns 2 --header-timeout 2
 exec 6<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
 trickle 6 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' 1.5
 t6=$tpid
@@ -287,7 +287,7 @@ sleep 0.3
 c=$(code "$url/")
 [ "$c" = 503 ] || fail "two slow clients with --max-conns 2: a third got $c, not 503"
 for _ in $(seq 80); do [ "$(code "$url/")" = 200 ] && break; sleep 0.1; done
-[ "$(code "$url/")" = 200 ] || fail "slow clients still hold --max-conns 2 slots 9 s after --header-timeout 1"
+[ "$(code "$url/")" = 200 ] || fail "slow clients still hold --max-conns 2 slots 8 s after --header-timeout 2"
 kill "$t6" "$t7" 2>/dev/null; wait "$t6" "$t7" 2>/dev/null
 exec 6<&- 7<&-
 stop
