@@ -403,12 +403,16 @@ Test(http_parse, content_length)
 		     HTTP_E_BAD_REQUEST);
 	cr_assert_eq(parse_length("1048577", &r), HTTP_E_BODY_TOO_LARGE);
 	cr_assert_eq(parse_length("9223372036854775807", &r), HTTP_E_BODY_TOO_LARGE);
-	/* repeated: the same value is one length, different ones are ambiguous */
-	cr_assert_gt(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
-			   "content-length: 3\r\n\r\n", &r), 0);
-	cr_assert_eq(r.content_length, 3);
+	/* repeated: different values are ambiguous, and so, read strictly as
+	   nginx does, is the same one twice (a proxy may have seen one) */
+	cr_assert_eq(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+			   "content-length: 3\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
+	cr_assert_eq(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
+			   "Content-Length: 0\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
 	cr_assert_eq(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
 			   "Content-Length: 4\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
+	cr_assert_eq(parse("GET / HTTP/1.1\r\nContent-Length: 3\r\nHost: a\r\n"
+			   "Content-Length: 3\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
 	/* a custom limit */
 	struct http_limits lim = {.max_body = 10};
 	const char *s = "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n";
@@ -455,10 +459,22 @@ Test(http_path, sanitize)
 		{"/", 0, ""},
 		{"/index.html", 0, "index.html"},
 		{"/a/b/c.txt", 0, "a/b/c.txt"},
-		{"/a/b/", 0, "a/b"},
+		{"/a/b/", 0, "a/b/"},  /* a trailing slash names a directory: kept */
+		{"/a.txt/", 0, "a.txt/"},
+		{"/a/b/.", 0, "a/b/"},
+		{"/a/b%2f", 0, "a/b/"},
+		{"/a/./", 0, "a/"},
+		{"/a/b", 0, "a/b"},
+		{"/./", 0, ""},
+		{"//", 0, ""},
 		{"//x", 0, "x"},
-		{"///a//b///", 0, "a/b"},
-		{"/./a/./b/.", 0, "a/b"},
+		{"///a//b///", 0, "a/b/"},
+		{"/./a/./b/.", 0, "a/b/"},
+		{"/./a/./b", 0, "a/b"},
+		{"/dir?x=1", 0, "dir"},
+		{"/dir/?x=1", 0, "dir/"},
+		{"http://example.com/", 0, ""},
+		{"http://example.com/d/", 0, "d/"},
 		{"/a.b/..c/c..", 0, "a.b/..c/c.."},
 		{"/...", 0, "..."},
 		{"/a?x=/../../etc", 0, "a"},
@@ -510,6 +526,10 @@ Test(http_path, output_capacity)
 		{"/abcd", HTTP_E_URI_TOO_LONG, NULL},
 		{"/a/b", 0, "a/b"},
 		{"/a/bc", HTTP_E_URI_TOO_LONG, NULL},
+		{"/ab/", 0, "ab/"},       /* the kept slash counts */
+		{"/abc/", HTTP_E_URI_TOO_LONG, NULL},
+		{"/abc/.", HTTP_E_URI_TOO_LONG, NULL},
+		{"/abc//", HTTP_E_URI_TOO_LONG, NULL},
 		{"//////////a", 0, "a"},  /* what is collapsed does not count */
 		{"/%61%62%63", 0, "abc"},
 	};
@@ -602,6 +622,11 @@ Test(http_resp, heads)
 	cr_assert_eq(resp("HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", &st, &len), -1);
 	cr_assert_eq(resp("SSH-2.0-OpenSSH\r\n", &st, &len), -1);
 	cr_assert_eq(resp("HTTP/1.1 2x0 OK\r\n", &st, &len), -1);
+	/* two lengths, even equal ones: the framing is not to be trusted */
+	cr_assert_eq(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+			  &st, &len), -1);
+	cr_assert_eq(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+			  &st, &len), -1);
 	/* every proper prefix is incomplete */
 	for (size_t k = 0; k < strlen(ok) - 13; k++)
 		cr_assert_eq(resp_head(guarded(ok, k), k, &st, &len), 0, "prefix %zu", k);

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # End-to-end test of urt-httpd (run by meson test) with curl and raw
 # requests over bash's /dev/tcp: the greeting, static files (a 1 MiB binary
-# compared byte for byte), 404, escapes from the root (.., symlinks) refused,
-# the error statuses (400, 405, 413, 431, 501, 505), pipelining, keep-alive,
-# the idle timeout, --max-conns, the O_NOFOLLOW fallback for kernels without
+# compared byte for byte), 404 (also for a file named with a trailing slash),
+# 301 for a directory without one, escapes from the root (.., symlinks)
+# refused, the error statuses (400, 405, 408, 413, 431, 501, 505),
+# pipelining, keep-alive, the idle, header and body timeouts (slow clients
+# cannot starve --max-conns), --max-conns, the O_NOFOLLOW fallback for kernels without
 # openat2, urt-load's HTTP mode, and exit 0 on SIGTERM.
 # Usage: urt_httpd_e2e.sh URT-HTTPD [URT-LOAD]
 set -u
@@ -93,7 +95,26 @@ cmp -s "$root/big.bin" "$work/got.bin" || fail "1 MiB download differs"
 [ "$(curl -s -o /dev/null -w '%{content_type}' "$url/a.txt")" = "text/plain; charset=utf-8" ] ||
 	fail "a.txt content type"
 [ "$(curl -s "$url/dir/")" = "<p>index</p>" ] || fail "directory index"
-[ "$(curl -s "$url/dir")" = "<p>index</p>" ] || fail "directory index without the slash"
+# a directory named without its slash is redirected there (so that the
+# relative links in its index resolve inside it), its query kept; a file
+# named with a trailing slash is not a directory: 404
+curl -s -D "$work/h" -o /dev/null "$url/dir"
+grep -q '^HTTP/1.1 301' "$work/h" || fail "/dir is not 301: $(cat "$work/h")"
+grep -qi $'^Location: /dir/\r$' "$work/h" || fail "/dir: Location: $(cat "$work/h")"
+curl -s -D "$work/h" -o /dev/null "$url/dir?a=1&b=%20"
+grep -qi $'^Location: /dir/?a=1&b=%20\r$' "$work/h" || fail "/dir?query: Location: $(cat "$work/h")"
+curl -s -D "$work/h" -o /dev/null "$url/noindex"
+grep -qi $'^Location: /noindex/\r$' "$work/h" || fail "/noindex: Location: $(cat "$work/h")"
+curl -s -I -D "$work/h" -o /dev/null "$url/dir"
+grep -q '^HTTP/1.1 301' "$work/h" || fail "HEAD /dir is not 301: $(cat "$work/h")"
+[ "$(curl -s -L "$url/dir")" = "<p>index</p>" ] || fail "following the redirect from /dir"
+[ "$(curl -s "$url/dir/.")" = "<p>index</p>" ] || fail "/dir/. is the directory"
+for p in /a.txt/ /a.txt/. /a.txt// /dir/index.html/ /link.txt/ /big.bin%2f; do
+	c=$(code "$url$p")
+	[ "$c" = 404 ] || fail "$p gave $c, not 404"
+done
+raw 'GET /a.txt/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >"$work/r"
+grep -q 'hello file' "$work/r" && fail "/a.txt/ served the file"
 [ "$(curl -s "$url/link.txt")" = "hello file" ] || fail "a symlink inside the root"
 [ "$(curl -s "$url//a.txt?query=1")" = "hello file" ] || fail "// and a query"
 [ "$(curl -s "$url/%61.txt")" = "hello file" ] || fail "percent-decoding"
@@ -117,6 +138,11 @@ raw 'GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n' | grep -qi '^Connection
 [ "$(code "$url/" -X BREW)" = 501 ] || fail "an unknown method is not 501"
 [ "$(status_of 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n')" = 413 ] ||
 	fail "a 2 MB body is not 413"
+# Content-Length read strictly: twice is 400 even with the same value
+[ "$(status_of 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n')" = 400 ] ||
+	fail "two identical Content-Lengths are not 400"
+[ "$(status_of 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc')" = 400 ] ||
+	fail "two identical Content-Lengths (3) are not 400"
 [ "$(status_of 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n')" = 501 ] ||
 	fail "chunked is not 501"
 [ "$(status_of 'GET / HTTP/2.0\r\nHost: a\r\n\r\n')" = 505 ] || fail "HTTP/2.0 is not 505"
@@ -200,6 +226,80 @@ exec 3<&-
 [ "$(curl -s "$url/")" = "Hello, World!" ] || fail "GET / after idle timeouts"
 stop
 
+# trickle FD FORMAT SECS: in the background, write FORMAT's bytes (printf
+# escapes) to FD one at a time, SECS apart, until done or the server
+# closes; sets tpid
+trickle() {
+	# shellcheck disable=SC2059
+	local req
+	req=$(printf "$2"; echo .) # the dot keeps a final newline
+	req=${req%.}
+	( for ((i = 0; i < ${#req}; i++)); do
+		printf '%s' "${req:i:1}" >&"$1" || exit 0
+		sleep "$3"
+	done ) 2>/dev/null &
+	tpid=$!
+}
+
+# the head and body timeouts bound the whole head and body, however the
+# bytes trickle in (the idle timeout is re-armed by every byte): a head
+# sent a byte every 0.5 s (13 s in all) is cut off by --header-timeout 1
+# with a 408 or a close; a body sent a byte every 0.3 s by --body-timeout 1
+start --header-timeout 1 --body-timeout 1 --idle-timeout 5 --root "$root"
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+trickle 3 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' 0.5
+timeout 10 cat <&3 >"$work/r"; rc=$?
+kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+exec 3<&-
+[ "$rc" != 124 ] || fail "a head trickled in over 13 s still open after 10 s (--header-timeout 1)"
+grep -q 'HTTP/1.1 200' "$work/r" && fail "a head trickled in past --header-timeout was answered: $(cat "$work/r")"
+[ ! -s "$work/r" ] || grep -q '^HTTP/1.1 408 ' "$work/r" || fail "trickled head: not 408: $(cat "$work/r")"
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n' >&3
+trickle 3 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' 0.3
+timeout 10 cat <&3 >"$work/r"; rc=$?
+kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+exec 3<&-
+[ "$rc" != 124 ] || fail "a body trickled in over 30 s still open after 10 s (--body-timeout 1)"
+grep -q '^HTTP/1.1 405 ' "$work/r" || fail "trickled body: no 405 for the POST: $(cat "$work/r")"
+# keep-alive idleness is not a slow head: 2 s of silence between two
+# requests on one connection is within --idle-timeout 5
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' >&3
+sleep 2
+printf 'GET /a.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&3
+timeout 5 cat <&3 >"$work/r"
+exec 3<&-
+[ "$(oks "$work/r")" = 2 ] || fail "keep-alive past --header-timeout: $(cat "$work/r")"
+stop
+
+# slow clients cannot starve the server: with --max-conns 2, two clients
+# sending a byte every 1.5 s hold both slots (503 for anyone else) only
+# until --header-timeout (2 s); then a normal client gets 200
+start --max-conns 2 --header-timeout 2
+exec 6<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+trickle 6 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' 1.5
+t6=$tpid
+exec 7<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+trickle 7 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' 1.5
+t7=$tpid
+sleep 0.3
+c=$(code "$url/")
+[ "$c" = 503 ] || fail "two slow clients with --max-conns 2: a third got $c, not 503"
+for _ in $(seq 80); do [ "$(code "$url/")" = 200 ] && break; sleep 0.1; done
+[ "$(code "$url/")" = 200 ] || fail "slow clients still hold --max-conns 2 slots 8 s after --header-timeout 2"
+kill "$t6" "$t7" 2>/dev/null; wait "$t6" "$t7" 2>/dev/null
+exec 6<&- 7<&-
+stop
+
+# a timeout too small for a nanosecond is still a limit, not "none" (0)
+start --idle-timeout 1e-12
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+timeout 5 cat <&3 >/dev/null; rc=$?
+exec 3<&-
+[ "$rc" != 124 ] || fail "--idle-timeout 1e-12 was taken as no timeout"
+stop
+
 # --max-conns: the connection beyond the limit gets 503
 start --max-conns 1
 exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
@@ -216,6 +316,8 @@ URT_HTTPD_NO_OPENAT2=1 start --root "$root"
 curl -s -o "$work/got.bin" "$url/big.bin" || fail "fallback: download big.bin"
 cmp -s "$root/big.bin" "$work/got.bin" || fail "fallback: 1 MiB download differs"
 [ "$(curl -s "$url/dir/")" = "<p>index</p>" ] || fail "fallback: directory index"
+[ "$(code "$url/dir")" = 301 ] || fail "fallback: /dir is not 301"
+[ "$(code "$url/a.txt/")" = 404 ] || fail "fallback: /a.txt/ is not 404"
 for p in /passwd /outside /link.txt /../etc/passwd; do
 	c=$(code "$url$p")
 	[ "$c" = 403 ] || [ "$c" = 404 ] || fail "fallback: $p gave $c"

@@ -6,7 +6,9 @@
  * makes pipelined load cheap. Requests that cannot be framed are answered
  * with their error status and the connection is closed; well-formed ones
  * that fail (403, 404, 405) keep it open, as a browser fetching a missing
- * favicon expects.
+ * favicon expects. Reads are bounded three ways: --idle-timeout for any
+ * silence, --header-timeout for a whole request head (408 when it passes)
+ * and --body-timeout for a whole body (see conn_phase).
  */
 #include <assert.h>
 #include <errno.h>
@@ -35,6 +37,33 @@ static int hello(struct conn *c, bool head_only)
 	return r;
 }
 
+/*
+ * 301 to the target with a slash after its path ("/dir?q" -> "/dir/?q"),
+ * built from the raw target, so its escapes stay as the client sent them
+ * (the parser lets no CR, LF or space into a target). A fragment is
+ * dropped. c->path is free by now and holds the header line.
+ */
+static int redirect_dir(struct conn *c, const struct http_request *req, bool head_only)
+{
+	const char *t = req->target, *q = memchr(t, '?', req->target_len);
+	const char *f = memchr(t, '#', req->target_len);
+	size_t end = f ? (size_t)(f - t) : req->target_len;
+	size_t plen = q && q < t + end ? (size_t)(q - t) : end;
+	static const char name[] = "Location: ";
+	if (sizeof name + end + 3 > sizeof c->path)
+		return resp_status(c, 414, head_only);
+	char *p = c->path;
+	memcpy(p, name, sizeof name - 1);
+	p += sizeof name - 1;
+	memcpy(p, t, plen);
+	p += plen;
+	*p++ = '/';
+	memcpy(p, t + plen, end - plen);
+	p += end - plen;
+	memcpy(p, "\r\n", 3);
+	return resp_status_extra(c, 301, head_only, c->path);
+}
+
 /* GET and HEAD: "/" is index.html under --root if there is one, else the
    greeting; other paths are files under --root. */
 static int serve(struct conn *c, const struct http_request *req)
@@ -51,6 +80,8 @@ static int serve(struct conn *c, const struct http_request *req)
 		int st = static_serve(c, (size_t)n, head_only);
 		if (st <= 0)
 			return st;
+		if (st == 301)
+			return redirect_dir(c, req, head_only);
 		if (!(st == 404 && n == 0))
 			return resp_status(c, st, head_only);
 	} else if (n) {
@@ -60,7 +91,8 @@ static int serve(struct conn *c, const struct http_request *req)
 }
 
 /* Answer every complete request in rbuf. 0, or a negative errno when the
-   connection broke. */
+   connection broke. A request head parsed or a body dropped in full ends
+   its phase: the next one starts its own clock (conn_phase). */
 static int serve_buffered(struct conn *c)
 {
 	struct http_request req;
@@ -69,7 +101,8 @@ static int serve_buffered(struct conn *c)
 		if (c->skip) { /* a body nobody reads: drop it */
 			size_t k = avail < c->skip ? avail : (size_t)c->skip;
 			c->rpos += k;
-			c->skip -= k;
+			if (!(c->skip -= k))
+				c->phase = CONN_IDLE;
 			continue;
 		}
 		ssize_t n = http_parse_request(c->rbuf + c->rpos, avail, &limits, &req);
@@ -81,6 +114,7 @@ static int serve_buffered(struct conn *c)
 			return resp_status(c, (int)-n, false);
 		}
 		c->rpos += (size_t)n;
+		c->phase = CONN_IDLE;
 		c->skip = req.content_length;
 		c->close = !req.keep_alive;
 		c->keep10 = req.keep_alive && req.minor_version == 0;
@@ -91,16 +125,64 @@ static int serve_buffered(struct conn *c)
 	return 0;
 }
 
-/* recv under the idle deadline. */
+/*
+ * Before waiting for input: a head or body still incomplete gets its
+ * deadline when its phase starts, and keeps it however the bytes trickle
+ * in. The idle timeout alone is re-armed on every read, so a client that
+ * sends a byte now and then could hold a connection (and a --max-conns
+ * slot) forever without these; nginx has client_header_timeout and
+ * client_body_timeout for the same reason. A head's clock starts with its
+ * first byte (a fresh or kept-alive connection that sends nothing is idle),
+ * a body's when its head has been answered.
+ */
+static void conn_phase(struct conn *c)
+{
+	enum conn_phase want = c->skip ? CONN_BODY : c->rlen ? CONN_HEAD : CONN_IDLE;
+	if (want == c->phase)
+		return;
+	c->phase = want;
+	int64_t limit = want == CONN_HEAD ? c->srv->header_ns : want == CONN_BODY ? c->srv->body_ns : 0;
+	c->until = limit > 0 ? urt_now_ns() + limit : 0;
+}
+
+/* recv under the idle deadline and the phase's (the earlier). -ETIMEDOUT
+   when either passed. */
 static ssize_t conn_recv(struct conn *c)
 {
 	int64_t t = c->srv->idle_ns;
+	if (c->until) {
+		int64_t left = c->until - urt_now_ns();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (t <= 0 || left < t)
+			t = left;
+	}
 	if (t > 0 && urt_deadline_push(t) < 0)
 		t = 0;
 	ssize_t r = urt_recv(c->fd, c->rbuf + c->rlen, CONN_RBUF - c->rlen, 0);
 	if (t > 0)
 		urt_deadline_pop();
 	return r;
+}
+
+/*
+ * The head did not arrive in time: answer 408 and close. The client is
+ * slow by definition, so nothing here waits: the answer goes out only if
+ * the socket takes it at once, and what input is already there is dropped
+ * first (closing with unread input resets the connection, which could
+ * destroy the answer before it is read). No lingering close either: the
+ * point is to free the connection now.
+ */
+static void head_timeout(struct conn *c)
+{
+	c->close = true;
+	c->keep10 = false;
+	c->olen = 0;
+	if (resp_status(c, 408, false) == 0)
+		urt_send(c->fd, c->obuf, c->olen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	c->olen = 0;
+	while (urt_recv(c->fd, c->rbuf, CONN_RBUF, MSG_DONTWAIT) > 0)
+		;
 }
 
 /*
@@ -139,8 +221,14 @@ static int conn_serve(struct conn *c)
 		c->rpos = 0;
 		/* the parser refuses a head that fills the buffer, so there is room */
 		assert(c->rlen < CONN_RBUF);
+		conn_phase(c);
 		ssize_t n = conn_recv(c);
-		if (n <= 0) /* EOF, idle timeout, reset, cancelled */
+		if (n == -ETIMEDOUT && c->phase == CONN_HEAD && c->until &&
+		    urt_now_ns() >= c->until) {
+			head_timeout(c);
+			return 0;
+		}
+		if (n <= 0) /* EOF, a timeout, reset, cancelled */
 			return (int)n;
 		c->rlen += (size_t)n;
 	}

@@ -140,8 +140,10 @@ static ssize_t interpret(struct http_request *req, uint64_t max_body)
 			uint64_t v;
 			if (parse_length(h->value, h->value_len, &v) < 0)
 				return HTTP_E_BAD_REQUEST;
-			/* RFC 9112 6.3: differing lengths leave the framing unknown */
-			if (has_length && v != req->content_length)
+			/* RFC 9112 6.3: differing lengths leave the framing unknown;
+			   like nginx, refuse a repeated one even when it agrees
+			   (a proxy in front may have read only one of them) */
+			if (has_length)
 				return HTTP_E_BAD_REQUEST;
 			has_length = true;
 			req->content_length = v;
@@ -342,6 +344,7 @@ ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap
 	   segment. A decoded "/" separates segments like a literal one, so
 	   "..%2f" is caught as a ".." segment. */
 	size_t o = 0, seg = 0;
+	bool dir = false; /* the last segment closed was empty or ".": a trailing slash */
 	for (bool last = false; !last;) {
 		int c;
 		if (p == e) {
@@ -367,7 +370,8 @@ ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap
 			continue;
 		}
 		size_t n = o - seg;
-		if (n == 0 || (n == 1 && out[seg] == '.')) {
+		dir = n == 0 || (n == 1 && out[seg] == '.');
+		if (dir) {
 			o = seg;
 			continue;
 		}
@@ -376,8 +380,12 @@ ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap
 		out[o++] = '/';
 		seg = o;
 	}
-	if (o) /* drop the separator after the last segment */
+	/* the separator after the last segment stays when the target ended
+	   with one ("/a/", "/a/."): the target names a directory */
+	if (o && !dir)
 		o--;
+	else if (o >= cap)
+		return HTTP_E_URI_TOO_LONG;
 	out[o] = '\0';
 	return (ssize_t)o;
 }

@@ -82,8 +82,8 @@ struct http_limits {
  * whitespace before a header's colon and a missing Host in HTTP/1.1 (400); a
  * head of more than max_head bytes or more than HTTP_MAX_HEADERS headers
  * (431, also when len >= max_head and the head has not ended yet); a bad
- * Content-Length (non-numeric, signed, above INT64_MAX, or two different
- * ones: 400) or one above max_body (413); Transfer-Encoding (501; 400 with
+ * Content-Length (non-numeric, signed, above INT64_MAX, or more than one,
+ * even with the same value: 400) or one above max_body (413); Transfer-Encoding (501; 400 with
  * a Content-Length as well, a smuggling pattern); an unknown method (501);
  * a version other than HTTP/1.x (505). lim may be NULL for the defaults.
  */
@@ -98,9 +98,11 @@ const struct http_header *http_find_header(const struct http_request *req, const
  *
  * Takes origin-form ("/a/b?q") or absolute-form ("http://host/a/b"); the
  * query and fragment are dropped, %XX escapes decoded, empty and "."
- * segments removed ("//x/./y" is "x/y"), and the trailing slash dropped.
- * Writes the NUL-terminated result, which never starts with '/' ("" is the
- * root itself), to out (cap bytes) and returns its length.
+ * segments removed ("//x/./y" is "x/y"). A trailing slash (or a final "."
+ * segment) is kept as one '/': "/x/" and "/x/." are "x/", a directory,
+ * which "x" need not be. Writes the NUL-terminated result, which never
+ * starts with '/' ("" is the root itself) and never holds "//", to out
+ * (cap bytes) and returns its length.
  *
  * Returns HTTP_E_BAD_REQUEST for a target that is not a path, a bad %
  * escape or a NUL (encoded or not); HTTP_E_FORBIDDEN for any ".." segment, encoded

@@ -23,10 +23,19 @@ struct httpd {
 	int rootfd;          /* --root as an O_PATH fd; -1 without one */
 	bool openat2;        /* openat2(RESOLVE_BENEATH) works (probed at start) */
 	int64_t idle_ns;     /* a connection silent this long is closed; 0: never */
+	int64_t header_ns;   /* a request head must arrive within this from its first byte; 0: no limit */
+	int64_t body_ns;     /* a request body must arrive within this from the head's end; 0: no limit */
 	unsigned max_conns;  /* beyond this, new connections get 503 */
 	int64_t drain_ns;    /* at shutdown, open connections get this long */
 	unsigned live;       /* connection tasks running */
 	urt_group conns;
+};
+
+/* What a connection waits for, which decides the limits on its reads. */
+enum conn_phase {
+	CONN_IDLE, /* the next request: only the idle timeout */
+	CONN_HEAD, /* the rest of a request head: idle, and --header-timeout in all */
+	CONN_BODY, /* the rest of a body: idle, and --body-timeout in all */
 };
 
 /* One connection, in one allocation: state, buffers, path scratch space. */
@@ -38,6 +47,8 @@ struct conn {
 	int fd;
 	size_t rpos, rlen, olen;
 	uint64_t skip;       /* body bytes still to read and drop */
+	enum conn_phase phase;
+	int64_t until;       /* the head or body must be complete by then (urt_now_ns); 0: no limit */
 	bool close;          /* the current response is the last one */
 	bool keep10;         /* HTTP/1.0 keep-alive: say so in the response */
 };
@@ -55,20 +66,27 @@ int conn_put(struct conn *c, const void *p, size_t n);
 int conn_flush(struct conn *c);
 /* Append a response head: status line, Server, Date, Content-Type,
    Content-Length, Connection when needed, extra (whole header lines or
-   NULL), and the empty line. ctype and extra must be short constants. */
+   NULL), and the empty line. ctype must be a short constant, extra at most
+   RESP_EXTRA_MAX bytes. */
+#define RESP_EXTRA_MAX 8192
 int resp_head(struct conn *c, int status, const char *ctype, uint64_t length,
 	      const char *extra);
-/* A complete plain-text response whose body is "STATUS Reason\n". */
+/* A complete plain-text response whose body is "STATUS Reason\n"; extra
+   as for resp_head (405 gets its Allow header without). */
 int resp_status(struct conn *c, int status, bool head_only);
+int resp_status_extra(struct conn *c, int status, bool head_only, const char *extra);
 
 /* static.c */
 /* Probe openat2 on the root; returns 0 or a negative errno (no usable root). */
 int static_init(struct httpd *s, const char *root);
 /*
- * Serve rel (a sanitized path, "" for the root) from the root: appends the
- * whole response, body included unless head_only. Returns 0 when served,
- * the status to answer with when it was not (403, 404, 500; nothing was
- * appended), or a negative errno when the connection broke.
+ * Serve rel (a sanitized path in c->path, "" for the root; "x/" asks for a
+ * directory) from the root: appends the whole response, body included
+ * unless head_only. Returns 0 when served, the status to answer with when
+ * it was not (301 for a directory named without its trailing slash, 403,
+ * 404 (also for "x/" when x is not a directory), 500; nothing was
+ * appended), or a negative errno when the connection broke. c->path may
+ * have been changed.
  */
 int static_serve(struct conn *c, size_t rel_len, bool head_only);
 

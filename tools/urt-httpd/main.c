@@ -56,6 +56,8 @@ static int accept_loop(void *arg)
 		c->fd = fd;
 		c->rpos = c->rlen = c->olen = 0;
 		c->skip = 0;
+		c->phase = CONN_IDLE;
+		c->until = 0;
 		c->close = c->keep10 = false;
 		if (!urt_group_spawn(&s->conns, conn_task, c)) {
 			free(c);
@@ -100,17 +102,36 @@ static int server_main(void *arg)
 	return 0;
 }
 
+/* Seconds to nanoseconds for a limit where 0 means none: a positive value
+   too small to be a nanosecond must not turn into "no limit". */
+static int64_t limit_ns(double secs)
+{
+	int64_t ns = (int64_t)(secs * 1e9);
+	return secs > 0 && ns < 1 ? 1 : ns;
+}
+
 static void usage(void)
 {
 	printf("Usage: urt-httpd [--host ADDR] [--port N] [--root DIR] [--idle-timeout SECS]\n"
-	       "                 [--max-conns N] [--drain SECS]\n"
+	       "                 [--header-timeout SECS] [--body-timeout SECS] [--max-conns N]\n"
+	       "                 [--drain SECS]\n"
 	       "HTTP/1.1 server on io_uring. GET / answers \"Hello, World!\"; with --root,\n"
 	       "files under DIR are served (a directory by its index.html; / too, when it\n"
-	       "has one). Connections silent for SECS are closed (default 10; 0: never);\n"
-	       "beyond N open connections (default 10000) new ones get 503. Numeric ADDR,\n"
-	       "default 127.0.0.1; port 8080, 0 picks a free one. Prints its address\n"
-	       "when ready. At SIGINT/SIGTERM it stops accepting and gives open\n"
-	       "connections --drain SECS (default 1) before cancelling them.\n");
+	       "has one). Numeric ADDR, default 127.0.0.1; port 8080, 0 picks a free one.\n"
+	       "Prints its address when ready.\n"
+	       "  --idle-timeout SECS    close a connection silent this long, between\n"
+	       "                         requests or within one (default 10)\n"
+	       "  --header-timeout SECS  a request head must be complete this long after\n"
+	       "                         its first byte, else 408 and close (default 10)\n"
+	       "  --body-timeout SECS    a request body must be complete this long after\n"
+	       "                         its head, else close (default 30)\n"
+	       "  --max-conns N          beyond N open connections new ones get 503\n"
+	       "                         (default 10000)\n"
+	       "  --drain SECS           at SIGINT/SIGTERM, stop accepting and give open\n"
+	       "                         connections this long before cancelling them\n"
+	       "                         (default 1)\n"
+	       "A timeout of 0 is no limit. Exit status: 0 after SIGINT/SIGTERM, 1 when\n"
+	       "it cannot serve, 2 for a usage error.\n");
 }
 
 int main(int argc, char **argv)
@@ -120,6 +141,8 @@ int main(int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},
 		{"root", required_argument, NULL, 'r'},
 		{"idle-timeout", required_argument, NULL, 't'},
+		{"header-timeout", required_argument, NULL, 'T'},
+		{"body-timeout", required_argument, NULL, 'B'},
 		{"max-conns", required_argument, NULL, 'm'},
 		{"drain", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
@@ -127,7 +150,8 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct httpd s = {.host = "127.0.0.1", .port = 8080, .rootfd = -1,
-			  .idle_ns = 10 * URT_NS_PER_SEC, .max_conns = 10000,
+			  .idle_ns = 10 * URT_NS_PER_SEC, .header_ns = 10 * URT_NS_PER_SEC,
+			  .body_ns = 30 * URT_NS_PER_SEC, .max_conns = 10000,
 			  .drain_ns = URT_NS_PER_SEC};
 	const char *root = NULL;
 	int c;
@@ -144,7 +168,15 @@ int main(int argc, char **argv)
 		case 'r': root = optarg; break;
 		case 't':
 			if (!(bad = tool_parse_double("urt-httpd", "--idle-timeout", optarg, 0, 86400, &v)))
-				s.idle_ns = (int64_t)(v * 1e9);
+				s.idle_ns = limit_ns(v);
+			break;
+		case 'T':
+			if (!(bad = tool_parse_double("urt-httpd", "--header-timeout", optarg, 0, 86400, &v)))
+				s.header_ns = limit_ns(v);
+			break;
+		case 'B':
+			if (!(bad = tool_parse_double("urt-httpd", "--body-timeout", optarg, 0, 86400, &v)))
+				s.body_ns = limit_ns(v);
 			break;
 		case 'd':
 			if (!(bad = tool_parse_double("urt-httpd", "--drain", optarg, 0, 3600, &v)))

@@ -18,10 +18,12 @@ const char *http_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 301: return "Moved Permanently";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 431: return "Request Header Fields Too Large";
@@ -113,7 +115,10 @@ static char *put_u64(char *p, uint64_t v)
 int resp_head(struct conn *c, int status, const char *ctype, uint64_t length,
 	      const char *extra)
 {
-	if (CONN_OBUF - c->olen < HEAD_MAX) {
+	size_t extra_len = extra ? strlen(extra) : 0;
+	if (extra_len > RESP_EXTRA_MAX)
+		return -EMSGSIZE; /* a caller's bug: never overrun obuf */
+	if (CONN_OBUF - c->olen < HEAD_MAX + extra_len) {
 		int r = conn_flush(c);
 		if (r < 0)
 			return r;
@@ -143,14 +148,19 @@ int resp_head(struct conn *c, int status, const char *ctype, uint64_t length,
 
 int resp_status(struct conn *c, int status, bool head_only)
 {
+	return resp_status_extra(c, status, head_only,
+				 status == 405 ? "Allow: GET, HEAD\r\n" : NULL);
+}
+
+int resp_status_extra(struct conn *c, int status, bool head_only, const char *extra)
+{
 	char body[64];
 	char *p = put_u64(body, (uint64_t)status);
 	*p++ = ' ';
 	p = stpcpy(p, http_reason(status));
 	*p++ = '\n';
 	size_t n = (size_t)(p - body);
-	int r = resp_head(c, status, "text/plain; charset=utf-8", n,
-			  status == 405 ? "Allow: GET, HEAD\r\n" : NULL);
+	int r = resp_head(c, status, "text/plain; charset=utf-8", n, extra);
 	if (r == 0 && !head_only)
 		r = conn_put(c, body, n);
 	return r;

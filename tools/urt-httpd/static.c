@@ -165,12 +165,27 @@ static int send_body(struct conn *c, int fd, uint64_t size)
 int static_serve(struct conn *c, size_t rel_len, bool head_only)
 {
 	char *path = c->path;
+	/* "x/" names a directory: open "x" and check that it is one (the
+	   fallback walk would take the trailing slash as an empty name) */
+	bool want_dir = rel_len && path[rel_len - 1] == '/';
+	if (want_dir)
+		path[--rel_len] = '\0';
 	int fd = open_rel(c->srv, rel_len ? path : ".");
 	if (fd < 0)
 		return open_status(fd);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		goto fail;
+	if (!S_ISDIR(st.st_mode) && want_dir) { /* "/file.txt/": not a directory */
+		close(fd);
+		return 404;
+	}
+	if (S_ISDIR(st.st_mode) && rel_len && !want_dir) {
+		/* a directory named without its slash: redirect, so that the
+		   relative links of its index resolve inside it */
+		close(fd);
+		return 301;
+	}
 	if (S_ISDIR(st.st_mode)) {
 		/* conn.c leaves room for "/index.html" after the path */
 		strcpy(path + rel_len, rel_len ? "/" INDEX : INDEX);

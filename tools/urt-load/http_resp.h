@@ -69,6 +69,8 @@ static inline ssize_t resp_head(const char *buf, size_t n, int *status, uint64_t
 			break;
 		}
 		if (resp_is_field(buf + i, ll, "content-length")) {
+			if (have_length) /* a second one: which frames the body? */
+				return -1;
 			const char *v = buf + i + strlen("content-length:"), *e = buf + i + ll;
 			while (v < e && (*v == ' ' || *v == '\t'))
 				v++;

@@ -2,8 +2,11 @@
 /*
  * urt-load: a load generator on urt. --conns connections, each sending a
  * batch of --pipeline requests and waiting for all the answers, for
- * --duration seconds. Echo mode: a request is --size bytes that must come
- * back. HTTP mode: a request is "GET --path HTTP/1.1"; the answers are
+ * --duration seconds: at the end, connections still waiting are cancelled
+ * and their unfinished batches not counted. A batch too large for the
+ * socket buffers is sent by a second task while the first reads the
+ * answers (one task would deadlock with the server). Echo mode: a request
+ * is --size bytes that must come back. HTTP mode: a request is "GET --path HTTP/1.1"; the answers are
  * framed by their Content-Length, and any that is not 2xx is an error.
  * Reports requests/s and p50/p99/p99.9 latency (per request: the round trip
  * of its batch) from a log-linear histogram.
@@ -45,6 +48,12 @@ static int64_t end_ns;
 
 /* HTTP mode's receive buffer: response heads must fit (bodies need not). */
 #define HTTP_IN 65536
+/* Echo mode reads the answers in chunks of at most this (they are only counted). */
+#define ECHO_IN 65536
+
+/* One batch of requests, the same for every connection (read-only once built). */
+static char *out;
+static size_t batch;
 
 static void count_error(int err)
 {
@@ -54,11 +63,13 @@ static void count_error(int err)
 }
 
 /* Account one batch of C.pipeline requests sent at t0 that ended with r (a
-   negative errno, or >= 0). False when the connection should stop. */
+   negative errno, or >= 0). False when the connection should stop. The end
+   of the run (cancellation, the deadline) is not an error: that batch is
+   simply not counted. */
 static bool batch_done(int64_t t0, ssize_t r)
 {
 	if (r < 0) {
-		if (r != -ECANCELED)
+		if (r != -ECANCELED && r != -ETIMEDOUT)
 			count_error((int)r);
 		return false;
 	}
@@ -69,41 +80,115 @@ static bool batch_done(int64_t t0, ssize_t r)
 	return true;
 }
 
+/* A connection's sending side. */
+struct conn {
+	int fd;
+	size_t sent;       /* bytes of the batch that batch_send got out itself */
+	int send_err;      /* the sender task's error */
+	urt_task *sender;  /* sending the rest of the batch, or NULL */
+};
+
+/* The sender task: the rest of the batch. On an error the socket is shut
+   down, so that the receiving side stops waiting for answers that will not
+   come. */
+static int send_rest(void *arg)
+{
+	struct conn *k = arg;
+	ssize_t r = urt_send_all(k->fd, out + k->sent, batch - k->sent, MSG_NOSIGNAL, NULL);
+	if (r < 0 && r != -ECANCELED) {
+		k->send_err = (int)r;
+		urt_shutdown(k->fd, SHUT_RDWR);
+	}
+	return 0;
+}
+
+/*
+ * Start sending the batch. Sending all of it before reading any answer
+ * deadlocks once the batch is larger than the socket buffers can hold:
+ * the server stops reading while its answers go unread, and we stop
+ * reading while our send waits. So what the socket takes at once goes out
+ * here without waiting (all of it for the usual small batch: no extra task,
+ * no extra switch), and the rest is left to a sender task while the caller
+ * reads the answers. 0 or a negative errno.
+ */
+static int batch_send(struct conn *k)
+{
+	ssize_t r = urt_send(k->fd, out, batch, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (r == -EAGAIN)
+		r = 0;
+	if (r < 0)
+		return (int)r;
+	if ((size_t)r == batch)
+		return 0;
+	k->sent = (size_t)r;
+	k->send_err = 0;
+	k->sender = urt_spawn(send_rest, k);
+	return k->sender ? 0 : -ENOMEM;
+}
+
+/*
+ * The batch's answers were read (r >= 0) or reading failed (r < 0): wait
+ * for the sender, cancelled first when reading failed. urt_wait_for also
+ * cancels and joins it when this task is cancelled (the end of the run)
+ * while waiting, so no sender outlives its connection. Returns r, or the
+ * sender's error, which is the cause when both failed.
+ */
+static ssize_t batch_end(struct conn *k, ssize_t r)
+{
+	if (!k->sender)
+		return r;
+	if (r < 0)
+		urt_cancel(k->sender);
+	urt_wait_for(k->sender, URT_FOREVER, NULL);
+	k->sender = NULL;
+	return k->send_err ? k->send_err : r;
+}
+
+/* Connect; a failure other than the end of the run counts as an error. */
+static int client_connect(void)
+{
+	int fd = urt_tcp_connect(C.host, C.port);
+	if (fd < 0) {
+		if (fd != -ECANCELED && fd != -ETIMEDOUT)
+			count_error(fd);
+		return fd;
+	}
+	urt_set_nodelay(fd, true);
+	return fd;
+}
+
 static int echo_client(void *arg)
 {
 	(void)arg;
-	size_t batch = (size_t)C.size * C.pipeline;
-	char *out = aligned_alloc(64, (batch + 63) & ~(size_t)63);
-	char *in = aligned_alloc(64, (batch + 63) & ~(size_t)63);
-	int fd = out && in ? urt_tcp_connect(C.host, C.port) : -ENOMEM;
-	if (fd < 0) {
-		count_error(fd);
-		free(out);
+	char *in = aligned_alloc(64, ECHO_IN);
+	if (!in) {
+		count_error(-ENOMEM);
+		return 0;
+	}
+	struct conn k = {.fd = client_connect()};
+	if (k.fd < 0) {
 		free(in);
 		return 0;
 	}
-	urt_set_nodelay(fd, true);
-	memset(out, 'x', batch);
 	while (urt_now_ns() < end_ns) {
 		int64_t t0 = urt_now_ns();
-		ssize_t r = urt_send_all(fd, out, batch, 0, NULL);
+		ssize_t r = batch_send(&k);
 		size_t got = 0;
 		while (r >= 0 && got < batch) {
-			r = urt_recv(fd, in + got, batch - got, 0);
+			size_t want = batch - got < ECHO_IN ? batch - got : ECHO_IN;
+			r = urt_recv(k.fd, in, want, 0);
 			if (r == 0)
 				r = -ECONNRESET; /* the server closed on us */
 			if (r > 0)
 				got += (size_t)r;
 		}
-		if (!batch_done(t0, r))
+		if (!batch_done(t0, batch_end(&k, r)))
 			break;
 	}
-	urt_sock_close(fd);
-	free(out);
+	urt_sock_close(k.fd);
 	free(in);
 	return 0;
 }
-
 /* An HTTP connection's input: unread bytes are in[pos, len). */
 struct http_in {
 	char *in;
@@ -163,32 +248,49 @@ static int http_read_responses(int fd, struct http_in *h, unsigned n)
 static int http_client(void *arg)
 {
 	(void)arg;
-	char req[1024];
-	int rl = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", C.path, C.host);
-	size_t batch = (size_t)rl * C.pipeline;
-	char *out = aligned_alloc(64, (batch + 63) & ~(size_t)63);
 	struct http_in h = {.in = aligned_alloc(64, HTTP_IN)};
-	int fd = out && h.in ? urt_tcp_connect(C.host, C.port) : -ENOMEM;
-	if (fd < 0) {
-		count_error(fd);
-		free(out);
+	if (!h.in) {
+		count_error(-ENOMEM);
+		return 0;
+	}
+	struct conn k = {.fd = client_connect()};
+	if (k.fd < 0) {
 		free(h.in);
 		return 0;
 	}
-	urt_set_nodelay(fd, true);
-	for (unsigned i = 0; i < C.pipeline; i++)
-		memcpy(out + (size_t)rl * i, req, (size_t)rl);
 	while (urt_now_ns() < end_ns) {
 		int64_t t0 = urt_now_ns();
-		ssize_t r = urt_send_all(fd, out, batch, MSG_NOSIGNAL, NULL);
+		ssize_t r = batch_send(&k);
 		if (r >= 0)
-			r = http_read_responses(fd, &h, C.pipeline);
-		if (!batch_done(t0, r))
+			r = http_read_responses(k.fd, &h, C.pipeline);
+		if (!batch_done(t0, batch_end(&k, r)))
 			break;
 	}
-	urt_sock_close(fd);
-	free(out);
+	urt_sock_close(k.fd);
 	free(h.in);
+	return 0;
+}
+
+/* The batch every connection sends: C.pipeline requests back to back. */
+static int build_batch(void)
+{
+	char req[1024];
+	size_t rl = C.size;
+	if (C.http) {
+		/* main bounds --host and --path, so the request fits */
+		rl = (size_t)snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", C.path,
+				      C.host);
+		if (rl >= sizeof req)
+			return -EINVAL;
+	}
+	batch = rl * C.pipeline;
+	out = aligned_alloc(64, (batch + 63) & ~(size_t)63);
+	if (!out)
+		return -ENOMEM;
+	if (!C.http)
+		memset(out, 'x', batch);
+	for (unsigned i = 0; C.http && i < C.pipeline; i++)
+		memcpy(out + rl * i, req, rl);
 	return 0;
 }
 
@@ -206,16 +308,27 @@ static void usage(void)
 static int load_main(void *arg)
 {
 	(void)arg;
-	urt_task **t = calloc(C.conns, sizeof *t);
-	if (!t)
+	int r = build_batch();
+	if (r < 0) {
+		fprintf(stderr, "urt-load: %s\n", strerror(-r));
 		return 1;
+	}
+	urt_group conns;
+	urt_group_init(&conns);
 	int64_t start = urt_now_ns();
 	end_ns = start + (int64_t)(C.duration * 1e9);
 	for (unsigned i = 0; i < C.conns; i++)
-		t[i] = urt_spawn(C.http ? http_client : echo_client, NULL);
-	urt_join_all(t, C.conns, NULL);
+		if (!urt_group_spawn(&conns, C.http ? http_client : echo_client, NULL))
+			count_error(-ENOMEM);
+	/* the run ends at the deadline whatever the connections are doing:
+	   urt_group_wait cancels those still running then, a connect or a
+	   batch in flight included (such a batch is not counted) */
+	int64_t left = end_ns - urt_now_ns();
+	urt_deadline_push(left > 0 ? left : 0);
+	urt_group_wait(&conns);
+	urt_deadline_pop();
 	double secs = (double)(urt_now_ns() - start) / 1e9;
-	free(t);
+	free(out);
 	if (C.http)
 		printf("urt-load http %s:%d%s conns=%u pipeline=%u duration=%.1fs: ", C.host, C.port,
 		       C.path, C.conns, C.pipeline, secs);
