@@ -56,6 +56,8 @@ for v in "${reals[@]}"; do
 	refused "$LOAD" --duration "$v"
 	refused "$HTTPD" --drain "$v"
 	refused "$HTTPD" --idle-timeout "$v"
+	refused "$HTTPD" --header-timeout "$v"
+	refused "$HTTPD" --body-timeout "$v"
 done
 refused "$LOAD" --duration 0
 for v in "${ints[@]}" 0; do refused "$HTTPD" --max-conns "$v"; done
@@ -100,7 +102,8 @@ timeout 10 "$LOAD" --port "$port" --conns 02 --duration 2e-1 --size 1K --pipelin
 grep -q "conns=2 size=1024 pipeline=3 " "$work/load" || fail "urt-load values: $(cat "$work/load")"
 grep -q "errors 0$" "$work/load" || fail "urt-load errors: $(cat "$work/load")"
 stop_server
-start_server "$HTTPD" --port 00 --idle-timeout 2.5 --max-conns 5 --drain .5
+start_server "$HTTPD" --port 00 --idle-timeout 2.5 --header-timeout 1.5 --body-timeout 0 \
+	--max-conns 5 --drain .5
 exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect to urt-httpd"
 printf 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&3
 timeout 5 cat <&3 | grep -q 'Hello, World!' || fail "urt-httpd with good values did not answer"
