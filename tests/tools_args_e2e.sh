@@ -7,11 +7,14 @@
 # (TOOL_EXIT_USAGE) and exactly one line on stderr naming the option, and
 # good values still work. Every run is under timeout: a tool that takes a
 # bad value and starts serving fails the test instead of hanging it.
-# Usage: tools_args_e2e.sh URT-ECHO URT-LOAD URT-HTTPD
+# urt-cp's numeric options get the same parser; like cp, it adds a second
+# line pointing at --help.
+# Usage: tools_args_e2e.sh URT-ECHO URT-LOAD URT-HTTPD [URT-CP]
 set -u
 ECHO=$1
 LOAD=$2
 HTTPD=$3
+CP=${4:-}
 work=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
@@ -110,4 +113,23 @@ timeout 5 cat <&3 | grep -q 'Hello, World!' || fail "urt-httpd with good values 
 exec 3<&-
 stop_server
 echo "ok good values"
+if [ -n "$CP" ]; then
+	# cp_refused OPTION VALUE: exit 2, the message names OPTION, then the hint
+	cp_refused() {
+		timeout 5 "$CP" "$1" "$2" /etc/hostname "$work/cpout" >"$work/o" 2>"$work/e" </dev/null
+		local rc=$?
+		[ "$rc" = 2 ] || fail "urt-cp $1 '$2': exit status $rc, not 2 ($(head -c 300 "$work/e"))"
+		[ "$(wc -l <"$work/e")" = 2 ] || fail "urt-cp $1 '$2': not two lines: $(cat "$work/e")"
+		head -1 "$work/e" | grep -q -- "^urt-cp: .*$1" || fail "urt-cp $1 '$2': $(cat "$work/e")"
+		grep -q "Try 'urt-cp --help'" "$work/e" || fail "urt-cp $1 '$2': no hint line"
+		[ ! -e "$work/cpout" ] || fail "urt-cp $1 '$2': copied anyway"
+	}
+	for v in "${ints[@]}" 0 4097 +5; do cp_refused -j "$v"; done
+	for v in "${ints[@]}" 0 257; do cp_refused --queue-depth "$v"; done
+	for v in "${ints[@]}" 0 4095 5000 2G 99999999999G 1X; do cp_refused --chunk-size "$v"; done
+	timeout 10 "$CP" -j 3 --queue-depth 2 --chunk-size 64K /etc/hostname "$work/cpout" ||
+		fail "urt-cp with good values"
+	cmp -s /etc/hostname "$work/cpout" || fail "urt-cp with good values: bad copy"
+	echo "ok urt-cp values"
+fi
 echo "ok tools args"

@@ -15,6 +15,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "../tool.h"
+
 #include "cp.h"
 #include "../tool.h"
 
@@ -38,9 +40,6 @@ void cp_msg(const char *fmt, ...)
 	va_end(ap);
 }
 
-#ifndef TOOL_EXIT_USAGE
-#define TOOL_EXIT_USAGE 2 /* usage errors; tools/tool.h will define it */
-#endif
 
 static void usage(FILE *f)
 {
@@ -113,36 +112,12 @@ static int try_help(void)
 	return TOOL_EXIT_USAGE;
 }
 
-/* A number with an optional K/M/G suffix (KiB etc. too): -1 for anything
-   else (signs, spaces, overflow). */
-static int parse_size(const char *s, size_t *out)
+/* Option values through the tools' shared parser (tools/tool.h): digits
+   only, range checked before any cast; one message line, then the hint. */
+static int opt_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
-	char *end;
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	unsigned sh = 0;
-	if (*end == 'k' || *end == 'K')
-		sh = 10, end++;
-	else if (*end == 'm' || *end == 'M')
-		sh = 20, end++;
-	else if (*end == 'g' || *end == 'G')
-		sh = 30, end++;
-	if (sh && *end == 'i' && end[1] == 'B')
-		end += 2;
-	if (*end || v > (SIZE_MAX >> sh))
-		return -1;
-	*out = (size_t)(v << sh);
-	return 0;
-}
-
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	size_t v;
-	if (parse_size(s, &v) < 0 || v < lo || v > hi)
+	uint64_t v;
+	if (tool_parse_u64(prog, opt, s, lo, hi, &v) < 0)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
@@ -317,23 +292,24 @@ int main(int argc, char **argv)
 			O.reflink = k;
 			break;
 		case 'j':
-			if (parse_uint(optarg, 1, 4096, &O.jobs) < 0) {
-				cp_msg("invalid number of jobs '%s' (1..4096)", optarg);
+			if (opt_uint("-j", optarg, 1, 4096, &O.jobs) < 0)
 				return try_help();
-			}
 			break;
 		case OPT_QD:
-			if (parse_uint(optarg, 1, 256, &O.depth) < 0) {
-				cp_msg("invalid queue depth '%s' (1..256)", optarg);
+			if (opt_uint("--queue-depth", optarg, 1, 256, &O.depth) < 0)
 				return try_help();
-			}
 			break;
 		case OPT_CHUNK:
-			if (parse_size(optarg, &O.chunk) < 0 || O.chunk < 4096 || O.chunk > (1u << 30) ||
-			    O.chunk % 4096) {
-				cp_msg("invalid chunk size '%s' (a multiple of 4K, 4K..1G)", optarg);
+		{
+			uint64_t v;
+			if (tool_parse_size(prog, "--chunk-size", optarg, 4096, 1u << 30, &v) < 0)
+				return try_help();
+			if (v % 4096) {
+				cp_msg("invalid value '%s' for --chunk-size: expected a multiple of 4K", optarg);
 				return try_help();
 			}
+			O.chunk = (size_t)v;
+		}
 			break;
 		case OPT_PROGRESS: O.progress = 1; break;
 		case OPT_NO_PROGRESS: O.progress = 0; break;
