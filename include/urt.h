@@ -114,8 +114,13 @@ struct urt_options {
 	   offloads outstanding at once (default 1024; more wait, FIFO). */
 	unsigned offload_threads;
 	unsigned offload_queue;
+	/* Most tasks alive at once (0: no limit). Past it urt_spawn returns
+	   NULL with errno EAGAIN and urt_loop_submit's task reports -EAGAIN;
+	   nothing crashes or waits. (Memory running out: NULL, ENOMEM.) */
+	uint32_t max_tasks;
+	uint32_t reserved32;  /* must be zero */
 	/* Reserved for future fields; must be zero. */
-	uint64_t reserved[8];
+	uint64_t reserved[7];
 };
 
 /*
@@ -232,8 +237,9 @@ struct urt_spawn_attr {
  * the pool when the task first runs.
  *
  * Returns the task handle, valid until the task is joined (or, when
- * detached, until it ends). Returns NULL when out of memory or when called
- * with no loop running on this thread.
+ * detached, until it ends). Returns NULL with errno set: ENOMEM (out of
+ * memory), EAGAIN (urt_options.max_tasks alive), EPERM (no loop running on
+ * this thread), EINVAL (no fn, or a group that is being cancelled).
  */
 URT_API urt_task *urt_spawn(int (*fn)(void *), void *arg);
 URT_API urt_task *urt_spawn_attr(const struct urt_spawn_attr *attr, int (*fn)(void *), void *arg);

@@ -146,6 +146,7 @@ struct urt_loop {
 	size_t stack_size;
 	struct urt_list tasks;       /* every task not yet released */
 	uint64_t alive;              /* tasks not yet DONE */
+	uint64_t max_tasks;          /* urt_options.max_tasks; 0: no limit */
 	uint64_t next_id;
 	/* timer heap: min-heap of tasks by timer_at */
 	urt_task **heap;

@@ -245,6 +245,7 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	L->offload_threads = o->offload_threads ? o->offload_threads : ncpu > 0 ? (unsigned)ncpu : 1;
 	L->offload_queue = o->offload_queue ? o->offload_queue : 1024;
+	L->max_tasks = o->max_tasks;
 	thread_stack_bounds(L);
 	L->sched_tsan_fiber = urt__tsan_current();
 	urt__L = L;
@@ -313,7 +314,7 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 	L->stepping = true;
 	L->main_task = urt_spawn(main_fn, arg);
 	if (!L->main_task) {
-		r = -ENOMEM;
+		r = -errno;
 	} else {
 		urt_task_set_name(L->main_task, "main");
 		for (;;) {

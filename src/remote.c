@@ -118,7 +118,7 @@ static void drain(struct urt_loop *L, struct urt__remote *rq, bool spawn)
 		if (t) {
 			t->on_end = remote_end;
 		} else {
-			complete(it->h, spawn && !L->main_done ? -ENOMEM : -ECANCELED);
+			complete(it->h, spawn && !L->main_done ? -errno : -ECANCELED);
 			free(it);
 		}
 	}

@@ -348,13 +348,19 @@ int urt__wait_done(urt_task *t, int64_t deadline)
 urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void *arg)
 {
 	struct urt_loop *L = urt__L;
-	if (!L || !fn)
+	if (!L || !fn || (a && a->group && a->group->cancelling)) {
+		errno = !L ? EPERM : EINVAL;
 		return NULL;
-	if (a && a->group && a->group->cancelling)
+	}
+	if (unlikely(L->max_tasks) && L->alive >= L->max_tasks) {
+		errno = EAGAIN;
 		return NULL;
+	}
 	urt_task *t = task_alloc();
-	if (!t)
+	if (!t) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	memset(t, 0, offsetof(urt_task, local));
 	t->fn = fn;
 	t->arg = arg;

@@ -357,3 +357,56 @@ Test(embed, stop_from_another_thread)
 	CHECK(res, -ECANCELED);
 	OK(urt_loop_free(L));
 }
+
+/* urt_options.max_tasks: spawning past it fails with EAGAIN (main counts),
+   a submission from another thread reports -EAGAIN; a slot freed by a task
+   that ended is usable again. */
+static atomic_int submit_done;
+
+static void *submit_one(void *arg)
+{
+	urt_remote *h;
+	OK(urt_loop_submit(arg, count_done, NULL, &h));
+	int res = 0;
+	OK(urt_remote_wait(h, &res));
+	CHECK(res, -EAGAIN);
+	urt_loop_unref(arg);
+	atomic_store(&submit_done, 1);
+	return NULL;
+}
+
+static int t_max_tasks(void *arg)
+{
+	(void)arg;
+	urt_task *t[4];
+	int n = 0;
+	for (; n < 4; n++) {
+		t[n] = urt_spawn(sleeper, (void *)100000);
+		if (!t[n])
+			break;
+	}
+	cr_assert_eq(n, 3, "spawned %d with max_tasks 4 (main counts)", n);
+	cr_assert_eq(errno, EAGAIN);
+	atomic_store(&submit_done, 0);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, submit_one, urt_loop_ref(urt_loop_current())), 0);
+	while (!atomic_load(&submit_done)) /* the submission arrives while full */
+		OK(urt_sleep_ms(1));
+	pthread_join(th, NULL);
+	urt_cancel(t[0]);
+	CHECK(join_ok(t[0]), -ECANCELED);
+	urt_task *again = urt_spawn(sleeper, (void *)1);
+	cr_assert_not_null(again, "a freed slot is usable again");
+	cr_assert_eq(join_ok(again), 1);
+	for (int i = 1; i < n; i++) {
+		urt_cancel(t[i]);
+		CHECK(join_ok(t[i]), -ECANCELED);
+	}
+	return 0;
+}
+
+Test(embed, max_tasks_gives_eagain)
+{
+	struct urt_options o = {.max_tasks = 4};
+	OK(urt_run_opts(&o, t_max_tasks, NULL));
+}
