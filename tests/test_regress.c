@@ -932,19 +932,6 @@ Test(regress, canary_in_trimmed_stack_false_overflow)
 /* An acceptor waiter handed an accept error (-EMFILE), then cancelled
    before it ran: the error was lost. It is reported, and the cancellation
    stays pending. */
-struct emf {
-	urt_acceptor *a;
-	int rc, after;
-};
-
-static int emf_waiter(void *arg)
-{
-	struct emf *e = arg;
-	e->rc = urt_acceptor_accept(e->a);
-	e->after = urt_nop();
-	return 0;
-}
-
 static int t_acceptor_error_cancel(void *arg)
 {
 	(void)arg;
@@ -975,9 +962,9 @@ static int t_acceptor_error_cancel(void *arg)
 	rl.rlim_cur = (rlim_t)c + 1;
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 
-	struct emf e = {.a = a};
+	struct ax e = {.a = a};
 	struct canceller k;
-	urt_task *w = spawn_ok(emf_waiter, &e);
+	urt_task *w = spawn_ok(acc_waiter, &e);
 	urt_task *kt = spawn_canceller(&k, w);
 	OK(urt_sleep_ms(2)); /* w arms the accept and waits */
 	cr_assert_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
