@@ -115,6 +115,22 @@ static int embed_work_start(urt_loop *L, struct embed_work *w)
 	return 0;
 }
 
+/* A new loop on this thread with the workload spawned on it: the loop, or
+   NULL after a message prefixed with who. */
+static urt_loop *embed_work_loop(struct embed_work *w, const char *who)
+{
+	urt_loop *L;
+	int r = urt_loop_new(NULL, &L);
+	if (r == 0 && (r = embed_work_start(L, w)) == 0)
+		return L;
+	fprintf(stderr, "%s: %s\n", who, strerror(-r));
+	return NULL;
+}
+
+/* The loop has no task left running: check every result, free the loop.
+   The exit status: 0 when all is right. */
+static int embed_work_finish(urt_loop *L, struct embed_work *w, const char *who);
+
 /* After the loop has no task left running: 0 when every result is right. */
 static int embed_work_check(urt_loop *L, struct embed_work *w, const char *who)
 {
@@ -130,6 +146,17 @@ static int embed_work_check(urt_loop *L, struct embed_work *w, const char *who)
 		}
 	}
 	return bad ? 1 : 0;
+}
+
+static int embed_work_finish(urt_loop *L, struct embed_work *w, const char *who)
+{
+	int rc = embed_work_check(L, w, who);
+	int r = urt_loop_free(L);
+	if (r) {
+		fprintf(stderr, "%s: urt_loop_free: %s\n", who, strerror(-r));
+		rc = 1;
+	}
+	return rc;
 }
 
 #endif

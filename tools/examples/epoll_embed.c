@@ -15,16 +15,9 @@
 int main(void)
 {
 	urt_loop *L;
-	int r = urt_loop_new(NULL, &L);
-	if (r) {
-		fprintf(stderr, "epoll_embed: urt_loop_new: %s\n", strerror(-r));
-		return 1;
-	}
 	struct embed_work w;
-	if ((r = embed_work_start(L, &w)) < 0) {
-		fprintf(stderr, "epoll_embed: %s\n", strerror(-r));
+	if (!(L = embed_work_loop(&w, "epoll_embed")))
 		return 1;
-	}
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	int ufd = urt_loop_fd(L);
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -53,12 +46,7 @@ int main(void)
 			}
 		}
 	}
-	int rc = embed_work_check(L, &w, "epoll_embed");
-	r = urt_loop_free(L);
-	if (r) {
-		fprintf(stderr, "epoll_embed: urt_loop_free: %s\n", strerror(-r));
-		rc = 1;
-	}
+	int rc = embed_work_finish(L, &w, "epoll_embed");
 	printf("epoll_embed: %s (%lu steps, %lu host timer ticks)\n", rc ? "FAILED" : "ok", steps,
 	       ticks);
 	return rc;

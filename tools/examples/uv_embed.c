@@ -64,16 +64,9 @@ static void step(void)
 
 int main(void)
 {
-	int r = urt_loop_new(NULL, &L);
-	if (r) {
-		fprintf(stderr, "uv_embed: urt_loop_new: %s\n", strerror(-r));
-		return 1;
-	}
 	struct embed_work w;
-	if ((r = embed_work_start(L, &w)) < 0) {
-		fprintf(stderr, "uv_embed: %s\n", strerror(-r));
+	if (!(L = embed_work_loop(&w, "uv_embed")))
 		return 1;
-	}
 	uv_loop_t *uv = uv_default_loop();
 	uv_poll_init(uv, &upoll, urt_loop_fd(L));
 	uv_poll_start(&upoll, UV_READABLE, on_poll);
@@ -83,12 +76,7 @@ int main(void)
 	uv_timer_start(&utimer, on_timer, 0, 0); /* the first step */
 	uv_run(uv, UV_RUN_DEFAULT);
 	uv_loop_close(uv);
-	int rc = embed_work_check(L, &w, "uv_embed");
-	r = urt_loop_free(L);
-	if (r) {
-		fprintf(stderr, "uv_embed: urt_loop_free: %s\n", strerror(-r));
-		rc = 1;
-	}
+	int rc = embed_work_finish(L, &w, "uv_embed");
 	printf("uv_embed: %s (%lu steps, %lu host timer ticks)\n", rc ? "FAILED" : "ok", steps,
 	       host_ticks);
 	return rc;
