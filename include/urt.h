@@ -200,11 +200,13 @@ URT_API urt_loop *urt_loop_current(void);
  *   urt_remote_wait (run_coroutine_threadsafe(...).result()); every handle
  *   must be waited for exactly once. Returns 0, -EINVAL, -ENOMEM, or
  *   -ESHUTDOWN (the loop has closed: fn will not run). A submission the
- *   loop accepted either runs or, if the loop shut down first, never
- *   starts: its handle then reports -ECANCELED. One eventfd wake-up per
- *   burst of submissions, not per item.
+ *   loop accepted always runs; one that arrives while the loop shuts down
+ *   starts with a cancellation pending (its first suspension point returns
+ *   -ECANCELED), and the loop waits for it. Only running out of memory or
+ *   urt_options.max_tasks keeps it from starting: its handle then reports
+ *   -ENOMEM / -EAGAIN. One eventfd wake-up per burst of submissions.
  * urt_remote_wait: block the calling thread until the task has ended;
- *   *result = its return value (-ECANCELED if it never ran). 0, -EINVAL,
+ *   *result = its return value (-ENOMEM/-EAGAIN if it could not start). 0, -EINVAL,
  *   or -EDEADLK when called on the loop's own thread. Frees the handle.
  * urt_loop_stop: ask the loop to stop: urt_loop_run_until / urt_loop_step
  *   return -EINTR at the end of the current turn (tasks stay as they are);

@@ -85,6 +85,7 @@ struct urt_task {
 	bool detached;
 	bool joined;              /* consumed by a join: must not be joined again */
 	bool has_joiner;
+	bool start_anyway;        /* runs even if cancelled before it started (remote.c) */
 	bool timer_armed;
 	uint8_t sqe_flags;        /* IOSQE_* added to every op (urt_io_offload) */
 	int wake_res;             /* result handed over by urt__wake */

@@ -259,7 +259,6 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
    other threads hold references (urt_loop_ref). */
 static void loop_close(struct urt_loop *L)
 {
-	urt__remote_close(L); /* refuse new submissions; drain the queued ones */
 	urt__stall_stop(L);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
@@ -301,6 +300,18 @@ static void turn(struct urt_loop *L, bool may_wait, const urt_task *until)
 		urt__timers_expire(urt__now());
 }
 
+/* Refuse further submissions from other threads and run the ones already
+   queued to their end, so every accepted submission runs. */
+static void close_remote(struct urt_loop *L)
+{
+	urt__remote_close(L);
+	bool was = L->stepping;
+	L->stepping = true;
+	while (L->alive)
+		turn(L, true, NULL);
+	L->stepping = was;
+}
+
 int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 {
 	if (urt__L)
@@ -329,6 +340,7 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 		}
 		r = L->main_done && !L->deadlocked ? L->main_result : -EDEADLK;
 	}
+	close_remote(L);
 	L->stepping = false;
 	loop_close(L);
 	return r;
@@ -375,6 +387,7 @@ int urt_loop_free(urt_loop *L)
 		return r;
 	if (L->alive || L->inflight)
 		return -EBUSY; /* tasks alive or ops in flight: run them to the end first */
+	close_remote(L);
 	loop_close(L);
 	return 0;
 }

@@ -18,10 +18,9 @@
  *
  * Shutdown races are settled by a counter of submitters inside
  * urt_loop_submit: closing sets `closed`, waits for the counter to drain,
- * then takes what is left. So every submission either returns -ESHUTDOWN
- * or is seen by the loop: it runs, or (queued when the loop closed, or
- * arriving during shutdown) never starts and its handle reports
- * -ECANCELED.
+ * then takes what is left and runs it. So every submission either returns
+ * -ESHUTDOWN or runs (one that arrives during shutdown starts with a
+ * cancellation pending).
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -96,9 +95,10 @@ static void arm(struct urt__remote *rq)
 	rq->armed = true;
 }
 
-/* Take every queued record, oldest first; spawn each (or, when the loop is
-   shutting down, report it never ran). */
-static void drain(struct urt_loop *L, struct urt__remote *rq, bool spawn)
+/* Take every queued record, oldest first, and spawn each. During shutdown
+   it still runs, with a cancellation pending (its first suspension point
+   returns -ECANCELED): a submission the loop accepted always runs. */
+static void drain(struct urt__remote *rq)
 {
 	struct item *it = atomic_exchange_explicit(&rq->head, NULL, memory_order_acquire);
 	struct item *fifo = NULL;
@@ -110,15 +110,13 @@ static void drain(struct urt_loop *L, struct urt__remote *rq, bool spawn)
 	}
 	for (it = fifo; it; it = fifo) {
 		fifo = it->next;
-		urt_task *t = NULL;
-		if (spawn && !L->main_done) {
-			struct urt_spawn_attr a = {.detached = true};
-			t = urt_spawn_attr(&a, remote_entry, it);
-		}
+		struct urt_spawn_attr a = {.detached = true};
+		urt_task *t = urt_spawn_attr(&a, remote_entry, it);
 		if (t) {
 			t->on_end = remote_end;
+			t->start_anyway = true;
 		} else {
-			complete(it->h, spawn && !L->main_done ? -errno : -ECANCELED);
+			complete(it->h, -errno); /* -ENOMEM, -EAGAIN (max_tasks) */
 			free(it);
 		}
 	}
@@ -130,7 +128,7 @@ static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 	(void)flags;
 	struct urt__remote *rq = urt__container_of(m, struct urt__remote, m);
 	rq->armed = false;
-	drain(urt__L, rq, true);
+	drain(rq);
 	arm(rq);
 }
 
@@ -159,15 +157,17 @@ void urt__remote_enable(struct urt_loop *L)
 		arm(L->remote);
 }
 
-/* The loop has ended: refuse new submissions, report the queued ones as
-   never run. Before the ring goes (its read still targets rq->buf). */
+/* The loop's tasks have ended: refuse new submissions and spawn the
+   queued ones (the caller runs the loop until they have ended too). */
 void urt__remote_close(struct urt_loop *L)
 {
 	struct urt__remote *rq = L->remote;
+	if (atomic_load(&rq->closed))
+		return;
 	atomic_store(&rq->closed, true);
 	while (atomic_load(&rq->users)) /* submitters between check and push */
 		sched_yield();
-	drain(L, rq, false);
+	drain(rq);
 }
 
 /* After the ring is gone. The record itself stays until the loop's last

@@ -158,7 +158,7 @@ static void task_entry(void)
  */
 static bool task_start(struct urt_loop *L, urt_task *t)
 {
-	if (t->cancel_pending) {
+	if (t->cancel_pending && !t->start_anyway) {
 		t->cancel_pending = false;
 		task_finish(t, -ECANCELED);
 		task_reap(L, t);
