@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "core.h"
-#include "op.h"
+#include "core/core.h"
+#include "uring/op.h"
 
 TestSuite(regress, .timeout = 30);
 

@@ -21,7 +21,7 @@
 
 #include "config.h"
 #include "urt.h"
-#include "list.h"
+#include "core/list.h"
 #include "arch/switch.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -38,7 +38,7 @@ enum urt__state {
 	URT_FREE,      /* released; the struct sits in the free pool */
 };
 
-struct urt__stack; /* src/stack.c */
+struct urt__stack; /* src/core/stack.c */
 
 /*
  * An in-flight io_uring operation. Lives on the waiting task's stack; the

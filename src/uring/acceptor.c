@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 struct urt_acceptor {
 	struct urt__multi m;

@@ -13,7 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 /* Not in liburing 2.3's io_uring.h; the kernel (6.9+) numbers it 55. */
 #define URT_IORING_OP_FTRUNCATE 55

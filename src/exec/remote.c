@@ -31,7 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 struct urt_remote {
 	_Atomic int done;

@@ -25,7 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 struct urt_bufring {
 	struct io_uring_buf_ring *ring; /* shared with the kernel */

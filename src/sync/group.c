@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 
-#include "core.h"
+#include "core/core.h"
 
 void urt_group_init(urt_group *g)
 {

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core.h"
+#include "core/core.h"
 
 int64_t urt__now(void)
 {

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core.h"
+#include "core/core.h"
 
 struct urt__stall {
 	struct urt_loop *L;

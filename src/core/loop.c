@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core.h"
-#include "op.h"
-#include "sanitizer.h"
+#include "core/core.h"
+#include "uring/op.h"
+#include "core/sanitizer.h"
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
 

@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core.h"
+#include "core/core.h"
 
 struct sync_waiter {
 	struct urt__waiter w;

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "core.h"
+#include "core/core.h"
 
 #define DEFAULT_BUF (64 * 1024)
 

@@ -11,7 +11,7 @@
  */
 #include <errno.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 /*
  * The SQ ring has fewer than `need` free entries: submit what is queued.

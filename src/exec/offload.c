@@ -33,7 +33,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 enum work_state { W_QUEUED, W_RUNNING };
 

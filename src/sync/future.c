@@ -2,7 +2,7 @@
 /* Futures: set once, awaited by any number of tasks. */
 #include <errno.h>
 
-#include "core.h"
+#include "core/core.h"
 
 void urt_future_init(urt_future *f)
 {

@@ -38,8 +38,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "core.h"
-#include "sanitizer.h"
+#include "core/core.h"
+#include "core/sanitizer.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102

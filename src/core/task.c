@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
-#include "sanitizer.h"
+#include "core/core.h"
+#include "core/sanitizer.h"
 
 /* ---- task structs: a per-loop FIFO pool ----
  * Released structs go to the tail and are reused from the head, so a stale

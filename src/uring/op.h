@@ -18,7 +18,7 @@
 #define URT_OP_H
 
 #include <errno.h>
-#include "core.h"
+#include "core/core.h"
 
 void urt__sq_make_room(struct urt_loop *L, unsigned need);
 int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe);

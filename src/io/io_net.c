@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 
 /* IORING_OP_SOCKET needs Linux 5.19; probed once per process. */
