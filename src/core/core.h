@@ -11,8 +11,8 @@
  *     (join, future, group), optionally with a timer in the loop's heap.
  * Wakers only enqueue; tasks run only from the ready queue (STYLE 7).
  */
-#ifndef URT_CORE_H
-#define URT_CORE_H
+#ifndef URT__CORE_H
+#define URT__CORE_H
 
 #include <liburing.h>
 #include <pthread.h>
@@ -27,15 +27,15 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define URT_NO_DEADLINE INT64_MAX
+#define URT__NO_DEADLINE INT64_MAX
 
 enum urt__state {
-	URT_READY,     /* in the ready queue (or about to be) */
-	URT_RUNNING,
-	URT_WAIT_IO,   /* an io_uring op is in flight; only its CQE resumes the task */
-	URT_WAIT_USER, /* waiting in user space; wake with urt__wake */
-	URT_DONE,      /* ended; result valid; waiting to be joined/released */
-	URT_FREE,      /* released; the struct sits in the free pool */
+	URT__READY,     /* in the ready queue (or about to be) */
+	URT__RUNNING,
+	URT__WAIT_IO,   /* an io_uring op is in flight; only its CQE resumes the task */
+	URT__WAIT_USER, /* waiting in user space; wake with urt__wake */
+	URT__DONE,      /* ended; result valid; waiting to be joined/released */
+	URT__FREE,      /* released; the struct sits in the free pool */
 };
 
 struct urt__stack; /* src/core/stack.c */
@@ -55,10 +55,10 @@ struct urt__op {
 };
 
 /* user_data tags (op records are 8-byte aligned, so the low bits are free) */
-#define URT_UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
-#define URT_UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
-#define URT_UD_MULTI 2u         /* (multi | 2): a CQE of a multishot request */
-#define URT_UD_BACKGROUND 3u    /* (multi | 3): the same, but not counted in inflight
+#define URT__UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
+#define URT__UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
+#define URT__UD_MULTI 2u         /* (multi | 2): a CQE of a multishot request */
+#define URT__UD_BACKGROUND 3u    /* (multi | 3): the same, but not counted in inflight
 				   (the remote queue's doorbell: no task waits on it) */
 
 /*
@@ -196,7 +196,7 @@ void *urt__stack_lo(const struct urt__stack *s);
 size_t urt__stack_size(const struct urt__stack *s);
 const uint64_t *urt__stack_canary(const struct urt__stack *s);
 void urt__stack_overflow(const urt_task *t) __attribute__((noreturn));
-#define URT_CANARY UINT64_C(0x75727421cafef00d)
+#define URT__CANARY UINT64_C(0x75727421cafef00d)
 void urt__stacks_free_all(void);
 void urt__stacks_trim(void);
 /* White-box test knobs (process-wide; set before urt_run): no_guard makes
@@ -215,7 +215,7 @@ void urt__op_cancel(urt_task *t);
 void urt__op_deadline_expired(urt_task *t);
 /* How long after a deadline the user-space backstop cancels an op whose
    IORING_OP_LINK_TIMEOUT has not completed it. */
-#define URT_LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
+#define URT__LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
 void urt__reap(void);
 struct io_uring_sqe *urt__sqe_get(void);
 void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud);
@@ -255,7 +255,7 @@ static inline void urt__ready(urt_task *t)
 {
 	struct urt_loop *L = urt__L;
 	urt__ctx_prefetch(&t->ctx); /* cold with many tasks; it runs soon */
-	t->state = URT_READY;
+	t->state = URT__READY;
 	t->ready_next = NULL;
 	if (L->ready_tail)
 		L->ready_tail->ready_next = t;

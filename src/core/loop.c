@@ -287,7 +287,7 @@ static void turn(struct urt_loop *L, bool may_wait, const urt_task *until)
 	L->stats.loop_turns++;
 	urt__run_ready(L);
 	if (may_wait) {
-		if (until ? until->state == URT_DONE : !L->alive)
+		if (until ? until->state == URT__DONE : !L->alive)
 			return;
 		io_step(L);
 		return;
@@ -391,24 +391,24 @@ int urt_loop_run_until(urt_loop *L, urt_task *t, int *result)
 	int r = drivable(L);
 	if (r)
 		return r;
-	if (!t || t->state == URT_FREE || t->detached || t->group || t->joined || t->has_joiner)
+	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	L->stepping = true;
 	uint64_t deadlocks = L->deadlocks;
 	r = 0;
-	while (t->state != URT_DONE) {
+	while (t->state != URT__DONE) {
 		turn(L, true, t);
 		if (atomic_exchange_explicit(&L->stop, false, memory_order_relaxed)) {
 			r = -EINTR; /* urt_loop_stop */
 			break;
 		}
-		if (L->deadlocks != deadlocks && t->state != URT_DONE && !L->nready) {
+		if (L->deadlocks != deadlocks && t->state != URT__DONE && !L->nready) {
 			r = -EDEADLK; /* t can never end; its tasks were cancelled */
 			break;
 		}
 	}
 	L->stepping = false;
-	if (t->state == URT_DONE) {
+	if (t->state == URT__DONE) {
 		int res = t->result;
 		t->joined = true;
 		urt__task_release(t);
@@ -504,11 +504,11 @@ int urt_stats_get(struct urt_stats *out)
 static const char *state_name(const urt_task *t)
 {
 	switch (t->state) {
-	case URT_READY: return t->started ? "ready" : "new";
-	case URT_RUNNING: return "running";
-	case URT_WAIT_IO: return "wait-io";
-	case URT_WAIT_USER: return t->timer_armed ? "wait-timer" : "wait";
-	case URT_DONE: return "done";
+	case URT__READY: return t->started ? "ready" : "new";
+	case URT__RUNNING: return "running";
+	case URT__WAIT_IO: return "wait-io";
+	case URT__WAIT_USER: return t->timer_armed ? "wait-timer" : "wait";
+	case URT__DONE: return "done";
 	default: return "free";
 	}
 }
@@ -526,6 +526,6 @@ void urt_dump_tasks(FILE *out)
 		fprintf(out, "  #%-6llu %-24s %-10s stack=%zu%s%s\n", (unsigned long long)t->id,
 			urt_task_name(t), state_name(t), t->stack_size,
 			t->cancel_pending ? " cancel-pending" : "",
-			t->state == URT_DONE ? "" : (t->deadline != URT_NO_DEADLINE ? " deadline" : ""));
+			t->state == URT__DONE ? "" : (t->deadline != URT__NO_DEADLINE ? " deadline" : ""));
 	}
 }

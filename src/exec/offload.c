@@ -111,7 +111,7 @@ static void arm(struct urt__pool *p)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_read(sqe, p->efd, &p->efd_buf, sizeof p->efd_buf, 0);
-	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&p->m | URT_UD_MULTI);
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&p->m | URT__UD_MULTI);
 	p->armed = true;
 }
 

@@ -91,7 +91,7 @@ static void arm(struct urt__remote *rq)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_read(sqe, rq->efd, &rq->buf, sizeof rq->buf, 0);
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&rq->m | URT_UD_BACKGROUND);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&rq->m | URT__UD_BACKGROUND);
 	urt__L->stats.sqes++;
 	rq->armed = true;
 }

@@ -139,7 +139,7 @@ static int mutex_lock_shielded(urt_mutex *m, urt_task *t)
 	uint64_t deadlocks = urt__L->deadlocks;
 	int rc = 0;
 	while (!w.granted) {
-		if (urt__wait_user(URT_NO_DEADLINE) == -ECANCELED)
+		if (urt__wait_user(URT__NO_DEADLINE) == -ECANCELED)
 			cancelled = true;
 		if (!w.granted && urt__L->deadlocks != deadlocks) {
 			urt__list_del(&w.w.link);

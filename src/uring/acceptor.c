@@ -146,7 +146,7 @@ static void arm(urt_acceptor *a)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_multishot_accept(sqe, a->fd, NULL, NULL, a->flags);
-	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&a->m | URT_UD_MULTI);
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&a->m | URT__UD_MULTI);
 	a->armed = true;
 }
 
@@ -221,13 +221,13 @@ void urt_acceptor_free(urt_acceptor *a)
 	while (!urt__list_empty(&a->waiters))
 		wake_one(a, -ECANCELED);
 	if (a->armed) {
-		urt__cancel_ud((uint64_t)(uintptr_t)&a->m | URT_UD_MULTI);
+		urt__cancel_ud((uint64_t)(uintptr_t)&a->m | URT__UD_MULTI);
 	} else if (a->busy) {
 		/* tasks in a fallback urt_accept on the listener: cancel those
 		   (by fd: they are the only ops a listening socket has) */
 		struct io_uring_sqe *sqe = urt__sqe_get();
 		io_uring_prep_cancel_fd(sqe, a->fd, IORING_ASYNC_CANCEL_ALL);
-		urt__sqe_queue(sqe, URT_UD_IGNORE);
+		urt__sqe_queue(sqe, URT__UD_IGNORE);
 	} else {
 		destroy(&a->m);
 	}

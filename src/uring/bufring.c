@@ -286,7 +286,7 @@ static void arm(urt_receiver *r)
 	io_uring_prep_recv_multishot(sqe, r->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = r->br->bgid;
-	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&r->m | URT_UD_MULTI);
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&r->m | URT__UD_MULTI);
 	r->armed = true;
 }
 
@@ -381,11 +381,11 @@ void urt_receiver_free(urt_receiver *r)
 	if (r->waiter) {
 		urt__wake(r->waiter, 0); /* it sees orphan and leaves */
 		r->waiter = NULL;
-	} else if (r->busy && r->busy->state == URT_WAIT_IO) {
+	} else if (r->busy && r->busy->state == URT__WAIT_IO) {
 		urt__op_cancel(r->busy); /* its recv into r->priv */
 	}
 	if (r->armed)
-		urt__cancel_ud((uint64_t)(uintptr_t)&r->m | URT_UD_MULTI);
+		urt__cancel_ud((uint64_t)(uintptr_t)&r->m | URT__UD_MULTI);
 	else if (!r->busy)
 		receiver_destroy(&r->m);
 }
