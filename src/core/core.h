@@ -41,6 +41,32 @@ enum urt__state {
 struct urt__stack; /* src/core/stack.c */
 
 /*
+ * Loop close hooks. A module that leaves something to tear down when the
+ * loop closes registers a hook (urt__close_hook_add) when it first makes
+ * that thing; loop close (core/loop.c) runs the hooks without knowing what
+ * they free. `when` orders them (lower first; equal: registration order):
+ * the ones below URT__CLOSE_RING_EXIT run while the ring still exists,
+ * the rest after io_uring_queue_exit, when no CQE can name anything any
+ * more. Then the tasks and stacks go (core's own).
+ */
+enum urt__close_when {
+	URT__CLOSE_STOP_INTAKE,  /* refuse work from other threads, drain what is queued
+				    (its eventfd read still targets the record) */
+	URT__CLOSE_STOP_THREADS, /* join helper threads that read loop state */
+	URT__CLOSE_RING_EXIT,    /* not a hook: io_uring_queue_exit happens here */
+	URT__CLOSE_FDS,          /* eventfds other threads could write until now */
+	URT__CLOSE_OBJECTS,      /* objects whose CQEs the ring could deliver */
+	URT__CLOSE_WORKERS,      /* worker threads and their records */
+	URT__CLOSE_SHARED,       /* what those objects hold references to (buffer rings) */
+};
+typedef void urt__close_fn(struct urt_loop *L);
+#define URT__CLOSE_HOOKS_MAX 8 /* six today: remote (2), stall, multis, pool, bufrings */
+struct urt__close_hook {
+	urt__close_fn *fn;
+	uint8_t when; /* enum urt__close_when */
+};
+
+/*
  * An in-flight io_uring operation. Lives on the waiting task's stack; the
  * task cannot resume before `pending` reaches zero, so the record and the
  * buffers the op references outlive every CQE that points at them.
@@ -161,6 +187,9 @@ struct urt_loop {
 	_Atomic unsigned refs;       /* the owner's, plus urt_loop_ref's */
 	_Atomic bool stop;           /* urt_loop_stop asked */
 	struct urt__remote *remote;
+	/* run by loop close, sorted by `when` (urt__close_hook_add) */
+	struct urt__close_hook close_hooks[URT__CLOSE_HOOKS_MAX];
+	unsigned nclose_hooks;
 	/* sanitizer bookkeeping for the scheduler stack */
 	const void *sched_stack_lo;
 	size_t sched_stack_size;
@@ -222,21 +251,17 @@ void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud);
 /* Submit a cancel for every request whose user_data is ud (CQE ignored). */
 void urt__cancel_ud(uint64_t ud);
 
-/* acceptor.c / bufring.c: free what is still alive when the loop closes
-   (after the ring is gone, so no CQE can name it any more). */
-void urt__multis_free_all(void);
-void urt__pool_free(void);
+/* loop.c: have fn run when L closes (see enum urt__close_when). Idempotent
+   (fn already registered: nothing), so a module may call it each time it
+   makes an object; cold path only. */
+void urt__close_hook_add(struct urt_loop *L, urt__close_fn *fn, enum urt__close_when when);
 
 /* remote.c: submissions from other threads */
 int urt__remote_init(struct urt_loop *L);
 void urt__remote_enable(struct urt_loop *L);
-void urt__remote_close(struct urt_loop *L);
-void urt__remote_free(struct urt_loop *L);
 
 /* stall.c */
 int urt__stall_start(struct urt_loop *L, const struct urt_options *o);
-void urt__stall_stop(struct urt_loop *L);
-void urt__bufrings_free_all(void);
 
 /* group.c */
 void urt__group_on_done(urt_task *t);

@@ -8,6 +8,7 @@
  * then reap all CQEs and expire timers. Ops prepared while the SQ ring is
  * full are handled in op.c (submit early, then continue).
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -255,21 +256,43 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	return 0;
 }
 
+void urt__close_hook_add(struct urt_loop *L, urt__close_fn *fn, enum urt__close_when when)
+{
+	assert(when != URT__CLOSE_RING_EXIT);
+	unsigned n = L->nclose_hooks, i;
+	for (i = 0; i < n; i++)
+		if (L->close_hooks[i].fn == fn)
+			return;
+	assert(n < URT__CLOSE_HOOKS_MAX); /* raise the cap with a new module */
+	for (i = n; i > 0 && L->close_hooks[i - 1].when > when; i--)
+		L->close_hooks[i] = L->close_hooks[i - 1]; /* stable: after equal ones */
+	L->close_hooks[i] = (struct urt__close_hook){.fn = fn, .when = (uint8_t)when};
+	L->nclose_hooks = n + 1;
+}
+
+/* Run the close hooks from *next on while their `when` is below hi. */
+static void run_close_hooks(struct urt_loop *L, unsigned *next, enum urt__close_when hi)
+{
+	while (*next < L->nclose_hooks && L->close_hooks[*next].when < hi)
+		L->close_hooks[(*next)++].fn(L);
+}
+
 /* Tear down what loop_create built; the struct itself lives on while
-   other threads hold references (urt_loop_ref). */
+   other threads hold references (urt_loop_ref). What the modules made
+   goes through their close hooks: first those that need the ring, then
+   (after it is gone) the rest, and the tasks and stacks last. */
 static void loop_close(struct urt_loop *L)
 {
-	urt__remote_close(L); /* refuse new submissions; drain the queued ones */
-	urt__stall_stop(L);
+	unsigned next = 0;
+	run_close_hooks(L, &next, URT__CLOSE_RING_EXIT);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	io_uring_queue_exit(&L->ring);
-	urt__remote_free(L);
+	run_close_hooks(L, &next, URT__CLOSE_FDS + 1);
 	if (L->poll_fd >= 0)
 		close(L->poll_fd);
-	urt__multis_free_all();
-	urt__pool_free();
-	urt__bufrings_free_all();
+	run_close_hooks(L, &next, URT__CLOSE_SHARED + 1);
+	L->nclose_hooks = 0;
 	urt__tasks_free_all();
 	urt__stacks_free_all();
 	free(L->heap);

@@ -134,6 +134,9 @@ static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 	arm(rq);
 }
 
+static void remote_close(struct urt_loop *L);
+static void remote_free(struct urt_loop *L);
+
 int urt__remote_init(struct urt_loop *L)
 {
 	struct urt__remote *rq = calloc(1, sizeof *rq);
@@ -148,6 +151,8 @@ int urt__remote_init(struct urt_loop *L)
 	rq->m.on_cqe = on_cqe;
 	urt__list_init(&rq->m.link);
 	L->remote = rq;
+	urt__close_hook_add(L, remote_close, URT__CLOSE_STOP_INTAKE);
+	urt__close_hook_add(L, remote_free, URT__CLOSE_FDS);
 	return 0;
 }
 
@@ -161,7 +166,7 @@ void urt__remote_enable(struct urt_loop *L)
 
 /* The loop has ended: refuse new submissions, report the queued ones as
    never run. Before the ring goes (its read still targets rq->buf). */
-void urt__remote_close(struct urt_loop *L)
+static void remote_close(struct urt_loop *L)
 {
 	struct urt__remote *rq = L->remote;
 	atomic_store(&rq->closed, true);
@@ -172,7 +177,7 @@ void urt__remote_close(struct urt_loop *L)
 
 /* After the ring is gone. The record itself stays until the loop's last
    reference goes: other threads may still look at `closed`. */
-void urt__remote_free(struct urt_loop *L)
+static void remote_free(struct urt_loop *L)
 {
 	close(L->remote->efd); /* no submitter can write to it any more */
 	L->remote->efd = -1;

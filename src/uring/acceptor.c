@@ -138,6 +138,7 @@ int urt_acceptor_new(int fd, int flags, urt_acceptor **out)
 	a->fallback = L->opt_flags & URT_OPT_NO_MULTISHOT;
 	urt__list_init(&a->waiters);
 	urt__list_add_tail(&L->multis, &a->m.link);
+	urt__close_hook_add(L, urt__multis_free_all, URT__CLOSE_OBJECTS);
 	*out = a;
 	return 0;
 }
@@ -233,10 +234,10 @@ void urt_acceptor_free(urt_acceptor *a)
 	}
 }
 
-void urt__multis_free_all(void)
+void urt__multis_free_all(struct urt_loop *L)
 {
 	struct urt_list *pos, *tmp;
-	urt__list_for_each_safe(pos, tmp, &urt__L->multis) {
+	urt__list_for_each_safe(pos, tmp, &L->multis) {
 		struct urt__multi *m = urt__container_of(pos, struct urt__multi, link);
 		m->destroy(m);
 	}

@@ -22,6 +22,9 @@
 
 void urt__sq_make_room(struct urt_loop *L, unsigned need);
 int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe);
+/* acceptor.c: the close hook (URT__CLOSE_OBJECTS) of every live multishot
+   object; registered by acceptor.c and bufring.c when they make one. */
+void urt__multis_free_all(struct urt_loop *L);
 
 /*
  * The checks every suspension point makes, for calls that end up not
