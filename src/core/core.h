@@ -269,6 +269,29 @@ void urt__group_on_done(urt_task *t);
 /* Clock: CLOCK_MONOTONIC in ns (vDSO, no system call). */
 int64_t urt__now(void);
 
+/* Unlink w if it is still linked (a waker that grants a wait unlinks the
+   waiter itself, so the next grant goes to the next one). */
+static inline void urt__waiter_unlink(struct urt__waiter *w)
+{
+	if (urt__list_linked(&w->link))
+		urt__list_del(&w->link);
+}
+
+/*
+ * The user-space wait of every primitive with a wait list: link w (whose
+ * task is the caller, set by the caller) at the tail of l, wait as
+ * urt__wait_user(deadline) does, and return its result with w unlinked
+ * whatever ended the wait. Whether the wait was granted is the caller's to
+ * tell (its primitive's state, or a field of the record w is in).
+ */
+static inline int urt__wait_on(struct urt_list *l, struct urt__waiter *w, int64_t deadline)
+{
+	urt__list_add_tail(l, &w->link);
+	int r = urt__wait_user(deadline);
+	urt__waiter_unlink(w);
+	return r;
+}
+
 static inline urt_task *urt__cur(void)
 {
 	struct urt_loop *L = urt__L;

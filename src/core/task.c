@@ -296,8 +296,8 @@ void urt__wake(urt_task *t, int res)
 /*
  * Wait in user space until urt__wake, the deadline (absolute ns,
  * URT__NO_DEADLINE for none: -ETIMEDOUT) or a cancellation (-ECANCELED).
- * The caller links its waiter node before and unlinks it after if still
- * linked. Returns the woken result (0 unless the waker said otherwise).
+ * Waits on a list go through urt__wait_on (core.h), which links the
+ * waiter before and unlinks it after. Returns the woken result (0 unless the waker said otherwise).
  */
 int urt__wait_user(int64_t deadline)
 {
@@ -332,10 +332,7 @@ int urt__wait_done(urt_task *t, int64_t deadline)
 		return 0;
 	urt_task *cur = urt__L->current;
 	struct urt__waiter w = {.task = cur};
-	urt__list_add_tail(&t->done_waiters, &w.link);
-	int r = urt__wait_user(deadline);
-	if (urt__list_linked(&w.link))
-		urt__list_del(&w.link);
+	int r = urt__wait_on(&t->done_waiters, &w, deadline);
 	if (t->state != URT__DONE)
 		return r;
 	if (r == -ECANCELED)
@@ -548,10 +545,10 @@ int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns)
 		w[i].task = cur;
 		urt__list_add_tail(&tasks[i]->done_waiters, &w[i].link);
 	}
+	/* n lists at once, so not urt__wait_on: link all, wait, unlink all */
 	int r = urt__wait_user(urt__wait_deadline(cur, timeout_ns));
 	for (size_t i = 0; i < n; i++)
-		if (urt__list_linked(&w[i].link))
-			urt__list_del(&w[i].link);
+		urt__waiter_unlink(&w[i]);
 	if (w != stackw)
 		free(w);
 	for (size_t i = 0; i < n; i++) {

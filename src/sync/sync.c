@@ -32,10 +32,7 @@ static int wait_on(struct urt_list *l, struct sync_waiter *w, urt_task *t, int64
 {
 	w->w.task = t;
 	w->granted = false;
-	urt__list_add_tail(l, &w->w.link);
-	int r = urt__wait_user(urt__wait_deadline(t, timeout_ns));
-	if (urt__list_linked(&w->w.link))
-		urt__list_del(&w->w.link);
+	int r = urt__wait_on(l, &w->w, urt__wait_deadline(t, timeout_ns));
 	if (w->granted) {
 		if (r == -ECANCELED)
 			urt__cancel_rearm(t); /* seen at the next suspension point */

@@ -31,7 +31,7 @@ struct urt_acceptor {
 
 struct acc_waiter {
 	struct urt__waiter w;
-	int res; /* 1: look again; < 0: an error handed to this waiter */
+	int res; /* 0: not woken; 1: look again; < 0: an error handed to this waiter */
 };
 
 static int q_push(urt_acceptor *a, int fd)
@@ -185,12 +185,10 @@ static int accept_next(urt_acceptor *a, urt_task *t)
 			return urt_accept(a->fd, NULL, NULL, a->flags);
 		if (!a->armed)
 			arm(a);
-		struct acc_waiter w = {.w.task = t, .res = 1};
-		urt__list_add_tail(&a->waiters, &w.w.link);
-		r = urt__wait_user(t->deadline);
-		bool woken = !urt__list_linked(&w.w.link);
-		if (!woken)
-			urt__list_del(&w.w.link);
+		/* res 0: not woken; wake_one hands 1 (look again) or an error */
+		struct acc_waiter w = {.w.task = t, .res = 0};
+		r = urt__wait_on(&a->waiters, &w.w, t->deadline);
+		bool woken = w.res != 0;
 		if (w.res < 0) {
 			/* handed an error, then maybe cancelled before we ran: the
 			   error is ours to report and the cancellation stays
