@@ -5,7 +5,7 @@
  *
  *   efd: the worker write(2)s an eventfd; the loop keeps an IORING_OP_READ
  *        of it in its ring and re-arms it after each completion (what
- *        src/offload.c does).
+ *        src/exec/offload.c does).
  *   msg: the worker posts IORING_OP_MSG_RING from a small ring of its own
  *        to the loop ring's fd (IOSQE_CQE_SKIP_SUCCESS: nothing to reap on
  *        the worker's ring); the message is the loop's CQE.

@@ -247,7 +247,7 @@ Test(ops, io_offload)
    changes nothing and reads the ring's current limits back. */
 
 #include <unistd.h>
-#include "core.h"
+#include "core/core.h"
 
 static int main_iowq_query(void *arg)
 {

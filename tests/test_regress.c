@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "core.h"
-#include "op.h"
+#include "core/core.h"
+#include "uring/op.h"
 
 TestSuite(regress, .timeout = 30);
 
@@ -46,9 +46,9 @@ struct canceller {
 static int cancel_when_woken(void *arg)
 {
 	struct canceller *c = arg;
-	if (yield_until(c->target, URT_WAIT_USER) < 0)
+	if (yield_until(c->target, URT__WAIT_USER) < 0)
 		return -1;
-	if (yield_until(c->target, URT_READY) < 0)
+	if (yield_until(c->target, URT__READY) < 0)
 		return -1;
 	c->caught = c->target->wake_res == 0;
 	urt_cancel(c->target);
@@ -575,7 +575,7 @@ static int cancel_in_cleanup(void *arg)
 {
 	urt_task *t = arg;
 	OK(urt_sleep_ms(15));
-	cr_assert_eq(t->state, URT_WAIT_USER);
+	cr_assert_eq(t->state, URT__WAIT_USER);
 	urt_cancel(t);
 	return 0;
 }
@@ -636,7 +636,7 @@ static int t_shutdown_swallow(void *arg)
 	shut_j.target = spawn_ok(ends_at_once, NULL);
 	OK(urt_detach(a));
 	urt_yield(); /* A waits, B ends and wakes A, then main returns: A is READY */
-	cr_assert_eq(a->state, URT_READY);
+	cr_assert_eq(a->state, URT__READY);
 	return 0;
 }
 
@@ -711,7 +711,7 @@ static int t_close_cancelled_in_flight(void *arg)
 		struct closer c = {.fd = p[0]};
 		urt_task *t = spawn_ok(async_closer, &c);
 		urt_yield(); /* t prepares its close and waits */
-		cr_assert_eq(t->state, URT_WAIT_IO);
+		cr_assert_eq(t->state, URT__WAIT_IO);
 		urt_cancel(t);
 		join_ok(t);
 		OK(c.rc);
@@ -881,7 +881,7 @@ static int t_reap_nested(void *arg)
 	for (int i = 0; i < 8; i++) {
 		struct io_uring_sqe *sqe = urt__sqe_get();
 		io_uring_prep_nop(sqe);
-		urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&n.m | URT_UD_MULTI);
+		urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&n.m | URT__UD_MULTI);
 	}
 	OK(urt_nop()); /* submitted with them, reaped in the same pass */
 	OK(urt_sleep_ms(1));

@@ -10,13 +10,13 @@
  * Backends: src/arch/switch_x86_64.S, src/arch/switch_aarch64.S, and
  * src/arch/switch_ucontext.c (portable fallback, -Dcontext=ucontext).
  */
-#ifndef URT_ARCH_SWITCH_H
-#define URT_ARCH_SWITCH_H
+#ifndef URT__ARCH_SWITCH_H
+#define URT__ARCH_SWITCH_H
 
 #include <stddef.h>
 #include "config.h"
 
-#if URT_CTX_UCONTEXT
+#if URT__CTX_UCONTEXT
 #include <ucontext.h>
 struct urt__ctx {
 	ucontext_t uc;
@@ -32,7 +32,7 @@ void urt__ctx_switch(struct urt__ctx *from, struct urt__ctx *to);
 /* Start loading a suspended context (its saved registers) into the cache. */
 static inline void urt__ctx_prefetch(const struct urt__ctx *c)
 {
-#if URT_CTX_UCONTEXT
+#if URT__CTX_UCONTEXT
 	(void)c;
 #else
 	__builtin_prefetch(c->sp);

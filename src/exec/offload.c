@@ -33,7 +33,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 enum work_state { W_QUEUED, W_RUNNING };
 
@@ -111,7 +111,7 @@ static void arm(struct urt__pool *p)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_read(sqe, p->efd, &p->efd_buf, sizeof p->efd_buf, 0);
-	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&p->m | URT_UD_MULTI);
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&p->m | URT__UD_MULTI);
 	p->armed = true;
 }
 
@@ -153,6 +153,8 @@ static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 		arm(p);
 }
 
+static void pool_free(struct urt_loop *L);
+
 static struct urt__pool *pool_get(void)
 {
 	struct urt_loop *L = urt__L;
@@ -170,13 +172,14 @@ static struct urt__pool *pool_get(void)
 		free(p);
 		return NULL;
 	}
-	p->m.on_cqe = on_cqe; /* not on loop->multis: urt__pool_free frees the pool */
+	p->m.on_cqe = on_cqe; /* not on loop->multis: pool_free frees the pool */
 	urt__list_init(&p->m.link);
 	p->max_threads = L->offload_threads;
 	urt_sem_init(&p->slots, L->offload_queue);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	L->pool = p;
+	urt__close_hook_add(L, pool_free, URT__CLOSE_WORKERS);
 	return p;
 }
 
@@ -297,9 +300,8 @@ early: /* fn never ran and never will */
 
 /* At loop close, after the ring is gone: stop the workers (waiting for
    functions still running) and free everything. */
-void urt__pool_free(void)
+static void pool_free(struct urt_loop *L)
 {
-	struct urt_loop *L = urt__L;
 	struct urt__pool *p = L->pool;
 	if (!p)
 		return;

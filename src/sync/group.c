@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 
-#include "core.h"
+#include "core/core.h"
 
 void urt_group_init(urt_group *g)
 {
@@ -60,7 +60,7 @@ int urt_group_wait(urt_group *g)
 	int rc = 0;
 	bool cancelled_late = false;
 	while (!urt__list_empty(&g->live)) {
-		int r = urt__wait_user(rc ? URT_NO_DEADLINE : cur->deadline);
+		int r = urt__wait_user(rc ? URT__NO_DEADLINE : cur->deadline);
 		if (r >= 0)
 			continue;
 		if (rc) {

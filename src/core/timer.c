@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core.h"
+#include "core/core.h"
 
 int64_t urt__now(void)
 {
@@ -30,7 +30,7 @@ int64_t urt_now_ns(void)
 }
 
 /*
- * a + b for b >= 0, saturating at URT_NO_DEADLINE. Every sum of a time and
+ * a + b for b >= 0, saturating at URT__NO_DEADLINE. Every sum of a time and
  * a duration goes through here: a wrapped sum is a deadline in the past or
  * (worse, after a subtraction) a wait of centuries that freezes the loop.
  */
@@ -38,16 +38,16 @@ int64_t urt__time_add(int64_t a, int64_t b)
 {
 	if (b <= 0)
 		return a; /* callers pass no negative durations; never go back in time */
-	return a > URT_NO_DEADLINE - b ? URT_NO_DEADLINE : a + b;
+	return a > URT__NO_DEADLINE - b ? URT__NO_DEADLINE : a + b;
 }
 
-/* The absolute time timeout_ns from now: URT_NO_DEADLINE for a negative
+/* The absolute time timeout_ns from now: URT__NO_DEADLINE for a negative
    timeout ("none") and for one too far away to represent (the same thing:
    it is never reached). */
 int64_t urt__deadline_abs(int64_t timeout_ns)
 {
 	if (timeout_ns < 0)
-		return URT_NO_DEADLINE;
+		return URT__NO_DEADLINE;
 	return urt__time_add(urt__now(), timeout_ns);
 }
 
@@ -134,11 +134,11 @@ void urt__timer_disarm(urt_task *t)
 		sift_down(L, i);
 }
 
-/* Earliest armed expiry, or URT_NO_DEADLINE. */
+/* Earliest armed expiry, or URT__NO_DEADLINE. */
 int64_t urt__timer_next(void)
 {
 	struct urt_loop *L = urt__L;
-	return L->heap_len ? L->heap[0]->timer_at : URT_NO_DEADLINE;
+	return L->heap_len ? L->heap[0]->timer_at : URT__NO_DEADLINE;
 }
 
 /* Wake every task whose timer is at or before now with -ETIMEDOUT. */
@@ -147,11 +147,11 @@ void urt__timers_expire(int64_t now)
 	struct urt_loop *L = urt__L;
 	while (L->heap_len && L->heap[0]->timer_at <= now) {
 		urt_task *t = L->heap[0];
-		if (t->state != URT_WAIT_USER) {
+		if (t->state != URT__WAIT_USER) {
 			/* an op's deadline backstop: cancel the op if it is still in
 			   flight (if it completed, its task is ready and disarms) */
 			urt__timer_disarm(t);
-			if (t->state == URT_WAIT_IO)
+			if (t->state == URT__WAIT_IO)
 				urt__op_deadline_expired(t);
 			continue;
 		}

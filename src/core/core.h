@@ -11,8 +11,8 @@
  *     (join, future, group), optionally with a timer in the loop's heap.
  * Wakers only enqueue; tasks run only from the ready queue (STYLE 7).
  */
-#ifndef URT_CORE_H
-#define URT_CORE_H
+#ifndef URT__CORE_H
+#define URT__CORE_H
 
 #include <liburing.h>
 #include <pthread.h>
@@ -21,24 +21,50 @@
 
 #include "config.h"
 #include "urt.h"
-#include "list.h"
+#include "core/list.h"
 #include "arch/switch.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define URT_NO_DEADLINE INT64_MAX
+#define URT__NO_DEADLINE INT64_MAX
 
 enum urt__state {
-	URT_READY,     /* in the ready queue (or about to be) */
-	URT_RUNNING,
-	URT_WAIT_IO,   /* an io_uring op is in flight; only its CQE resumes the task */
-	URT_WAIT_USER, /* waiting in user space; wake with urt__wake */
-	URT_DONE,      /* ended; result valid; waiting to be joined/released */
-	URT_FREE,      /* released; the struct sits in the free pool */
+	URT__READY,     /* in the ready queue (or about to be) */
+	URT__RUNNING,
+	URT__WAIT_IO,   /* an io_uring op is in flight; only its CQE resumes the task */
+	URT__WAIT_USER, /* waiting in user space; wake with urt__wake */
+	URT__DONE,      /* ended; result valid; waiting to be joined/released */
+	URT__FREE,      /* released; the struct sits in the free pool */
 };
 
-struct urt__stack; /* src/stack.c */
+struct urt__stack; /* src/core/stack.c */
+
+/*
+ * Loop close hooks. A module that leaves something to tear down when the
+ * loop closes registers a hook (urt__close_hook_add) when it first makes
+ * that thing; loop close (core/loop.c) runs the hooks without knowing what
+ * they free. `when` orders them (lower first; equal: registration order):
+ * the ones below URT__CLOSE_RING_EXIT run while the ring still exists,
+ * the rest after io_uring_queue_exit, when no CQE can name anything any
+ * more. Then the tasks and stacks go (core's own).
+ */
+enum urt__close_when {
+	URT__CLOSE_STOP_INTAKE,  /* refuse work from other threads, drain what is queued
+				    (its eventfd read still targets the record) */
+	URT__CLOSE_STOP_THREADS, /* join helper threads that read loop state */
+	URT__CLOSE_RING_EXIT,    /* not a hook: io_uring_queue_exit happens here */
+	URT__CLOSE_FDS,          /* eventfds other threads could write until now */
+	URT__CLOSE_OBJECTS,      /* objects whose CQEs the ring could deliver */
+	URT__CLOSE_WORKERS,      /* worker threads and their records */
+	URT__CLOSE_SHARED,       /* what those objects hold references to (buffer rings) */
+};
+typedef void urt__close_fn(struct urt_loop *L);
+#define URT__CLOSE_HOOKS_MAX 8 /* six today: remote (2), stall, multis, pool, bufrings */
+struct urt__close_hook {
+	urt__close_fn *fn;
+	uint8_t when; /* enum urt__close_when */
+};
 
 /*
  * An in-flight io_uring operation. Lives on the waiting task's stack; the
@@ -55,10 +81,10 @@ struct urt__op {
 };
 
 /* user_data tags (op records are 8-byte aligned, so the low bits are free) */
-#define URT_UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
-#define URT_UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
-#define URT_UD_MULTI 2u         /* (multi | 2): a CQE of a multishot request */
-#define URT_UD_BACKGROUND 3u    /* (multi | 3): the same, but not counted in inflight
+#define URT__UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
+#define URT__UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
+#define URT__UD_MULTI 2u         /* (multi | 2): a CQE of a multishot request */
+#define URT__UD_BACKGROUND 3u    /* (multi | 3): the same, but not counted in inflight
 				   (the remote queue's doorbell: no task waits on it) */
 
 /*
@@ -162,6 +188,9 @@ struct urt_loop {
 	_Atomic unsigned refs;       /* the owner's, plus urt_loop_ref's */
 	_Atomic bool stop;           /* urt_loop_stop asked */
 	struct urt__remote *remote;
+	/* run by loop close, sorted by `when` (urt__close_hook_add) */
+	struct urt__close_hook close_hooks[URT__CLOSE_HOOKS_MAX];
+	unsigned nclose_hooks;
 	/* sanitizer bookkeeping for the scheduler stack */
 	const void *sched_stack_lo;
 	size_t sched_stack_size;
@@ -197,7 +226,7 @@ void *urt__stack_lo(const struct urt__stack *s);
 size_t urt__stack_size(const struct urt__stack *s);
 const uint64_t *urt__stack_canary(const struct urt__stack *s);
 void urt__stack_overflow(const urt_task *t) __attribute__((noreturn));
-#define URT_CANARY UINT64_C(0x75727421cafef00d)
+#define URT__CANARY UINT64_C(0x75727421cafef00d)
 void urt__stacks_free_all(void);
 void urt__stacks_trim(void);
 /* White-box test knobs (process-wide; set before urt_run): no_guard makes
@@ -216,34 +245,54 @@ void urt__op_cancel(urt_task *t);
 void urt__op_deadline_expired(urt_task *t);
 /* How long after a deadline the user-space backstop cancels an op whose
    IORING_OP_LINK_TIMEOUT has not completed it. */
-#define URT_LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
+#define URT__LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
 void urt__reap(void);
 struct io_uring_sqe *urt__sqe_get(void);
 void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud);
 /* Submit a cancel for every request whose user_data is ud (CQE ignored). */
 void urt__cancel_ud(uint64_t ud);
 
-/* acceptor.c / bufring.c: free what is still alive when the loop closes
-   (after the ring is gone, so no CQE can name it any more). */
-void urt__multis_free_all(void);
-void urt__pool_free(void);
+/* loop.c: have fn run when L closes (see enum urt__close_when). Idempotent
+   (fn already registered: nothing), so a module may call it each time it
+   makes an object; cold path only. */
+void urt__close_hook_add(struct urt_loop *L, urt__close_fn *fn, enum urt__close_when when);
 
 /* remote.c: submissions from other threads */
 int urt__remote_init(struct urt_loop *L);
 void urt__remote_enable(struct urt_loop *L);
-void urt__remote_close(struct urt_loop *L);
-void urt__remote_free(struct urt_loop *L);
+void urt__remote_close(struct urt_loop *L); /* refuse, then spawn what is queued */
 
 /* stall.c */
 int urt__stall_start(struct urt_loop *L, const struct urt_options *o);
-void urt__stall_stop(struct urt_loop *L);
-void urt__bufrings_free_all(void);
 
 /* group.c */
 void urt__group_on_done(urt_task *t);
 
 /* Clock: CLOCK_MONOTONIC in ns (vDSO, no system call). */
 int64_t urt__now(void);
+
+/* Unlink w if it is still linked (a waker that grants a wait unlinks the
+   waiter itself, so the next grant goes to the next one). */
+static inline void urt__waiter_unlink(struct urt__waiter *w)
+{
+	if (urt__list_linked(&w->link))
+		urt__list_del(&w->link);
+}
+
+/*
+ * The user-space wait of every primitive with a wait list: link w (whose
+ * task is the caller, set by the caller) at the tail of l, wait as
+ * urt__wait_user(deadline) does, and return its result with w unlinked
+ * whatever ended the wait. Whether the wait was granted is the caller's to
+ * tell (its primitive's state, or a field of the record w is in).
+ */
+static inline int urt__wait_on(struct urt_list *l, struct urt__waiter *w, int64_t deadline)
+{
+	urt__list_add_tail(l, &w->link);
+	int r = urt__wait_user(deadline);
+	urt__waiter_unlink(w);
+	return r;
+}
 
 static inline urt_task *urt__cur(void)
 {
@@ -256,7 +305,7 @@ static inline void urt__ready(urt_task *t)
 {
 	struct urt_loop *L = urt__L;
 	urt__ctx_prefetch(&t->ctx); /* cold with many tasks; it runs soon */
-	t->state = URT_READY;
+	t->state = URT__READY;
 	t->ready_next = NULL;
 	if (L->ready_tail)
 		L->ready_tail->ready_next = t;

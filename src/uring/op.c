@@ -11,7 +11,7 @@
  */
 #include <errno.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 /*
  * The SQ ring has fewer than `need` free entries: submit what is queued.
@@ -38,7 +38,7 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 	sqe->flags |= t->sqe_flags;
 	L->inflight++;
 	L->stats.sqes++;
-	if (unlikely(t->deadline != URT_NO_DEADLINE) && !op->nocancel) {
+	if (unlikely(t->deadline != URT__NO_DEADLINE) && !op->nocancel) {
 		/* Space for this SQE was reserved by urt__op_start. The timespec is
 		   read when the SQE is submitted, and op outlives that. */
 		sqe->flags |= IOSQE_IO_LINK;
@@ -46,7 +46,7 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 		op->ts.tv_nsec = t->deadline % URT_NS_PER_SEC;
 		struct io_uring_sqe *lt = io_uring_get_sqe(&L->ring);
 		io_uring_prep_link_timeout(lt, &op->ts, IORING_TIMEOUT_ABS);
-		io_uring_sqe_set_data64(lt, (uint64_t)(uintptr_t)op | URT_UD_LINK_TIMEOUT);
+		io_uring_sqe_set_data64(lt, (uint64_t)(uintptr_t)op | URT__UD_LINK_TIMEOUT);
 		op->pending = 2;
 		L->inflight++;
 		L->stats.sqes++;
@@ -54,11 +54,11 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 		   may never see its link timeout fire. If the op is still pending
 		   a little after the deadline, the timer heap cancels it
 		   (urt__op_deadline_expired). */
-		int64_t backstop = urt__time_add(t->deadline, URT_LINK_TIMEOUT_GRACE);
-		if (backstop != URT_NO_DEADLINE) /* else never reached: no timer */
+		int64_t backstop = urt__time_add(t->deadline, URT__LINK_TIMEOUT_GRACE);
+		if (backstop != URT__NO_DEADLINE) /* else never reached: no timer */
 			urt__timer_arm(t, backstop);
 	}
-	t->state = URT_WAIT_IO;
+	t->state = URT__WAIT_IO;
 	t->wait_op = op;
 	urt__suspend();
 	t->wait_op = NULL;
@@ -108,7 +108,7 @@ struct io_uring_sqe *urt__sqe_get(void)
 }
 
 /* Count a prepared SQE from urt__sqe_get as in flight, its CQEs going to
-   user_data ud (URT_UD_IGNORE, or a multishot record | URT_UD_MULTI). */
+   user_data ud (URT__UD_IGNORE, or a multishot record | URT__UD_MULTI). */
 void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud)
 {
 	struct urt_loop *L = urt__L;
@@ -121,7 +121,7 @@ void urt__cancel_ud(uint64_t ud)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_cancel64(sqe, ud, 0);
-	urt__sqe_queue(sqe, URT_UD_IGNORE);
+	urt__sqe_queue(sqe, URT__UD_IGNORE);
 }
 
 /*
@@ -148,7 +148,7 @@ void urt__reap(void)
 		int res = cqe->res;
 		head++;
 		L->stats.cqes++;
-		if (likely((ud & 3) == 0 && ud != URT_UD_IGNORE)) {
+		if (likely((ud & 3) == 0 && ud != URT__UD_IGNORE)) {
 			/* the common case: an op's own CQE. Its record sits on a
 			   task stack that has gone cold by now (a cache miss per
 			   CQE with 1000 connections): fetch the next one early (a
@@ -160,20 +160,20 @@ void urt__reap(void)
 			op->res = res;
 			if (--op->pending == 0)
 				urt__ready(op->task);
-		} else if ((ud & 3) == URT_UD_LINK_TIMEOUT) {
+		} else if ((ud & 3) == URT__UD_LINK_TIMEOUT) {
 			struct urt__op *op = (struct urt__op *)(uintptr_t)(ud & ~(uint64_t)3);
 			L->inflight--;
 			if (res == -ETIME)
 				op->timed_out = 1;
 			if (--op->pending == 0)
 				urt__ready(op->task);
-		} else if (ud & URT_UD_MULTI) {
+		} else if (ud & URT__UD_MULTI) {
 			if (ud == LIBURING_UDATA_TIMEOUT)
 				continue; /* liburing's own wait timeout (kernels without EXT_ARG) */
 			struct urt__multi *m = (struct urt__multi *)(uintptr_t)(ud & ~(uint64_t)3);
 			unsigned flags = cqe->flags;
 			/* the request's last CQE; background ones were never counted */
-			if (!(flags & IORING_CQE_F_MORE) && (ud & 3) == URT_UD_MULTI)
+			if (!(flags & IORING_CQE_F_MORE) && (ud & 3) == URT__UD_MULTI)
 				L->inflight--;
 			/* release: the kernel may reuse the slots once it sees them */
 			io_uring_smp_store_release(cq->khead, head);
@@ -182,7 +182,7 @@ void urt__reap(void)
 			tail = io_uring_smp_load_acquire(cq->ktail);
 			continue;
 		} else {
-			L->inflight--; /* URT_UD_IGNORE: a cancel request's CQE */
+			L->inflight--; /* URT__UD_IGNORE: a cancel request's CQE */
 		}
 		if (head == tail) /* more may have come in meanwhile */
 			tail = io_uring_smp_load_acquire(cq->ktail);

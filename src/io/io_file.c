@@ -13,10 +13,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 /* Not in liburing 2.3's io_uring.h; the kernel (6.9+) numbers it 55. */
-#define URT_IORING_OP_FTRUNCATE 55
+#define URT__IORING_OP_FTRUNCATE 55
 
 
 /* URT_FIXED_FD(i) → slot i of the registered file table. */
@@ -32,7 +32,7 @@ int urt_openat(int dfd, const char *path, int flags, mode_t mode)
 {
 	if (!path)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_openat(sqe, dfd, path, flags, mode);
 	return urt__op_wait(&op, sqe);
 }
@@ -77,7 +77,7 @@ int urt_close(int fd)
 
 ssize_t urt_read(int fd, void *buf, size_t n, int64_t off)
 {
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_read(sqe, fd, buf, urt__clamp_len(n), (uint64_t)off);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
@@ -85,7 +85,7 @@ ssize_t urt_read(int fd, void *buf, size_t n, int64_t off)
 
 ssize_t urt_write(int fd, const void *buf, size_t n, int64_t off)
 {
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_write(sqe, fd, buf, urt__clamp_len(n), (uint64_t)off);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
@@ -95,7 +95,7 @@ ssize_t urt_readv(int fd, const struct iovec *iov, int iovcnt, int64_t off)
 {
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_readv(sqe, fd, iov, (unsigned)iovcnt, (uint64_t)off);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
@@ -105,7 +105,7 @@ ssize_t urt_writev(int fd, const struct iovec *iov, int iovcnt, int64_t off)
 {
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_writev(sqe, fd, iov, (unsigned)iovcnt, (uint64_t)off);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
@@ -155,7 +155,7 @@ ssize_t urt_write_all(int fd, const void *buf, size_t n, int64_t off)
 
 static int fsync_op(int fd, unsigned flags)
 {
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_fsync(sqe, fd, flags);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
@@ -175,7 +175,7 @@ int urt_statx(int dfd, const char *path, int flags, unsigned mask, struct statx 
 {
 	if (!path || !out)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_statx(sqe, dfd, path, flags, mask, out);
 	return urt__op_wait(&op, sqe);
 }
@@ -184,7 +184,7 @@ int urt_fallocate(int fd, int mode, int64_t off, int64_t len)
 {
 	if (off < 0 || len <= 0)
 		return -EINVAL;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_fallocate(sqe, fd, mode, (uint64_t)off, (uint64_t)len);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
@@ -198,7 +198,7 @@ static bool ftruncate_supported(void)
 {
 	if (have_ftruncate_op == 0) {
 		struct io_uring_probe *p = io_uring_get_probe_ring(&urt__L->ring);
-		have_ftruncate_op = p && io_uring_opcode_supported(p, URT_IORING_OP_FTRUNCATE) ? 1 : -1;
+		have_ftruncate_op = p && io_uring_opcode_supported(p, URT__IORING_OP_FTRUNCATE) ? 1 : -1;
 		free(p);
 	}
 	return have_ftruncate_op > 0;
@@ -216,8 +216,8 @@ int urt_ftruncate(int fd, int64_t len)
 			return -EBADF;
 		return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
 	}
-	OP_BEGIN;
-	io_uring_prep_rw(URT_IORING_OP_FTRUNCATE, sqe, fd, NULL, 0, (uint64_t)len);
+	OP_BEGIN_OR_RETURN;
+	io_uring_prep_rw(URT__IORING_OP_FTRUNCATE, sqe, fd, NULL, 0, (uint64_t)len);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
 }
@@ -226,7 +226,7 @@ int urt_unlinkat(int dfd, const char *path, int flags)
 {
 	if (!path)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_unlinkat(sqe, dfd, path, flags);
 	return urt__op_wait(&op, sqe);
 }
@@ -235,7 +235,7 @@ int urt_renameat(int olddfd, const char *oldpath, int newdfd, const char *newpat
 {
 	if (!oldpath || !newpath)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_renameat(sqe, olddfd, oldpath, newdfd, newpath, flags);
 	return urt__op_wait(&op, sqe);
 }
@@ -244,7 +244,7 @@ int urt_mkdirat(int dfd, const char *path, mode_t mode)
 {
 	if (!path)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_mkdirat(sqe, dfd, path, mode);
 	return urt__op_wait(&op, sqe);
 }
@@ -253,7 +253,7 @@ int urt_symlinkat(const char *target, int newdfd, const char *linkpath)
 {
 	if (!target || !linkpath)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_symlinkat(sqe, target, newdfd, linkpath);
 	return urt__op_wait(&op, sqe);
 }
@@ -262,7 +262,7 @@ int urt_linkat(int olddfd, const char *oldpath, int newdfd, const char *newpath,
 {
 	if (!oldpath || !newpath)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_linkat(sqe, olddfd, oldpath, newdfd, newpath, flags);
 	return urt__op_wait(&op, sqe);
 }
@@ -285,7 +285,7 @@ int urt_mkdir(const char *path, mode_t mode)
 ssize_t urt_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t n,
 		   unsigned flags)
 {
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	unsigned fixed_in = 0;
 	if (URT_IS_FIXED_FD(fd_in)) {
 		fd_in = fd_in - URT_FIXED_FD(0);
@@ -303,7 +303,7 @@ ssize_t urt_read_fixed(int fd, void *buf, size_t n, int64_t off, int buf_index)
 {
 	if (buf_index < 0)
 		return -EINVAL;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_read_fixed(sqe, fd, buf, urt__clamp_len(n), (uint64_t)off, buf_index);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);
@@ -313,7 +313,7 @@ ssize_t urt_write_fixed(int fd, const void *buf, size_t n, int64_t off, int buf_
 {
 	if (buf_index < 0)
 		return -EINVAL;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_write_fixed(sqe, fd, buf, urt__clamp_len(n), (uint64_t)off, buf_index);
 	set_fd(sqe, fd);
 	return urt__op_wait(&op, sqe);

@@ -8,6 +8,7 @@
  * then reap all CQEs and expire timers. Ops prepared while the SQ ring is
  * full are handled in op.c (submit early, then continue).
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -15,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core.h"
-#include "op.h"
-#include "sanitizer.h"
+#include "core/core.h"
+#include "uring/op.h"
+#include "core/sanitizer.h"
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
 
@@ -255,20 +256,43 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	return 0;
 }
 
+void urt__close_hook_add(struct urt_loop *L, urt__close_fn *fn, enum urt__close_when when)
+{
+	assert(when != URT__CLOSE_RING_EXIT);
+	unsigned n = L->nclose_hooks, i;
+	for (i = 0; i < n; i++)
+		if (L->close_hooks[i].fn == fn)
+			return;
+	assert(n < URT__CLOSE_HOOKS_MAX); /* raise the cap with a new module */
+	for (i = n; i > 0 && L->close_hooks[i - 1].when > when; i--)
+		L->close_hooks[i] = L->close_hooks[i - 1]; /* stable: after equal ones */
+	L->close_hooks[i] = (struct urt__close_hook){.fn = fn, .when = (uint8_t)when};
+	L->nclose_hooks = n + 1;
+}
+
+/* Run the close hooks from *next on while their `when` is below hi. */
+static void run_close_hooks(struct urt_loop *L, unsigned *next, enum urt__close_when hi)
+{
+	while (*next < L->nclose_hooks && L->close_hooks[*next].when < hi)
+		L->close_hooks[(*next)++].fn(L);
+}
+
 /* Tear down what loop_create built; the struct itself lives on while
-   other threads hold references (urt_loop_ref). */
+   other threads hold references (urt_loop_ref). What the modules made
+   goes through their close hooks: first those that need the ring, then
+   (after it is gone) the rest, and the tasks and stacks last. */
 static void loop_close(struct urt_loop *L)
 {
-	urt__stall_stop(L);
+	unsigned next = 0;
+	run_close_hooks(L, &next, URT__CLOSE_RING_EXIT);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	io_uring_queue_exit(&L->ring);
-	urt__remote_free(L);
+	run_close_hooks(L, &next, URT__CLOSE_FDS + 1);
 	if (L->poll_fd >= 0)
 		close(L->poll_fd);
-	urt__multis_free_all();
-	urt__pool_free();
-	urt__bufrings_free_all();
+	run_close_hooks(L, &next, URT__CLOSE_SHARED + 1);
+	L->nclose_hooks = 0;
 	urt__tasks_free_all();
 	urt__stacks_free_all();
 	free(L->heap);
@@ -286,7 +310,7 @@ static void turn(struct urt_loop *L, bool may_wait, const urt_task *until)
 	L->stats.loop_turns++;
 	urt__run_ready(L);
 	if (may_wait) {
-		if (until ? until->state == URT_DONE : !L->alive)
+		if (until ? until->state == URT__DONE : !L->alive)
 			return;
 		io_step(L);
 		return;
@@ -404,24 +428,24 @@ int urt_loop_run_until(urt_loop *L, urt_task *t, int *result)
 	int r = drivable(L);
 	if (r)
 		return r;
-	if (!t || t->state == URT_FREE || t->detached || t->group || t->joined || t->has_joiner)
+	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	L->stepping = true;
 	uint64_t deadlocks = L->deadlocks;
 	r = 0;
-	while (t->state != URT_DONE) {
+	while (t->state != URT__DONE) {
 		turn(L, true, t);
 		if (atomic_exchange_explicit(&L->stop, false, memory_order_relaxed)) {
 			r = -EINTR; /* urt_loop_stop */
 			break;
 		}
-		if (L->deadlocks != deadlocks && t->state != URT_DONE && !L->nready) {
+		if (L->deadlocks != deadlocks && t->state != URT__DONE && !L->nready) {
 			r = -EDEADLK; /* t can never end; its tasks were cancelled */
 			break;
 		}
 	}
 	L->stepping = false;
-	if (t->state == URT_DONE) {
+	if (t->state == URT__DONE) {
 		int res = t->result;
 		t->joined = true;
 		urt__task_release(t);
@@ -517,11 +541,11 @@ int urt_stats_get(struct urt_stats *out)
 static const char *state_name(const urt_task *t)
 {
 	switch (t->state) {
-	case URT_READY: return t->started ? "ready" : "new";
-	case URT_RUNNING: return "running";
-	case URT_WAIT_IO: return "wait-io";
-	case URT_WAIT_USER: return t->timer_armed ? "wait-timer" : "wait";
-	case URT_DONE: return "done";
+	case URT__READY: return t->started ? "ready" : "new";
+	case URT__RUNNING: return "running";
+	case URT__WAIT_IO: return "wait-io";
+	case URT__WAIT_USER: return t->timer_armed ? "wait-timer" : "wait";
+	case URT__DONE: return "done";
 	default: return "free";
 	}
 }
@@ -539,6 +563,6 @@ void urt_dump_tasks(FILE *out)
 		fprintf(out, "  #%-6llu %-24s %-10s stack=%zu%s%s\n", (unsigned long long)t->id,
 			urt_task_name(t), state_name(t), t->stack_size,
 			t->cancel_pending ? " cancel-pending" : "",
-			t->state == URT_DONE ? "" : (t->deadline != URT_NO_DEADLINE ? " deadline" : ""));
+			t->state == URT__DONE ? "" : (t->deadline != URT__NO_DEADLINE ? " deadline" : ""));
 	}
 }

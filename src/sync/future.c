@@ -2,7 +2,7 @@
 /* Futures: set once, awaited by any number of tasks. */
 #include <errno.h>
 
-#include "core.h"
+#include "core/core.h"
 
 void urt_future_init(urt_future *f)
 {
@@ -39,10 +39,7 @@ int urt_future_wait(urt_future *f, int64_t timeout_ns, void **value)
 		return -EINVAL;
 	if (!f->set) {
 		struct urt__waiter w = {.task = cur};
-		urt__list_add_tail(&f->waiters, &w.link);
-		int r = urt__wait_user(urt__wait_deadline(cur, timeout_ns));
-		if (urt__list_linked(&w.link))
-			urt__list_del(&w.link);
+		int r = urt__wait_on(&f->waiters, &w, urt__wait_deadline(cur, timeout_ns));
 		if (!f->set)
 			return r;
 		/* set, then cancelled before we ran: the value wins and the

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
-#include "sanitizer.h"
+#include "core/core.h"
+#include "core/sanitizer.h"
 
 /* ---- task structs: a per-loop FIFO pool ----
  * Released structs go to the tail and are reused from the head, so a stale
- * handle (joined twice, say) sees URT_FREE for as long as possible. */
+ * handle (joined twice, say) sees URT__FREE for as long as possible. */
 
 #define TASK_CHUNK 64
 
@@ -40,7 +40,7 @@ static urt_task *task_alloc(void)
 		c->next = chunks;
 		chunks = c;
 		for (int i = 0; i < TASK_CHUNK; i++) {
-			c->tasks[i].state = URT_FREE;
+			c->tasks[i].state = URT__FREE;
 			c->tasks[i].ready_next = i + 1 < TASK_CHUNK ? &c->tasks[i + 1] : NULL;
 		}
 		free_head = &c->tasks[0];
@@ -57,7 +57,7 @@ static urt_task *task_alloc(void)
 void urt__task_release(urt_task *t)
 {
 	urt__list_del(&t->all);
-	t->state = URT_FREE;
+	t->state = URT__FREE;
 	t->ready_next = NULL;
 	if (free_tail)
 		free_tail->ready_next = t;
@@ -100,7 +100,7 @@ static void task_finish(urt_task *t, int result)
 {
 	struct urt_loop *L = urt__L;
 	t->result = result;
-	t->state = URT_DONE;
+	t->state = URT__DONE;
 	L->alive--;
 	while (!urt__list_empty(&t->done_waiters)) {
 		struct urt__waiter *w = urt__container_of(urt__list_first(&t->done_waiters),
@@ -196,7 +196,7 @@ static inline void switch_to(urt_task *from, urt_task *to)
 	/* release: the stall watchdog reads `to`'s name once it sees it here
 	   (a plain store on x86-64) */
 	__atomic_store_n(&L->current, to, __ATOMIC_RELEASE);
-	to->state = URT_RUNNING;
+	to->state = URT__RUNNING;
 	L->stats.switches++;
 	urt__asan_start(&from->asan_fake, false, urt__stack_lo(to->stack), urt__stack_size(to->stack));
 	urt__tsan_switch(to->tsan_fiber);
@@ -208,7 +208,7 @@ void urt__switch_to_sched(urt_task *from)
 {
 	struct urt_loop *L = urt__L;
 	L->stats.switches++;
-	urt__asan_start(&from->asan_fake, from->state == URT_DONE, L->sched_stack_lo,
+	urt__asan_start(&from->asan_fake, from->state == URT__DONE, L->sched_stack_lo,
 			L->sched_stack_size);
 	urt__tsan_switch(L->sched_tsan_fiber);
 	urt__ctx_switch(&from->ctx, &L->sched_ctx);
@@ -219,7 +219,7 @@ void urt__switch_to_sched(urt_task *from)
 static void sched_run(struct urt_loop *L, urt_task *t)
 {
 	__atomic_store_n(&L->current, t, __ATOMIC_RELEASE);
-	t->state = URT_RUNNING;
+	t->state = URT__RUNNING;
 	L->stats.switches++;
 	urt__asan_start(&L->sched_asan_fake, false, urt__stack_lo(t->stack), urt__stack_size(t->stack));
 	urt__tsan_switch(t->tsan_fiber);
@@ -261,7 +261,7 @@ static inline void suspend(struct urt_loop *L, urt_task *t)
 	/* a plain add on x86-64 and aarch64; atomic so the watchdog's read is
 	   well defined */
 	__atomic_store_n(&L->progress, L->progress + 1, __ATOMIC_RELAXED);
-	if (unlikely(t->canary != NULL) && *t->canary != URT_CANARY)
+	if (unlikely(t->canary != NULL) && *t->canary != URT__CANARY)
 		urt__stack_overflow(t);
 	if (likely(L->turn_budget > 0)) {
 		urt_task *next = next_runnable(L);
@@ -269,7 +269,7 @@ static inline void suspend(struct urt_loop *L, urt_task *t)
 			L->turn_budget--;
 			if (next != t)
 				switch_to(t, next);
-			t->state = URT_RUNNING;
+			t->state = URT__RUNNING;
 			return;
 		}
 	}
@@ -285,7 +285,7 @@ void urt__suspend(void)
 /* Wake a task that waits in user space, handing it res. No-op otherwise. */
 void urt__wake(urt_task *t, int res)
 {
-	if (t->state != URT_WAIT_USER)
+	if (t->state != URT__WAIT_USER)
 		return;
 	if (t->timer_armed)
 		urt__timer_disarm(t);
@@ -295,23 +295,23 @@ void urt__wake(urt_task *t, int res)
 
 /*
  * Wait in user space until urt__wake, the deadline (absolute ns,
- * URT_NO_DEADLINE for none: -ETIMEDOUT) or a cancellation (-ECANCELED).
- * The caller links its waiter node before and unlinks it after if still
- * linked. Returns the woken result (0 unless the waker said otherwise).
+ * URT__NO_DEADLINE for none: -ETIMEDOUT) or a cancellation (-ECANCELED).
+ * Waits on a list go through urt__wait_on (core.h), which links the
+ * waiter before and unlinks it after. Returns the woken result (0 unless the waker said otherwise).
  */
 int urt__wait_user(int64_t deadline)
 {
 	urt_task *t = urt__L->current;
 	if (urt__take_cancel(t))
 		return -ECANCELED;
-	if (deadline != URT_NO_DEADLINE) {
+	if (deadline != URT__NO_DEADLINE) {
 		if (deadline <= urt__now())
 			return -ETIMEDOUT;
 		int r = urt__timer_arm(t, deadline);
 		if (r)
 			return r;
 	}
-	t->state = URT_WAIT_USER;
+	t->state = URT__WAIT_USER;
 	t->wake_res = 0;
 	urt__suspend();
 	int r = t->wake_res;
@@ -328,15 +328,12 @@ int urt__wait_user(int64_t deadline)
  */
 int urt__wait_done(urt_task *t, int64_t deadline)
 {
-	if (t->state == URT_DONE)
+	if (t->state == URT__DONE)
 		return 0;
 	urt_task *cur = urt__L->current;
 	struct urt__waiter w = {.task = cur};
-	urt__list_add_tail(&t->done_waiters, &w.link);
-	int r = urt__wait_user(deadline);
-	if (urt__list_linked(&w.link))
-		urt__list_del(&w.link);
-	if (t->state != URT_DONE)
+	int r = urt__wait_on(&t->done_waiters, &w, deadline);
+	if (t->state != URT__DONE)
 		return r;
 	if (r == -ECANCELED)
 		urt__cancel_rearm(cur);
@@ -366,7 +363,7 @@ urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void
 	t->arg = arg;
 	t->id = ++L->next_id;
 	t->heap_idx = UINT32_MAX;
-	t->deadline = URT_NO_DEADLINE;
+	t->deadline = URT__NO_DEADLINE;
 	t->stack_size = L->stack_size;
 	t->name[0] = '\0';
 	urt__list_init(&t->done_waiters);
@@ -408,7 +405,7 @@ static int joinable(urt_task *t, urt_task *cur)
 {
 	if (!cur)
 		return -EPERM;
-	if (!t || t->state == URT_FREE || t->detached || t->group || t->joined || t->has_joiner)
+	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	if (t == cur)
 		return -EDEADLK;
@@ -430,7 +427,7 @@ int urt_join(urt_task *t, int *result)
 	int r = joinable(t, cur);
 	if (r)
 		return r;
-	if (t->state != URT_DONE) {
+	if (t->state != URT__DONE) {
 		t->has_joiner = true;
 		r = urt__wait_done(t, cur->deadline);
 		t->has_joiner = false;
@@ -445,10 +442,10 @@ int urt_join(urt_task *t, int *result)
 
 int urt_detach(urt_task *t)
 {
-	if (!t || t->state == URT_FREE || t->detached || t->group || t->joined || t->has_joiner)
+	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	t->detached = true;
-	if (t->state == URT_DONE && !t->stack && urt__L->exiting != t)
+	if (t->state == URT__DONE && !t->stack && urt__L->exiting != t)
 		urt__task_release(t);
 	return 0;
 }
@@ -459,8 +456,8 @@ int urt_detach(urt_task *t)
 static void wait_done_uninterruptible(urt_task *t)
 {
 	bool cancelled = false;
-	while (t->state != URT_DONE)
-		if (urt__wait_done(t, URT_NO_DEADLINE) == -ECANCELED)
+	while (t->state != URT__DONE)
+		if (urt__wait_done(t, URT__NO_DEADLINE) == -ECANCELED)
 			cancelled = true;
 	if (cancelled)
 		urt__cancel_rearm(urt__L->current);
@@ -533,11 +530,11 @@ int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns)
 	if (!n || !tasks)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		if (!tasks[i] || tasks[i]->state == URT_FREE || tasks[i] == cur)
+		if (!tasks[i] || tasks[i]->state == URT__FREE || tasks[i] == cur)
 			return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (tasks[i]->state == URT_DONE)
+		if (tasks[i]->state == URT__DONE)
 			return (int)i;
 
 	struct urt__waiter stackw[16];
@@ -548,14 +545,14 @@ int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns)
 		w[i].task = cur;
 		urt__list_add_tail(&tasks[i]->done_waiters, &w[i].link);
 	}
+	/* n lists at once, so not urt__wait_on: link all, wait, unlink all */
 	int r = urt__wait_user(urt__wait_deadline(cur, timeout_ns));
 	for (size_t i = 0; i < n; i++)
-		if (urt__list_linked(&w[i].link))
-			urt__list_del(&w[i].link);
+		urt__waiter_unlink(&w[i]);
 	if (w != stackw)
 		free(w);
 	for (size_t i = 0; i < n; i++) {
-		if (tasks[i]->state == URT_DONE) {
+		if (tasks[i]->state == URT__DONE) {
 			if (r == -ECANCELED)
 				urt__cancel_rearm(cur); /* the finished task wins */
 			return (int)i;
@@ -566,15 +563,15 @@ int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns)
 
 void urt_cancel(urt_task *t)
 {
-	if (!t || t->state >= URT_DONE || t->cancel_pending)
+	if (!t || t->state >= URT__DONE || t->cancel_pending)
 		return;
-	if (t->state == URT_READY && t->wake_res == -ECANCELED)
+	if (t->state == URT__READY && t->wake_res == -ECANCELED)
 		return; /* already woken by a cancel that it has not seen yet */
 	switch (t->state) {
-	case URT_WAIT_USER:
+	case URT__WAIT_USER:
 		urt__wake(t, -ECANCELED); /* delivered now */
 		break;
-	case URT_WAIT_IO:
+	case URT__WAIT_IO:
 		t->cancel_pending = true;
 		if (!t->wait_op->nocancel) /* else seen when the op completes */
 			urt__op_cancel(t);
@@ -611,12 +608,12 @@ urt_task *urt_current(void)
 
 bool urt_task_done(const urt_task *t)
 {
-	return t && t->state == URT_DONE;
+	return t && t->state == URT__DONE;
 }
 
 int urt_task_set_name(urt_task *t, const char *name)
 {
-	if (!t || !name || t->state == URT_FREE)
+	if (!t || !name || t->state == URT__FREE)
 		return -EINVAL;
 	size_t n = strnlen(name, sizeof t->name - 1);
 	memcpy(t->name, name, n);

@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core.h"
+#include "core/core.h"
 
 struct sync_waiter {
 	struct urt__waiter w;
@@ -32,10 +32,7 @@ static int wait_on(struct urt_list *l, struct sync_waiter *w, urt_task *t, int64
 {
 	w->w.task = t;
 	w->granted = false;
-	urt__list_add_tail(l, &w->w.link);
-	int r = urt__wait_user(urt__wait_deadline(t, timeout_ns));
-	if (urt__list_linked(&w->w.link))
-		urt__list_del(&w->w.link);
+	int r = urt__wait_on(l, &w->w, urt__wait_deadline(t, timeout_ns));
 	if (w->granted) {
 		if (r == -ECANCELED)
 			urt__cancel_rearm(t); /* seen at the next suspension point */
@@ -139,7 +136,7 @@ static int mutex_lock_shielded(urt_mutex *m, urt_task *t)
 	uint64_t deadlocks = urt__L->deadlocks;
 	int rc = 0;
 	while (!w.granted) {
-		if (urt__wait_user(URT_NO_DEADLINE) == -ECANCELED)
+		if (urt__wait_user(URT__NO_DEADLINE) == -ECANCELED)
 			cancelled = true;
 		if (!w.granted && urt__L->deadlocks != deadlocks) {
 			urt__list_del(&w.w.link);

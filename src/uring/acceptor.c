@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 struct urt_acceptor {
 	struct urt__multi m;
@@ -31,7 +31,7 @@ struct urt_acceptor {
 
 struct acc_waiter {
 	struct urt__waiter w;
-	int res; /* 1: look again; < 0: an error handed to this waiter */
+	int res; /* 0: not woken; 1: look again; < 0: an error handed to this waiter */
 };
 
 static int q_push(urt_acceptor *a, int fd)
@@ -138,6 +138,7 @@ int urt_acceptor_new(int fd, int flags, urt_acceptor **out)
 	a->fallback = L->opt_flags & URT_OPT_NO_MULTISHOT;
 	urt__list_init(&a->waiters);
 	urt__list_add_tail(&L->multis, &a->m.link);
+	urt__close_hook_add(L, urt__multis_free_all, URT__CLOSE_OBJECTS);
 	*out = a;
 	return 0;
 }
@@ -146,7 +147,7 @@ static void arm(urt_acceptor *a)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_multishot_accept(sqe, a->fd, NULL, NULL, a->flags);
-	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&a->m | URT_UD_MULTI);
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&a->m | URT__UD_MULTI);
 	a->armed = true;
 }
 
@@ -184,12 +185,10 @@ static int accept_next(urt_acceptor *a, urt_task *t)
 			return urt_accept(a->fd, NULL, NULL, a->flags);
 		if (!a->armed)
 			arm(a);
-		struct acc_waiter w = {.w.task = t, .res = 1};
-		urt__list_add_tail(&a->waiters, &w.w.link);
-		r = urt__wait_user(t->deadline);
-		bool woken = !urt__list_linked(&w.w.link);
-		if (!woken)
-			urt__list_del(&w.w.link);
+		/* res 0: not woken; wake_one hands 1 (look again) or an error */
+		struct acc_waiter w = {.w.task = t, .res = 0};
+		r = urt__wait_on(&a->waiters, &w.w, t->deadline);
+		bool woken = w.res != 0;
 		if (w.res < 0) {
 			/* handed an error, then maybe cancelled before we ran: the
 			   error is ours to report and the cancellation stays
@@ -221,22 +220,22 @@ void urt_acceptor_free(urt_acceptor *a)
 	while (!urt__list_empty(&a->waiters))
 		wake_one(a, -ECANCELED);
 	if (a->armed) {
-		urt__cancel_ud((uint64_t)(uintptr_t)&a->m | URT_UD_MULTI);
+		urt__cancel_ud((uint64_t)(uintptr_t)&a->m | URT__UD_MULTI);
 	} else if (a->busy) {
 		/* tasks in a fallback urt_accept on the listener: cancel those
 		   (by fd: they are the only ops a listening socket has) */
 		struct io_uring_sqe *sqe = urt__sqe_get();
 		io_uring_prep_cancel_fd(sqe, a->fd, IORING_ASYNC_CANCEL_ALL);
-		urt__sqe_queue(sqe, URT_UD_IGNORE);
+		urt__sqe_queue(sqe, URT__UD_IGNORE);
 	} else {
 		destroy(&a->m);
 	}
 }
 
-void urt__multis_free_all(void)
+void urt__multis_free_all(struct urt_loop *L)
 {
 	struct urt_list *pos, *tmp;
-	urt__list_for_each_safe(pos, tmp, &urt__L->multis) {
+	urt__list_for_each_safe(pos, tmp, &L->multis) {
 		struct urt__multi *m = urt__container_of(pos, struct urt__multi, link);
 		m->destroy(m);
 	}

@@ -8,7 +8,7 @@
  */
 #include <poll.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 #define POLL_EVENTS (POLLIN | POLLPRI | POLLOUT | POLLRDHUP | POLLERR | POLLHUP)
 

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 
 /* IORING_OP_SOCKET needs Linux 5.19; probed once per process. */
@@ -34,7 +34,7 @@ int urt_socket(int domain, int type, int protocol)
 		int fd = socket(domain, type, protocol);
 		return fd < 0 ? -errno : fd;
 	}
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_socket(sqe, domain, type, protocol, 0);
 	return urt__op_wait(&op, sqe);
 }
@@ -43,7 +43,7 @@ int urt_connect(int fd, const struct sockaddr *addr, unsigned addrlen)
 {
 	if (!addr)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_connect(sqe, fd, addr, addrlen);
 	return urt__op_wait(&op, sqe);
 }
@@ -52,21 +52,21 @@ int urt_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int flags)
 {
 	if (addr && !addrlen)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_accept(sqe, fd, addr, (socklen_t *)addrlen, flags);
 	return urt__op_wait(&op, sqe);
 }
 
 ssize_t urt_recv(int fd, void *buf, size_t n, int flags)
 {
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_recv(sqe, fd, buf, urt__clamp_len(n), flags);
 	return urt__op_wait(&op, sqe);
 }
 
 ssize_t urt_send(int fd, const void *buf, size_t n, int flags)
 {
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_send(sqe, fd, buf, urt__clamp_len(n), flags | MSG_NOSIGNAL);
 	return urt__op_wait(&op, sqe);
 }
@@ -92,7 +92,7 @@ ssize_t urt_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if (!msg)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
 	return urt__op_wait(&op, sqe);
 }
@@ -101,7 +101,7 @@ ssize_t urt_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if (!msg)
 		return -EFAULT;
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)flags | MSG_NOSIGNAL);
 	return urt__op_wait(&op, sqe);
 }
@@ -131,7 +131,7 @@ ssize_t urt_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *fr
 
 int urt_shutdown(int fd, int how)
 {
-	OP_BEGIN;
+	OP_BEGIN_OR_RETURN;
 	io_uring_prep_shutdown(sqe, fd, how);
 	return urt__op_wait(&op, sqe);
 }

@@ -25,7 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 struct urt_bufring {
 	struct io_uring_buf_ring *ring; /* shared with the kernel */
@@ -89,6 +89,8 @@ static void bufring_put(urt_bufring *br)
 		bufring_destroy(br, true);
 }
 
+static void bufrings_free_all(struct urt_loop *L);
+
 int urt_bufring_new(unsigned nbufs, size_t buf_size, urt_bufring **out)
 {
 	struct urt_loop *L = urt__L;
@@ -145,6 +147,7 @@ int urt_bufring_new(unsigned nbufs, size_t buf_size, urt_bufring **out)
 	br->avail = nbufs;
 	br->refs = 1;
 	urt__list_add_tail(&L->bufrings, &br->link);
+	urt__close_hook_add(L, bufrings_free_all, URT__CLOSE_SHARED);
 	*out = br;
 	return 0;
 fail:
@@ -163,10 +166,10 @@ void urt_bufring_free(urt_bufring *br)
 		bufring_put(br);
 }
 
-void urt__bufrings_free_all(void)
+static void bufrings_free_all(struct urt_loop *L)
 {
 	struct urt_list *pos, *tmp;
-	urt__list_for_each_safe(pos, tmp, &urt__L->bufrings)
+	urt__list_for_each_safe(pos, tmp, &L->bufrings)
 		bufring_destroy(urt__container_of(pos, urt_bufring, link), false); /* ring is gone */
 }
 
@@ -213,7 +216,7 @@ static void receiver_destroy(struct urt__multi *m)
 static void receiver_destroy_at_close(struct urt__multi *m)
 {
 	urt_receiver *r = urt__container_of(m, urt_receiver, m);
-	r->br->refs--; /* urt__bufrings_free_all frees the pool itself */
+	r->br->refs--; /* bufrings_free_all, a later close hook, frees the pool itself */
 	urt__list_del(&r->m.link);
 	free(r->priv);
 	free(r);
@@ -276,6 +279,7 @@ int urt_receiver_new(int fd, urt_bufring *br, urt_receiver **out)
 	r->head = r->tail = r->cur = NO_BUF;
 	r->fallback = L->opt_flags & URT_OPT_NO_MULTISHOT;
 	urt__list_add_tail(&L->multis, &r->m.link);
+	urt__close_hook_add(L, urt__multis_free_all, URT__CLOSE_OBJECTS);
 	*out = r;
 	return 0;
 }
@@ -286,7 +290,7 @@ static void arm(urt_receiver *r)
 	io_uring_prep_recv_multishot(sqe, r->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = r->br->bgid;
-	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&r->m | URT_UD_MULTI);
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&r->m | URT__UD_MULTI);
 	r->armed = true;
 }
 
@@ -381,11 +385,11 @@ void urt_receiver_free(urt_receiver *r)
 	if (r->waiter) {
 		urt__wake(r->waiter, 0); /* it sees orphan and leaves */
 		r->waiter = NULL;
-	} else if (r->busy && r->busy->state == URT_WAIT_IO) {
+	} else if (r->busy && r->busy->state == URT__WAIT_IO) {
 		urt__op_cancel(r->busy); /* its recv into r->priv */
 	}
 	if (r->armed)
-		urt__cancel_ud((uint64_t)(uintptr_t)&r->m | URT_UD_MULTI);
+		urt__cancel_ud((uint64_t)(uintptr_t)&r->m | URT__UD_MULTI);
 	else if (!r->busy)
 		receiver_destroy(&r->m);
 }

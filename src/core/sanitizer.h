@@ -4,21 +4,21 @@
  * tools every helper compiles to nothing (Valgrind's client requests are a
  * few no-op instructions when not running under Valgrind).
  */
-#ifndef URT_SANITIZER_H
-#define URT_SANITIZER_H
+#ifndef URT__SANITIZER_H
+#define URT__SANITIZER_H
 
 #include <stddef.h>
 #include "config.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(URT_ASAN)
-#define URT_HAVE_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(URT__ASAN)
+#define URT__HAVE_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define URT_HAVE_ASAN 1
+#define URT__HAVE_ASAN 1
 #endif
 #endif
 
-#ifdef URT_HAVE_ASAN
+#ifdef URT__HAVE_ASAN
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old, size_t *size_old);
 
@@ -41,14 +41,14 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
  * switch like a hand-off.
  */
 #if defined(__SANITIZE_THREAD__)
-#define URT_HAVE_TSAN 1
+#define URT__HAVE_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define URT_HAVE_TSAN 1
+#define URT__HAVE_TSAN 1
 #endif
 #endif
 
-#ifdef URT_HAVE_TSAN
+#ifdef URT__HAVE_TSAN
 void *__tsan_get_current_fiber(void);
 void *__tsan_create_fiber(unsigned flags);
 void __tsan_destroy_fiber(void *fiber);

@@ -38,8 +38,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "core.h"
-#include "sanitizer.h"
+#include "core/core.h"
+#include "core/sanitizer.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -134,7 +134,7 @@ static enum guard_kind guard_install(char *g)
 		atomic_fetch_add(&mprotect_left, 1);
 	}
 canary:
-	*(uint64_t *)(g + page_size) = URT_CANARY;
+	*(uint64_t *)(g + page_size) = URT__CANARY;
 	return GUARD_NONE;
 }
 
@@ -256,7 +256,7 @@ struct urt__stack *urt__stack_get(size_t size)
 			if (s->trimmed && s->guard == GUARD_NONE) {
 				/* the canary's page was handed back (MADV_FREE) and
 				   may read as zeros now: a false overflow otherwise */
-				*(uint64_t *)s->lo = URT_CANARY;
+				*(uint64_t *)s->lo = URT__CANARY;
 			}
 			s->trimmed = false;
 			return s;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Intrusive circular doubly-linked lists (libuv src/queue.h style). An
    unlinked node points at itself, so "is it on a list?" is one compare. */
-#ifndef URT_LIST_H
-#define URT_LIST_H
+#ifndef URT__LIST_H
+#define URT__LIST_H
 
 #include <stddef.h>
 #include "urt.h"

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core.h"
+#include "core/core.h"
 
 struct urt__stall {
 	struct urt_loop *L;
@@ -88,6 +88,8 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+static void stall_stop(struct urt_loop *L);
+
 int urt__stall_start(struct urt_loop *L, const struct urt_options *o)
 {
 	int64_t threshold = o->stall_ns;
@@ -121,10 +123,11 @@ int urt__stall_start(struct urt_loop *L, const struct urt_options *o)
 		return -r;
 	}
 	L->stall = s;
+	urt__close_hook_add(L, stall_stop, URT__CLOSE_STOP_THREADS);
 	return 0;
 }
 
-void urt__stall_stop(struct urt_loop *L)
+static void stall_stop(struct urt_loop *L)
 {
 	struct urt__stall *s = L->stall;
 	if (!s)

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "core.h"
+#include "core/core.h"
 
 #define DEFAULT_BUF (64 * 1024)
 
@@ -48,9 +48,9 @@ void urt_stream_free(urt_stream *s)
 		while (s->rtask || s->wtask) {
 			urt_task *busy[2] = {s->rtask, s->wtask};
 			for (int i = 0; i < 2; i++)
-				if (busy[i] && busy[i]->state == URT_WAIT_IO)
+				if (busy[i] && busy[i]->state == URT__WAIT_IO)
 					urt__op_cancel(busy[i]);
-			if (urt__wait_user(URT_NO_DEADLINE) == -ECANCELED)
+			if (urt__wait_user(URT__NO_DEADLINE) == -ECANCELED)
 				cancelled = true;
 		}
 		s->closer = NULL;

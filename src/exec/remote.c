@@ -30,7 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "op.h"
+#include "uring/op.h"
 
 struct urt_remote {
 	_Atomic int done;
@@ -90,7 +90,7 @@ static void arm(struct urt__remote *rq)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_read(sqe, rq->efd, &rq->buf, sizeof rq->buf, 0);
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&rq->m | URT_UD_BACKGROUND);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&rq->m | URT__UD_BACKGROUND);
 	urt__L->stats.sqes++;
 	rq->armed = true;
 }
@@ -132,6 +132,9 @@ static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 	arm(rq);
 }
 
+static void remote_close(struct urt_loop *L);
+static void remote_free(struct urt_loop *L);
+
 int urt__remote_init(struct urt_loop *L)
 {
 	struct urt__remote *rq = calloc(1, sizeof *rq);
@@ -146,6 +149,8 @@ int urt__remote_init(struct urt_loop *L)
 	rq->m.on_cqe = on_cqe;
 	urt__list_init(&rq->m.link);
 	L->remote = rq;
+	urt__close_hook_add(L, remote_close, URT__CLOSE_STOP_INTAKE);
+	urt__close_hook_add(L, remote_free, URT__CLOSE_FDS);
 	return 0;
 }
 
@@ -158,7 +163,9 @@ void urt__remote_enable(struct urt_loop *L)
 }
 
 /* The loop's tasks have ended: refuse new submissions and spawn the
-   queued ones (the caller runs the loop until they have ended too). */
+   queued ones (the caller runs the loop until they have ended too; see
+   close_remote in core/loop.c). Idempotent: the close hook below finds it
+   done. Before the ring goes (its read still targets rq->buf). */
 void urt__remote_close(struct urt_loop *L)
 {
 	struct urt__remote *rq = L->remote;
@@ -170,9 +177,14 @@ void urt__remote_close(struct urt_loop *L)
 	drain(rq);
 }
 
+static void remote_close(struct urt_loop *L)
+{
+	urt__remote_close(L);
+}
+
 /* After the ring is gone. The record itself stays until the loop's last
    reference goes: other threads may still look at `closed`. */
-void urt__remote_free(struct urt_loop *L)
+static void remote_free(struct urt_loop *L)
 {
 	close(L->remote->efd); /* no submitter can write to it any more */
 	L->remote->efd = -1;
