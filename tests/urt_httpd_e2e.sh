@@ -275,6 +275,18 @@ printf 'GET /a.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&3
 timeout 5 cat <&3 >"$work/r"
 exec 3<&-
 [ "$(oks "$work/r")" = 2 ] || fail "keep-alive past --header-timeout: $(cat "$work/r")"
+# the same when the first head came in two pieces (its clock ran): once it
+# is answered the clock stops (a stale one cut off the next request; seen
+# in CI under load)
+exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+printf 'GET / HTTP/1.1\r\nHo' >&3
+sleep 0.3
+printf 'st: a\r\n\r\n' >&3
+sleep 2
+printf 'GET /a.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&3
+timeout 5 cat <&3 >"$work/r"
+exec 3<&-
+[ "$(oks "$work/r")" = 2 ] || fail "keep-alive after a head in two pieces: $(cat "$work/r")"
 stop
 
 # slow clients cannot starve the server: with --max-conns 2, two clients

@@ -93,6 +93,14 @@ static int serve(struct conn *c, const struct http_request *req)
 /* Answer every complete request in rbuf. 0, or a negative errno when the
    connection broke. A request head parsed or a body dropped in full ends
    its phase: the next one starts its own clock (conn_phase). */
+/* A head or body is complete: its clock stops (a stale one would cut off
+   the next request on a kept-alive connection once it ran out). */
+static void phase_over(struct conn *c)
+{
+	c->phase = CONN_IDLE;
+	c->until = 0;
+}
+
 static int serve_buffered(struct conn *c)
 {
 	struct http_request req;
@@ -102,7 +110,7 @@ static int serve_buffered(struct conn *c)
 			size_t k = avail < c->skip ? avail : (size_t)c->skip;
 			c->rpos += k;
 			if (!(c->skip -= k))
-				c->phase = CONN_IDLE;
+				phase_over(c);
 			continue;
 		}
 		ssize_t n = http_parse_request(c->rbuf + c->rpos, avail, &limits, &req);
@@ -114,7 +122,7 @@ static int serve_buffered(struct conn *c)
 			return resp_status(c, (int)-n, false);
 		}
 		c->rpos += (size_t)n;
-		c->phase = CONN_IDLE;
+		phase_over(c);
 		c->skip = req.content_length;
 		c->close = !req.keep_alive;
 		c->keep10 = req.keep_alive && req.minor_version == 0;
