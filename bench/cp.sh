@@ -310,11 +310,13 @@ if has_case cold; then
 		DROP=1
 		BAL_MB=$((2 * SIZE_MB + 256))
 		for r in $(seq 1 "$ROUNDS"); do
-			for who in $(order "$r" urt-cp fio cp); do
+			for who in $(order "$r" urt-cp fio cp dd); do
 				dst=$out/cold.$who.$r
 				case $who in
 				urt-cp) timed cold "$who" "$r" "$URTCP" "$src/big" "$dst" ;;
 				cp) timed cold "$who" "$r" cp "$src/big" "$dst" ;;
+				# the kernel's plain sequential buffered read (readahead), no write
+				dd) timed cold "$who" "$r" dd if="$src/big" of=/dev/null bs=8M ;;
 				fio)
 					# fio's own bandwidth (KiB/s, terse field 7) is the ceiling.
 					rm -f "$work/fio.out"
@@ -466,9 +468,11 @@ if has_case cold; then
 		w=$(field cold cp wall_s | median)
 		cw=$(field cold urt-cp wall_s | median)
 		echo "| cp (reference) | $(fmt "$w" %.3f) | $(gbps "$big_bytes" "$w") | $(awk -v b="$fio_bw" -v s="$w" -v n="$big_bytes" 'BEGIN { if (b > 0 && s > 0) printf "%.2f", n / s / b; else print "?" }') (of medians) | $(cpu cold cp) | $(rss cold cp) |"
+		w=$(field cold dd wall_s | median)
+		echo "| dd bs=8M to /dev/null (plain sequential read, no write; reference) | $(fmt "$w" %.3f) | $(gbps "$big_bytes" "$w") | $(awk -v b="$fio_bw" -v s="$w" -v n="$big_bytes" 'BEGIN { if (b > 0 && s > 0) printf "%.2f", n / s / b; else print "?" }') (of medians) | $(cpu cold dd) | $(rss cold dd) |"
 		r=$(median <"$work/coldratio")
 		echo
-		echo "urt-cp GB/s / fio GB/s (per-round ratio, median): **$(fmt "$r" %.2f)** (range $(fmt "$(sort -g "$work/coldratio" | head -1)" %.2f)..$(fmt "$(sort -g "$work/coldratio" | tail -1)" %.2f)); target >= 0.95: $(ge "$r" 0.95); cp time / urt-cp time: $(fmt "$(ratios cold cp urt-cp | median)" %.2f)"
+		echo "urt-cp GB/s / fio GB/s (per-round ratio, median): **$(fmt "$r" %.2f)** (range $(fmt "$(sort -g "$work/coldratio" | head -1)" %.2f)..$(fmt "$(sort -g "$work/coldratio" | tail -1)" %.2f)); target >= 0.95: $(ge "$r" 0.95); cp time / urt-cp time: $(fmt "$(ratios cold cp urt-cp | median)" %.2f); dd read time / urt-cp copy time: $(fmt "$(ratios cold dd urt-cp | median)" %.2f)"
 	fi
 	echo
 fi

@@ -72,6 +72,8 @@ typedef struct urt_task urt_task; /* opaque */
 #define URT_OPT_QUIET (1u << 2)            /* no report of unjoined tasks at loop close */
 #define URT_OPT_SQPOLL (1u << 3)           /* IORING_SETUP_SQPOLL (a kernel thread polls the SQ) */
 #define URT_OPT_NO_MULTISHOT (1u << 4)     /* acceptors/receivers use their one-shot fallback */
+#define URT_OPT_BACKEND_EPOLL (1u << 5)    /* run on the epoll backend even where io_uring works */
+#define URT_OPT_BACKEND_URING (1u << 6)    /* io_uring or nothing: no fallback to epoll */
 
 #define URT_STALL_DEFAULT_NS (100 * URT_NS_PER_MS) /* the stall threshold URT_DEBUG=1 sets */
 
@@ -122,6 +124,20 @@ struct urt_options {
 	/* Reserved for future fields; must be zero. */
 	uint64_t reserved[7];
 };
+
+/*
+ * Backends. A loop runs on io_uring when io_uring_setup works (the fast
+ * path) and otherwise on epoll: where seccomp refuses io_uring (Docker's
+ * and Podman's default profiles), kernel.io_uring_disabled is set, or the
+ * kernel lacks it. The API and its semantics are the same on both; the
+ * calls that differ say so ("epoll:" in their comments). The environment
+ * variable URT_BACKEND=io_uring|epoll forces one (as the URT_OPT_BACKEND_*
+ * flags do; a forced io_uring that cannot start fails with its error).
+ *
+ * urt_backend_name: "io_uring" or "epoll" for the calling thread's loop,
+ * NULL outside one.
+ */
+const char *urt_backend_name(void);
 
 /*
  * asyncio.run: create a loop on the calling thread, run main(arg) as the
