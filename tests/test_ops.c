@@ -247,13 +247,13 @@ Test(ops, io_offload)
    changes nothing and reads the ring's current limits back. */
 
 #include <unistd.h>
-#include "core/core.h"
+#include "uring/op.h"
 
 static int main_iowq_query(void *arg)
 {
 	unsigned *v = arg;
 	v[0] = v[1] = 0;
-	OK(io_uring_register_iowq_max_workers(&urt__L->ring, v));
+	OK(io_uring_register_iowq_max_workers(urt__L->ring, v));
 	return 0;
 }
 

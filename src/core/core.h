@@ -14,13 +14,15 @@
 #ifndef URT__CORE_H
 #define URT__CORE_H
 
-#include <liburing.h>
+#include <errno.h>
+#include <linux/time_types.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "urt.h"
+#include "core/backend.h"
 #include "core/list.h"
 #include "arch/switch.h"
 
@@ -67,17 +69,27 @@ struct urt__close_hook {
 };
 
 /*
- * An in-flight io_uring operation. Lives on the waiting task's stack; the
- * task cannot resume before `pending` reaches zero, so the record and the
- * buffers the op references outlive every CQE that points at them.
+ * An operation in flight in the backend. Lives on the waiting task's
+ * stack; the task cannot resume before `pending` reaches zero, so the
+ * record and the buffers the op references outlive every completion that
+ * points at them.
  */
 struct urt__op {
 	urt_task *task;
 	int res;
-	uint8_t pending;   /* CQEs still expected: 1, or 2 with a linked timeout */
-	uint8_t timed_out; /* the linked timeout fired */
+	uint8_t pending;   /* completions still expected: io_uring 1, or 2 with a
+			      linked timeout; epoll 1 while waiting for readiness */
+	uint8_t timed_out; /* the deadline fired */
 	uint8_t nocancel;  /* runs to completion: no cancel, no deadline (close) */
-	struct __kernel_timespec ts; /* deadline for the linked timeout */
+	union {
+		struct __kernel_timespec ts; /* io_uring: deadline of the linked timeout */
+		struct {                     /* epoll: a readiness wait */
+			struct urt_list link; /* the fd's waiters */
+			uint32_t events;      /* EPOLLIN / EPOLLOUT / ... wanted */
+			uint32_t revents;     /* what was seen */
+			int fd;
+		} ep;
+	};
 };
 
 /* user_data tags (op records are 8-byte aligned, so the low bits are free) */
@@ -113,7 +125,7 @@ struct urt_task {
 	bool has_joiner;
 	bool start_anyway;        /* runs even if cancelled before it started (remote.c) */
 	bool timer_armed;
-	uint8_t sqe_flags;        /* IOSQE_* added to every op (urt_io_offload) */
+	uint8_t sqe_flags;        /* io_uring: IOSQE_* added to every op (urt_io_offload) */
 	int wake_res;             /* result handed over by urt__wake */
 	struct urt__op *wait_op;  /* WAIT_IO: the op to cancel */
 	int (*fn)(void *);
@@ -145,8 +157,13 @@ struct urt__waiter {
 	urt_task *task;
 };
 
+struct io_uring;
+struct urt__epoll;
+
 struct urt_loop {
-	struct io_uring ring;
+	struct io_uring *ring;       /* io_uring backend (uring/), else NULL */
+	struct urt__epoll *ep;       /* epoll backend (epoll/), else NULL */
+	uint8_t backend;             /* enum urt__backend */
 	unsigned ring_flags;
 	unsigned opt_flags;
 	struct urt__ctx sched_ctx;   /* the scheduler, on the thread's own stack */
@@ -240,17 +257,12 @@ extern struct urt__stack_test urt__stack_test;
 int urt__overflow_handler_install(void);
 void urt__overflow_handler_remove(void);
 
-/* op.c */
-void urt__op_cancel(urt_task *t);
-void urt__op_deadline_expired(urt_task *t);
 /* How long after a deadline the user-space backstop cancels an op whose
    IORING_OP_LINK_TIMEOUT has not completed it. */
 #define URT__LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
-void urt__reap(void);
-struct io_uring_sqe *urt__sqe_get(void);
-void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud);
-/* Submit a cancel for every request whose user_data is ud (CQE ignored). */
-void urt__cancel_ud(uint64_t ud);
+
+/* io/registered.c: close fd now, without the backend (outside a task) */
+int urt__close_sync(int fd);
 
 /* loop.c: have fn run when L closes (see enum urt__close_when). Idempotent
    (fn already registered: nothing), so a module may call it each time it
@@ -335,6 +347,76 @@ static inline bool urt__take_cancel(urt_task *t)
 static inline void urt__cancel_rearm(urt_task *t)
 {
 	t->cancel_pending = true;
+}
+
+/*
+ * The checks every suspension point makes, for calls that end up not
+ * needing an SQE: 0, or -EPERM / -ECANCELED / -ETIMEDOUT as below.
+ */
+static inline int urt__op_check(void)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L ? L->current : NULL;
+	if (!t)
+		return -EPERM;
+	if (urt__take_cancel(t))
+		return -ECANCELED;
+	if (t->deadline != URT__NO_DEADLINE && urt__now() >= t->deadline)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/* ---- backend dispatch (see core/backend.h) ---- */
+
+static inline bool urt__on_uring(const struct urt_loop *L)
+{
+	return likely(L->backend == URT__BE_URING);
+}
+
+/* t waits on an op (state WAIT_IO): ask the backend to cancel it. t still
+   waits for the op's completion. */
+static inline void urt__op_cancel(urt_task *t)
+{
+	if (urt__on_uring(urt__L))
+		urt__uring_op_cancel(t);
+	else
+		urt__epoll_op_cancel(t);
+}
+
+/* Keep one read of fd (an eventfd: 8 bytes into buf) armed; when it
+   completes, m->on_cqe(m, res, 0) runs in the scheduler. A background
+   watch does not count as work in flight (no task waits on it). */
+static inline void urt__watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background)
+{
+	if (urt__on_uring(urt__L))
+		urt__uring_watch(m, fd, buf, len, background);
+	else
+		urt__epoll_watch(m, fd, buf, len, background);
+}
+
+/*
+ * The result of a finished op (pending reached 0), with the errors the
+ * backends share mapped the same way: a cancelled op is -ECANCELED when
+ * urt_cancel asked (the cancellation is consumed) and -ETIMEDOUT when the
+ * deadline did; an op that won the race keeps its own result; -EINTR and
+ * the kernel's -ERESTART* never reach the caller as such.
+ */
+static inline int urt__op_result(struct urt__op *op, urt_task *t)
+{
+	int res = op->res;
+	/* -ERESTARTSYS and friends (-512..-516) escape from ops interrupted in
+	   an io-wq worker; they must never reach the caller. */
+	if (unlikely(res == -ECANCELED || res == -EINTR || (res <= -512 && res >= -516))) {
+		if (op->nocancel) /* its own result; a cancellation stays pending */
+			return res == -ECANCELED ? res : -EINTR;
+		if (op->timed_out)
+			return -ETIMEDOUT;
+		if (urt__take_cancel(t))
+			return -ECANCELED;
+		if (res != -ECANCELED)
+			res = -EINTR;
+	}
+	return res;
 }
 
 #endif

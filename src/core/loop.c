@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The loop: one io_uring and one scheduler per thread.
+ * The loop: one backend (io_uring, else epoll) and one scheduler per
+ * thread.
  *
- * A turn: run the ready tasks (task.c), then make at most one
- * io_uring_enter that submits every SQE those tasks prepared and, when no
- * task is ready, waits for the first completion or the earliest timer;
- * then reap all CQEs and expire timers. Ops prepared while the SQ ring is
- * full are handled in op.c (submit early, then continue).
+ * A turn: run the ready tasks (task.c), then make one call into the
+ * backend that submits what those tasks asked for and, when no task is
+ * ready, waits for the first completion or the earliest timer; then take
+ * every completion and expire timers. On io_uring that call is at most one
+ * io_uring_enter (uring/ring.c); on epoll one epoll_wait (epoll/loop.c).
  */
 #include <assert.h>
 #include <errno.h>
@@ -17,88 +18,17 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "uring/op.h"
 #include "core/sanitizer.h"
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
 
 #define DEFAULT_SQ 256
 #define DEFAULT_STACK (64 * 1024)
-#define MAX_WAIT (3600 * URT_NS_PER_SEC) /* longest single wait in io_uring_enter */
 
 static unsigned env_flags(void)
 {
 	const char *e = getenv("URT_RING_FLAGS");
 	return e ? (unsigned)strtoul(e, NULL, 0) : 0;
-}
-
-/*
- * Create the ring with the best flags the kernel takes: SINGLE_ISSUER +
- * DEFER_TASKRUN (completions are processed only when we enter the kernel,
- * on this thread: no IPIs, no task-work interrupts mid-task), else
- * COOP_TASKRUN, else nothing. SUBMIT_ALL keeps a bad SQE from stalling the
- * rest of the batch. Kernel features are probed by trying, not by version.
- */
-static int ring_init(struct urt_loop *L, unsigned sq, unsigned cq)
-{
-	const unsigned base = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-	unsigned tries[4];
-	int n = 0;
-	if (L->opt_flags & URT_OPT_SQPOLL) {
-		tries[n++] = IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER;
-		tries[n++] = IORING_SETUP_SQPOLL;
-	} else {
-		if (!(L->opt_flags & (URT_OPT_NO_DEFER_TASKRUN | URT_OPT_NO_SINGLE_ISSUER)))
-			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-		/* COOP_TASKRUN does not wake a thread asleep outside the ring (in
-		   its own epoll_wait, say): a loop the program drives through
-		   urt_loop_fd skips it (DEFER_TASKRUN signals the eventfd from
-		   any context; plain task work interrupts the sleep). */
-		if (!L->embedded && !(L->opt_flags & URT_OPT_NO_SINGLE_ISSUER))
-			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
-		if (!L->embedded)
-			tries[n++] = IORING_SETUP_COOP_TASKRUN;
-	}
-	tries[n++] = 0;
-	int r = -EINVAL;
-	for (int i = 0; i < n; i++) {
-		for (int all = 1; all >= 0; all--) {
-			struct io_uring_params p;
-			memset(&p, 0, sizeof p);
-			p.flags = tries[i] | (all ? base : IORING_SETUP_CQSIZE);
-			p.cq_entries = cq;
-			if (tries[i] & IORING_SETUP_SQPOLL)
-				p.sq_thread_idle = 50;
-			r = io_uring_queue_init_params(sq, &L->ring, &p);
-			if (r == 0) {
-				L->ring_flags = p.flags;
-				io_uring_register_ring_fd(&L->ring); /* optional: saves an fd lookup per enter */
-				return 0;
-			}
-			if (r != -EINVAL)
-				return r;
-		}
-	}
-	return r;
-}
-
-/*
- * Cap the ring's io-wq workers. Buffered writes, opens, statx and friends
- * that cannot complete inline run on io-wq kernel threads, and the kernel
- * starts one per blocked request: a copy of thousands of files can create
- * hundreds. Past a few per CPU they only add contention.
- */
-static void iowq_cap(struct urt_loop *L, const struct urt_options *o)
-{
-	if (o->iowq_bounded < -1 || o->iowq_unbounded < -1)
-		return; /* validated by the caller */
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned def = cpus > 1 ? (unsigned)(4 * cpus) : 4;
-	unsigned v[2];
-	v[0] = o->iowq_bounded > 0 ? (unsigned)o->iowq_bounded : o->iowq_bounded == 0 ? def : 0;
-	v[1] = o->iowq_unbounded > 0 ? (unsigned)o->iowq_unbounded : 0; /* 0 = leave as is */
-	if (v[0] || v[1])
-		io_uring_register_iowq_max_workers(&L->ring, v); /* best effort (5.15+) */
 }
 
 /* Bounds of the calling thread's stack, for the ASan fiber annotations. */
@@ -131,49 +61,82 @@ static void on_deadlock(struct urt_loop *L)
 		urt_cancel(urt__container_of(pos, urt_task, all));
 }
 
-/* One io_uring_enter at most: submit, and wait if nothing else can run. */
+static void be_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
+{
+	if (urt__on_uring(L))
+		urt__uring_poll(L, timeout_ns, wait);
+	else
+		urt__epoll_poll(L, timeout_ns, wait);
+}
+
+/* One call into the backend: submit, and wait if nothing else can run
+   (until the earliest timer, if any). */
 static void io_step(struct urt_loop *L)
 {
-	struct io_uring_cqe *cqe;
-	int r = 0;
+	int64_t timeout = -1;
+	bool wait = true;
 	if (L->nready) {
-		if (L->inflight) {
-			L->stats.enters++;
-			r = io_uring_submit_and_get_events(&L->ring);
-		}
+		wait = false;
 	} else if (L->heap_len) {
-		int64_t wait = urt__timer_next() - urt__now();
-		if (wait <= 0) {
-			if (L->inflight) {
-				L->stats.enters++;
-				r = io_uring_submit_and_get_events(&L->ring);
-			}
-		} else {
-			urt__stacks_trim();
-			/* The kernel adds the timeout to its clock without saturating
-			   (ktime_add): a wait of centuries would wrap into one that
-			   expires at once. Sleep at most an hour, then look again. */
-			if (wait > MAX_WAIT)
-				wait = MAX_WAIT;
-			struct __kernel_timespec ts = {.tv_sec = wait / URT_NS_PER_SEC,
-						       .tv_nsec = wait % URT_NS_PER_SEC};
-			L->stats.enters++;
-			r = io_uring_submit_and_wait_timeout(&L->ring, &cqe, 1, &ts, NULL);
-		}
+		timeout = urt__timer_next() - urt__now();
+		if (timeout <= 0)
+			wait = false;
+		else
+			urt__stacks_trim(); /* about to sleep: a good time for housekeeping */
 	} else if (L->inflight || L->remote_enabled) {
 		/* (with other threads able to submit, waiting for them is no
 		   deadlock: the remote queue's eventfd read wakes us) */
-		urt__stacks_trim(); /* about to sleep: a good time for housekeeping */
-		L->stats.enters++;
-		r = io_uring_submit_and_wait(&L->ring, 1);
+		urt__stacks_trim();
 	} else {
 		on_deadlock(L);
 		return;
 	}
-	(void)r; /* -EINTR, -ETIME, -EBUSY: all mean "look at the CQ and go on" */
-	urt__reap();
+	be_poll(L, timeout, wait);
 	if (L->heap_len)
 		urt__timers_expire(urt__now());
+}
+
+/* The backend of a new loop: io_uring unless told otherwise or refused
+   (seccomp, kernel.io_uring_disabled, no io_uring in this kernel, a
+   memlock limit on old kernels): then epoll. URT_BACKEND (io_uring or
+   epoll) and the URT_OPT_BACKEND_* flags force one. */
+static void be_exit(struct urt_loop *L)
+{
+	if (urt__on_uring(L))
+		urt__uring_exit(L);
+	else
+		urt__epoll_exit(L);
+}
+
+static int backend_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq)
+{
+	const char *e = getenv("URT_BACKEND");
+	bool epoll = L->opt_flags & URT_OPT_BACKEND_EPOLL;
+	bool uring_only = L->opt_flags & URT_OPT_BACKEND_URING;
+	if (e && *e) {
+		if (!strcmp(e, "epoll"))
+			epoll = true;
+		else if (!strcmp(e, "io_uring"))
+			uring_only = true, epoll = false;
+		else
+			return -EINVAL;
+	}
+	if (epoll && uring_only)
+		return -EINVAL;
+	if (!epoll) {
+		int r = urt__uring_init(L, o, sq, cq);
+		if (r == 0 || uring_only)
+			return r;
+	}
+	return urt__epoll_init(L, o);
+}
+
+const char *urt_backend_name(void)
+{
+	struct urt_loop *L = urt__L;
+	if (!L)
+		return NULL;
+	return urt__on_uring(L) ? "io_uring" : "epoll";
 }
 
 /* Tasks that ended but were never joined or detached (asyncio's
@@ -231,18 +194,17 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	urt__list_init(&L->tasks);
 	urt__list_init(&L->multis);
 	urt__list_init(&L->bufrings);
-	int r = ring_init(L, sq, cq);
+	int r = backend_init(L, o, sq, cq);
 	if (r) {
 		free(L);
 		return r;
 	}
 	r = urt__remote_init(L);
 	if (r) {
-		io_uring_queue_exit(&L->ring);
+		be_exit(L);
 		free(L);
 		return r;
 	}
-	iowq_cap(L, o);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	L->offload_threads = o->offload_threads ? o->offload_threads : ncpu > 0 ? (unsigned)ncpu : 1;
 	L->offload_queue = o->offload_queue ? o->offload_queue : 1024;
@@ -287,7 +249,7 @@ static void loop_close(struct urt_loop *L)
 	run_close_hooks(L, &next, URT__CLOSE_RING_EXIT);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
-	io_uring_queue_exit(&L->ring);
+	be_exit(L);
 	run_close_hooks(L, &next, URT__CLOSE_FDS + 1);
 	if (L->poll_fd >= 0)
 		close(L->poll_fd);
@@ -315,11 +277,7 @@ static void turn(struct urt_loop *L, bool may_wait, const urt_task *until)
 		io_step(L);
 		return;
 	}
-	if (L->inflight || io_uring_sq_ready(&L->ring)) {
-		L->stats.enters++;
-		io_uring_submit_and_get_events(&L->ring);
-	}
-	urt__reap();
+	be_poll(L, 0, false);
 	if (L->heap_len)
 		urt__timers_expire(urt__now());
 }
@@ -480,14 +438,9 @@ int urt_loop_fd(urt_loop *L)
 	if (r && r != -EBUSY)
 		return r;
 	if (L->poll_fd < 0) {
-		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		int fd = urt__on_uring(L) ? urt__uring_fd(L) : urt__epoll_fd(L);
 		if (fd < 0)
-			return -errno;
-		r = io_uring_register_eventfd(&L->ring, fd);
-		if (r < 0) {
-			close(fd);
-			return r;
-		}
+			return fd;
 		L->poll_fd = fd;
 	}
 	return L->poll_fd;
@@ -497,7 +450,7 @@ int64_t urt_loop_timeout_ns(urt_loop *L)
 {
 	if (!L || urt__L != L)
 		return -EINVAL;
-	if (L->nready || io_uring_sq_ready(&L->ring) || io_uring_cq_ready(&L->ring))
+	if (L->nready || (urt__on_uring(L) ? urt__uring_busy(L) : urt__epoll_busy(L)))
 		return 0;
 	if (!L->heap_len)
 		return -1;

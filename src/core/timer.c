@@ -141,6 +141,14 @@ int64_t urt__timer_next(void)
 	return L->heap_len ? L->heap[0]->timer_at : URT__NO_DEADLINE;
 }
 
+/* The deadline backstop of an op fired with the op still in flight: cancel
+   it as timed out; t still waits for the op's completion. */
+static void op_deadline_expired(urt_task *t)
+{
+	t->wait_op->timed_out = 1;
+	urt__op_cancel(t);
+}
+
 /* Wake every task whose timer is at or before now with -ETIMEDOUT. */
 void urt__timers_expire(int64_t now)
 {
@@ -152,7 +160,7 @@ void urt__timers_expire(int64_t now)
 			   flight (if it completed, its task is ready and disarms) */
 			urt__timer_disarm(t);
 			if (t->state == URT__WAIT_IO)
-				urt__op_deadline_expired(t);
+				op_deadline_expired(t);
 			continue;
 		}
 		urt__wake(t, -ETIMEDOUT); /* disarms (removes from the heap) */

@@ -33,7 +33,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "uring/op.h"
+#include "core/core.h"
+#include "epoll/epoll.h"
 
 enum work_state { W_QUEUED, W_RUNNING };
 
@@ -109,9 +110,7 @@ static void *worker(void *arg)
 
 static void arm(struct urt__pool *p)
 {
-	struct io_uring_sqe *sqe = urt__sqe_get();
-	io_uring_prep_read(sqe, p->efd, &p->efd_buf, sizeof p->efd_buf, 0);
-	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&p->m | URT__UD_MULTI);
+	urt__watch(&p->m, p->efd, &p->efd_buf, sizeof p->efd_buf, false);
 	p->armed = true;
 }
 
@@ -203,8 +202,24 @@ int urt_offload(void *(*fn)(void *), void *arg, void **result)
 	return urt_offload_ex(fn, arg, result, NULL);
 }
 
+static int offload(void *(*fn)(void *), void *arg, void **result,
+		   void (*orphan)(void *arg, void *result), bool must_finish);
+
 int urt_offload_ex(void *(*fn)(void *), void *arg, void **result,
 		   void (*orphan)(void *arg, void *result))
+{
+	return offload(fn, arg, result, orphan, false);
+}
+
+int urt__offload_wait(void *(*fn)(void *), void *arg, void **result)
+{
+	return offload(fn, arg, result, NULL, true);
+}
+
+/* must_finish: a call that started is waited for whatever happens (the
+   epoll backend's file ops: their buffers must outlive them). */
+static int offload(void *(*fn)(void *), void *arg, void **result,
+		   void (*orphan)(void *arg, void *result), bool must_finish)
 {
 	int r = fn ? urt__op_check() : -EINVAL;
 	if (r)
@@ -288,6 +303,19 @@ int urt_offload_ex(void *(*fn)(void *), void *arg, void **result,
 		slot_release(p);
 		if (orphan)
 			orphan(arg, NULL);
+	} else if (must_finish) {
+		/* running: wait it out; its result wins, the cancellation (or
+		   the passed deadline) stays for the next suspension point */
+		bool cancelled = r == -ECANCELED;
+		while (!w->reaped)
+			if (urt__wait_user(URT__NO_DEADLINE) == -ECANCELED)
+				cancelled = true;
+		if (cancelled)
+			urt__cancel_rearm(t);
+		if (result)
+			*result = w->result;
+		work_put(p, w);
+		return 0;
 	} else {
 		w->abandoned = true; /* running or finished: the loop frees it on completion */
 	}

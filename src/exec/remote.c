@@ -30,7 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "uring/op.h"
+#include "core/core.h"
 
 struct urt_remote {
 	_Atomic int done;
@@ -88,10 +88,7 @@ static void remote_end(urt_task *t)
 
 static void arm(struct urt__remote *rq)
 {
-	struct io_uring_sqe *sqe = urt__sqe_get();
-	io_uring_prep_read(sqe, rq->efd, &rq->buf, sizeof rq->buf, 0);
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&rq->m | URT__UD_BACKGROUND);
-	urt__L->stats.sqes++;
+	urt__watch(&rq->m, rq->efd, &rq->buf, sizeof rq->buf, true);
 	rq->armed = true;
 }
 

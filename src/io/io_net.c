@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sockets: thin wrappers over io_uring's socket ops (see op.h), the
+ * Sockets: thin wrappers that run socket ops on the backend (io/req.h), the
  * send-all loop, close with cancel-by-fd, and small address helpers.
  */
 #include <arpa/inet.h>
@@ -14,61 +14,42 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "uring/op.h"
+#include "io/req.h"
 
-
-/* IORING_OP_SOCKET needs Linux 5.19; probed once per process. */
-static int have_socket_op;
 
 int urt_socket(int domain, int type, int protocol)
 {
-	if (have_socket_op == 0 && urt__L) {
-		struct io_uring_probe *p = io_uring_get_probe_ring(&urt__L->ring);
-		have_socket_op = p && io_uring_opcode_supported(p, IORING_OP_SOCKET) ? 1 : -1;
-		free(p);
-	}
-	if (have_socket_op < 0) {
-		int r = urt__op_check();
-		if (r)
-			return r;
-		int fd = socket(domain, type, protocol);
-		return fd < 0 ? -errno : fd;
-	}
-	OP_BEGIN_OR_RETURN;
-	io_uring_prep_socket(sqe, domain, type, protocol, 0);
-	return urt__op_wait(&op, sqe);
+	return urt__io(&(struct urt__req){.op = URT__R_SOCKET, .fd = domain, .len = (uint32_t)type,
+					  .mode = (uint32_t)protocol});
 }
 
 int urt_connect(int fd, const struct sockaddr *addr, unsigned addrlen)
 {
 	if (!addr)
 		return -EFAULT;
-	OP_BEGIN_OR_RETURN;
-	io_uring_prep_connect(sqe, fd, addr, addrlen);
-	return urt__op_wait(&op, sqe);
+	return urt__io(&(struct urt__req){.op = URT__R_CONNECT, .fd = fd, .addr = (void *)addr,
+					  .len = addrlen});
 }
 
 int urt_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int flags)
 {
 	if (addr && !addrlen)
 		return -EFAULT;
-	OP_BEGIN_OR_RETURN;
-	io_uring_prep_accept(sqe, fd, addr, (socklen_t *)addrlen, flags);
-	return urt__op_wait(&op, sqe);
+	return urt__io(&(struct urt__req){.op = URT__R_ACCEPT, .fd = fd, .addr = addr,
+					  .addr2 = addrlen, .flags = (uint32_t)flags});
 }
 
 ssize_t urt_recv(int fd, void *buf, size_t n, int flags)
 {
-	OP_BEGIN_OR_RETURN;
-	io_uring_prep_recv(sqe, fd, buf, urt__clamp_len(n), flags);
-	return urt__op_wait(&op, sqe);
+	return urt__io(&(struct urt__req){.op = URT__R_RECV, .fd = fd, .addr = buf,
+					  .len = urt__clamp_len(n), .flags = (uint32_t)flags});
 }
 
 ssize_t urt_send(int fd, const void *buf, size_t n, int flags)
 {
-	OP_BEGIN_OR_RETURN;
-	io_uring_prep_send(sqe, fd, buf, urt__clamp_len(n), flags | MSG_NOSIGNAL);
-	return urt__op_wait(&op, sqe);
+	return urt__io(&(struct urt__req){.op = URT__R_SEND, .fd = fd, .addr = (void *)buf,
+					  .len = urt__clamp_len(n),
+					  .flags = (uint32_t)flags | MSG_NOSIGNAL});
 }
 
 ssize_t urt_send_all(int fd, const void *buf, size_t n, int flags, size_t *done)
@@ -92,18 +73,16 @@ ssize_t urt_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if (!msg)
 		return -EFAULT;
-	OP_BEGIN_OR_RETURN;
-	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
-	return urt__op_wait(&op, sqe);
+	return urt__io(&(struct urt__req){.op = URT__R_RECVMSG, .fd = fd, .addr = msg,
+					  .flags = (uint32_t)flags});
 }
 
 ssize_t urt_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if (!msg)
 		return -EFAULT;
-	OP_BEGIN_OR_RETURN;
-	io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)flags | MSG_NOSIGNAL);
-	return urt__op_wait(&op, sqe);
+	return urt__io(&(struct urt__req){.op = URT__R_SENDMSG, .fd = fd, .addr = (void *)msg,
+					  .flags = (uint32_t)flags | MSG_NOSIGNAL});
 }
 
 ssize_t urt_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
@@ -131,9 +110,7 @@ ssize_t urt_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *fr
 
 int urt_shutdown(int fd, int how)
 {
-	OP_BEGIN_OR_RETURN;
-	io_uring_prep_shutdown(sqe, fd, how);
-	return urt__op_wait(&op, sqe);
+	return urt__io(&(struct urt__req){.op = URT__R_SHUTDOWN, .fd = fd, .flags = (uint32_t)how});
 }
 
 int urt_sock_close(int fd)
@@ -143,16 +120,8 @@ int urt_sock_close(int fd)
 	/* Like urt_close, this always closes: the cancel-by-fd is not itself
 	   cancelled (a cancellation or an expired deadline of the caller stays
 	   pending), and outside a task the fd is closed directly. */
-	struct urt__op op;
-	struct io_uring_sqe *sqe = urt__op_start_nocancel(&op);
-	if (sqe) {
-		io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-		if (URT_IS_FIXED_FD(fd)) {
-			sqe->fd = fd - URT_FIXED_FD(0);
-			sqe->cancel_flags |= IORING_ASYNC_CANCEL_FD_FIXED;
-		}
-		urt__op_wait(&op, sqe); /* count cancelled, or -ENOENT: none */
-	}
+	if (urt__cur()) /* count cancelled, or -ENOENT: none */
+		urt__io_ex(&(struct urt__req){.op = URT__R_CANCEL_FD, .fd = fd}, true);
 	return urt_close(fd);
 }
 

@@ -11,7 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "uring/op.h"
+#include "core/core.h"
 
 int urt_signal_wait(const sigset_t *set, int64_t timeout_ns)
 {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "uring/op.h"
+#include "epoll/epoll.h"
 
 struct urt_acceptor {
 	struct urt__multi m;
@@ -135,7 +136,8 @@ int urt_acceptor_new(int fd, int flags, urt_acceptor **out)
 	a->m.destroy = destroy;
 	a->fd = fd;
 	a->flags = flags;
-	a->fallback = L->opt_flags & URT_OPT_NO_MULTISHOT;
+	/* epoll: no multishot; every call is a plain urt_accept */
+	a->fallback = (L->opt_flags & URT_OPT_NO_MULTISHOT) || !urt__on_uring(L);
 	urt__list_init(&a->waiters);
 	urt__list_add_tail(&L->multis, &a->m.link);
 	urt__close_hook_add(L, urt__multis_free_all, URT__CLOSE_OBJECTS);
@@ -221,6 +223,8 @@ void urt_acceptor_free(urt_acceptor *a)
 		wake_one(a, -ECANCELED);
 	if (a->armed) {
 		urt__cancel_ud((uint64_t)(uintptr_t)&a->m | URT__UD_MULTI);
+	} else if (a->busy && !urt__on_uring(urt__L)) {
+		urt__epoll_cancel_fd(urt__L, a->fd); /* their readiness waits */
 	} else if (a->busy) {
 		/* tasks in a fallback urt_accept on the listener: cancel those
 		   (by fd: they are the only ops a listening socket has) */

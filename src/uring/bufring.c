@@ -64,6 +64,10 @@ struct urt_receiver {
 /* Put buffer bid back in the ring for the kernel to fill. */
 static void recycle(urt_bufring *br, uint16_t bid)
 {
+	if (!br->ring) { /* epoll: no ring to give it to */
+		br->avail++;
+		return;
+	}
 	io_uring_buf_ring_add(br->ring, br->mem + (size_t)bid * br->stride, (unsigned)br->buf_size,
 			      bid, br->mask, 0);
 	/* the release store in advance orders the entry before the new tail */
@@ -74,7 +78,7 @@ static void recycle(urt_bufring *br, uint16_t bid)
 static void bufring_destroy(urt_bufring *br, bool unregister)
 {
 	if (unregister)
-		io_uring_unregister_buf_ring(&urt__L->ring, br->bgid);
+		io_uring_unregister_buf_ring(urt__L->ring, br->bgid);
 	urt__list_del(&br->link);
 	munmap(br->ring, br->ring_bytes);
 	free(br->mem);
@@ -115,6 +119,21 @@ int urt_bufring_new(unsigned nbufs, size_t buf_size, urt_bufring **out)
 	int r = -ENOMEM;
 	if (br->stride > SIZE_MAX / nbufs)
 		goto fail;
+	if (!urt__on_uring(L)) {
+		/* epoll: the buffers exist (urt_bufring_* work), but receivers
+		   use their plain fallback and nothing is registered */
+		br->mem = aligned_alloc(4096, (br->stride * nbufs + 4095) & ~(size_t)4095);
+		br->next = malloc(nbufs * sizeof *br->next);
+		br->len = malloc(nbufs * sizeof *br->len);
+		if (!br->mem || !br->next || !br->len)
+			goto fail;
+		br->avail = nbufs;
+		br->refs = 1;
+		urt__list_add_tail(&L->bufrings, &br->link);
+		urt__close_hook_add(L, bufrings_free_all, URT__CLOSE_SHARED);
+		*out = br;
+		return 0;
+	}
 	br->ring = mmap(NULL, br->ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			-1, 0);
 	if (br->ring == MAP_FAILED) {
@@ -131,7 +150,7 @@ int urt_bufring_new(unsigned nbufs, size_t buf_size, urt_bufring **out)
 		struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)br->ring,
 					       .ring_entries = nbufs,
 					       .bgid = L->next_bgid++};
-		r = io_uring_register_buf_ring(&L->ring, &reg, 0);
+		r = io_uring_register_buf_ring(L->ring, &reg, 0);
 		if (r != -EEXIST) {
 			br->bgid = reg.bgid;
 			break;
@@ -277,7 +296,7 @@ int urt_receiver_new(int fd, urt_bufring *br, urt_receiver **out)
 	br->refs++;
 	r->fd = fd;
 	r->head = r->tail = r->cur = NO_BUF;
-	r->fallback = L->opt_flags & URT_OPT_NO_MULTISHOT;
+	r->fallback = (L->opt_flags & URT_OPT_NO_MULTISHOT) || !urt__on_uring(L); /* epoll: plain recv */
 	urt__list_add_tail(&L->multis, &r->m.link);
 	urt__close_hook_add(L, urt__multis_free_all, URT__CLOSE_OBJECTS);
 	*out = r;

@@ -19,12 +19,12 @@
  */
 void urt__sq_make_room(struct urt_loop *L, unsigned need)
 {
-	while (io_uring_sq_space_left(&L->ring) < need) {
+	while (io_uring_sq_space_left(L->ring) < need) {
 		L->stats.enters++;
-		int r = io_uring_submit(&L->ring);
+		int r = io_uring_submit(L->ring);
 		if (r == -EBUSY || r == -EAGAIN) {
 			L->stats.enters++;
-			io_uring_get_events(&L->ring);
+			io_uring_get_events(L->ring);
 			urt__reap();
 		}
 	}
@@ -44,7 +44,7 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 		sqe->flags |= IOSQE_IO_LINK;
 		op->ts.tv_sec = t->deadline / URT_NS_PER_SEC;
 		op->ts.tv_nsec = t->deadline % URT_NS_PER_SEC;
-		struct io_uring_sqe *lt = io_uring_get_sqe(&L->ring);
+		struct io_uring_sqe *lt = io_uring_get_sqe(L->ring);
 		io_uring_prep_link_timeout(lt, &op->ts, IORING_TIMEOUT_ABS);
 		io_uring_sqe_set_data64(lt, (uint64_t)(uintptr_t)op | URT__UD_LINK_TIMEOUT);
 		op->pending = 2;
@@ -65,35 +65,14 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 	if (unlikely(t->timer_armed))
 		urt__timer_disarm(t);
 
-	int res = op->res;
-	/* -ERESTARTSYS and friends (-512..-516) escape from ops interrupted in
-	   an io-wq worker; they must never reach the caller. */
-	if (unlikely(res == -ECANCELED || res == -EINTR || (res <= -512 && res >= -516))) {
-		if (op->nocancel) /* its own result; a cancellation stays pending */
-			return res == -ECANCELED ? res : -EINTR;
-		if (op->timed_out)
-			return -ETIMEDOUT;
-		if (urt__take_cancel(t))
-			return -ECANCELED;
-		if (res != -ECANCELED)
-			res = -EINTR;
-	}
-	return res;
-}
-
-/* The backstop timer of an op under a deadline fired with the op still in
-   flight: cancel it as timed out; t still waits for the op's CQE. */
-void urt__op_deadline_expired(urt_task *t)
-{
-	t->wait_op->timed_out = 1;
-	urt__op_cancel(t);
+	return urt__op_result(op, t);
 }
 
 /*
  * t waits on an op: ask the kernel to cancel it. t still waits for the op's
  * own CQE (res -ECANCELED, or the real result if the op won the race).
  */
-void urt__op_cancel(urt_task *t)
+void urt__uring_op_cancel(urt_task *t)
 {
 	urt__cancel_ud((uint64_t)(uintptr_t)t->wait_op);
 }
@@ -102,9 +81,9 @@ void urt__op_cancel(urt_task *t)
 struct io_uring_sqe *urt__sqe_get(void)
 {
 	struct urt_loop *L = urt__L;
-	if (io_uring_sq_space_left(&L->ring) < 1)
+	if (io_uring_sq_space_left(L->ring) < 1)
 		urt__sq_make_room(L, 1);
-	return io_uring_get_sqe(&L->ring);
+	return io_uring_get_sqe(L->ring);
 }
 
 /* Count a prepared SQE from urt__sqe_get as in flight, its CQEs going to
@@ -138,7 +117,7 @@ void urt__cancel_ud(uint64_t ud)
 void urt__reap(void)
 {
 	struct urt_loop *L = urt__L;
-	struct io_uring_cq *cq = &L->ring.cq;
+	struct io_uring_cq *cq = &L->ring->cq;
 	const unsigned mask = cq->ring_mask;
 	unsigned head = *cq->khead; /* ours: only this thread moves it */
 	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
@@ -190,16 +169,7 @@ void urt__reap(void)
 	io_uring_smp_store_release(cq->khead, head);
 }
 
-int urt_nop(void)
-{
-	struct urt__op op;
-	struct io_uring_sqe *sqe = urt__op_start(&op);
-	if (!sqe)
-		return op.res;
-	io_uring_prep_nop(sqe);
-	return urt__op_wait(&op, sqe);
-}
-
+/* epoll: remembered and reported, nothing else (there is no io-wq). */
 bool urt_io_offload(bool on)
 {
 	struct urt_loop *L = urt__L;
@@ -209,4 +179,17 @@ bool urt_io_offload(bool on)
 	bool was = t->sqe_flags & IOSQE_ASYNC;
 	t->sqe_flags = on ? IOSQE_ASYNC : 0;
 	return was;
+}
+
+/* The background or counted read of an eventfd (core.h: urt__watch). */
+void urt__uring_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background)
+{
+	struct io_uring_sqe *sqe = urt__sqe_get();
+	io_uring_prep_read(sqe, fd, buf, len, 0);
+	if (background) {
+		io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)m | URT__UD_BACKGROUND);
+		urt__L->stats.sqes++;
+	} else {
+		urt__sqe_queue(sqe, (uint64_t)(uintptr_t)m | URT__UD_MULTI);
+	}
 }

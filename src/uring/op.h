@@ -18,36 +18,26 @@
 #define URT__OP_H
 
 #include <errno.h>
+#include <liburing.h>
+
 #include "core/core.h"
 
 void urt__sq_make_room(struct urt_loop *L, unsigned need);
+void urt__reap(void);
+struct io_uring_sqe *urt__sqe_get(void);
+void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud);
+/* Submit a cancel for every request whose user_data is ud (CQE ignored). */
+void urt__cancel_ud(uint64_t ud);
 int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe);
 /* acceptor.c: the close hook (URT__CLOSE_OBJECTS) of every live multishot
    object; registered by acceptor.c and bufring.c when they make one. */
 void urt__multis_free_all(struct urt_loop *L);
 
-/*
- * The checks every suspension point makes, for calls that end up not
- * needing an SQE: 0, or -EPERM / -ECANCELED / -ETIMEDOUT as below.
- */
-static inline int urt__op_check(void)
-{
-	struct urt_loop *L = urt__L;
-	urt_task *t = L ? L->current : NULL;
-	if (!t)
-		return -EPERM;
-	if (urt__take_cancel(t))
-		return -ECANCELED;
-	if (t->deadline != URT__NO_DEADLINE && urt__now() >= t->deadline)
-		return -ETIMEDOUT;
-	return 0;
-}
-
 /* An SQE slot for op (need: free slots it will take), for urt__op_start*. */
 static inline struct io_uring_sqe *urt__op_sqe(struct urt_loop *L, urt_task *t,
 					       struct urt__op *op, unsigned need)
 {
-	struct io_uring_sq *sq = &L->ring.sq;
+	struct io_uring_sq *sq = &L->ring->sq;
 	/* io_uring_get_sqe re-checks space with an acquire load of khead that
 	   we have just done; take the slot directly. SQE128 is never set. */
 	if (unlikely(sq->ring_entries - (sq->sqe_tail - io_uring_smp_load_acquire(sq->khead)) < need))
@@ -107,22 +97,150 @@ static inline struct io_uring_sqe *urt__op_start_nocancel(struct urt__op *op)
 	return urt__op_sqe(L, t, op, 1);
 }
 
-/* io_uring takes a 32-bit length; larger requests become short counts. */
-static inline unsigned urt__clamp_len(size_t n)
+/* URT_FIXED_FD(i) → slot i of the registered file table. */
+static inline void urt__sqe_fd(struct io_uring_sqe *sqe, int fd)
 {
-	return n > INT32_MAX ? INT32_MAX : (unsigned)n;
+	if (URT_IS_FIXED_FD(fd)) {
+		sqe->fd = fd - URT_FIXED_FD(0);
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
 }
 
-/* The common head of an op wrapper: declares op and sqe, and RETURNS from
-   the enclosing function with op.res when no SQE is to be prepared (-EPERM,
-   -ECANCELED, -ETIMEDOUT). The name says so because a hidden return is easy
-   to miss when reading a wrapper; it stays a macro rather than four explicit
-   lines in each of the ~25 wrappers so that each one still reads as "start,
-   prep, wait" (README: the file API is the same four lines per call). */
-#define OP_BEGIN_OR_RETURN                              \
-	struct urt__op op;                              \
-	struct io_uring_sqe *sqe = urt__op_start(&op);  \
-	if (!sqe)                                       \
-		return op.res
+/* Not in liburing 2.3's io_uring.h; the kernel (6.9+) numbers it 55. */
+#define URT__IORING_OP_FTRUNCATE 55
+bool urt__uring_has_op(int opcode);
+int urt__uring_sync(struct urt__req *r); /* ops this kernel lacks: plain syscalls */
+
+/*
+ * A struct urt__req as one SQE (core/backend.h). Inline, and called with a
+ * constant r->op from io/req.h, so the switch folds away: each API call
+ * compiles to the same start, prep, wait as a hand-written wrapper.
+ */
+static inline int urt__uring_io(struct urt__req *r, bool nocancel)
+{
+	if (unlikely(r->op == URT__R_FTRUNCATE && !urt__uring_has_op(URT__IORING_OP_FTRUNCATE)) ||
+	    unlikely(r->op == URT__R_SOCKET && !urt__uring_has_op(IORING_OP_SOCKET)))
+		return urt__uring_sync(r);
+	struct urt__op op;
+	struct io_uring_sqe *sqe = nocancel ? urt__op_start_nocancel(&op) : urt__op_start(&op);
+	if (!sqe)
+		return op.res;
+	int fd = r->fd;
+	switch (r->op) {
+	case URT__R_NOP:
+		io_uring_prep_nop(sqe);
+		break;
+	case URT__R_READ:
+		io_uring_prep_read(sqe, fd, r->addr, r->len, r->off);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_WRITE:
+		io_uring_prep_write(sqe, fd, r->addr, r->len, r->off);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_READV:
+		io_uring_prep_readv(sqe, fd, r->addr, r->len, r->off);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_WRITEV:
+		io_uring_prep_writev(sqe, fd, r->addr, r->len, r->off);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_READ_FIXED:
+		io_uring_prep_read_fixed(sqe, fd, r->addr, r->len, r->off, r->buf_index);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_WRITE_FIXED:
+		io_uring_prep_write_fixed(sqe, fd, r->addr, r->len, r->off, r->buf_index);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_FSYNC:
+		io_uring_prep_fsync(sqe, fd, r->flags & URT__FSYNC_DATA ? IORING_FSYNC_DATASYNC : 0);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_OPENAT:
+		io_uring_prep_openat(sqe, fd, r->addr, (int)r->flags, r->mode);
+		break;
+	case URT__R_CLOSE:
+		if (URT_IS_FIXED_FD(fd))
+			io_uring_prep_close_direct(sqe, (unsigned)(fd - URT_FIXED_FD(0)));
+		else
+			io_uring_prep_close(sqe, fd);
+		break;
+	case URT__R_STATX:
+		io_uring_prep_statx(sqe, fd, r->addr, (int)r->flags, r->mode, r->addr2);
+		break;
+	case URT__R_FALLOCATE:
+		io_uring_prep_fallocate(sqe, fd, (int)r->mode, r->off, r->off2);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_FTRUNCATE:
+		io_uring_prep_rw(URT__IORING_OP_FTRUNCATE, sqe, fd, NULL, 0, r->off);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_UNLINKAT:
+		io_uring_prep_unlinkat(sqe, fd, r->addr, (int)r->flags);
+		break;
+	case URT__R_RENAMEAT:
+		io_uring_prep_renameat(sqe, fd, r->addr, r->fd2, r->addr2, r->flags);
+		break;
+	case URT__R_MKDIRAT:
+		io_uring_prep_mkdirat(sqe, fd, r->addr, r->mode);
+		break;
+	case URT__R_SYMLINKAT:
+		io_uring_prep_symlinkat(sqe, r->addr, r->fd2, r->addr2);
+		break;
+	case URT__R_LINKAT:
+		io_uring_prep_linkat(sqe, fd, r->addr, r->fd2, r->addr2, (int)r->flags);
+		break;
+	case URT__R_SPLICE: {
+		unsigned fixed_in = 0;
+		if (URT_IS_FIXED_FD(fd)) {
+			fd -= URT_FIXED_FD(0);
+			fixed_in = SPLICE_F_FD_IN_FIXED;
+		}
+		io_uring_prep_splice(sqe, fd, (int64_t)r->off, r->fd2, (int64_t)r->off2, r->len,
+				     r->flags | fixed_in);
+		urt__sqe_fd(sqe, r->fd2);
+		break;
+	}
+	case URT__R_SOCKET:
+		io_uring_prep_socket(sqe, fd, (int)r->len, (int)r->mode, 0);
+		break;
+	case URT__R_CONNECT:
+		io_uring_prep_connect(sqe, fd, r->addr, r->len);
+		break;
+	case URT__R_ACCEPT:
+		io_uring_prep_accept(sqe, fd, r->addr, r->addr2, (int)r->flags);
+		break;
+	case URT__R_RECV:
+		io_uring_prep_recv(sqe, fd, r->addr, r->len, (int)r->flags);
+		break;
+	case URT__R_SEND:
+		io_uring_prep_send(sqe, fd, r->addr, r->len, (int)r->flags);
+		break;
+	case URT__R_RECVMSG:
+		io_uring_prep_recvmsg(sqe, fd, r->addr, r->flags);
+		break;
+	case URT__R_SENDMSG:
+		io_uring_prep_sendmsg(sqe, fd, r->addr, r->flags);
+		break;
+	case URT__R_SHUTDOWN:
+		io_uring_prep_shutdown(sqe, fd, (int)r->flags);
+		break;
+	case URT__R_POLL:
+		io_uring_prep_poll_add(sqe, fd, r->flags);
+		urt__sqe_fd(sqe, fd);
+		break;
+	case URT__R_CANCEL_FD:
+		io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+		if (URT_IS_FIXED_FD(fd)) {
+			sqe->fd = fd - URT_FIXED_FD(0);
+			sqe->cancel_flags |= IORING_ASYNC_CANCEL_FD_FIXED;
+		}
+		break;
+	}
+	return urt__op_wait(&op, sqe);
+}
 
 #endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The epoll backend (see core/backend.h): for loops where io_uring is
+ * refused. Sockets, pipes and other pollable fds use non-blocking syscalls
+ * (MSG_DONTWAIT, RWF_NOWAIT) retried after a one-shot readiness wait;
+ * what epoll cannot watch (regular files) and the calls that block on a
+ * disk (open, stat, fsync, rename, ...) run on the executor's threads
+ * (exec/offload.c), and the task waits for them even when cancelled, so
+ * its buffers outlive the call.
+ */
+#ifndef URT__EPOLL_H
+#define URT__EPOLL_H
+
+#include <sys/uio.h>
+
+#include "core/core.h"
+
+/* a fixed fd (URT_FIXED_FD(i)) is slot i of a table of dup'ed fds */
+int urt__epoll_fixed_set(struct urt_loop *L, unsigned first, const int *fds, unsigned n, bool whole);
+int urt__epoll_fixed_close(struct urt_loop *L, int fd);
+int urt__epoll_fixed_fd(struct urt_loop *L, int fd); /* the real fd, or -EBADF */
+
+/* fd is being closed (or was just made by a call of ours): wake its
+   waiters with -ECANCELED and drop what the epoll set knows of it. */
+void urt__epoll_forget(struct urt_loop *L, int fd);
+/* Cancel every readiness wait on fd (-ECANCELED); how many there were. */
+int urt__epoll_cancel_fd(struct urt_loop *L, int fd);
+
+/* Wait (state WAIT_IO) until fd shows one of events (EPOLLIN, EPOLLOUT,
+   ...) or the wait is cancelled or times out. 0 (op->ep.revents says
+   what was seen), -EPERM when epoll cannot watch fd (a regular file), or
+   the op's error (-ECANCELED, -ETIMEDOUT). */
+int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events);
+
+/* exec/offload.c: run fn(arg) on a worker and wait for it, also when the
+   caller is cancelled or its deadline passes while fn runs (then fn's
+   result is returned and the cancellation stays pending). A call still
+   queued when the cancellation comes is taken back: -ECANCELED or
+   -ETIMEDOUT, fn never runs. */
+int urt__offload_wait(void *(*fn)(void *), void *arg, void **result);
+
+#endif

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The epoll backend's operations (core/backend.h: struct urt__req).
+ *
+ *   sockets     recv/send/recvmsg/sendmsg with MSG_DONTWAIT, accept4 and
+ *               connect on a non-blocking fd; EAGAIN -> wait for readiness
+ *   pipes etc.  preadv2/pwritev2 with RWF_NOWAIT; EAGAIN -> readiness
+ *   files       the same call first (a page-cache hit completes inline);
+ *               when it would block, epoll cannot watch the fd (EPERM) and
+ *               the call runs on a worker thread
+ *   the rest    open, stat, fsync, fallocate, rename, link, splice...: on a
+ *               worker; socket, shutdown, close: inline (they do not block)
+ *
+ * A worker call is waited for even when the task is cancelled or times
+ * out meanwhile (it cannot be interrupted; its buffers must outlive it):
+ * then its own result is returned and the cancellation stays pending, as
+ * with an io_uring op that won the race.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "epoll/epoll.h"
+
+/* ---- calls on a worker thread ---- */
+
+struct blocking {
+	struct urt__req *r;
+	int fd, fd2;
+	long res;
+};
+
+static long rw_blocking(struct urt__req *r, int fd)
+{
+	struct iovec one = {.iov_base = r->addr, .iov_len = r->len};
+	bool vec = r->op == URT__R_READV || r->op == URT__R_WRITEV;
+	const struct iovec *iov = vec ? r->addr : &one;
+	int cnt = vec ? (int)r->len : 1;
+	bool wr = r->op == URT__R_WRITE || r->op == URT__R_WRITEV || r->op == URT__R_WRITE_FIXED;
+	off_t off = (off_t)(int64_t)r->off;
+	ssize_t n;
+	do
+		n = wr ? pwritev2(fd, iov, cnt, off, 0) : preadv2(fd, iov, cnt, off, 0);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static void *blocking_fn(void *arg)
+{
+	struct blocking *b = arg;
+	struct urt__req *r = b->r;
+	long n;
+	switch (r->op) {
+	case URT__R_READ:
+	case URT__R_WRITE:
+	case URT__R_READV:
+	case URT__R_WRITEV:
+	case URT__R_READ_FIXED:
+	case URT__R_WRITE_FIXED:
+		n = rw_blocking(r, b->fd);
+		break;
+	case URT__R_FSYNC:
+		n = r->flags & URT__FSYNC_DATA ? fdatasync(b->fd) : fsync(b->fd);
+		break;
+	case URT__R_OPENAT:
+		n = openat(b->fd, r->addr, (int)r->flags, (mode_t)r->mode);
+		break;
+	case URT__R_STATX:
+		n = statx(b->fd, r->addr, (int)r->flags, r->mode, r->addr2);
+		break;
+	case URT__R_FALLOCATE:
+		n = fallocate(b->fd, (int)r->mode, (off_t)r->off, (off_t)r->off2);
+		break;
+	case URT__R_FTRUNCATE:
+		n = ftruncate(b->fd, (off_t)r->off);
+		break;
+	case URT__R_UNLINKAT:
+		n = unlinkat(b->fd, r->addr, (int)r->flags);
+		break;
+	case URT__R_RENAMEAT:
+		n = syscall(SYS_renameat2, b->fd, r->addr, r->fd2, r->addr2, r->flags);
+		break;
+	case URT__R_MKDIRAT:
+		n = mkdirat(b->fd, r->addr, (mode_t)r->mode);
+		break;
+	case URT__R_SYMLINKAT:
+		n = symlinkat(r->addr, r->fd2, r->addr2);
+		break;
+	case URT__R_LINKAT:
+		n = linkat(b->fd, r->addr, r->fd2, r->addr2, (int)r->flags);
+		break;
+	case URT__R_SPLICE: {
+		loff_t in = (loff_t)(int64_t)r->off, out = (loff_t)(int64_t)r->off2;
+		n = splice(b->fd, (int64_t)r->off < 0 ? NULL : &in, b->fd2,
+			   (int64_t)r->off2 < 0 ? NULL : &out, r->len, r->flags & ~SPLICE_F_NONBLOCK);
+		break;
+	}
+	default:
+		n = -1;
+		errno = EINVAL;
+	}
+	b->res = n < 0 ? -errno : n;
+	return NULL;
+}
+
+static int on_worker(struct urt__req *r, int fd, int fd2)
+{
+	struct blocking b = {.r = r, .fd = fd, .fd2 = fd2};
+	int e = urt__offload_wait(blocking_fn, &b, NULL);
+	return e < 0 ? e : (int)b.res;
+}
+
+/* ---- readiness ---- */
+
+/* Wait for fd, mapping "epoll cannot watch it" to "run it on a worker"
+   (*worker set) for the callers that can. */
+static int await(int fd, uint32_t events, bool *worker)
+{
+	struct urt__op op;
+	int w = urt__epoll_wait_fd(&op, fd, events);
+	if (w == -EPERM && worker) {
+		*worker = true;
+		return 0;
+	}
+	return w;
+}
+
+/* read/write/readv/writev (fixed buffers are plain buffers here). */
+static int rw(struct urt__req *r, int fd)
+{
+	bool vec = r->op == URT__R_READV || r->op == URT__R_WRITEV;
+	bool wr = r->op == URT__R_WRITE || r->op == URT__R_WRITEV || r->op == URT__R_WRITE_FIXED;
+	struct iovec one = {.iov_base = r->addr, .iov_len = r->len};
+	const struct iovec *iov = vec ? r->addr : &one;
+	int cnt = vec ? (int)r->len : 1;
+	off_t off = (off_t)(int64_t)r->off;
+	for (;;) {
+		ssize_t n = wr ? pwritev2(fd, iov, cnt, off, RWF_NOWAIT)
+			       : preadv2(fd, iov, cnt, off, RWF_NOWAIT);
+		if (n >= 0)
+			return (int)n;
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		if (e == ESPIPE && off == 0) {
+			off = -1; /* a pipe or socket: io_uring takes offset 0 as "none" */
+			continue;
+		}
+		if (e != EAGAIN && e != EOPNOTSUPP)
+			return -e;
+		bool worker = false;
+		int w = await(fd, wr ? EPOLLOUT : EPOLLIN, &worker);
+		if (w < 0)
+			return w;
+		if (worker || e == EOPNOTSUPP) {
+			/* a regular file that would block, or an fd without
+			   RWF_NOWAIT (a tty, a FIFO on an old kernel): ready now, or
+			   not pollable at all; the plain call on a worker */
+			struct urt__req copy = *r;
+			copy.off = (uint64_t)(int64_t)off;
+			return on_worker(&copy, fd, -1);
+		}
+	}
+}
+
+static int sock_io(struct urt__req *r, int fd)
+{
+	bool out = r->op == URT__R_SEND || r->op == URT__R_SENDMSG;
+	bool user_nowait = r->flags & MSG_DONTWAIT;
+	int flags = (int)r->flags | MSG_DONTWAIT;
+	for (;;) {
+		ssize_t n;
+		switch (r->op) {
+		case URT__R_RECV: n = recv(fd, r->addr, r->len, flags); break;
+		case URT__R_SEND: n = send(fd, r->addr, r->len, flags); break;
+		case URT__R_RECVMSG: n = recvmsg(fd, r->addr, flags); break;
+		default: n = sendmsg(fd, r->addr, flags); break;
+		}
+		if (n >= 0)
+			return (int)n;
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		if (e != EAGAIN || user_nowait)
+			return -e;
+		int w = await(fd, out ? EPOLLOUT : EPOLLIN, NULL);
+		if (w < 0)
+			return w;
+	}
+}
+
+/* accept4 needs a non-blocking listener: made so on first use (documented
+   in urt.h), as libuv does. */
+static int do_accept(struct urt__req *r, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	for (;;) {
+		int c = accept4(fd, r->addr, (socklen_t *)r->addr2, (int)r->flags);
+		if (c >= 0) {
+			urt__epoll_forget(urt__L, c); /* a number reused: nothing of the old one stays */
+			return c;
+		}
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		if (e != EAGAIN)
+			return -e;
+		int w = await(fd, EPOLLIN, NULL);
+		if (w < 0)
+			return w;
+	}
+}
+
+/* connect on a non-blocking fd, then wait for writability and read the
+   outcome; the fd's own flags are put back. */
+static int do_connect(struct urt__req *r, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	bool set = !(fl & O_NONBLOCK);
+	if (set && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	int res = connect(fd, r->addr, r->len) == 0 ? 0 : -errno;
+	while (res == -EINTR)
+		res = connect(fd, r->addr, r->len) == 0 ? 0 : -errno;
+	if (res == -EINPROGRESS || res == -EALREADY) {
+		res = await(fd, EPOLLOUT, NULL);
+		if (res == 0) {
+			int err = 0;
+			socklen_t len = sizeof err;
+			res = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ? -errno : -err;
+		}
+	}
+	if (set)
+		fcntl(fd, F_SETFL, fl);
+	return res;
+}
+
+static int do_poll(struct urt__req *r, int fd)
+{
+	struct urt__op op;
+	int w = urt__epoll_wait_fd(&op, fd, r->flags);
+	if (w == -EPERM) /* a regular file: always ready, as poll(2) says */
+		return (int)(r->flags & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
+	if (w < 0)
+		return w;
+	return (int)(op.ep.revents & (r->flags | POLLERR | POLLHUP | POLLNVAL));
+}
+
+static int do_close(int fd)
+{
+	struct urt_loop *L = urt__L;
+	if (URT_IS_FIXED_FD(fd))
+		return urt__epoll_fixed_close(L, fd);
+	urt__epoll_forget(L, fd); /* its waiters see -ECANCELED */
+	return close(fd) == 0 ? 0 : -errno;
+}
+
+/* a fixed fd (URT_FIXED_FD(i)) to the fd in its slot */
+static inline int real_fd(int fd)
+{
+	return URT_IS_FIXED_FD(fd) ? urt__epoll_fixed_fd(urt__L, fd) : fd;
+}
+
+static int nop(void)
+{
+	urt_task *t = urt__L->current;
+	urt__ready(t); /* completes at once, like IORING_OP_NOP: a trip through the loop */
+	urt__suspend();
+	return 0;
+}
+
+int urt__epoll_io(struct urt__req *r, bool nocancel)
+{
+	if (!nocancel) {
+		int c = urt__op_check();
+		if (c)
+			return c;
+	}
+	int fd = r->fd;
+	switch (r->op) {
+	case URT__R_NOP:
+		return nop();
+	case URT__R_CLOSE:
+		return do_close(fd);
+	case URT__R_CANCEL_FD: {
+		int n = urt__epoll_cancel_fd(urt__L, real_fd(fd));
+		return n ? n : -ENOENT;
+	}
+	case URT__R_READ:
+	case URT__R_WRITE:
+	case URT__R_READV:
+	case URT__R_WRITEV:
+	case URT__R_READ_FIXED:
+	case URT__R_WRITE_FIXED:
+		fd = real_fd(fd);
+		return fd < 0 ? fd : rw(r, fd);
+	case URT__R_RECV:
+	case URT__R_SEND:
+	case URT__R_RECVMSG:
+	case URT__R_SENDMSG:
+		return sock_io(r, fd);
+	case URT__R_ACCEPT:
+		return do_accept(r, fd);
+	case URT__R_CONNECT:
+		return do_connect(r, fd);
+	case URT__R_POLL:
+		fd = real_fd(fd);
+		return fd < 0 ? fd : do_poll(r, fd);
+	case URT__R_SHUTDOWN:
+		return shutdown(fd, (int)r->flags) == 0 ? 0 : -errno;
+	case URT__R_SOCKET: {
+		int s = socket(fd, (int)r->len, (int)r->mode);
+		if (s < 0)
+			return -errno;
+		urt__epoll_forget(urt__L, s);
+		return s;
+	}
+	case URT__R_SPLICE: {
+		int in = real_fd(fd), out = real_fd(r->fd2);
+		if (in < 0 || out < 0)
+			return -EBADF;
+		return on_worker(r, in, out);
+	}
+	case URT__R_OPENAT: {
+		int o = on_worker(r, fd, -1);
+		if (o >= 0)
+			urt__epoll_forget(urt__L, o);
+		return o;
+	}
+	case URT__R_FSYNC:
+	case URT__R_FALLOCATE:
+	case URT__R_FTRUNCATE:
+		fd = real_fd(fd);
+		return fd < 0 ? fd : on_worker(r, fd, -1);
+	default: /* statx, unlinkat, renameat, mkdirat, symlinkat, linkat */
+		return on_worker(r, fd, -1);
+	}
+}

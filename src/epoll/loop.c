@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The epoll backend's loop side: the epoll set, per-fd readiness waiters,
+ * eventfd watches (the executor's and the remote queue's doorbells), the
+ * one epoll_wait of a turn, and the fixed-fd table.
+ *
+ * Readiness is one-shot (EPOLLONESHOT, level-triggered): a wait arms the
+ * fd for the union of what its waiters want, the event disarms it, and
+ * the woken tasks retry their non-blocking call (a wake is a hint: a call
+ * that still gets EAGAIN waits again). Arming with EPOLL_CTL_MOD on each
+ * wait costs a syscall but never trusts a stale registration: an fd
+ * closed behind urt's back and reused is simply added again (MOD says
+ * ENOENT).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "epoll/epoll.h"
+
+#define NEVENTS 128
+#define NWATCH 4 /* eventfd watches: the offload pool and the remote queue */
+
+struct ep_fd {
+	struct urt_list waiters; /* struct urt__op.ep.link */
+	uint32_t armed;          /* events the set holds for it (0: disarmed) */
+	bool added;              /* in the epoll set */
+};
+
+struct ep_watch {
+	struct urt__multi *m; /* NULL: free slot */
+	int fd;
+	void *buf;
+	unsigned len;
+	bool background, armed, added;
+};
+
+struct urt__epoll {
+	int epfd;
+	struct ep_fd **fds; /* by fd number, allocated on first wait */
+	unsigned nfds;
+	unsigned armed;     /* fds and watches armed: anything to wait for */
+	int *fixed;         /* the fixed-fd table (dup'ed fds, -1 = empty) */
+	unsigned nfixed;
+	bool no_pwait2;     /* epoll_pwait2 missing (before 5.11): ms timeouts */
+	struct ep_watch watch[NWATCH];
+	struct epoll_event ev[NEVENTS];
+};
+
+/* epoll_event.data: an fd's number << 1, or a watch | 1 */
+#define TAG_WATCH 1u
+
+int urt__epoll_init(struct urt_loop *L, const struct urt_options *o)
+{
+	(void)o;
+	struct urt__epoll *ep = calloc(1, sizeof *ep);
+	if (!ep)
+		return -ENOMEM;
+	ep->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ep->epfd < 0) {
+		int e = -errno;
+		free(ep);
+		return e;
+	}
+	L->ep = ep;
+	L->backend = URT__BE_EPOLL;
+	return 0;
+}
+
+void urt__epoll_exit(struct urt_loop *L)
+{
+	struct urt__epoll *ep = L->ep;
+	close(ep->epfd);
+	for (unsigned i = 0; i < ep->nfds; i++)
+		free(ep->fds[i]);
+	free(ep->fds);
+	for (unsigned i = 0; i < ep->nfixed; i++)
+		if (ep->fixed[i] >= 0)
+			close(ep->fixed[i]);
+	free(ep->fixed);
+	free(ep);
+	L->ep = NULL;
+}
+
+static struct ep_fd *fd_rec(struct urt__epoll *ep, int fd, bool make)
+{
+	if (fd < 0)
+		return NULL;
+	if ((unsigned)fd >= ep->nfds) {
+		if (!make)
+			return NULL;
+		unsigned n = ep->nfds ? ep->nfds : 64;
+		while (n <= (unsigned)fd)
+			n *= 2;
+		struct ep_fd **f = realloc(ep->fds, n * sizeof *f);
+		if (!f)
+			return NULL;
+		memset(f + ep->nfds, 0, (n - ep->nfds) * sizeof *f);
+		ep->fds = f;
+		ep->nfds = n;
+	}
+	struct ep_fd *e = ep->fds[fd];
+	if (!e && make) {
+		e = calloc(1, sizeof *e);
+		if (!e)
+			return NULL;
+		urt__list_init(&e->waiters);
+		ep->fds[fd] = e;
+	}
+	return e;
+}
+
+/* Arm fd for what its waiters want (one syscall). 0 or a negative errno
+   (-EPERM: epoll cannot watch this fd). */
+static int fd_arm(struct urt__epoll *ep, struct ep_fd *e, int fd)
+{
+	uint32_t want = 0;
+	struct urt_list *pos;
+	for (pos = e->waiters.next; pos != &e->waiters; pos = pos->next)
+		want |= urt__container_of(pos, struct urt__op, ep.link)->ep.events;
+	struct epoll_event ev = {.events = want | EPOLLONESHOT, .data.u64 = (uint64_t)fd << 1};
+	int r = epoll_ctl(ep->epfd, e->added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+	if (r < 0 && errno == ENOENT && e->added)
+		r = epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev); /* closed and reused meanwhile */
+	else if (r < 0 && errno == EEXIST)
+		r = epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (r < 0)
+		return -errno;
+	if (!e->armed)
+		ep->armed++;
+	e->added = true;
+	e->armed = want;
+	return 0;
+}
+
+/* Finish one readiness wait with res (0: ready). */
+static void op_done(struct urt_loop *L, struct urt__op *op, int res)
+{
+	urt__list_del(&op->ep.link);
+	op->res = res;
+	op->pending = 0;
+	L->inflight--;
+	urt__ready(op->task);
+}
+
+int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
+{
+	struct urt_loop *L = urt__L;
+	struct urt__epoll *ep = L->ep;
+	urt_task *t = L->current;
+	int c = urt__op_check();
+	if (c)
+		return c;
+	struct ep_fd *e = fd_rec(ep, fd, true);
+	if (!e)
+		return fd < 0 ? -EBADF : -ENOMEM;
+	op->task = t;
+	op->timed_out = 0;
+	op->nocancel = 0;
+	op->ep.events = events | EPOLLRDHUP;
+	op->ep.revents = 0;
+	op->ep.fd = fd;
+	urt__list_add_tail(&e->waiters, &op->ep.link);
+	int r = fd_arm(ep, e, fd);
+	if (r < 0) {
+		urt__list_del(&op->ep.link);
+		return r;
+	}
+	op->pending = 1;
+	L->inflight++;
+	L->stats.sqes++;
+	if (t->deadline != URT__NO_DEADLINE)
+		urt__timer_arm(t, t->deadline); /* urt__op_cancel(t) when it fires */
+	t->state = URT__WAIT_IO;
+	t->wait_op = op;
+	urt__suspend();
+	t->wait_op = NULL;
+	if (t->timer_armed)
+		urt__timer_disarm(t);
+	return op->res == 0 ? 0 : urt__op_result(op, t);
+}
+
+/* A task waiting on fd readiness is cancelled (urt_cancel, its deadline):
+   finish the wait now; its op sees -ECANCELED. */
+void urt__epoll_op_cancel(urt_task *t)
+{
+	struct urt__op *op = t->wait_op;
+	if (op && op->pending && urt__list_linked(&op->ep.link))
+		op_done(urt__L, op, -ECANCELED);
+}
+
+int urt__epoll_cancel_fd(struct urt_loop *L, int fd)
+{
+	struct ep_fd *e = fd_rec(L->ep, fd, false);
+	int n = 0;
+	while (e && !urt__list_empty(&e->waiters)) {
+		op_done(L, urt__container_of(urt__list_first(&e->waiters), struct urt__op, ep.link),
+			-ECANCELED);
+		n++;
+	}
+	return n;
+}
+
+void urt__epoll_forget(struct urt_loop *L, int fd)
+{
+	struct urt__epoll *ep = L->ep;
+	struct ep_fd *e = fd_rec(ep, fd, false);
+	if (!e)
+		return;
+	urt__epoll_cancel_fd(L, fd);
+	if (e->added)
+		epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT, EBADF: already gone */
+	if (e->armed)
+		ep->armed--;
+	e->added = false;
+	e->armed = 0;
+}
+
+/* ---- eventfd watches ---- */
+
+static int watch_arm(struct urt__epoll *ep, struct ep_watch *w)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT,
+				 .data.u64 = (uint64_t)(uintptr_t)w | TAG_WATCH};
+	if (epoll_ctl(ep->epfd, w->added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w->fd, &ev) < 0)
+		return -errno;
+	w->added = true;
+	w->armed = true;
+	ep->armed++;
+	return 0;
+}
+
+void urt__epoll_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background)
+{
+	struct urt_loop *L = urt__L;
+	struct urt__epoll *ep = L->ep;
+	struct ep_watch *w = NULL, *free_slot = NULL;
+	for (unsigned i = 0; i < NWATCH; i++) {
+		if (ep->watch[i].m == m)
+			w = &ep->watch[i];
+		else if (!ep->watch[i].m && !free_slot)
+			free_slot = &ep->watch[i];
+	}
+	if (!w) {
+		if (!free_slot)
+			abort(); /* NWATCH is sized for every module that watches */
+		w = free_slot;
+		*w = (struct ep_watch){.m = m, .fd = fd};
+	}
+	w->buf = buf;
+	w->len = len;
+	w->background = background;
+	if (w->armed)
+		return;
+	if (watch_arm(ep, w) < 0)
+		abort(); /* an eventfd of ours: only ENOMEM/ENOSPC, and then nothing wakes us */
+	if (!background)
+		L->inflight++;
+}
+
+static void watch_fire(struct urt_loop *L, struct ep_watch *w)
+{
+	ssize_t n = read(w->fd, w->buf, w->len);
+	if (n < 0 && errno == EAGAIN) {
+		watch_arm(L->ep, w); /* spurious: look again */
+		return;
+	}
+	if (!w->background)
+		L->inflight--;
+	w->m->on_cqe(w->m, n < 0 ? -errno : (int)n, 0); /* may arm it again */
+}
+
+/* ---- the turn ---- */
+
+static void fd_fire(struct urt_loop *L, int fd, uint32_t revents)
+{
+	struct urt__epoll *ep = L->ep;
+	struct ep_fd *e = fd_rec(ep, fd, false);
+	if (!e || !e->armed)
+		return; /* forgotten meanwhile */
+	e->armed = 0; /* one-shot: the set disarmed it */
+	ep->armed--;
+	struct urt_list *pos, *tmp;
+	urt__list_for_each_safe(pos, tmp, &e->waiters) {
+		struct urt__op *op = urt__container_of(pos, struct urt__op, ep.link);
+		if (revents & (op->ep.events | EPOLLERR | EPOLLHUP)) {
+			op->ep.revents = revents;
+			op_done(L, op, 0);
+		}
+	}
+	if (!urt__list_empty(&e->waiters))
+		fd_arm(ep, e, fd); /* the others still wait (an error: they retry at the next event) */
+}
+
+void urt__epoll_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
+{
+	struct urt__epoll *ep = L->ep;
+	if (!wait)
+		timeout_ns = 0;
+	if (!ep->armed && timeout_ns == 0)
+		return; /* nothing could have happened */
+	int n;
+	L->stats.enters++;
+	if (timeout_ns > 0 && !ep->no_pwait2) {
+		struct timespec ts = {.tv_sec = timeout_ns / URT_NS_PER_SEC,
+				      .tv_nsec = timeout_ns % URT_NS_PER_SEC};
+		n = epoll_pwait2(ep->epfd, ep->ev, NEVENTS, &ts, NULL);
+		if (n < 0 && errno == ENOSYS) {
+			ep->no_pwait2 = true;
+			n = epoll_wait(ep->epfd, ep->ev, NEVENTS,
+				       (int)(timeout_ns / URT_NS_PER_MS + 1 > 3600000 ? 3600000
+										: timeout_ns / URT_NS_PER_MS + 1));
+		}
+	} else if (timeout_ns > 0) {
+		int64_t ms = timeout_ns / URT_NS_PER_MS + 1; /* round up: never wake early */
+		n = epoll_wait(ep->epfd, ep->ev, NEVENTS, ms > 3600000 ? 3600000 : (int)ms);
+	} else {
+		n = epoll_wait(ep->epfd, ep->ev, NEVENTS, timeout_ns < 0 ? -1 : 0);
+	}
+	for (int i = 0; i < n; i++) {
+		uint64_t d = ep->ev[i].data.u64;
+		L->stats.cqes++;
+		if (d & TAG_WATCH) {
+			struct ep_watch *w = (struct ep_watch *)(uintptr_t)(d & ~(uint64_t)TAG_WATCH);
+			w->armed = false;
+			ep->armed--;
+			watch_fire(L, w);
+		} else {
+			fd_fire(L, (int)(d >> 1), ep->ev[i].events);
+		}
+	}
+}
+
+bool urt__epoll_busy(struct urt_loop *L)
+{
+	(void)L;
+	return false; /* nothing is ever queued for later submission */
+}
+
+/* urt_loop_fd: the epoll set itself is readable when an event is ready
+   (a dup, so that the loop's close of its poll_fd leaves the set alone). */
+int urt__epoll_fd(struct urt_loop *L)
+{
+	int fd = fcntl(L->ep->epfd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+/* ---- fixed fds ---- */
+
+int urt__epoll_fixed_fd(struct urt_loop *L, int fd)
+{
+	struct urt__epoll *ep = L->ep;
+	unsigned i = (unsigned)(fd - URT_FIXED_FD(0));
+	if (i >= ep->nfixed || ep->fixed[i] < 0)
+		return -EBADF;
+	return ep->fixed[i];
+}
+
+int urt__epoll_fixed_close(struct urt_loop *L, int fd)
+{
+	int real = urt__epoll_fixed_fd(L, fd);
+	if (real < 0)
+		return real;
+	urt__epoll_forget(L, real);
+	L->ep->fixed[fd - URT_FIXED_FD(0)] = -1;
+	return close(real) == 0 ? 0 : -errno;
+}
+
+/* As io_uring's tables: register (whole, fds) fails with -EBUSY if a table
+   exists, unregister (whole, no fds) with -ENXIO if none; an update sets
+   slots (-1 empties one). The table holds its own dups, so the caller may
+   close its fds, as with io_uring. */
+int urt__epoll_fixed_set(struct urt_loop *L, unsigned first, const int *fds, unsigned n, bool whole)
+{
+	struct urt__epoll *ep = L->ep;
+	if (whole && !fds) {
+		if (!ep->fixed)
+			return -ENXIO;
+		for (unsigned i = 0; i < ep->nfixed; i++)
+			if (ep->fixed[i] >= 0) {
+				urt__epoll_forget(L, ep->fixed[i]);
+				close(ep->fixed[i]);
+			}
+		free(ep->fixed);
+		ep->fixed = NULL;
+		ep->nfixed = 0;
+		return 0;
+	}
+	if (whole) {
+		if (ep->fixed)
+			return -EBUSY;
+		ep->fixed = malloc(n * sizeof *ep->fixed);
+		if (!ep->fixed)
+			return -ENOMEM;
+		ep->nfixed = n;
+		for (unsigned i = 0; i < n; i++)
+			ep->fixed[i] = -1;
+	} else if (!ep->fixed) {
+		return -ENXIO;
+	} else if (first > ep->nfixed || n > ep->nfixed - first) {
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int *slot = &ep->fixed[first + i];
+		if (*slot >= 0) {
+			urt__epoll_forget(L, *slot);
+			close(*slot);
+			*slot = -1;
+		}
+		if (fds[i] >= 0) {
+			*slot = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+			if (*slot < 0) {
+				int e = -errno;
+				if (whole)
+					urt__epoll_fixed_set(L, 0, NULL, 0, true);
+				return e;
+			}
+		}
+	}
+	return 0;
+}

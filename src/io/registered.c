@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Registered buffers and files. io_uring keeps them in kernel tables
+ * (uring/ring.c); on epoll a fixed fd is a slot of a plain table that each
+ * op looks up, and a registered buffer is just a buffer (epoll/loop.c).
+ */
+#include <unistd.h>
+
+#include "core/core.h"
+#include "epoll/epoll.h"
+
+int urt__uring_close_fixed(struct urt_loop *L, int fd);
+int urt__uring_register_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n);
+int urt__uring_register_files(struct urt_loop *L, unsigned first, const int *fds, unsigned n,
+			      bool whole);
+
+/* close(2) without the backend, for callers outside a task. */
+int urt__close_sync(int fd)
+{
+	struct urt_loop *L = urt__L;
+	if (URT_IS_FIXED_FD(fd)) {
+		if (!L)
+			return -EBADF; /* fixed slots exist only inside a loop */
+		return urt__on_uring(L) ? urt__uring_close_fixed(L, fd) : urt__epoll_fixed_close(L, fd);
+	}
+	if (L && !urt__on_uring(L))
+		urt__epoll_forget(L, fd);
+	return close(fd) == 0 ? 0 : -errno;
+}
+
+int urt_register_buffers(const struct iovec *iov, unsigned n)
+{
+	struct urt_loop *L = urt__L;
+	if (!L)
+		return -EPERM;
+	if (!iov || !n)
+		return -EINVAL;
+	return urt__on_uring(L) ? urt__uring_register_buffers(L, iov, n) : 0;
+}
+
+int urt_unregister_buffers(void)
+{
+	struct urt_loop *L = urt__L;
+	if (!L)
+		return -EPERM;
+	return urt__on_uring(L) ? urt__uring_register_buffers(L, NULL, 0) : 0;
+}
+
+int urt_register_files(const int *fds, unsigned n)
+{
+	struct urt_loop *L = urt__L;
+	if (!L)
+		return -EPERM;
+	if (!fds || !n)
+		return -EINVAL;
+	return urt__on_uring(L) ? urt__uring_register_files(L, 0, fds, n, true)
+				: urt__epoll_fixed_set(L, 0, fds, n, true);
+}
+
+int urt_update_files(unsigned first, const int *fds, unsigned n)
+{
+	struct urt_loop *L = urt__L;
+	if (!L)
+		return -EPERM;
+	if (!fds || !n)
+		return -EINVAL;
+	return urt__on_uring(L) ? urt__uring_register_files(L, first, fds, n, false)
+				: urt__epoll_fixed_set(L, first, fds, n, false);
+}
+
+int urt_unregister_files(void)
+{
+	struct urt_loop *L = urt__L;
+	if (!L)
+		return -EPERM;
+	return urt__on_uring(L) ? urt__uring_register_files(L, 0, NULL, 0, true)
+				: urt__epoll_fixed_set(L, 0, NULL, 0, true);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * urt__io: run one operation (a struct urt__req, core/backend.h) on the
+ * loop's backend and return its result. The API layer's wrappers are one
+ * call each:
+ *
+ *	return urt__io(&(struct urt__req){.op = URT__R_READ, .fd = fd, ...});
+ *
+ * On io_uring the request becomes an SQE inline (the switch folds for a
+ * constant op); on epoll it goes to epoll/io.c. Outside a task: -EPERM.
+ */
+#ifndef URT__IO_REQ_H
+#define URT__IO_REQ_H
+
+#include "core/core.h"
+#include "uring/op.h"
+
+static inline int urt__io_ex(struct urt__req *r, bool nocancel)
+{
+	struct urt_loop *L = urt__L;
+	if (unlikely(!L || !L->current))
+		return -EPERM;
+	if (urt__on_uring(L))
+		return urt__uring_io(r, nocancel);
+	return urt__epoll_io(r, nocancel);
+}
+
+static inline int urt__io(struct urt__req *r)
+{
+	return urt__io_ex(r, false);
+}
+
+/* io_uring takes a 32-bit length; larger requests become short counts. */
+static inline unsigned urt__clamp_len(size_t n)
+{
+	return n > INT32_MAX ? INT32_MAX : (unsigned)n;
+}
+
+#endif

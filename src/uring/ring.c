@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The io_uring backend's loop side: creating the ring, the one
+ * io_uring_enter of a turn, the embedding eventfd, the registered
+ * buffer/file tables, and the ops this kernel lacks (plain syscalls).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "uring/op.h"
+
+#define MAX_WAIT (3600 * URT_NS_PER_SEC) /* longest single wait in io_uring_enter */
+
+/*
+ * Create the ring with the best flags the kernel takes: SINGLE_ISSUER +
+ * DEFER_TASKRUN (completions are processed only when we enter the kernel,
+ * on this thread: no IPIs, no task-work interrupts mid-task), else
+ * COOP_TASKRUN, else nothing. SUBMIT_ALL keeps a bad SQE from stalling the
+ * rest of the batch. Kernel features are probed by trying, not by version.
+ */
+static int ring_init(struct urt_loop *L, unsigned sq, unsigned cq)
+{
+	const unsigned base = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+	unsigned tries[4];
+	int n = 0;
+	if (L->opt_flags & URT_OPT_SQPOLL) {
+		tries[n++] = IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER;
+		tries[n++] = IORING_SETUP_SQPOLL;
+	} else {
+		if (!(L->opt_flags & (URT_OPT_NO_DEFER_TASKRUN | URT_OPT_NO_SINGLE_ISSUER)))
+			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+		/* COOP_TASKRUN does not wake a thread asleep outside the ring (in
+		   its own epoll_wait, say): a loop the program drives through
+		   urt_loop_fd skips it (DEFER_TASKRUN signals the eventfd from
+		   any context; plain task work interrupts the sleep). */
+		if (!L->embedded && !(L->opt_flags & URT_OPT_NO_SINGLE_ISSUER))
+			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+		if (!L->embedded)
+			tries[n++] = IORING_SETUP_COOP_TASKRUN;
+	}
+	tries[n++] = 0;
+	int r = -EINVAL;
+	for (int i = 0; i < n; i++) {
+		for (int all = 1; all >= 0; all--) {
+			struct io_uring_params p;
+			memset(&p, 0, sizeof p);
+			p.flags = tries[i] | (all ? base : IORING_SETUP_CQSIZE);
+			p.cq_entries = cq;
+			if (tries[i] & IORING_SETUP_SQPOLL)
+				p.sq_thread_idle = 50;
+			r = io_uring_queue_init_params(sq, L->ring, &p);
+			if (r == 0) {
+				L->ring_flags = p.flags;
+				io_uring_register_ring_fd(L->ring); /* optional: saves an fd lookup per enter */
+				return 0;
+			}
+			if (r != -EINVAL)
+				return r;
+		}
+	}
+	return r;
+}
+
+/*
+ * Cap the ring's io-wq workers. Buffered writes, opens, statx and friends
+ * that cannot complete inline run on io-wq kernel threads, and the kernel
+ * starts one per blocked request: a copy of thousands of files can create
+ * hundreds. Past a few per CPU they only add contention.
+ */
+static void iowq_cap(struct urt_loop *L, const struct urt_options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned def = cpus > 1 ? (unsigned)(4 * cpus) : 4;
+	unsigned v[2];
+	v[0] = o->iowq_bounded > 0 ? (unsigned)o->iowq_bounded : o->iowq_bounded == 0 ? def : 0;
+	v[1] = o->iowq_unbounded > 0 ? (unsigned)o->iowq_unbounded : 0; /* 0 = leave as is */
+	if (v[0] || v[1])
+		io_uring_register_iowq_max_workers(L->ring, v); /* best effort (5.15+) */
+}
+
+int urt__uring_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq)
+{
+	L->ring = aligned_alloc(64, (sizeof *L->ring + 63) & ~(size_t)63);
+	if (!L->ring)
+		return -ENOMEM;
+	memset(L->ring, 0, sizeof *L->ring);
+	int r = ring_init(L, sq, cq);
+	if (r) {
+		free(L->ring);
+		L->ring = NULL;
+		return r;
+	}
+	L->backend = URT__BE_URING;
+	iowq_cap(L, o);
+	return 0;
+}
+
+void urt__uring_exit(struct urt_loop *L)
+{
+	io_uring_queue_exit(L->ring);
+	free(L->ring);
+	L->ring = NULL;
+}
+
+/*
+ * One io_uring_enter at most: submit what the tasks prepared and, if
+ * `wait`, wait for the first completion, at most timeout_ns (< 0: no
+ * limit); then reap every CQE.
+ */
+void urt__uring_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
+{
+	struct io_uring_cqe *cqe;
+	if (!wait || timeout_ns == 0) {
+		if (L->inflight || io_uring_sq_ready(L->ring)) {
+			L->stats.enters++;
+			io_uring_submit_and_get_events(L->ring);
+		}
+	} else if (timeout_ns > 0) {
+		/* The kernel adds the timeout to its clock without saturating
+		   (ktime_add): a wait of centuries would wrap into one that
+		   expires at once. Sleep at most an hour, then look again. */
+		if (timeout_ns > MAX_WAIT)
+			timeout_ns = MAX_WAIT;
+		struct __kernel_timespec ts = {.tv_sec = timeout_ns / URT_NS_PER_SEC,
+					       .tv_nsec = timeout_ns % URT_NS_PER_SEC};
+		L->stats.enters++;
+		io_uring_submit_and_wait_timeout(L->ring, &cqe, 1, &ts, NULL);
+	} else {
+		L->stats.enters++;
+		io_uring_submit_and_wait(L->ring, 1);
+	}
+	/* -EINTR, -ETIME, -EBUSY: all mean "look at the CQ and go on" */
+	urt__reap();
+}
+
+/* Anything to submit or to reap right now? */
+bool urt__uring_busy(struct urt_loop *L)
+{
+	return io_uring_sq_ready(L->ring) || io_uring_cq_ready(L->ring);
+}
+
+/* An eventfd the kernel signals on every CQE (urt_loop_fd). */
+int urt__uring_fd(struct urt_loop *L)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	int r = io_uring_register_eventfd(L->ring, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Does this kernel have opcode? Probed once per process per opcode (the
+   kernel does not change under us). */
+bool urt__uring_has_op(int opcode)
+{
+	static signed char known[64]; /* 1 yes, -1 no, 0 not probed yet */
+	if (opcode < 0 || opcode >= 64)
+		return false;
+	if (!known[opcode]) {
+		struct io_uring_probe *p = io_uring_get_probe_ring(urt__L->ring);
+		known[opcode] = p && io_uring_opcode_supported(p, opcode) ? 1 : -1;
+		free(p);
+	}
+	return known[opcode] > 0;
+}
+
+/* IORING_OP_SOCKET (5.19) and IORING_OP_FTRUNCATE (6.9) where the kernel
+   lacks them: the syscall (neither blocks for long), after the checks an
+   op makes. */
+int urt__uring_sync(struct urt__req *r)
+{
+	int c = urt__op_check();
+	if (c)
+		return c;
+	if (r->op == URT__R_SOCKET) {
+		int fd = socket(r->fd, (int)r->len, (int)r->mode);
+		return fd < 0 ? -errno : fd;
+	}
+	if (URT_IS_FIXED_FD(r->fd))
+		return -EBADF;
+	return ftruncate(r->fd, (off_t)r->off) < 0 ? -errno : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Registered buffers and files: the ring's tables (io/registered.c)        */
+
+int urt__uring_close_fixed(struct urt_loop *L, int fd)
+{
+	int none = -1;
+	int r = io_uring_register_files_update(L->ring, (unsigned)(fd - URT_FIXED_FD(0)), &none, 1);
+	return r < 0 ? r : 0;
+}
+
+int urt__uring_register_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n)
+{
+	return iov ? io_uring_register_buffers(L->ring, iov, n) : io_uring_unregister_buffers(L->ring);
+}
+
+int urt__uring_register_files(struct urt_loop *L, unsigned first, const int *fds, unsigned n,
+			      bool whole)
+{
+	if (!whole) {
+		int r = io_uring_register_files_update(L->ring, first, fds, n);
+		return r < 0 ? r : 0;
+	}
+	return fds ? io_uring_register_files(L->ring, fds, n) : io_uring_unregister_files(L->ring);
+}
