@@ -12,6 +12,20 @@
 
 #include "urt.h"
 
+/* Running on the epoll backend (URT_BACKEND=epoll, the suite's third
+   configuration)? Tests of io_uring-only behaviour (SQE counts, io-wq,
+   multishot CQE accounting) skip there, saying why. */
+static inline bool urt_test_epoll(void)
+{
+	const char *e = getenv("URT_BACKEND");
+	return e && !strcmp(e, "epoll");
+}
+#define SKIP_ON_EPOLL(why)                                              \
+	do {                                                            \
+		if (urt_test_epoll())                                   \
+			cr_skip_test("epoll backend: %s", why);         \
+	} while (0)
+
 /*
  * Criterion 2.4's cr_assert_eq & co. print only the expressions. Redefine the
  * comparison asserts so a failure also logs both values (errno names for

@@ -47,6 +47,7 @@ static int main_sequential_nops(void *arg)
 
 Test(ops, sequential_nops_and_stats)
 {
+	SKIP_ON_EPOLL("counts context switches of IORING_OP_NOP round trips");
 	RUN(main_sequential_nops, NULL);
 }
 
@@ -238,6 +239,7 @@ static int main_offload(void *arg)
 
 Test(ops, io_offload)
 {
+	SKIP_ON_EPOLL("IOSQE_ASYNC and io-wq workers are io_uring's");
 	cr_assert_eq(urt_io_offload(true), false); /* outside a task */
 	RUN(main_offload, NULL);
 }
@@ -265,6 +267,7 @@ static void iowq_limits(int bounded, int unbounded, unsigned v[2])
 
 Test(ops, iowq_cap_applied)
 {
+	SKIP_ON_EPOLL("io-wq limits are io_uring's");
 	unsigned v[2], dflt[2];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned want = cpus > 1 ? (unsigned)(4 * cpus) : 4;

@@ -724,6 +724,7 @@ static int t_close_cancelled_in_flight(void *arg)
 
 Test(regress, close_cancelled_in_flight_leaks_fd)
 {
+	SKIP_ON_EPOLL("needs a close in flight in the kernel (IOSQE_ASYNC)");
 	RUN(t_close_cancelled_in_flight, NULL);
 }
 
@@ -892,6 +893,7 @@ static int t_reap_nested(void *arg)
 
 Test(regress, reap_reentered_processes_cqes_twice)
 {
+	SKIP_ON_EPOLL("re-entrant CQE reaping is io_uring's");
 	RUN(t_reap_nested, NULL);
 }
 
@@ -984,6 +986,7 @@ static int t_acceptor_error_cancel(void *arg)
 
 Test(regress, acceptor_error_lost_when_cancelled)
 {
+	SKIP_ON_EPOLL("the multishot accept error hand-off is io_uring's");
 	RUN(t_acceptor_error_cancel, NULL);
 }
 

@@ -19,6 +19,8 @@
 int urt__epoll_fixed_set(struct urt_loop *L, unsigned first, const int *fds, unsigned n, bool whole);
 int urt__epoll_fixed_close(struct urt_loop *L, int fd);
 int urt__epoll_fixed_fd(struct urt_loop *L, int fd); /* the real fd, or -EBADF */
+int urt__epoll_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n);
+bool urt__epoll_buffer_ok(struct urt_loop *L, int i, const void *addr, size_t len);
 
 /* fd is being closed (or was just made by a call of ours): wake its
    waiters with -ECANCELED and drop what the epoll set knows of it. */

@@ -268,11 +268,16 @@ static int do_close(int fd)
 	return close(fd) == 0 ? 0 : -errno;
 }
 
-/* a fixed fd (URT_FIXED_FD(i)) to the fd in its slot */
+/* a fixed fd (URT_FIXED_FD(i)) to the fd in its slot; -EBADF for an
+   empty slot. Other fds (also bad ones: the call says EBADF) unchanged. */
 static inline int real_fd(int fd)
 {
-	return URT_IS_FIXED_FD(fd) ? urt__epoll_fixed_fd(urt__L, fd) : fd;
+	if (!URT_IS_FIXED_FD(fd))
+		return fd;
+	int r = urt__epoll_fixed_fd(urt__L, fd);
+	return r < 0 ? INT32_MIN : r;
 }
+#define BAD(fd) ((fd) == INT32_MIN)
 
 static int nop(void)
 {
@@ -282,6 +287,9 @@ static int nop(void)
 	return 0;
 }
 
+static int run(struct urt__req *r, bool nocancel);
+
+/* stats: every op counts as one submission and one completion */
 int urt__epoll_io(struct urt__req *r, bool nocancel)
 {
 	if (!nocancel) {
@@ -289,6 +297,16 @@ int urt__epoll_io(struct urt__req *r, bool nocancel)
 		if (c)
 			return c;
 	}
+	struct urt_loop *L = urt__L;
+	L->stats.sqes++;
+	int res = run(r, nocancel);
+	L->stats.cqes++;
+	return res;
+}
+
+static int run(struct urt__req *r, bool nocancel)
+{
+	(void)nocancel;
 	int fd = r->fd;
 	switch (r->op) {
 	case URT__R_NOP:
@@ -305,8 +323,11 @@ int urt__epoll_io(struct urt__req *r, bool nocancel)
 	case URT__R_WRITEV:
 	case URT__R_READ_FIXED:
 	case URT__R_WRITE_FIXED:
+		if ((r->op == URT__R_READ_FIXED || r->op == URT__R_WRITE_FIXED) &&
+		    !urt__epoll_buffer_ok(urt__L, r->buf_index, r->addr, r->len))
+			return -EFAULT; /* as io_uring: outside the registered buffer */
 		fd = real_fd(fd);
-		return fd < 0 ? fd : rw(r, fd);
+		return BAD(fd) ? -EBADF : rw(r, fd);
 	case URT__R_RECV:
 	case URT__R_SEND:
 	case URT__R_RECVMSG:
@@ -318,7 +339,7 @@ int urt__epoll_io(struct urt__req *r, bool nocancel)
 		return do_connect(r, fd);
 	case URT__R_POLL:
 		fd = real_fd(fd);
-		return fd < 0 ? fd : do_poll(r, fd);
+		return BAD(fd) ? -EBADF : do_poll(r, fd);
 	case URT__R_SHUTDOWN:
 		return shutdown(fd, (int)r->flags) == 0 ? 0 : -errno;
 	case URT__R_SOCKET: {
@@ -330,7 +351,7 @@ int urt__epoll_io(struct urt__req *r, bool nocancel)
 	}
 	case URT__R_SPLICE: {
 		int in = real_fd(fd), out = real_fd(r->fd2);
-		if (in < 0 || out < 0)
+		if (BAD(in) || BAD(out))
 			return -EBADF;
 		return on_worker(r, in, out);
 	}
@@ -344,7 +365,7 @@ int urt__epoll_io(struct urt__req *r, bool nocancel)
 	case URT__R_FALLOCATE:
 	case URT__R_FTRUNCATE:
 		fd = real_fd(fd);
-		return fd < 0 ? fd : on_worker(r, fd, -1);
+		return BAD(fd) ? -EBADF : on_worker(r, fd, -1);
 	default: /* statx, unlinkat, renameat, mkdirat, symlinkat, linkat */
 		return on_worker(r, fd, -1);
 	}

@@ -47,6 +47,8 @@ struct urt__epoll {
 	int *fixed;         /* the fixed-fd table (dup'ed fds, -1 = empty) */
 	unsigned nfixed;
 	bool no_pwait2;     /* epoll_pwait2 missing (before 5.11): ms timeouts */
+	struct iovec *bufs; /* urt_register_buffers: the ranges, for the checks */
+	unsigned nbufs;
 	struct ep_watch watch[NWATCH];
 	struct epoll_event ev[NEVENTS];
 };
@@ -82,6 +84,7 @@ void urt__epoll_exit(struct urt_loop *L)
 		if (ep->fixed[i] >= 0)
 			close(ep->fixed[i]);
 	free(ep->fixed);
+	free(ep->bufs);
 	free(ep);
 	L->ep = NULL;
 }
@@ -172,7 +175,6 @@ int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
 	}
 	op->pending = 1;
 	L->inflight++;
-	L->stats.sqes++;
 	if (t->deadline != URT__NO_DEADLINE)
 		urt__timer_arm(t, t->deadline); /* urt__op_cancel(t) when it fires */
 	t->state = URT__WAIT_IO;
@@ -323,7 +325,6 @@ void urt__epoll_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
 	}
 	for (int i = 0; i < n; i++) {
 		uint64_t d = ep->ev[i].data.u64;
-		L->stats.cqes++;
 		if (d & TAG_WATCH) {
 			struct ep_watch *w = (struct ep_watch *)(uintptr_t)(d & ~(uint64_t)TAG_WATCH);
 			w->armed = false;
@@ -422,4 +423,37 @@ int urt__epoll_fixed_set(struct urt_loop *L, unsigned first, const int *fds, uns
 		}
 	}
 	return 0;
+}
+
+/* Registered buffers: plain buffers here; the ranges are kept so that
+   misuse fails as with io_uring (-EBUSY, -ENXIO, -EFAULT). */
+int urt__epoll_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n)
+{
+	struct urt__epoll *ep = L->ep;
+	if (iov && ep->bufs)
+		return -EBUSY;
+	if (!iov) {
+		if (!ep->bufs)
+			return -ENXIO;
+		free(ep->bufs);
+		ep->bufs = NULL;
+		ep->nbufs = 0;
+		return 0;
+	}
+	ep->bufs = malloc(n * sizeof *iov);
+	if (!ep->bufs)
+		return -ENOMEM;
+	memcpy(ep->bufs, iov, n * sizeof *iov);
+	ep->nbufs = n;
+	return 0;
+}
+
+/* Does [addr, addr + len) lie in registered buffer i? */
+bool urt__epoll_buffer_ok(struct urt_loop *L, int i, const void *addr, size_t len)
+{
+	struct urt__epoll *ep = L->ep;
+	if (i < 0 || (unsigned)i >= ep->nbufs)
+		return false;
+	uintptr_t lo = (uintptr_t)ep->bufs[i].iov_base, a = (uintptr_t)addr;
+	return a >= lo && len <= ep->bufs[i].iov_len && a - lo <= ep->bufs[i].iov_len - len;
 }

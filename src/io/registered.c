@@ -35,7 +35,7 @@ int urt_register_buffers(const struct iovec *iov, unsigned n)
 		return -EPERM;
 	if (!iov || !n)
 		return -EINVAL;
-	return urt__on_uring(L) ? urt__uring_register_buffers(L, iov, n) : 0;
+	return urt__on_uring(L) ? urt__uring_register_buffers(L, iov, n) : urt__epoll_buffers(L, iov, n);
 }
 
 int urt_unregister_buffers(void)
@@ -43,7 +43,7 @@ int urt_unregister_buffers(void)
 	struct urt_loop *L = urt__L;
 	if (!L)
 		return -EPERM;
-	return urt__on_uring(L) ? urt__uring_register_buffers(L, NULL, 0) : 0;
+	return urt__on_uring(L) ? urt__uring_register_buffers(L, NULL, 0) : urt__epoll_buffers(L, NULL, 0);
 }
 
 int urt_register_files(const int *fds, unsigned n)

@@ -77,10 +77,11 @@ static void recycle(urt_bufring *br, uint16_t bid)
 
 static void bufring_destroy(urt_bufring *br, bool unregister)
 {
-	if (unregister)
+	if (unregister && br->ring)
 		io_uring_unregister_buf_ring(urt__L->ring, br->bgid);
 	urt__list_del(&br->link);
-	munmap(br->ring, br->ring_bytes);
+	if (br->ring) /* (none on epoll) */
+		munmap(br->ring, br->ring_bytes);
 	free(br->mem);
 	free(br->next);
 	free(br->len);
