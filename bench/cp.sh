@@ -244,12 +244,13 @@ sync
 if has_case big; then
 	BAL_MB=$((SIZE_MB + 256))
 	for r in $(seq 1 "$ROUNDS"); do
-		for who in $(order "$r" urt-cp urt-cp-rw cp cp-never); do
+		for who in $(order "$r" urt-cp urt-cp-rw urt-cp-epoll cp cp-never); do
 			warm_file "$src/big"
 			dst=$out/big.$who.$r
 			case $who in
 			urt-cp) timed big "$who" "$r" "$URTCP" "$src/big" "$dst" ;;
 			urt-cp-rw) timed big "$who" "$r" env URTCP_CFR=0 "$URTCP" "$src/big" "$dst" ;;
+			urt-cp-epoll) timed big "$who" "$r" env URT_BACKEND=epoll "$URTCP" "$src/big" "$dst" ;;
 			cp) timed big "$who" "$r" cp "$src/big" "$dst" ;;
 			cp-never) timed big "$who" "$r" cp --reflink=never "$src/big" "$dst" ;;
 			esac
@@ -267,11 +268,12 @@ fi
 if has_case tree; then
 	BAL_MB=$((tree_bytes * 5 / 4 / 1048576 + 256))
 	for r in $(seq 1 "$ROUNDS"); do
-		for who in $(order "$r" urt-cp cp); do
+		for who in $(order "$r" urt-cp urt-cp-epoll cp); do
 			warm_tree "$src/tree"
 			dst=$out/tree.$who.$r
 			case $who in
 			urt-cp) timed tree "$who" "$r" "$URTCP" -r "$src/tree" "$dst" ;;
+			urt-cp-epoll) timed tree "$who" "$r" env URT_BACKEND=epoll "$URTCP" -r "$src/tree" "$dst" ;;
 			cp) timed tree "$who" "$r" cp -r "$src/tree" "$dst" ;;
 			esac
 			if [ "$who" = urt-cp ]; then
@@ -416,10 +418,11 @@ if has_case big; then
 	echo
 	echo "| contender | median wall (s) | GB/s | cp time / urt-cp time | user / sys s | peak RSS MiB, median (max) |"
 	echo "|---|---|---|---|---|---|"
-	for who in urt-cp urt-cp-rw cp cp-never; do
+	for who in urt-cp urt-cp-rw urt-cp-epoll cp cp-never; do
 		w=$(field big "$who" wall_s | median)
 		case $who in
 		urt-cp) label="urt-cp"; rat="-" ;;
+		urt-cp-epoll) label="urt-cp on urt's epoll backend (URT_BACKEND=epoll)"; rat=$(fmt "$(ratios big urt-cp-epoll urt-cp | median)" %.2f) ;;
 		urt-cp-rw) label="urt-cp, URTCP_CFR=0 (its read/write pipeline)"; rat=$(fmt "$(ratios big urt-cp-rw urt-cp | median)" %.2f) ;;
 		cp) label="cp (copy_file_range)"; rat=$(fmt "$(ratios big cp urt-cp | median)" %.2f) ;;
 		cp-never) label="cp --reflink=never (read/write)"; rat=$(fmt "$(ratios big cp-never urt-cp | median)" %.2f) ;;
@@ -437,9 +440,13 @@ if has_case tree; then
 	echo
 	echo "| contender | median wall (s) | files/s | MB/s | cp time / urt-cp time | user / sys s | peak RSS MiB, median (max) |"
 	echo "|---|---|---|---|---|---|---|"
-	for who in urt-cp cp; do
+	for who in urt-cp urt-cp-epoll cp; do
 		w=$(field tree "$who" wall_s | median)
-		if [ "$who" = urt-cp ]; then label="urt-cp -r"; rat="-"; else label="cp -r"; rat=$(fmt "$(ratios tree cp urt-cp | median)" %.2f); fi
+		case $who in
+		urt-cp) label="urt-cp -r"; rat="-" ;;
+		urt-cp-epoll) label="urt-cp -r on urt's epoll backend"; rat=$(fmt "$(ratios tree urt-cp-epoll urt-cp | median)" %.2f) ;;
+		*) label="cp -r"; rat=$(fmt "$(ratios tree cp urt-cp | median)" %.2f) ;;
+		esac
 		echo "| $label | $(fmt "$w" %.3f) | $(awk -v n="$tree_files" -v s="$w" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "?" }') | $(awk -v b="$tree_bytes" -v s="$w" 'BEGIN { if (s > 0) printf "%.0f", b / s / 1e6; else print "?" }') | $rat | $(cpu tree "$who") | $(rss tree "$who") |"
 	done
 	r=$(ratios tree cp urt-cp | median)

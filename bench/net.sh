@@ -224,6 +224,8 @@ if [[ $echo_help == *--bufring* ]]; then
 	[[ $echo_help != *--multishot* ]] || ms_flags="--multishot $ms_flags"
 	ECHO_SERVERS+=("urt-echo-ms|line|$bin/urt-echo --port 0 $ms_flags")
 fi
+# urt's own epoll backend (for where io_uring is refused): the same binary
+ECHO_SERVERS+=("urt-echo-epoll|line|env URT_BACKEND=epoll $bin/urt-echo --port 0 $URT_ECHO_FLAGS")
 ECHO_SERVERS+=("epoll_echo|line|$bin/epoll_echo 0" "raw_echo|line|$bin/raw_echo 0")
 if [ -n "$EXTRA_ECHO_SERVERS" ]; then
 	IFS=';' read -r -a extra <<<"$EXTRA_ECHO_SERVERS"
@@ -231,6 +233,7 @@ if [ -n "$EXTRA_ECHO_SERVERS" ]; then
 fi
 HTTP_SERVERS=(
 	"urt-httpd|line|$bin/urt-httpd --port 0 $URT_HTTPD_FLAGS"
+	"urt-httpd-epoll|line|env URT_BACKEND=epoll $bin/urt-httpd --port 0 $URT_HTTPD_FLAGS"
 	"nginx|$NGINX_PORT|$NGINX -p $work/nginx/ -c $work/nginx/nginx.conf -e $work/nginx/error.log"
 )
 ent_name() { echo "${1%%|*}"; }

@@ -40,7 +40,7 @@ WAKEUP_FREE_N=${WAKEUP_FREE_N:-20000}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 	meson setup "$BUILD_DIR" --buildtype=release >/dev/null
 fi
-benches=(switch spawn nop sleepers offload wakeup)
+benches=(switch spawn nop sleepers offload wakeup backend)
 ninja -C "$BUILD_DIR" "${benches[@]/#/bench/bench_}" >/dev/null
 bin="$BUILD_DIR/bench"
 
@@ -83,6 +83,7 @@ run pin offload "$OFFLOAD_N" "$ROUNDS" all "$OFFLOAD_M" || status=1
 run free offload "$OFFLOAD_FREE_N" "$ROUNDS" all "$OFFLOAD_M" || status=1
 run pin wakeup "$WAKEUP_N" "$ROUNDS" || status=1
 run free wakeup "$WAKEUP_FREE_N" "$ROUNDS" || status=1
+run pin backend 200000 "$ROUNDS" || status=1
 
 # value LINE-PREFIX KEY: KEY=... from the first output line starting with "LINE-PREFIX ".
 value() {
@@ -129,6 +130,12 @@ for v in value value2; do
 	[ $v = value ] && where="under $on1" || where="unpinned"
 	echo "| completion wake-up round trip, raw liburing ($where; us) | $($v wakeup_rt efd_us) (eventfd + armed read, urt's choice) | $($v wakeup_rt msg_us) (IORING_OP_MSG_RING from a worker ring) | $($v wakeup_rt ratio) | - | - |"
 	echo "| completion wake-up, 64-item batch ($where; us per batch) | $($v wakeup_batch efd_us) (one eventfd write) | $($v wakeup_batch msg64_us) (64 MSG_RING, one enter); $($v wakeup_batch msg1x64_us) (one enter per item); $($v wakeup_batch msg1_us) (one MSG_RING per batch) | $($v wakeup_batch ratio64); $($v wakeup_batch ratio1x64); $($v wakeup_batch ratio1) | - | - |"
+done
+
+# the two backends, same task code, alternating loop by loop
+for f in nop:"urt_nop, 1 task (ns/op)" pipe_rt:"pipe ping-pong between 2 tasks (ns/round trip)" pread4k:"urt_read 4 KiB, page cache hot (ns/op)" statx:"urt_statx (ns/op; epoll: on a worker)"; do
+	k=backend_${f%%:*}
+	echo "| backend: ${f#*:} | $(value "$k" uring_ns) (io_uring) | $(value "$k" epoll_ns) (urt on epoll) | $(value "$k" ratio) (epoll / io_uring) | - | - |"
 done
 
 if [ "$STRACE" = 1 ] && command -v strace >/dev/null; then

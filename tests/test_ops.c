@@ -255,7 +255,7 @@ static int main_iowq_query(void *arg)
 {
 	unsigned *v = arg;
 	v[0] = v[1] = 0;
-	OK(io_uring_register_iowq_max_workers(urt__L->ring, v));
+	OK(io_uring_register_iowq_max_workers(URT__RING(urt__L), v));
 	return 0;
 }
 

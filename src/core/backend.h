@@ -85,7 +85,7 @@ struct urt__req {
    for the first completion. */
 int urt__uring_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq);
 void urt__uring_exit(struct urt_loop *L);
-void urt__uring_poll(struct urt_loop *L, int64_t timeout_ns, bool wait);
+/* urt__uring_poll: inline, uring/poll.h */
 bool urt__uring_busy(struct urt_loop *L);
 int urt__uring_fd(struct urt_loop *L);
 void urt__uring_op_cancel(urt_task *t);
@@ -98,6 +98,7 @@ bool urt__epoll_busy(struct urt_loop *L);
 int urt__epoll_fd(struct urt_loop *L);
 void urt__epoll_op_cancel(urt_task *t);
 void urt__epoll_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background);
-int urt__epoll_io(struct urt__req *r, bool nocancel);
+/* by value: the io_uring path then never materialises the request */
+int urt__epoll_io(struct urt__req r, bool nocancel);
 
 #endif

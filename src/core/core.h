@@ -160,8 +160,13 @@ struct urt__waiter {
 struct io_uring;
 struct urt__epoll;
 
+/* Room for the io_uring backend's struct io_uring, kept inside the loop
+   (uring/op.h: URT__RING) so the hot path reaches the ring at a constant
+   offset from the loop, with no header of liburing here (checked there). */
+#define URT__RING_BYTES 256
+
 struct urt_loop {
-	struct io_uring *ring;       /* io_uring backend (uring/), else NULL */
+	_Alignas(64) unsigned char ring_store[URT__RING_BYTES]; /* io_uring backend only */
 	struct urt__epoll *ep;       /* epoll backend (epoll/), else NULL */
 	uint8_t backend;             /* enum urt__backend */
 	unsigned ring_flags;

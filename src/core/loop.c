@@ -19,6 +19,7 @@
 
 #include "core/core.h"
 #include "core/sanitizer.h"
+#include "uring/poll.h" /* the backend's turn, inline (hot path) */
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
 
@@ -182,9 +183,10 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	if (o->iowq_bounded < -1 || o->iowq_unbounded < -1)
 		return -EINVAL;
 
-	struct urt_loop *L = calloc(1, sizeof *L);
+	struct urt_loop *L = aligned_alloc(64, (sizeof *L + 63) & ~(size_t)63);
 	if (!L)
 		return -ENOMEM;
+	memset(L, 0, sizeof *L);
 	L->opt_flags = o->flags | env_flags();
 	L->stack_size = (stack + 4095) & ~(size_t)4095;
 	L->owner = pthread_self();

@@ -290,8 +290,9 @@ static int nop(void)
 static int run(struct urt__req *r, bool nocancel);
 
 /* stats: every op counts as one submission and one completion */
-int urt__epoll_io(struct urt__req *r, bool nocancel)
+int urt__epoll_io(struct urt__req req, bool nocancel)
 {
+	struct urt__req *r = &req;
 	if (!nocancel) {
 		int c = urt__op_check();
 		if (c)

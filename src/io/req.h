@@ -22,7 +22,7 @@ static inline int urt__io_ex(struct urt__req *r, bool nocancel)
 		return -EPERM;
 	if (urt__on_uring(L))
 		return urt__uring_io(r, nocancel);
-	return urt__epoll_io(r, nocancel);
+	return urt__epoll_io(*r, nocancel);
 }
 
 static inline int urt__io(struct urt__req *r)

@@ -78,7 +78,7 @@ static void recycle(urt_bufring *br, uint16_t bid)
 static void bufring_destroy(urt_bufring *br, bool unregister)
 {
 	if (unregister && br->ring)
-		io_uring_unregister_buf_ring(urt__L->ring, br->bgid);
+		io_uring_unregister_buf_ring(URT__RING(urt__L), br->bgid);
 	urt__list_del(&br->link);
 	if (br->ring) /* (none on epoll) */
 		munmap(br->ring, br->ring_bytes);
@@ -151,7 +151,7 @@ int urt_bufring_new(unsigned nbufs, size_t buf_size, urt_bufring **out)
 		struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)br->ring,
 					       .ring_entries = nbufs,
 					       .bgid = L->next_bgid++};
-		r = io_uring_register_buf_ring(L->ring, &reg, 0);
+		r = io_uring_register_buf_ring(URT__RING(L), &reg, 0);
 		if (r != -EEXIST) {
 			br->bgid = reg.bgid;
 			break;

@@ -19,12 +19,12 @@
  */
 void urt__sq_make_room(struct urt_loop *L, unsigned need)
 {
-	while (io_uring_sq_space_left(L->ring) < need) {
+	while (io_uring_sq_space_left(URT__RING(L)) < need) {
 		L->stats.enters++;
-		int r = io_uring_submit(L->ring);
+		int r = io_uring_submit(URT__RING(L));
 		if (r == -EBUSY || r == -EAGAIN) {
 			L->stats.enters++;
-			io_uring_get_events(L->ring);
+			io_uring_get_events(URT__RING(L));
 			urt__reap();
 		}
 	}
@@ -44,7 +44,7 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 		sqe->flags |= IOSQE_IO_LINK;
 		op->ts.tv_sec = t->deadline / URT_NS_PER_SEC;
 		op->ts.tv_nsec = t->deadline % URT_NS_PER_SEC;
-		struct io_uring_sqe *lt = io_uring_get_sqe(L->ring);
+		struct io_uring_sqe *lt = io_uring_get_sqe(URT__RING(L));
 		io_uring_prep_link_timeout(lt, &op->ts, IORING_TIMEOUT_ABS);
 		io_uring_sqe_set_data64(lt, (uint64_t)(uintptr_t)op | URT__UD_LINK_TIMEOUT);
 		op->pending = 2;
@@ -81,9 +81,9 @@ void urt__uring_op_cancel(urt_task *t)
 struct io_uring_sqe *urt__sqe_get(void)
 {
 	struct urt_loop *L = urt__L;
-	if (io_uring_sq_space_left(L->ring) < 1)
+	if (io_uring_sq_space_left(URT__RING(L)) < 1)
 		urt__sq_make_room(L, 1);
-	return io_uring_get_sqe(L->ring);
+	return io_uring_get_sqe(URT__RING(L));
 }
 
 /* Count a prepared SQE from urt__sqe_get as in flight, its CQEs going to
@@ -117,7 +117,7 @@ void urt__cancel_ud(uint64_t ud)
 void urt__reap(void)
 {
 	struct urt_loop *L = urt__L;
-	struct io_uring_cq *cq = &L->ring->cq;
+	struct io_uring_cq *cq = &URT__RING(L)->cq;
 	const unsigned mask = cq->ring_mask;
 	unsigned head = *cq->khead; /* ours: only this thread moves it */
 	unsigned tail = io_uring_smp_load_acquire(cq->ktail);

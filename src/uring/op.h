@@ -22,6 +22,10 @@
 
 #include "core/core.h"
 
+/* the loop's struct io_uring (core.h keeps the room for it) */
+#define URT__RING(L) ((struct io_uring *)(void *)(L)->ring_store)
+_Static_assert(sizeof(struct io_uring) <= URT__RING_BYTES, "URT__RING_BYTES too small");
+
 void urt__sq_make_room(struct urt_loop *L, unsigned need);
 void urt__reap(void);
 struct io_uring_sqe *urt__sqe_get(void);
@@ -37,7 +41,7 @@ void urt__multis_free_all(struct urt_loop *L);
 static inline struct io_uring_sqe *urt__op_sqe(struct urt_loop *L, urt_task *t,
 					       struct urt__op *op, unsigned need)
 {
-	struct io_uring_sq *sq = &L->ring->sq;
+	struct io_uring_sq *sq = &URT__RING(L)->sq;
 	/* io_uring_get_sqe re-checks space with an acquire load of khead that
 	   we have just done; take the slot directly. SQE128 is never set. */
 	if (unlikely(sq->ring_entries - (sq->sqe_tail - io_uring_smp_load_acquire(sq->khead)) < need))
@@ -116,11 +120,14 @@ int urt__uring_sync(struct urt__req *r); /* ops this kernel lacks: plain syscall
  * constant r->op from io/req.h, so the switch folds away: each API call
  * compiles to the same start, prep, wait as a hand-written wrapper.
  */
-static inline int urt__uring_io(struct urt__req *r, bool nocancel)
+static inline int urt__uring_io(struct urt__req *rp, bool nocancel)
 {
+	/* a copy whose address is never taken: the SQE stores below cannot
+	   alias it, so the compiler keeps every field a constant */
+	const struct urt__req req = *rp, *r = &req;
 	if (unlikely(r->op == URT__R_FTRUNCATE && !urt__uring_has_op(URT__IORING_OP_FTRUNCATE)) ||
 	    unlikely(r->op == URT__R_SOCKET && !urt__uring_has_op(IORING_OP_SOCKET)))
-		return urt__uring_sync(r);
+		return urt__uring_sync(rp);
 	struct urt__op op;
 	struct io_uring_sqe *sqe = nocancel ? urt__op_start_nocancel(&op) : urt__op_start(&op);
 	if (!sqe)

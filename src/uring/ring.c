@@ -12,7 +12,6 @@
 
 #include "uring/op.h"
 
-#define MAX_WAIT (3600 * URT_NS_PER_SEC) /* longest single wait in io_uring_enter */
 
 /*
  * Create the ring with the best flags the kernel takes: SINGLE_ISSUER +
@@ -51,10 +50,10 @@ static int ring_init(struct urt_loop *L, unsigned sq, unsigned cq)
 			p.cq_entries = cq;
 			if (tries[i] & IORING_SETUP_SQPOLL)
 				p.sq_thread_idle = 50;
-			r = io_uring_queue_init_params(sq, L->ring, &p);
+			r = io_uring_queue_init_params(sq, URT__RING(L), &p);
 			if (r == 0) {
 				L->ring_flags = p.flags;
-				io_uring_register_ring_fd(L->ring); /* optional: saves an fd lookup per enter */
+				io_uring_register_ring_fd(URT__RING(L)); /* optional: saves an fd lookup per enter */
 				return 0;
 			}
 			if (r != -EINVAL)
@@ -78,21 +77,15 @@ static void iowq_cap(struct urt_loop *L, const struct urt_options *o)
 	v[0] = o->iowq_bounded > 0 ? (unsigned)o->iowq_bounded : o->iowq_bounded == 0 ? def : 0;
 	v[1] = o->iowq_unbounded > 0 ? (unsigned)o->iowq_unbounded : 0; /* 0 = leave as is */
 	if (v[0] || v[1])
-		io_uring_register_iowq_max_workers(L->ring, v); /* best effort (5.15+) */
+		io_uring_register_iowq_max_workers(URT__RING(L), v); /* best effort (5.15+) */
 }
 
 int urt__uring_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq)
 {
-	L->ring = aligned_alloc(64, (sizeof *L->ring + 63) & ~(size_t)63);
-	if (!L->ring)
-		return -ENOMEM;
-	memset(L->ring, 0, sizeof *L->ring);
+	memset(URT__RING(L), 0, sizeof *URT__RING(L));
 	int r = ring_init(L, sq, cq);
-	if (r) {
-		free(L->ring);
-		L->ring = NULL;
+	if (r)
 		return r;
-	}
 	L->backend = URT__BE_URING;
 	iowq_cap(L, o);
 	return 0;
@@ -100,46 +93,13 @@ int urt__uring_init(struct urt_loop *L, const struct urt_options *o, unsigned sq
 
 void urt__uring_exit(struct urt_loop *L)
 {
-	io_uring_queue_exit(L->ring);
-	free(L->ring);
-	L->ring = NULL;
-}
-
-/*
- * One io_uring_enter at most: submit what the tasks prepared and, if
- * `wait`, wait for the first completion, at most timeout_ns (< 0: no
- * limit); then reap every CQE.
- */
-void urt__uring_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
-{
-	struct io_uring_cqe *cqe;
-	if (!wait || timeout_ns == 0) {
-		if (L->inflight || io_uring_sq_ready(L->ring)) {
-			L->stats.enters++;
-			io_uring_submit_and_get_events(L->ring);
-		}
-	} else if (timeout_ns > 0) {
-		/* The kernel adds the timeout to its clock without saturating
-		   (ktime_add): a wait of centuries would wrap into one that
-		   expires at once. Sleep at most an hour, then look again. */
-		if (timeout_ns > MAX_WAIT)
-			timeout_ns = MAX_WAIT;
-		struct __kernel_timespec ts = {.tv_sec = timeout_ns / URT_NS_PER_SEC,
-					       .tv_nsec = timeout_ns % URT_NS_PER_SEC};
-		L->stats.enters++;
-		io_uring_submit_and_wait_timeout(L->ring, &cqe, 1, &ts, NULL);
-	} else {
-		L->stats.enters++;
-		io_uring_submit_and_wait(L->ring, 1);
-	}
-	/* -EINTR, -ETIME, -EBUSY: all mean "look at the CQ and go on" */
-	urt__reap();
+	io_uring_queue_exit(URT__RING(L));
 }
 
 /* Anything to submit or to reap right now? */
 bool urt__uring_busy(struct urt_loop *L)
 {
-	return io_uring_sq_ready(L->ring) || io_uring_cq_ready(L->ring);
+	return io_uring_sq_ready(URT__RING(L)) || io_uring_cq_ready(URT__RING(L));
 }
 
 /* An eventfd the kernel signals on every CQE (urt_loop_fd). */
@@ -148,7 +108,7 @@ int urt__uring_fd(struct urt_loop *L)
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	int r = io_uring_register_eventfd(L->ring, fd);
+	int r = io_uring_register_eventfd(URT__RING(L), fd);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -164,7 +124,7 @@ bool urt__uring_has_op(int opcode)
 	if (opcode < 0 || opcode >= 64)
 		return false;
 	if (!known[opcode]) {
-		struct io_uring_probe *p = io_uring_get_probe_ring(urt__L->ring);
+		struct io_uring_probe *p = io_uring_get_probe_ring(URT__RING(urt__L));
 		known[opcode] = p && io_uring_opcode_supported(p, opcode) ? 1 : -1;
 		free(p);
 	}
@@ -194,21 +154,21 @@ int urt__uring_sync(struct urt__req *r)
 int urt__uring_close_fixed(struct urt_loop *L, int fd)
 {
 	int none = -1;
-	int r = io_uring_register_files_update(L->ring, (unsigned)(fd - URT_FIXED_FD(0)), &none, 1);
+	int r = io_uring_register_files_update(URT__RING(L), (unsigned)(fd - URT_FIXED_FD(0)), &none, 1);
 	return r < 0 ? r : 0;
 }
 
 int urt__uring_register_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n)
 {
-	return iov ? io_uring_register_buffers(L->ring, iov, n) : io_uring_unregister_buffers(L->ring);
+	return iov ? io_uring_register_buffers(URT__RING(L), iov, n) : io_uring_unregister_buffers(URT__RING(L));
 }
 
 int urt__uring_register_files(struct urt_loop *L, unsigned first, const int *fds, unsigned n,
 			      bool whole)
 {
 	if (!whole) {
-		int r = io_uring_register_files_update(L->ring, first, fds, n);
+		int r = io_uring_register_files_update(URT__RING(L), first, fds, n);
 		return r < 0 ? r : 0;
 	}
-	return fds ? io_uring_register_files(L->ring, fds, n) : io_uring_unregister_files(L->ring);
+	return fds ? io_uring_register_files(URT__RING(L), fds, n) : io_uring_unregister_files(URT__RING(L));
 }
