@@ -70,7 +70,7 @@ typedef struct urt_task urt_task; /* opaque */
 #define URT_OPT_NO_DEFER_TASKRUN (1u << 0) /* use COOP_TASKRUN even if DEFER_TASKRUN exists */
 #define URT_OPT_NO_SINGLE_ISSUER (1u << 1) /* do not ask for IORING_SETUP_SINGLE_ISSUER */
 #define URT_OPT_QUIET (1u << 2)            /* no report of unjoined tasks at loop close */
-#define URT_OPT_SQPOLL (1u << 3)           /* IORING_SETUP_SQPOLL (a kernel thread polls the SQ) */
+#define URT_OPT_SQPOLL (1u << 3)           /* IORING_SETUP_SQPOLL (a kernel thread polls the SQ; epoll: ignored) */
 #define URT_OPT_NO_MULTISHOT (1u << 4)     /* acceptors/receivers use their one-shot fallback */
 #define URT_OPT_BACKEND_EPOLL (1u << 5)    /* run on the epoll backend even where io_uring works */
 #define URT_OPT_BACKEND_URING (1u << 6)    /* io_uring or nothing: no fallback to epoll */
@@ -110,7 +110,7 @@ struct urt_options {
 	   keeps these limits per thread (its io-wq serves every ring the
 	   thread uses) and its own default is RLIMIT_NPROC: buffered file I/O
 	   can otherwise spawn hundreds of threads. */
-	int iowq_bounded;
+	int iowq_bounded;     /* (io_uring only; epoll: ignored) */
 	int iowq_unbounded;
 	/* urt_offload: worker threads (default: online CPUs) and the most
 	   offloads outstanding at once (default 1024; more wait, FIFO). */
@@ -527,6 +527,8 @@ URT_API int urt_nop(void);
  * one at a time on the loop's thread; offloaded they spread over the CPUs
  * while the loop keeps submitting. Off (the default) is best for sockets,
  * pipes and small ops. Returns the previous setting (false outside a task).
+ * epoll: the setting is kept and returned, and changes nothing (a file op
+ * that would block runs on the executor's threads anyway).
  */
 URT_API bool urt_io_offload(bool on);
 
@@ -640,6 +642,9 @@ URT_API ssize_t urt_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_ou
  * urt_update_files replaces slots later. Each returns 0 or a negative errno
  * (-EBUSY if already registered, -EPERM outside a loop). They do not
  * suspend and may be called from any task of the loop.
+ * epoll: nothing is pinned; a fixed fd is a slot of a table of dup'ed fds
+ * (the caller may close its own, as with io_uring), and a fixed buffer is
+ * a plain buffer, checked against the registered range (-EFAULT).
  */
 URT_API int urt_register_buffers(const struct iovec *iov, unsigned n);
 URT_API int urt_unregister_buffers(void);
@@ -662,7 +667,10 @@ struct msghdr;
 
 URT_API int urt_socket(int domain, int type, int protocol);
 URT_API int urt_connect(int fd, const struct sockaddr *addr, unsigned addrlen);
-/* accept4(2): returns the new fd; addr/addrlen may be NULL. flags SOCK_*. */
+/* accept4(2): returns the new fd; addr/addrlen may be NULL. flags SOCK_*.
+   epoll: the listening socket is made O_NONBLOCK on first use (accept4 on
+   it must not block the loop); urt_connect sets O_NONBLOCK only while it
+   waits and restores the fd's flags. */
 URT_API int urt_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int flags);
 URT_API ssize_t urt_recv(int fd, void *buf, size_t n, int flags);
 URT_API ssize_t urt_send(int fd, const void *buf, size_t n, int flags);
@@ -718,8 +726,9 @@ URT_API int urt_set_nodelay(int fd, bool on);
  * listening socket; every connection the kernel accepts becomes one CQE
  * and is queued until a task takes it with urt_acceptor_accept, so a busy
  * server pays one SQE for many connections instead of one per accept.
- * Where the kernel lacks multishot accept (before 5.19), or with
- * URT_OPT_NO_MULTISHOT, each call falls back to urt_accept.
+ * Where the kernel lacks multishot accept (before 5.19), with
+ * URT_OPT_NO_MULTISHOT, or on the epoll backend, each call falls back to
+ * urt_accept.
  *
  * urt_acceptor_new: flags are SOCK_NONBLOCK/SOCK_CLOEXEC for the new fds.
  *   Returns 0 and *out, or -ENOMEM / -EBADF / -EPERM (no loop).
@@ -746,7 +755,9 @@ URT_API void urt_acceptor_free(urt_acceptor *a);
  * kernel as a provided-buffer ring; a receiver keeps one multishot recv
  * armed on a socket, and the kernel picks a free buffer from the pool for
  * every chunk of data it receives. One SQE serves a whole connection, and
- * idle connections hold no buffer.
+ * idle connections hold no buffer. epoll: the pool is plain memory
+ * (nothing registered) and every receiver uses its one-plain-recv-per-call
+ * fallback into a private buffer, as with URT_OPT_NO_MULTISHOT.
  *
  * urt_bufring_new: nbufs a power of two (1..32768), buf_size 1..INT32_MAX.
  *   Returns 0 and *out, -EINVAL, -ENOMEM, -EPERM (no loop), or the kernel's
