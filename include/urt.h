@@ -670,7 +670,11 @@ URT_API int urt_connect(int fd, const struct sockaddr *addr, unsigned addrlen);
 /* accept4(2): returns the new fd; addr/addrlen may be NULL. flags SOCK_*.
    epoll: the listening socket is made O_NONBLOCK on first use (accept4 on
    it must not block the loop); urt_connect sets O_NONBLOCK only while it
-   waits and restores the fd's flags. */
+   waits and restores the fd's flags. An fd urt_accept or urt_socket made
+   is registered with epoll once, edge-triggered: close it with urt_close
+   or urt_sock_close (a plain close(2) of one that has been waited on
+   leaves urt trusting the registration if a foreign fd, one not made by
+   urt, later gets the same number). Other fds are re-armed at each wait. */
 URT_API int urt_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int flags);
 URT_API ssize_t urt_recv(int fd, void *buf, size_t n, int flags);
 URT_API ssize_t urt_send(int fd, const void *buf, size_t n, int flags);

@@ -142,3 +142,65 @@ Test(poll, bad_input)
 	RUN(t_bad, NULL);
 	CHECK(urt_poll(0, POLLIN, -1), -EPERM); /* outside a task */
 }
+
+/* epoll backend: an fd urt accepted is registered once, edge-triggered.
+   (1) urt_poll after the edge went by with nobody waiting must still see
+   the data; (2) once urt_close has closed it, a pipe that reuses the
+   number must be waited on afresh (a stale registration would hang).
+   Runs on every configuration: the same behaviour is expected of both. */
+struct later {
+	int fd;
+	const char *s;
+};
+
+static int send_later(void *arg)
+{
+	struct later *l = arg;
+	OK(urt_sleep_ms(20));
+	cr_assert_eq(write(l->fd, l->s, strlen(l->s)), (ssize_t)strlen(l->s));
+	return 0;
+}
+
+static int t_edge(void *arg)
+{
+	(void)arg;
+	int lfd = urt_tcp_listen("127.0.0.1", 0, 8);
+	cr_assert_geq(lfd, 0);
+	int c = urt_tcp_connect("127.0.0.1", urt_sock_port(lfd));
+	cr_assert_geq(c, 0);
+	int s = urt_accept(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(s, 0);
+	char buf[8];
+	/* a recv that has to wait: registers s */
+	struct later l = {.fd = c, .s = "a"};
+	urt_task *t = urt_spawn(send_later, &l);
+	cr_assert_eq(urt_recv(s, buf, sizeof buf, 0), 1);
+	OK(urt_join(t, NULL));
+	/* data arrives while nobody waits; the loop turns over meanwhile */
+	cr_assert_eq(write(c, "b", 1), 1);
+	OK(urt_sleep_ms(20));
+	int r = urt_poll(s, POLLIN, 2 * URT_NS_PER_SEC);
+	cr_assert(r > 0 && (r & POLLIN), "urt_poll after a passed edge: %d", r);
+	cr_assert_eq(urt_recv(s, buf, sizeof buf, 0), 1);
+	/* close, then reuse the number for a pipe */
+	OK(urt_close(s));
+	int p[2];
+	mkpipe(p);
+	int reused = p[0] == s || p[1] == s;
+	struct later w = {.fd = p[1], .s = "pipe"};
+	t = urt_spawn(send_later, &w);
+	OK(urt_deadline_push(2 * URT_NS_PER_SEC));
+	cr_assert_eq(urt_read(p[0], buf, sizeof buf, -1), 4, "reused=%d", reused);
+	urt_deadline_pop();
+	OK(urt_join(t, NULL));
+	close(p[0]);
+	close(p[1]);
+	urt_close(c);
+	close(lfd);
+	return 0;
+}
+
+Test(poll, edge_registration_passed_edge_and_reused_fd)
+{
+	RUN(t_edge, NULL);
+}

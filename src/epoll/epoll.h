@@ -25,6 +25,10 @@ bool urt__epoll_buffer_ok(struct urt_loop *L, int i, const void *addr, size_t le
 /* fd is being closed (or was just made by a call of ours): wake its
    waiters with -ECANCELED and drop what the epoll set knows of it. */
 void urt__epoll_forget(struct urt_loop *L, int fd);
+/* fd was just made by urt (accept, socket): register it edge-triggered,
+   once (see epoll/loop.c); urt__epoll_edge: is it so registered? */
+void urt__epoll_owned(struct urt_loop *L, int fd);
+bool urt__epoll_edge(struct urt_loop *L, int fd);
 /* Cancel every readiness wait on fd (-ECANCELED); how many there were. */
 int urt__epoll_cancel_fd(struct urt_loop *L, int fd);
 

@@ -208,7 +208,7 @@ static int do_accept(struct urt__req *r, int fd)
 	for (;;) {
 		int c = accept4(fd, r->addr, (socklen_t *)r->addr2, (int)r->flags);
 		if (c >= 0) {
-			urt__epoll_forget(urt__L, c); /* a number reused: nothing of the old one stays */
+			urt__epoll_owned(urt__L, c);
 			return c;
 		}
 		int e = errno;
@@ -250,6 +250,12 @@ static int do_connect(struct urt__req *r, int fd)
 
 static int do_poll(struct urt__req *r, int fd)
 {
+	if (urt__epoll_edge(urt__L, fd)) {
+		/* an edge may have passed with nobody waiting: look at the level */
+		struct pollfd p = {.fd = fd, .events = (short)r->flags};
+		if (poll(&p, 1, 0) > 0)
+			return (int)(p.revents & (r->flags | POLLERR | POLLHUP | POLLNVAL));
+	}
 	struct urt__op op;
 	int w = urt__epoll_wait_fd(&op, fd, r->flags);
 	if (w == -EPERM) /* a regular file: always ready, as poll(2) says */
@@ -347,7 +353,7 @@ static int run(struct urt__req *r, bool nocancel)
 		int s = socket(fd, (int)r->len, (int)r->mode);
 		if (s < 0)
 			return -errno;
-		urt__epoll_forget(urt__L, s);
+		urt__epoll_owned(urt__L, s);
 		return s;
 	}
 	case URT__R_SPLICE: {

@@ -4,13 +4,18 @@
  * eventfd watches (the executor's and the remote queue's doorbells), the
  * one epoll_wait of a turn, and the fixed-fd table.
  *
- * Readiness is one-shot (EPOLLONESHOT, level-triggered): a wait arms the
- * fd for the union of what its waiters want, the event disarms it, and
- * the woken tasks retry their non-blocking call (a wake is a hint: a call
- * that still gets EAGAIN waits again). Arming with EPOLL_CTL_MOD on each
- * wait costs a syscall but never trusts a stale registration: an fd
- * closed behind urt's back and reused is simply added again (MOD says
- * ENOENT).
+ * Readiness, two ways. An fd urt itself made (urt_accept, urt_socket) is
+ * added once, edge-triggered, for every event, at its first wait: no
+ * syscall per wait after that (the ops try their non-blocking call first
+ * and wait only on EAGAIN, so no edge can be missed). urt_close forgets it
+ * (EPOLL_CTL_DEL), and an fd number urt hands out again is forgotten
+ * first. Any other fd is one-shot (EPOLLONESHOT, level-triggered): a wait
+ * arms it for the union of what its waiters want, the event disarms it.
+ * Arming with EPOLL_CTL_MOD on each wait costs a syscall but never trusts
+ * a stale registration: a foreign fd closed behind urt's back and reused
+ * is simply added again (MOD says ENOENT). Either way the woken tasks
+ * retry their call (a wake is a hint: one that still gets EAGAIN waits
+ * again).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +32,10 @@
 
 struct ep_fd {
 	struct urt_list waiters; /* struct urt__op.ep.link */
-	uint32_t armed;          /* events the set holds for it (0: disarmed) */
+	uint32_t armed;          /* one-shot: events the set holds for it (0: disarmed) */
 	bool added;              /* in the epoll set */
+	bool et;                 /* made by urt (accept, socket): registered once,
+				    edge-triggered, for every event */
 };
 
 struct ep_watch {
@@ -121,6 +128,17 @@ static struct ep_fd *fd_rec(struct urt__epoll *ep, int fd, bool make)
    (-EPERM: epoll cannot watch this fd). */
 static int fd_arm(struct urt__epoll *ep, struct ep_fd *e, int fd)
 {
+	if (e->et) {
+		if (e->added)
+			return 0;
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
+					 .data.u64 = (uint64_t)fd << 1};
+		if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
+		    (errno != EEXIST || epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev) < 0))
+			return -errno;
+		e->added = true;
+		return 0;
+	}
 	uint32_t want = 0;
 	struct urt_list *pos;
 	for (pos = e->waiters.next; pos != &e->waiters; pos = pos->next)
@@ -220,6 +238,21 @@ void urt__epoll_forget(struct urt_loop *L, int fd)
 		ep->armed--;
 	e->added = false;
 	e->armed = 0;
+	e->et = false;
+}
+
+void urt__epoll_owned(struct urt_loop *L, int fd)
+{
+	urt__epoll_forget(L, fd); /* a number reused: nothing of the old one stays */
+	struct ep_fd *e = fd_rec(L->ep, fd, true);
+	if (e)
+		e->et = true; /* (no record: it stays one-shot, which is always correct) */
+}
+
+bool urt__epoll_edge(struct urt_loop *L, int fd)
+{
+	struct ep_fd *e = fd_rec(L->ep, fd, false);
+	return e && e->et;
 }
 
 /* ---- eventfd watches ---- */
@@ -282,10 +315,12 @@ static void fd_fire(struct urt_loop *L, int fd, uint32_t revents)
 {
 	struct urt__epoll *ep = L->ep;
 	struct ep_fd *e = fd_rec(ep, fd, false);
-	if (!e || !e->armed)
+	if (!e || (!e->armed && !e->et))
 		return; /* forgotten meanwhile */
-	e->armed = 0; /* one-shot: the set disarmed it */
-	ep->armed--;
+	if (!e->et) {
+		e->armed = 0; /* one-shot: the set disarmed it */
+		ep->armed--;
+	}
 	struct urt_list *pos, *tmp;
 	urt__list_for_each_safe(pos, tmp, &e->waiters) {
 		struct urt__op *op = urt__container_of(pos, struct urt__op, ep.link);
@@ -294,7 +329,7 @@ static void fd_fire(struct urt_loop *L, int fd, uint32_t revents)
 			op_done(L, op, 0);
 		}
 	}
-	if (!urt__list_empty(&e->waiters))
+	if (!e->et && !urt__list_empty(&e->waiters))
 		fd_arm(ep, e, fd); /* the others still wait (an error: they retry at the next event) */
 }
 
@@ -303,8 +338,8 @@ void urt__epoll_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
 	struct urt__epoll *ep = L->ep;
 	if (!wait)
 		timeout_ns = 0;
-	if (!ep->armed && timeout_ns == 0)
-		return; /* nothing could have happened */
+	if (!ep->armed && !L->inflight && timeout_ns == 0)
+		return; /* nothing anyone waits for could have happened */
 	int n;
 	L->stats.enters++;
 	if (timeout_ns > 0 && !ep->no_pwait2) {
