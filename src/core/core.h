@@ -112,6 +112,34 @@ struct urt__multi {
 	struct urt_list link;                  /* loop->multis */
 };
 
+/*
+ * A task waiting in user space on some primitive's list. On a task's
+ * done_waiters list a waiter may instead carry notify: the ending task then
+ * calls notify(w, ended) (scheduler rules: queue and wake, nothing else)
+ * instead of waking w->task. That is how a group learns its members end,
+ * and how a remote submission reports its result: the same path a join
+ * takes, with no call from the task code into theirs.
+ */
+struct urt__waiter {
+	struct urt_list link;
+	urt_task *task;
+	void (*notify)(struct urt__waiter *w, urt_task *ended);
+};
+
+/*
+ * A timer: a small record embedded in whatever needs one (today the
+ * task's wait timeout), kept in the loop's min-heap by `at` (timer.c).
+ * When it expires the heap drops it, then calls fire(tm) in the
+ * scheduler's context; the owner finds itself with container_of. The heap
+ * knows nothing of tasks or ops.
+ */
+struct urt__timer {
+	int64_t at;
+	uint32_t idx;                         /* heap slot, URT__TIMER_OFF when not armed */
+	void (*fire)(struct urt__timer *tm);
+};
+#define URT__TIMER_OFF UINT32_MAX
+
 struct urt_task {
 	struct urt__ctx ctx;
 	void *asan_fake;          /* ASan fake-stack handle while switched out */
@@ -124,7 +152,6 @@ struct urt_task {
 	bool joined;              /* consumed by a join: must not be joined again */
 	bool has_joiner;
 	bool start_anyway;        /* runs even if cancelled before it started (remote.c) */
-	bool timer_armed;
 	uint8_t sqe_flags;        /* io_uring: IOSQE_* added to every op (urt_io_offload) */
 	int wake_res;             /* result handed over by urt__wake */
 	struct urt__op *wait_op;  /* WAIT_IO: the op to cancel */
@@ -134,9 +161,7 @@ struct urt_task {
 	struct urt__stack *stack; /* NULL until the task first runs */
 	const uint64_t *canary;   /* unguarded stacks only: the word to check */
 	size_t stack_size;
-	/* timer heap (deadline of the current user-space wait) */
-	int64_t timer_at;
-	uint32_t heap_idx;
+	struct urt__timer timer;  /* deadline of the current wait (fires task_timer_fire) */
 	/* deadline scopes */
 	uint8_t ndeadline;
 	int64_t deadline;         /* effective = min of the scopes */
@@ -145,17 +170,13 @@ struct urt_task {
 	struct urt_list all;          /* loop->tasks (for urt_dump_tasks, shutdown) */
 	struct urt_group *group;
 	struct urt_list group_link;
-	void (*on_end)(urt_task *t); /* internal: called when t ends (remote.c) */
+	struct urt__waiter end_w;    /* on its own done_waiters, with notify: its group's
+					(group.c) or its remote record's (remote.c) */
 	void *local[URT_LOCAL_SLOTS];
 	uint64_t id;
 	char name[32];
 };
 
-/* A task waiting in user space on some primitive's list. */
-struct urt__waiter {
-	struct urt_list link;
-	urt_task *task;
-};
 
 struct io_uring;
 struct urt__epoll;
@@ -197,8 +218,8 @@ struct urt_loop {
 	uint64_t alive;              /* tasks not yet DONE */
 	uint64_t max_tasks;          /* urt_options.max_tasks; 0: no limit */
 	uint64_t next_id;
-	/* timer heap: min-heap of tasks by timer_at */
-	urt_task **heap;
+	/* timer heap: min-heap of timers by `at` */
+	struct urt__timer **heap;
 	uint32_t heap_len, heap_cap;
 	struct urt_stats stats;
 	/* embedding (loop.c) and submission from other threads (remote.c) */
@@ -229,12 +250,13 @@ void urt__suspend(void);
 unsigned urt__run_ready(struct urt_loop *L);
 int urt__wait_user(int64_t deadline);
 void urt__task_release(urt_task *t);
+int urt__task_take(urt_task *t);
 void urt__tasks_free_all(void);
 int urt__wait_done(urt_task *t, int64_t deadline);
 
 /* timer.c */
-int urt__timer_arm(urt_task *t, int64_t at);
-void urt__timer_disarm(urt_task *t);
+int urt__timer_arm(struct urt__timer *tm, int64_t at);
+void urt__timer_disarm(struct urt__timer *tm);
 void urt__timers_expire(int64_t now);
 int64_t urt__timer_next(void);
 int64_t urt__time_add(int64_t a, int64_t b);
@@ -282,8 +304,11 @@ void urt__remote_close(struct urt_loop *L); /* refuse, then spawn what is queued
 /* stall.c */
 int urt__stall_start(struct urt_loop *L, const struct urt_options *o);
 
-/* group.c */
-void urt__group_on_done(urt_task *t);
+/* group.c: t (just spawned) joins g */
+void urt__group_add(struct urt_group *g, urt_task *t);
+
+/* task.c: have notify(&t->end_w, t) run when t ends (one per task). */
+void urt__task_on_end(urt_task *t, void (*notify)(struct urt__waiter *w, urt_task *ended));
 
 /* Clock: CLOCK_MONOTONIC in ns (vDSO, no system call). */
 int64_t urt__now(void);
@@ -309,6 +334,19 @@ static inline int urt__wait_on(struct urt_list *l, struct urt__waiter *w, int64_
 	int r = urt__wait_user(deadline);
 	urt__waiter_unlink(w);
 	return r;
+}
+
+static inline bool urt__timer_armed(const struct urt__timer *tm)
+{
+	return tm->idx != URT__TIMER_OFF;
+}
+
+/* Disarm t's wait timer if it is armed (after every wait that may have
+   armed it). */
+static inline void urt__task_timer_stop(urt_task *t)
+{
+	if (unlikely(urt__timer_armed(&t->timer)))
+		urt__timer_disarm(&t->timer);
 }
 
 static inline urt_task *urt__cur(void)

@@ -499,7 +499,7 @@ static const char *state_name(const urt_task *t)
 	case URT__READY: return t->started ? "ready" : "new";
 	case URT__RUNNING: return "running";
 	case URT__WAIT_IO: return "wait-io";
-	case URT__WAIT_USER: return t->timer_armed ? "wait-timer" : "wait";
+	case URT__WAIT_USER: return urt__timer_armed(&t->timer) ? "wait-timer" : "wait";
 	case URT__DONE: return "done";
 	default: return "free";
 	}

@@ -94,7 +94,8 @@ static inline urt_task *ready_pop(struct urt_loop *L)
 
 /*
  * Bookkeeping when t ends (ran to completion, or never ran): record the
- * result, wake everyone waiting for it, tell its group. Runs on any stack.
+ * result, wake everyone waiting for it (joiners; its group and a remote
+ * record through their notify). Runs on any stack.
  */
 static void task_finish(urt_task *t, int result)
 {
@@ -106,12 +107,11 @@ static void task_finish(urt_task *t, int result)
 		struct urt__waiter *w = urt__container_of(urt__list_first(&t->done_waiters),
 							  struct urt__waiter, link);
 		urt__list_del(&w->link);
-		urt__wake(w->task, 0);
+		if (unlikely(w->notify != NULL))
+			w->notify(w, t);
+		else
+			urt__wake(w->task, 0);
 	}
-	if (t->group)
-		urt__group_on_done(t);
-	if (unlikely(t->on_end != NULL))
-		t->on_end(t);
 	if (t == L->main_task) {
 		L->main_done = true;
 		L->main_result = result;
@@ -120,6 +120,13 @@ static void task_finish(urt_task *t, int result)
 		urt__list_for_each_safe(pos, tmp, &L->tasks)
 			urt_cancel(urt__container_of(pos, urt_task, all));
 	}
+}
+
+void urt__task_on_end(urt_task *t, void (*notify)(struct urt__waiter *w, urt_task *ended))
+{
+	t->end_w.task = NULL;
+	t->end_w.notify = notify;
+	urt__list_add_tail(&t->done_waiters, &t->end_w.link);
 }
 
 /* Free what an ended task no longer needs (called off its stack). */
@@ -282,13 +289,29 @@ void urt__suspend(void)
 	suspend(L, L->current);
 }
 
+/*
+ * t's wait timer expired. A user-space wait ends with -ETIMEDOUT; an op
+ * still in flight (its deadline backstop, core/backend.h) is cancelled as
+ * timed out and t still waits for its completion; a task already woken
+ * (its op completed in the same turn) has nothing left to do.
+ */
+static void task_timer_fire(struct urt__timer *tm)
+{
+	urt_task *t = urt__container_of(tm, urt_task, timer);
+	if (t->state == URT__WAIT_USER) {
+		urt__wake(t, -ETIMEDOUT);
+	} else if (t->state == URT__WAIT_IO) {
+		t->wait_op->timed_out = 1;
+		urt__op_cancel(t);
+	}
+}
+
 /* Wake a task that waits in user space, handing it res. No-op otherwise. */
 void urt__wake(urt_task *t, int res)
 {
 	if (t->state != URT__WAIT_USER)
 		return;
-	if (t->timer_armed)
-		urt__timer_disarm(t);
+	urt__task_timer_stop(t);
 	t->wake_res = res;
 	urt__ready(t);
 }
@@ -307,7 +330,7 @@ int urt__wait_user(int64_t deadline)
 	if (deadline != URT__NO_DEADLINE) {
 		if (deadline <= urt__now())
 			return -ETIMEDOUT;
-		int r = urt__timer_arm(t, deadline);
+		int r = urt__timer_arm(&t->timer, deadline);
 		if (r)
 			return r;
 	}
@@ -362,7 +385,8 @@ urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void
 	t->fn = fn;
 	t->arg = arg;
 	t->id = ++L->next_id;
-	t->heap_idx = UINT32_MAX;
+	t->timer.idx = URT__TIMER_OFF;
+	t->timer.fire = task_timer_fire;
 	t->deadline = URT__NO_DEADLINE;
 	t->stack_size = L->stack_size;
 	t->name[0] = '\0';
@@ -381,10 +405,8 @@ urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void
 		t->detached = a->detached;
 		if (a->name)
 			urt_task_set_name(t, a->name);
-		if (a->group) {
-			t->group = a->group;
-			urt__list_add_tail(&a->group->live, &t->group_link);
-		}
+		if (a->group)
+			urt__group_add(a->group, t);
 	}
 	urt__list_add_tail(&L->tasks, &t->all);
 	L->alive++;
@@ -412,12 +434,16 @@ static int joinable(urt_task *t, urt_task *cur)
 	return 0;
 }
 
-/* Consume an ended task: its result, then its struct. */
-static int take_result(urt_task *t)
+/* Consume an ended task: its result, then its struct (released now, or by
+   the scheduler if t is still on its stack). Joins and groups end here. */
+int urt__task_take(urt_task *t)
 {
 	int r = t->result;
 	t->joined = true;
-	urt__task_release(t);
+	if (t->stack)
+		t->detached = true;
+	else
+		urt__task_release(t);
 	return r;
 }
 
@@ -434,7 +460,7 @@ int urt_join(urt_task *t, int *result)
 		if (r < 0)
 			return r;
 	}
-	r = take_result(t);
+	r = urt__task_take(t);
 	if (result)
 		*result = r;
 	return 0;
@@ -476,7 +502,7 @@ int urt_wait_for(urt_task *t, int64_t timeout_ns, int *result)
 		wait_done_uninterruptible(t);
 	}
 	t->has_joiner = false;
-	int res = take_result(t);
+	int res = urt__task_take(t);
 	if (result)
 		*result = res;
 	return r;
@@ -514,7 +540,7 @@ int urt_join_all(urt_task *const *tasks, size_t n, int *results)
 	int failed = 0;
 	for (i = 0; i < n; i++) {
 		tasks[i]->has_joiner = false;
-		int res = take_result(tasks[i]);
+		int res = urt__task_take(tasks[i]);
 		if (results)
 			results[i] = res;
 		failed += res < 0;

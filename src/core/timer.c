@@ -61,74 +61,73 @@ int64_t urt__wait_deadline(const urt_task *t, int64_t timeout_ns)
 
 /* ---- the heap ---- */
 
-static void heap_set(struct urt_loop *L, uint32_t i, urt_task *t)
+static void heap_set(struct urt_loop *L, uint32_t i, struct urt__timer *tm)
 {
-	L->heap[i] = t;
-	t->heap_idx = i;
+	L->heap[i] = tm;
+	tm->idx = i;
 }
 
 static void sift_up(struct urt_loop *L, uint32_t i)
 {
-	urt_task *t = L->heap[i];
+	struct urt__timer *tm = L->heap[i];
 	while (i > 0) {
 		uint32_t p = (i - 1) / 2;
-		if (L->heap[p]->timer_at <= t->timer_at)
+		if (L->heap[p]->at <= tm->at)
 			break;
 		heap_set(L, i, L->heap[p]);
 		i = p;
 	}
-	heap_set(L, i, t);
+	heap_set(L, i, tm);
 }
 
 static void sift_down(struct urt_loop *L, uint32_t i)
 {
-	urt_task *t = L->heap[i];
+	struct urt__timer *tm = L->heap[i];
 	uint32_t n = L->heap_len;
 	for (;;) {
 		uint32_t c = 2 * i + 1;
 		if (c >= n)
 			break;
-		if (c + 1 < n && L->heap[c + 1]->timer_at < L->heap[c]->timer_at)
+		if (c + 1 < n && L->heap[c + 1]->at < L->heap[c]->at)
 			c++;
-		if (t->timer_at <= L->heap[c]->timer_at)
+		if (tm->at <= L->heap[c]->at)
 			break;
 		heap_set(L, i, L->heap[c]);
 		i = c;
 	}
-	heap_set(L, i, t);
+	heap_set(L, i, tm);
 }
 
-/* Arm t's timer for absolute time `at`. Growing the heap may allocate
-   (amortised doubling). Returns 0 or -ENOMEM. */
-int urt__timer_arm(urt_task *t, int64_t at)
+/* Arm tm (not armed) for absolute time `at`; tm->fire must be set. Growing
+   the heap may allocate (amortised doubling). Returns 0 or -ENOMEM. */
+int urt__timer_arm(struct urt__timer *tm, int64_t at)
 {
 	struct urt_loop *L = urt__L;
 	if (L->heap_len == L->heap_cap) {
 		uint32_t cap = L->heap_cap ? L->heap_cap * 2 : 64;
-		urt_task **h = realloc(L->heap, cap * sizeof *h);
+		struct urt__timer **h = realloc(L->heap, cap * sizeof *h);
 		if (!h)
 			return -ENOMEM;
 		L->heap = h;
 		L->heap_cap = cap;
 	}
-	t->timer_at = at;
-	t->timer_armed = true;
-	heap_set(L, L->heap_len++, t);
-	sift_up(L, t->heap_idx);
+	tm->at = at;
+	heap_set(L, L->heap_len++, tm);
+	sift_up(L, tm->idx);
 	return 0;
 }
 
-void urt__timer_disarm(urt_task *t)
+/* Take an armed tm out of the heap. */
+void urt__timer_disarm(struct urt__timer *tm)
 {
 	struct urt_loop *L = urt__L;
-	uint32_t i = t->heap_idx;
-	t->timer_armed = false;
-	t->heap_idx = UINT32_MAX;
+	uint32_t i = tm->idx;
+	tm->idx = URT__TIMER_OFF;
 	uint32_t last = --L->heap_len;
 	if (i == last)
 		return;
 	heap_set(L, i, L->heap[last]);
-	if (i > 0 && L->heap[i]->timer_at < L->heap[(i - 1) / 2]->timer_at)
+	if (i > 0 && L->heap[i]->at < L->heap[(i - 1) / 2]->at)
 		sift_up(L, i);
 	else
 		sift_down(L, i);
@@ -138,32 +137,18 @@ void urt__timer_disarm(urt_task *t)
 int64_t urt__timer_next(void)
 {
 	struct urt_loop *L = urt__L;
-	return L->heap_len ? L->heap[0]->timer_at : URT__NO_DEADLINE;
+	return L->heap_len ? L->heap[0]->at : URT__NO_DEADLINE;
 }
 
-/* The deadline backstop of an op fired with the op still in flight: cancel
-   it as timed out; t still waits for the op's completion. */
-static void op_deadline_expired(urt_task *t)
-{
-	t->wait_op->timed_out = 1;
-	urt__op_cancel(t);
-}
-
-/* Wake every task whose timer is at or before now with -ETIMEDOUT. */
+/* Fire every timer due at or before now, earliest first. Each leaves the
+   heap before its fire runs, so fire may arm it again. */
 void urt__timers_expire(int64_t now)
 {
 	struct urt_loop *L = urt__L;
-	while (L->heap_len && L->heap[0]->timer_at <= now) {
-		urt_task *t = L->heap[0];
-		if (t->state != URT__WAIT_USER) {
-			/* an op's deadline backstop: cancel the op if it is still in
-			   flight (if it completed, its task is ready and disarms) */
-			urt__timer_disarm(t);
-			if (t->state == URT__WAIT_IO)
-				op_deadline_expired(t);
-			continue;
-		}
-		urt__wake(t, -ETIMEDOUT); /* disarms (removes from the heap) */
+	while (L->heap_len && L->heap[0]->at <= now) {
+		struct urt__timer *tm = L->heap[0];
+		urt__timer_disarm(tm);
+		tm->fire(tm);
 	}
 }
 

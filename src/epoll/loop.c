@@ -194,13 +194,12 @@ int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
 	op->pending = 1;
 	L->inflight++;
 	if (t->deadline != URT__NO_DEADLINE)
-		urt__timer_arm(t, t->deadline); /* urt__op_cancel(t) when it fires */
+		urt__timer_arm(&t->timer, t->deadline); /* urt__op_cancel(t) when it fires */
 	t->state = URT__WAIT_IO;
 	t->wait_op = op;
 	urt__suspend();
 	t->wait_op = NULL;
-	if (t->timer_armed)
-		urt__timer_disarm(t);
+	urt__task_timer_stop(t);
 	return op->res == 0 ? 0 : urt__op_result(op, t);
 }
 

@@ -79,8 +79,9 @@ static int remote_entry(void *arg)
 }
 
 /* The task ended (ran, or was cancelled before it started). */
-static void remote_end(urt_task *t)
+static void remote_end(struct urt__waiter *w, urt_task *t)
 {
+	(void)w;
 	struct item *it = t->arg;
 	complete(it->h, t->result);
 	free(it);
@@ -110,7 +111,7 @@ static void drain(struct urt__remote *rq)
 		struct urt_spawn_attr a = {.detached = true};
 		urt_task *t = urt_spawn_attr(&a, remote_entry, it);
 		if (t) {
-			t->on_end = remote_end;
+			urt__task_on_end(t, remote_end);
 			t->start_anyway = true;
 		} else {
 			complete(it->h, -errno); /* -ENOMEM, -EAGAIN (max_tasks) */

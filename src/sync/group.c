@@ -33,9 +33,10 @@ static void cancel_members(urt_group *g)
 		urt_cancel(urt__container_of(pos, urt_task, group_link));
 }
 
-/* A member ended (called from task_finish). */
-void urt__group_on_done(urt_task *t)
+/* A member ended: its end_w, on its done_waiters like any joiner's. */
+static void member_done(struct urt__waiter *w, urt_task *t)
 {
+	(void)w;
 	urt_group *g = t->group;
 	urt__list_del(&t->group_link);
 	urt__list_add_tail(&g->done, &t->group_link);
@@ -45,6 +46,14 @@ void urt__group_on_done(urt_task *t)
 	}
 	if (urt__list_empty(&g->live) && g->waiter)
 		urt__wake(g->waiter, 0);
+}
+
+/* t (just made) becomes a member of g; urt_spawn_attr calls this. */
+void urt__group_add(urt_group *g, urt_task *t)
+{
+	t->group = g;
+	urt__list_add_tail(&g->live, &t->group_link);
+	urt__task_on_end(t, member_done);
 }
 
 int urt_group_wait(urt_group *g)
@@ -82,11 +91,7 @@ int urt_group_wait(urt_group *g)
 	while (!urt__list_empty(&g->done)) {
 		urt_task *t = urt__container_of(urt__list_first(&g->done), urt_task, group_link);
 		urt__list_del(&t->group_link);
-		t->joined = true;
-		if (t->stack)
-			t->detached = true; /* still on its stack: the scheduler releases it */
-		else
-			urt__task_release(t);
+		urt__task_take(t);
 	}
 	int err = rc ? rc : g->first_error;
 	g->first_error = 0;

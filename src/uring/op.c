@@ -53,17 +53,16 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 		/* Backstop: an op blocked inside an io-wq worker (a FIFO open, say)
 		   may never see its link timeout fire. If the op is still pending
 		   a little after the deadline, the timer heap cancels it
-		   (urt__op_deadline_expired). */
+		   (task_timer_fire in core/task.c). */
 		int64_t backstop = urt__time_add(t->deadline, URT__LINK_TIMEOUT_GRACE);
 		if (backstop != URT__NO_DEADLINE) /* else never reached: no timer */
-			urt__timer_arm(t, backstop);
+			urt__timer_arm(&t->timer, backstop);
 	}
 	t->state = URT__WAIT_IO;
 	t->wait_op = op;
 	urt__suspend();
 	t->wait_op = NULL;
-	if (unlikely(t->timer_armed))
-		urt__timer_disarm(t);
+	urt__task_timer_stop(t);
 
 	return urt__op_result(op, t);
 }
