@@ -519,18 +519,6 @@ URT_API size_t urt_queue_len(const urt_queue *q);
    Returns 0, -ECANCELED, -ETIMEDOUT or -EPERM. */
 URT_API int urt_nop(void);
 
-/*
- * Offload hint for the calling task's later operations: when on, each op is
- * queued straight to an io-wq kernel worker (IOSQE_ASYNC) instead of first
- * being tried inline on the loop's thread. Use it for ops that are CPU work
- * in the kernel, such as large page-cache reads and writes: inline they run
- * one at a time on the loop's thread; offloaded they spread over the CPUs
- * while the loop keeps submitting. Off (the default) is best for sockets,
- * pipes and small ops. Returns the previous setting (false outside a task).
- * epoll: the setting is kept and returned, and changes nothing (a file op
- * that would block runs on the executor's threads anyway).
- */
-URT_API bool urt_io_offload(bool on);
 
 /* ---------------------------------------------------------------------- */
 /* Files (aiofiles / os.* equivalents)                                     */
@@ -634,25 +622,6 @@ URT_API int urt_mkdir(const char *path, mode_t mode);
 URT_API ssize_t urt_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t n,
 			   unsigned flags);
 
-/*
- * Registered (fixed) buffers and files, per loop. Registering pins the
- * buffers' pages once, instead of on every op; urt_read_fixed and
- * urt_write_fixed take buf within registered buffer buf_index. Files: slot
- * i of fds becomes URT_FIXED_FD(i) (entries of -1 leave a slot empty);
- * urt_update_files replaces slots later. Each returns 0 or a negative errno
- * (-EBUSY if already registered, -EPERM outside a loop). They do not
- * suspend and may be called from any task of the loop.
- * epoll: nothing is pinned; a fixed fd is a slot of a table of dup'ed fds
- * (the caller may close its own, as with io_uring), and a fixed buffer is
- * a plain buffer, checked against the registered range (-EFAULT).
- */
-URT_API int urt_register_buffers(const struct iovec *iov, unsigned n);
-URT_API int urt_unregister_buffers(void);
-URT_API ssize_t urt_read_fixed(int fd, void *buf, size_t n, int64_t off, int buf_index);
-URT_API ssize_t urt_write_fixed(int fd, const void *buf, size_t n, int64_t off, int buf_index);
-URT_API int urt_register_files(const int *fds, unsigned n);
-URT_API int urt_update_files(unsigned first, const int *fds, unsigned n);
-URT_API int urt_unregister_files(void);
 
 /* ---------------------------------------------------------------------- */
 /* Sockets                                                                 */
@@ -753,45 +722,6 @@ URT_API int urt_acceptor_new(int fd, int flags, urt_acceptor **out);
 URT_API int urt_acceptor_accept(urt_acceptor *a);
 URT_API void urt_acceptor_free(urt_acceptor *a);
 
-/*
- * Multishot receive into provided buffers (the opt-in fast path). A
- * bufring is a pool of nbufs buffers of buf_size bytes registered with the
- * kernel as a provided-buffer ring; a receiver keeps one multishot recv
- * armed on a socket, and the kernel picks a free buffer from the pool for
- * every chunk of data it receives. One SQE serves a whole connection, and
- * idle connections hold no buffer. epoll: the pool is plain memory
- * (nothing registered) and every receiver uses its one-plain-recv-per-call
- * fallback into a private buffer, as with URT_OPT_NO_MULTISHOT.
- *
- * urt_bufring_new: nbufs a power of two (1..32768), buf_size 1..INT32_MAX.
- *   Returns 0 and *out, -EINVAL, -ENOMEM, -EPERM (no loop), or the kernel's
- *   error when it cannot register a buffer ring (-EINVAL before 5.19).
- * urt_bufring_free: the pool goes away once its last receiver is freed.
- * urt_receiver_new: fd is a connected stream socket. 0 and *out or -errno.
- * urt_receiver_recv: point *data at the next chunk received and return its
- *   length; 0 at EOF; or a negative errno (the socket's error, or
- *   -ECANCELED / -ETIMEDOUT). The chunk stays valid, and its buffer out of
- *   the pool, until the next urt_receiver_recv or urt_receiver_free on this
- *   receiver. When the pool runs dry the kernel ends the multishot
- *   (-ENOBUFS); the receiver re-arms it when called again, or reads into a
- *   private buffer if the pool is still empty, so it never stalls. A CQ
- *   overflow, which also ends multishot requests, is handled the same way.
- *   One task at a time (-EBUSY otherwise).
- * urt_receiver_free: cancels the request (without waiting) and returns the
- *   buffers to the pool; the fd stays the caller's. A task waiting in
- *   urt_receiver_recv is woken (its private recv cancelled) and returns
- *   -ECANCELED; the object lives until it has left. urt_sock_close on the
- *   fd also ends the request: a waiting urt_receiver_recv returns -ECANCELED.
- * With URT_OPT_NO_MULTISHOT, or on kernels without multishot recv (before
- * 6.0), every call is a plain recv into the receiver's private buffer.
- */
-typedef struct urt_bufring urt_bufring;
-typedef struct urt_receiver urt_receiver;
-URT_API int urt_bufring_new(unsigned nbufs, size_t buf_size, urt_bufring **out);
-URT_API void urt_bufring_free(urt_bufring *br);
-URT_API int urt_receiver_new(int fd, urt_bufring *br, urt_receiver **out);
-URT_API ssize_t urt_receiver_recv(urt_receiver *r, const void **data);
-URT_API void urt_receiver_free(urt_receiver *r);
 
 /* ---------------------------------------------------------------------- */
 /* Streams (asyncio StreamReader/StreamWriter)                              */
@@ -923,6 +853,101 @@ URT_API int urt_stats_get(struct urt_stats *out);
 
 /* asyncio.all_tasks: one line per task (id, name, state, stack size). */
 URT_API void urt_dump_tasks(FILE *out);
+
+/* ---------------------------------------------------------------------- */
+/* io_uring-specific parts                                                 */
+/*
+ * What only io_uring has, kept apart from the portable API above. Every
+ * call here exists on both backends, with the same signature and error
+ * conventions, so a program need not ask which backend runs; each says
+ * what it does on epoll ("epoll:"). Besides these calls:
+ *
+ *   urt_options.sq_entries, cq_entries   ring sizes (validated on both).
+ *                                        epoll: no ring; one epoll_wait
+ *                                        reaps up to 128 events.
+ *   URT_OPT_NO_DEFER_TASKRUN,            ring setup flags (and the variable
+ *   URT_OPT_NO_SINGLE_ISSUER,            URT_RING_FLAGS that ORs them in).
+ *   URT_OPT_SQPOLL                       epoll: ignored.
+ *   URT_OPT_NO_MULTISHOT                 acceptors and receivers use their
+ *                                        one-shot fallbacks (always so on epoll).
+ *   urt_options.iowq_bounded, _unbounded io-wq worker limits. epoll: ignored
+ *                                        (file ops run on the executor, sized
+ *                                        by offload_threads).
+ *   URT_FIXED_FD(i)                      a registered file, as below.
+ */
+
+/*
+ * Offload hint for the calling task's later operations: when on, each op is
+ * queued straight to an io-wq kernel worker (IOSQE_ASYNC) instead of first
+ * being tried inline on the loop's thread. Use it for ops that are CPU work
+ * in the kernel, such as large page-cache reads and writes: inline they run
+ * one at a time on the loop's thread; offloaded they spread over the CPUs
+ * while the loop keeps submitting. Off (the default) is best for sockets,
+ * pipes and small ops. Returns the previous setting (false outside a task).
+ * epoll: the setting is kept and returned, and changes nothing (a file op
+ * that would block runs on the executor's threads anyway).
+ */
+URT_API bool urt_io_offload(bool on);
+
+/*
+ * Registered (fixed) buffers and files, per loop. Registering pins the
+ * buffers' pages once, instead of on every op; urt_read_fixed and
+ * urt_write_fixed take buf within registered buffer buf_index. Files: slot
+ * i of fds becomes URT_FIXED_FD(i) (entries of -1 leave a slot empty);
+ * urt_update_files replaces slots later. Each returns 0 or a negative errno
+ * (-EBUSY if already registered, -EPERM outside a loop). They do not
+ * suspend and may be called from any task of the loop.
+ * epoll: nothing is pinned; a fixed fd is a slot of a table of dup'ed fds
+ * (the caller may close its own, as with io_uring), and a fixed buffer is
+ * a plain buffer, checked against the registered range (-EFAULT).
+ */
+URT_API int urt_register_buffers(const struct iovec *iov, unsigned n);
+URT_API int urt_unregister_buffers(void);
+URT_API ssize_t urt_read_fixed(int fd, void *buf, size_t n, int64_t off, int buf_index);
+URT_API ssize_t urt_write_fixed(int fd, const void *buf, size_t n, int64_t off, int buf_index);
+URT_API int urt_register_files(const int *fds, unsigned n);
+URT_API int urt_update_files(unsigned first, const int *fds, unsigned n);
+URT_API int urt_unregister_files(void);
+
+/*
+ * Multishot receive into provided buffers (the opt-in fast path). A
+ * bufring is a pool of nbufs buffers of buf_size bytes registered with the
+ * kernel as a provided-buffer ring; a receiver keeps one multishot recv
+ * armed on a socket, and the kernel picks a free buffer from the pool for
+ * every chunk of data it receives. One SQE serves a whole connection, and
+ * idle connections hold no buffer. epoll: the pool is plain memory
+ * (nothing registered) and every receiver uses its one-plain-recv-per-call
+ * fallback into a private buffer, as with URT_OPT_NO_MULTISHOT.
+ *
+ * urt_bufring_new: nbufs a power of two (1..32768), buf_size 1..INT32_MAX.
+ *   Returns 0 and *out, -EINVAL, -ENOMEM, -EPERM (no loop), or the kernel's
+ *   error when it cannot register a buffer ring (-EINVAL before 5.19).
+ * urt_bufring_free: the pool goes away once its last receiver is freed.
+ * urt_receiver_new: fd is a connected stream socket. 0 and *out or -errno.
+ * urt_receiver_recv: point *data at the next chunk received and return its
+ *   length; 0 at EOF; or a negative errno (the socket's error, or
+ *   -ECANCELED / -ETIMEDOUT). The chunk stays valid, and its buffer out of
+ *   the pool, until the next urt_receiver_recv or urt_receiver_free on this
+ *   receiver. When the pool runs dry the kernel ends the multishot
+ *   (-ENOBUFS); the receiver re-arms it when called again, or reads into a
+ *   private buffer if the pool is still empty, so it never stalls. A CQ
+ *   overflow, which also ends multishot requests, is handled the same way.
+ *   One task at a time (-EBUSY otherwise).
+ * urt_receiver_free: cancels the request (without waiting) and returns the
+ *   buffers to the pool; the fd stays the caller's. A task waiting in
+ *   urt_receiver_recv is woken (its private recv cancelled) and returns
+ *   -ECANCELED; the object lives until it has left. urt_sock_close on the
+ *   fd also ends the request: a waiting urt_receiver_recv returns -ECANCELED.
+ * With URT_OPT_NO_MULTISHOT, or on kernels without multishot recv (before
+ * 6.0), every call is a plain recv into the receiver's private buffer.
+ */
+typedef struct urt_bufring urt_bufring;
+typedef struct urt_receiver urt_receiver;
+URT_API int urt_bufring_new(unsigned nbufs, size_t buf_size, urt_bufring **out);
+URT_API void urt_bufring_free(urt_bufring *br);
+URT_API int urt_receiver_new(int fd, urt_bufring *br, urt_receiver **out);
+URT_API ssize_t urt_receiver_recv(urt_receiver *r, const void **data);
+URT_API void urt_receiver_free(urt_receiver *r);
 
 #ifdef __cplusplus
 }
