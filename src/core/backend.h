@@ -100,5 +100,8 @@ void urt__epoll_op_cancel(urt_task *t);
 void urt__epoll_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background);
 /* by value: the io_uring path then never materialises the request */
 int urt__epoll_io(struct urt__req r, bool nocancel);
+/* recv, send, recvmsg, sendmsg (the echo and HTTP hot path): the same,
+   with the request in registers */
+int urt__epoll_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags);
 
 #endif

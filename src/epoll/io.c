@@ -170,20 +170,20 @@ static int rw(struct urt__req *r, int fd)
 	}
 }
 
-static int sock_io(struct urt__req *r, int fd)
+static int sock_io(unsigned op, int fd, void *addr, uint32_t len, uint32_t uflags)
 {
-	bool out = r->op == URT__R_SEND || r->op == URT__R_SENDMSG;
-	bool user_nowait = r->flags & MSG_DONTWAIT;
-	int flags = (int)r->flags | MSG_DONTWAIT;
+	bool out = op == URT__R_SEND || op == URT__R_SENDMSG;
+	bool user_nowait = uflags & MSG_DONTWAIT;
+	int flags = (int)uflags | MSG_DONTWAIT;
 	for (;;) {
 		ssize_t n;
-		switch (r->op) {
-		case URT__R_RECV: n = recv(fd, r->addr, r->len, flags); break;
-		case URT__R_SEND: n = send(fd, r->addr, r->len, flags); break;
-		case URT__R_RECVMSG: n = recvmsg(fd, r->addr, flags); break;
-		default: n = sendmsg(fd, r->addr, flags); break;
+		switch (op) {
+		case URT__R_RECV: n = recv(fd, addr, len, flags); break;
+		case URT__R_SEND: n = send(fd, addr, len, flags); break;
+		case URT__R_RECVMSG: n = recvmsg(fd, addr, flags); break;
+		default: n = sendmsg(fd, addr, flags); break;
 		}
-		if (n >= 0)
+		if (likely(n >= 0))
 			return (int)n;
 		int e = errno;
 		if (e == EINTR)
@@ -194,6 +194,18 @@ static int sock_io(struct urt__req *r, int fd)
 		if (w < 0)
 			return w;
 	}
+}
+
+int urt__epoll_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags)
+{
+	int c = urt__op_check();
+	if (unlikely(c))
+		return c;
+	struct urt_loop *L = urt__L;
+	L->stats.sqes++; /* every op counts as one submission and one completion */
+	int res = sock_io(op, fd, addr, len, flags);
+	L->stats.cqes++;
+	return res;
 }
 
 /* accept4 needs a non-blocking listener: made so on first use (documented
@@ -339,7 +351,7 @@ static int run(struct urt__req *r, bool nocancel)
 	case URT__R_SEND:
 	case URT__R_RECVMSG:
 	case URT__R_SENDMSG:
-		return sock_io(r, fd);
+		return sock_io(r->op, fd, r->addr, r->len, r->flags);
 	case URT__R_ACCEPT:
 		return do_accept(r, fd);
 	case URT__R_CONNECT:

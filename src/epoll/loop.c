@@ -96,7 +96,7 @@ void urt__epoll_exit(struct urt_loop *L)
 	L->ep = NULL;
 }
 
-static struct ep_fd *fd_rec(struct urt__epoll *ep, int fd, bool make)
+static struct ep_fd *fd_rec_slow(struct urt__epoll *ep, int fd, bool make)
 {
 	if (fd < 0)
 		return NULL;
@@ -122,6 +122,15 @@ static struct ep_fd *fd_rec(struct urt__epoll *ep, int fd, bool make)
 		ep->fds[fd] = e;
 	}
 	return e;
+}
+
+/* fd's record (made if `make`), or NULL (none, or no memory). */
+static inline struct ep_fd *fd_rec(struct urt__epoll *ep, int fd, bool make)
+{
+	struct ep_fd *e;
+	if (likely((unsigned)fd < ep->nfds) && likely((e = ep->fds[fd]) != NULL))
+		return e;
+	return fd_rec_slow(ep, fd, make);
 }
 
 /* Arm fd for what its waiters want (one syscall). 0 or a negative errno
@@ -186,10 +195,12 @@ int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
 	op->ep.revents = 0;
 	op->ep.fd = fd;
 	urt__list_add_tail(&e->waiters, &op->ep.link);
-	int r = fd_arm(ep, e, fd);
-	if (r < 0) {
-		urt__list_del(&op->ep.link);
-		return r;
+	if (!(e->et && e->added)) { /* (registered edge-triggered: nothing to arm) */
+		int r = fd_arm(ep, e, fd);
+		if (r < 0) {
+			urt__list_del(&op->ep.link);
+			return r;
+		}
 	}
 	op->pending = 1;
 	L->inflight++;

@@ -22,6 +22,9 @@ static inline int urt__io_ex(struct urt__req *r, bool nocancel)
 		return -EPERM;
 	if (urt__on_uring(L))
 		return urt__uring_io(r, nocancel);
+	if (!nocancel && (r->op == URT__R_RECV || r->op == URT__R_SEND ||
+			  r->op == URT__R_RECVMSG || r->op == URT__R_SENDMSG))
+		return urt__epoll_sock(r->op, r->fd, r->addr, r->len, r->flags); /* folds */
 	return urt__epoll_io(*r, nocancel);
 }
 
