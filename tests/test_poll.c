@@ -204,3 +204,129 @@ Test(poll, edge_registration_passed_edge_and_reused_fd)
 {
 	RUN(t_edge, NULL);
 }
+
+/* On epoll, a short recv or send on a socket urt made marks the direction
+   drained, and the next call waits for an edge instead of trying (nginx's
+   rule). These are the cases where no edge would come or where one passed
+   unseen; each recv has a deadline, so a missed wake-up fails instead of
+   hanging. They run on every configuration. */
+static void tcp_pair(int *lfd, int *c, int *s)
+{
+	*lfd = urt_tcp_listen("127.0.0.1", 0, 8);
+	cr_assert_geq(*lfd, 0);
+	*c = urt_tcp_connect("127.0.0.1", urt_sock_port(*lfd));
+	cr_assert_geq(*c, 0);
+	*s = urt_accept(*lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(*s, 0);
+}
+
+static ssize_t recv_2s(int fd, void *buf, size_t n)
+{
+	OK(urt_deadline_push(2 * URT_NS_PER_SEC));
+	ssize_t r = urt_recv(fd, buf, n, 0);
+	urt_deadline_pop();
+	return r;
+}
+
+static int t_short(void *arg)
+{
+	(void)arg;
+	int lfd, c, s;
+	tcp_pair(&lfd, &c, &s);
+	char buf[64];
+	/* data and FIN together, after a wait: short read, then EOF */
+	struct later l = {.fd = c, .s = "xy"};
+	urt_task *t = urt_spawn(send_later, &l);
+	cr_assert_eq(recv_2s(s, buf, 1), 1); /* full: waits, registers s */
+	OK(urt_join(t, NULL));
+	cr_assert_eq(recv_2s(s, buf, sizeof buf), 1); /* short: drained */
+	cr_assert_eq(write(c, "z", 1), 1);
+	cr_assert_eq(shutdown(c, SHUT_WR), 0);
+	OK(urt_sleep_ms(20)); /* the edge (data + FIN) passes with nobody waiting */
+	cr_assert_eq(recv_2s(s, buf, sizeof buf), 1, "data that came while nobody waited");
+	cr_assert_eq(buf[0], 'z');
+	cr_assert_eq(recv_2s(s, buf, sizeof buf), 0, "EOF after a short read");
+	cr_assert_eq(recv_2s(s, buf, sizeof buf), 0, "EOF again");
+	urt_close(s);
+	urt_close(c);
+
+	/* FIN in the same segment train as the last data, read short at once */
+	int c2, s2;
+	c2 = urt_tcp_connect("127.0.0.1", urt_sock_port(lfd));
+	cr_assert_geq(c2, 0);
+	s2 = urt_accept(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(s2, 0);
+	cr_assert_eq(write(c2, "abc", 3), 3);
+	cr_assert_eq(shutdown(c2, SHUT_WR), 0);
+	OK(urt_sleep_ms(20));
+	cr_assert_eq(recv_2s(s2, buf, sizeof buf), 3);
+	cr_assert_eq(recv_2s(s2, buf, sizeof buf), 0);
+	urt_close(s2);
+	urt_close(c2);
+	close(lfd);
+	return 0;
+}
+
+Test(poll, short_recv_then_data_or_fin_passed_unseen)
+{
+	RUN(t_short, NULL);
+}
+
+struct drain {
+	int fd;
+	size_t got;
+	uint64_t sum;
+};
+
+static int slow_reader(void *arg)
+{
+	struct drain *d = arg;
+	char buf[4096];
+	for (;;) {
+		OK(urt_sleep_ms(1)); /* slower than the sender: its sends come back short */
+		ssize_t n = recv_2s(d->fd, buf, sizeof buf);
+		cr_assert_geq(n, 0, "reader: %zd", n);
+		if (n == 0)
+			return 0;
+		for (ssize_t i = 0; i < n; i++)
+			d->sum += (unsigned char)buf[i];
+		d->got += (size_t)n;
+	}
+}
+
+static int t_short_send(void *arg)
+{
+	(void)arg;
+	int lfd, c, s;
+	tcp_pair(&lfd, &c, &s);
+	int small = 4096;
+	cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+	cr_assert_eq(setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+	size_t n = 512 * 1024;
+	unsigned char *big = malloc(n);
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		big[i] = (unsigned char)(i * 7 + 3);
+		sum += big[i];
+	}
+	struct drain d = {.fd = c};
+	urt_task *t = urt_spawn(slow_reader, &d);
+	size_t done = 0;
+	OK(urt_deadline_push(20 * URT_NS_PER_SEC));
+	cr_assert_eq(urt_send_all(s, big, n, 0, &done), (ssize_t)n, "sent %zu", done);
+	urt_deadline_pop();
+	OK(urt_shutdown(s, SHUT_WR));
+	OK(urt_join(t, NULL));
+	cr_assert_eq(d.got, n);
+	cr_assert_eq(d.sum, sum);
+	free(big);
+	urt_close(s);
+	urt_close(c);
+	close(lfd);
+	return 0;
+}
+
+Test(poll, short_sends_to_a_slow_reader_deliver_everything)
+{
+	RUN(t_short_send, NULL);
+}

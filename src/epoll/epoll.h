@@ -11,9 +11,59 @@
 #ifndef URT__EPOLL_H
 #define URT__EPOLL_H
 
+#include <sys/epoll.h>
 #include <sys/uio.h>
 
 #include "core/core.h"
+
+#define URT__EP_NEVENTS 128
+#define URT__EP_NWATCH 4 /* eventfd watches: the offload pool and the remote queue */
+
+struct ep_fd {
+	struct urt_list waiters; /* struct urt__op.ep.link */
+	uint32_t armed;          /* one-shot: events the set holds for it (0: disarmed) */
+	bool added;              /* in the epoll set */
+	bool et;                 /* made by urt (accept, socket): registered once,
+				    edge-triggered, for every event */
+	bool stream;             /* et and SOCK_STREAM: a short recv drained it */
+	uint8_t kind;            /* a listener: 0 not asked, 1 SOCK_STREAM, 2 other */
+	bool in_ready, out_ready; /* et: no EAGAIN / short transfer since the last
+				     edge (else the next call waits first) */
+	bool in_end, out_end;    /* et: hang-up or error seen: that direction stays
+				    ready for good (no later edge would come) */
+};
+
+struct ep_watch {
+	struct urt__multi *m; /* NULL: free slot */
+	int fd;
+	void *buf;
+	unsigned len;
+	bool background, armed, added;
+};
+
+struct urt__epoll {
+	int epfd;
+	struct ep_fd **fds; /* by fd number, allocated on first wait */
+	unsigned nfds;
+	unsigned armed;     /* fds and watches armed: anything to wait for */
+	int *fixed;         /* the fixed-fd table (dup'ed fds, -1 = empty) */
+	unsigned nfixed;
+	bool no_pwait2;     /* epoll_pwait2 missing (before 5.11): ms timeouts */
+	struct iovec *bufs; /* urt_register_buffers: the ranges, for the checks */
+	unsigned nbufs;
+	struct ep_watch watch[URT__EP_NWATCH];
+	struct epoll_event ev[URT__EP_NEVENTS];
+};
+
+/* fd's record (made if `make`), or NULL (none, or no memory). */
+struct ep_fd *urt__ep_fd_slow(struct urt__epoll *ep, int fd, bool make);
+static inline struct ep_fd *urt__ep_fd(struct urt__epoll *ep, int fd, bool make)
+{
+	struct ep_fd *e;
+	if (likely((unsigned)fd < ep->nfds) && likely((e = ep->fds[fd]) != NULL))
+		return e;
+	return urt__ep_fd_slow(ep, fd, make);
+}
 
 /* a fixed fd (URT_FIXED_FD(i)) is slot i of a table of dup'ed fds */
 int urt__epoll_fixed_set(struct urt_loop *L, unsigned first, const int *fds, unsigned n, bool whole);
@@ -27,7 +77,7 @@ bool urt__epoll_buffer_ok(struct urt_loop *L, int i, const void *addr, size_t le
 void urt__epoll_forget(struct urt_loop *L, int fd);
 /* fd was just made by urt (accept, socket): register it edge-triggered,
    once (see epoll/loop.c); urt__epoll_edge: is it so registered? */
-void urt__epoll_owned(struct urt_loop *L, int fd);
+void urt__epoll_owned(struct urt_loop *L, int fd, bool stream);
 bool urt__epoll_edge(struct urt_loop *L, int fd);
 /* Cancel every readiness wait on fd (-ECANCELED); how many there were. */
 int urt__epoll_cancel_fd(struct urt_loop *L, int fd);

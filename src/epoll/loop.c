@@ -27,38 +27,8 @@
 
 #include "epoll/epoll.h"
 
-#define NEVENTS 128
-#define NWATCH 4 /* eventfd watches: the offload pool and the remote queue */
-
-struct ep_fd {
-	struct urt_list waiters; /* struct urt__op.ep.link */
-	uint32_t armed;          /* one-shot: events the set holds for it (0: disarmed) */
-	bool added;              /* in the epoll set */
-	bool et;                 /* made by urt (accept, socket): registered once,
-				    edge-triggered, for every event */
-};
-
-struct ep_watch {
-	struct urt__multi *m; /* NULL: free slot */
-	int fd;
-	void *buf;
-	unsigned len;
-	bool background, armed, added;
-};
-
-struct urt__epoll {
-	int epfd;
-	struct ep_fd **fds; /* by fd number, allocated on first wait */
-	unsigned nfds;
-	unsigned armed;     /* fds and watches armed: anything to wait for */
-	int *fixed;         /* the fixed-fd table (dup'ed fds, -1 = empty) */
-	unsigned nfixed;
-	bool no_pwait2;     /* epoll_pwait2 missing (before 5.11): ms timeouts */
-	struct iovec *bufs; /* urt_register_buffers: the ranges, for the checks */
-	unsigned nbufs;
-	struct ep_watch watch[NWATCH];
-	struct epoll_event ev[NEVENTS];
-};
+#define NEVENTS URT__EP_NEVENTS
+#define NWATCH URT__EP_NWATCH
 
 /* epoll_event.data: an fd's number << 1, or a watch | 1 */
 #define TAG_WATCH 1u
@@ -96,7 +66,7 @@ void urt__epoll_exit(struct urt_loop *L)
 	L->ep = NULL;
 }
 
-static struct ep_fd *fd_rec_slow(struct urt__epoll *ep, int fd, bool make)
+struct ep_fd *urt__ep_fd_slow(struct urt__epoll *ep, int fd, bool make)
 {
 	if (fd < 0)
 		return NULL;
@@ -119,19 +89,12 @@ static struct ep_fd *fd_rec_slow(struct urt__epoll *ep, int fd, bool make)
 		if (!e)
 			return NULL;
 		urt__list_init(&e->waiters);
+		e->in_ready = e->out_ready = true;
 		ep->fds[fd] = e;
 	}
 	return e;
 }
 
-/* fd's record (made if `make`), or NULL (none, or no memory). */
-static inline struct ep_fd *fd_rec(struct urt__epoll *ep, int fd, bool make)
-{
-	struct ep_fd *e;
-	if (likely((unsigned)fd < ep->nfds) && likely((e = ep->fds[fd]) != NULL))
-		return e;
-	return fd_rec_slow(ep, fd, make);
-}
 
 /* Arm fd for what its waiters want (one syscall). 0 or a negative errno
    (-EPERM: epoll cannot watch this fd). */
@@ -185,7 +148,7 @@ int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
 	int c = urt__op_check();
 	if (c)
 		return c;
-	struct ep_fd *e = fd_rec(ep, fd, true);
+	struct ep_fd *e = urt__ep_fd(ep, fd, true);
 	if (!e)
 		return fd < 0 ? -EBADF : -ENOMEM;
 	op->task = t;
@@ -225,7 +188,7 @@ void urt__epoll_op_cancel(urt_task *t)
 
 int urt__epoll_cancel_fd(struct urt_loop *L, int fd)
 {
-	struct ep_fd *e = fd_rec(L->ep, fd, false);
+	struct ep_fd *e = urt__ep_fd(L->ep, fd, false);
 	int n = 0;
 	while (e && !urt__list_empty(&e->waiters)) {
 		op_done(L, urt__container_of(urt__list_first(&e->waiters), struct urt__op, ep.link),
@@ -238,7 +201,7 @@ int urt__epoll_cancel_fd(struct urt_loop *L, int fd)
 void urt__epoll_forget(struct urt_loop *L, int fd)
 {
 	struct urt__epoll *ep = L->ep;
-	struct ep_fd *e = fd_rec(ep, fd, false);
+	struct ep_fd *e = urt__ep_fd(ep, fd, false);
 	if (!e)
 		return;
 	urt__epoll_cancel_fd(L, fd);
@@ -249,19 +212,25 @@ void urt__epoll_forget(struct urt_loop *L, int fd)
 	e->added = false;
 	e->armed = 0;
 	e->et = false;
+	e->stream = false;
+	e->kind = 0;
+	e->in_ready = e->out_ready = true;
+	e->in_end = e->out_end = false;
 }
 
-void urt__epoll_owned(struct urt_loop *L, int fd)
+void urt__epoll_owned(struct urt_loop *L, int fd, bool stream)
 {
 	urt__epoll_forget(L, fd); /* a number reused: nothing of the old one stays */
-	struct ep_fd *e = fd_rec(L->ep, fd, true);
-	if (e)
-		e->et = true; /* (no record: it stays one-shot, which is always correct) */
+	struct ep_fd *e = urt__ep_fd(L->ep, fd, true);
+	if (e) { /* (no record: it stays one-shot, which is always correct) */
+		e->et = true;
+		e->stream = stream;
+	}
 }
 
 bool urt__epoll_edge(struct urt_loop *L, int fd)
 {
-	struct ep_fd *e = fd_rec(L->ep, fd, false);
+	struct ep_fd *e = urt__ep_fd(L->ep, fd, false);
 	return e && e->et;
 }
 
@@ -324,12 +293,24 @@ static void watch_fire(struct urt_loop *L, struct ep_watch *w)
 static void fd_fire(struct urt_loop *L, int fd, uint32_t revents)
 {
 	struct urt__epoll *ep = L->ep;
-	struct ep_fd *e = fd_rec(ep, fd, false);
+	struct ep_fd *e = urt__ep_fd(ep, fd, false);
 	if (!e || (!e->armed && !e->et))
 		return; /* forgotten meanwhile */
 	if (!e->et) {
 		e->armed = 0; /* one-shot: the set disarmed it */
 		ep->armed--;
+	} else {
+		/* an edge: remembered even with nobody waiting (epoll_wait
+		   reports it once), so that the next call tries its syscall */
+		if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
+			e->in_ready = true;
+		if (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+			e->out_ready = true;
+		if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			e->in_end = true; /* a FIN with the last data: a short read
+					     of it must not wait for an edge */
+		if (revents & (EPOLLHUP | EPOLLERR))
+			e->out_end = true;
 	}
 	struct urt_list *pos, *tmp;
 	urt__list_for_each_safe(pos, tmp, &e->waiters) {
