@@ -163,12 +163,13 @@ Test(stall, hog_reported_once_with_name_and_id)
 	assert_one_hog_report(MS(50));
 }
 
-/* A task that suspends every millisecond for 200 ms is never reported,
-   whatever it does in total. */
+/* A task that suspends every millisecond for 600 ms is never reported,
+   whatever it does in total (twice the threshold below, so that a task
+   that never suspended would be). */
 static int yielder(void *arg)
 {
 	(void)arg;
-	int64_t end = mono_ns() + MS(200);
+	int64_t end = mono_ns() + MS(600);
 	while (mono_ns() < end) {
 		spin_ns(MS(1));
 		OK(urt_yield());
@@ -190,9 +191,10 @@ static int main_yielder(void *arg)
 Test(stall, task_that_suspends_often_not_reported)
 {
 	unsetenv("URT_DEBUG");
-	/* 100 ms rather than 50: margin for a loaded machine that deschedules
-	   the loop's thread between two yields */
-	RUN_STALL(MS(100), true, main_yielder, NULL);
+	/* 300 ms rather than 50: margin for a loaded machine that deschedules
+	   the loop's thread between two yields (100 ms was seen to be too
+	   little on this 2-CPU VM with a build running) */
+	RUN_STALL(MS(300), true, main_yielder, NULL);
 	cr_assert_eq(nreports, 0, "a task that suspends often was reported");
 }
 

@@ -98,8 +98,10 @@ bool urt__epoll_busy(struct urt_loop *L);
 int urt__epoll_fd(struct urt_loop *L);
 void urt__epoll_op_cancel(urt_task *t);
 void urt__epoll_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background);
-/* by value: the io_uring path then never materialises the request */
-int urt__epoll_io(struct urt__req r, bool nocancel);
+/* the fields of a struct urt__req (io/req.h says why not the struct) */
+int urt__epoll_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint64_t off,
+		  uint64_t off2, uint32_t len, uint32_t flags, uint32_t mode, int buf_index,
+		  bool nocancel);
 /* recv, send, recvmsg, sendmsg (the echo and HTTP hot path): the same,
    with the request in registers */
 int urt__epoll_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags);

@@ -347,8 +347,13 @@ static int nop(void)
 static int run(struct urt__req *r, bool nocancel);
 
 /* stats: every op counts as one submission and one completion */
-int urt__epoll_io(struct urt__req req, bool nocancel)
+int urt__epoll_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint64_t off,
+		  uint64_t off2, uint32_t len, uint32_t flags, uint32_t mode, int buf_index,
+		  bool nocancel)
 {
+	struct urt__req req = {.op = (uint8_t)op, .fd = fd, .fd2 = fd2, .addr = addr,
+			       .addr2 = addr2, .off = off, .off2 = off2, .len = len,
+			       .flags = flags, .mode = mode, .buf_index = buf_index};
 	struct urt__req *r = &req;
 	if (!nocancel) {
 		int c = urt__op_check();

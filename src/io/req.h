@@ -25,7 +25,11 @@ static inline int urt__io_ex(struct urt__req *r, bool nocancel)
 	if (!nocancel && (r->op == URT__R_RECV || r->op == URT__R_SEND ||
 			  r->op == URT__R_RECVMSG || r->op == URT__R_SENDMSG))
 		return urt__epoll_sock(r->op, r->fd, r->addr, r->len, r->flags); /* folds */
-	return urt__epoll_io(*r, nocancel);
+	/* field by field: the request literal then never has to exist in
+	   memory on the io_uring path (by value or by pointer it would be
+	   zeroed there before the branch) */
+	return urt__epoll_io(r->op, r->fd, r->fd2, r->addr, r->addr2, r->off, r->off2, r->len,
+			     r->flags, r->mode, r->buf_index, nocancel);
 }
 
 static inline int urt__io(struct urt__req *r)
