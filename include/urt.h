@@ -643,7 +643,11 @@ URT_API int urt_connect(int fd, const struct sockaddr *addr, unsigned addrlen);
    is registered with epoll once, edge-triggered: close it with urt_close
    or urt_sock_close (a plain close(2) of one that has been waited on
    leaves urt trusting the registration if a foreign fd, one not made by
-   urt, later gets the same number). Other fds are re-armed at each wait. */
+   urt, later gets the same number). On such a stream socket a urt_recv
+   or urt_send that comes back short means the buffer was drained (filled)
+   just then, so the next one waits for readiness before its syscall
+   (nginx's rule; bytes read or written behind urt's back only cost a
+   spurious wake-up). Other fds are re-armed at each wait. */
 URT_API int urt_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int flags);
 URT_API ssize_t urt_recv(int fd, void *buf, size_t n, int flags);
 URT_API ssize_t urt_send(int fd, const void *buf, size_t n, int flags);
