@@ -221,9 +221,13 @@ URT_API urt_loop *urt_loop_current(void);
  *   -ECANCELED), and the loop waits for it. Only running out of memory or
  *   urt_options.max_tasks keeps it from starting: its handle then reports
  *   -ENOMEM / -EAGAIN. One eventfd wake-up per burst of submissions.
- * urt_remote_wait: block the calling thread until the task has ended;
- *   *result = its return value (-ENOMEM/-EAGAIN if it could not start). 0, -EINVAL,
- *   or -EDEADLK when called on the loop's own thread. Frees the handle.
+ * urt_remote_wait: wait until the task has ended; *result = its return
+ *   value (-ENOMEM/-EAGAIN if it could not start). From a task (of any
+ *   loop, the target's included) only that task suspends, and the wait
+ *   honours cancellation and deadline scopes: -ECANCELED / -ETIMEDOUT leave
+ *   the handle to be waited for again; -EBUSY if another task waits on it.
+ *   Outside tasks it blocks the thread (-EDEADLK on the target loop's own
+ *   thread). 0 frees the handle.
  * urt_loop_stop: ask the loop to stop: urt_loop_run_until / urt_loop_step
  *   return -EINTR at the end of the current turn (tasks stay as they are);
  *   under urt_run, the main task is cancelled (a graceful shutdown).
@@ -234,7 +238,94 @@ URT_API urt_loop *urt_loop_ref(urt_loop *loop);
 URT_API void urt_loop_unref(urt_loop *loop);
 URT_API int urt_loop_submit(urt_loop *loop, int (*fn)(void *), void *arg, urt_remote **out);
 URT_API int urt_remote_wait(urt_remote *r, int *result);
+/* urt_remote_cancel: cancel the task behind r (urt_cancel on its own loop,
+   soon; from any thread). Its end is still waited for with urt_remote_wait.
+   0, -EALREADY (it has ended), -ESHUTDOWN, -ENOMEM. */
+URT_API int urt_remote_cancel(urt_remote *r);
 URT_API int urt_loop_stop(urt_loop *loop);
+
+/* ---------------------------------------------------------------------- */
+/* Thread-per-core: one loop per CPU                                       */
+/*
+ * urt_run_loops: run n loops on n threads (n = 0: one per online CPU;
+ *   URT_LOOPS_PIN pins loop i to CPU i mod CPUs). Loop 0 is the calling
+ *   thread's and runs main(arg); the others wait for work. Each loop has
+ *   its own ring, stacks, timers and task pool, and a task stays on the
+ *   loop it was spawned on (no work stealing: a task's stack, its ring
+ *   requests and its fds' registrations belong to one ring and one thread;
+ *   moving it would cost a cross-CPU cache miss per switch and a lock on
+ *   every ready queue). To spread work, spawn it where you want it
+ *   (urt_spawn_on; NULL = the least loaded loop) or run one listener per
+ *   loop (SO_REUSEPORT). Executor threads and io-wq limits are divided
+ *   among the loops unless opts sets them. When main returns, every loop's
+ *   tasks are cancelled and waited for, every thread ends, and
+ *   urt_run_loops returns main's result (or a loop's start-up error;
+ *   -EAGAIN if threads could not be created). opts apply to every loop.
+ * urt_loops_count: the loops of the calling loop's runtime (1 for a loop of
+ *   urt_run or urt_loop_new; 0 outside any loop).
+ * urt_loops_get: loop i of that runtime, or NULL.
+ * urt_loop_index: the calling loop's index (0 outside a runtime), or -1.
+ * urt_loops_least_loaded: the loop with the fewest tasks alive (ties
+ *   rotate); read without locks, so a hint.
+ * urt_spawn_on: start fn(arg) as a task on `loop` (NULL: the least loaded
+ *   one) from any task or thread; the same as urt_loop_submit. A task of
+ *   any loop waits for it with urt_remote_wait, which suspends only that
+ *   task.
+ * Across loops, use the cross-loop primitives below (urt_xfuture,
+ * urt_xsem, urt_xqueue): the single-loop ones (urt_future, urt_mutex, ...)
+ * take no lock and must stay within one loop.
+ */
+#define URT_LOOPS_PIN (1u << 0)
+URT_API int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *opts,
+			  int (*main)(void *), void *arg);
+URT_API unsigned urt_loops_count(void);
+URT_API urt_loop *urt_loops_get(unsigned i);
+URT_API int urt_loop_index(void);
+URT_API urt_loop *urt_loops_least_loaded(void);
+URT_API int urt_spawn_on(urt_loop *loop, int (*fn)(void *), void *arg, urt_remote **out);
+
+/*
+ * Cross-loop primitives: shared by tasks of any loops and by plain threads
+ * (not by a loop's own thread outside its tasks: -EPERM, it would stall
+ * that loop). Heap objects; the caller frees them when nobody uses them.
+ * A waiter on loop A woken from loop B resumes on A. Waits are FIFO, take
+ * timeout_ns (< 0: none) and, in a task, its cancellation and deadline
+ * scopes: -ETIMEDOUT / -ECANCELED, nothing taken. timeout_ns 0 on a call
+ * that would wait: -EAGAIN (try). Each call is one mutex round trip, plus
+ * a wake-up through the waiter's loop when it must be woken.
+ *
+ * urt_xfuture: set once (res, value) from anywhere; wait returns res.
+ * urt_xevent: set wakes all waiters and stays set until cleared.
+ * urt_xsem: counting semaphore; release hands a permit to the first waiter.
+ * urt_xqueue: bounded FIFO of pointers (cap >= 1); put waits while full,
+ *   get while empty; items handed directly to a waiting getter.
+ */
+typedef struct urt_xfuture urt_xfuture;
+URT_API int urt_xfuture_new(urt_xfuture **out);
+URT_API void urt_xfuture_free(urt_xfuture *f);
+URT_API int urt_xfuture_set(urt_xfuture *f, int res, void *value); /* 0 or -EALREADY */
+URT_API int urt_xfuture_wait(urt_xfuture *f, int64_t timeout_ns, void **value);
+URT_API bool urt_xfuture_done(urt_xfuture *f);
+
+typedef struct urt_xevent urt_xevent;
+URT_API int urt_xevent_new(urt_xevent **out);
+URT_API void urt_xevent_free(urt_xevent *e);
+URT_API void urt_xevent_set(urt_xevent *e);
+URT_API void urt_xevent_clear(urt_xevent *e);
+URT_API int urt_xevent_wait(urt_xevent *e, int64_t timeout_ns);
+
+typedef struct urt_xsem urt_xsem;
+URT_API int urt_xsem_new(unsigned count, urt_xsem **out);
+URT_API void urt_xsem_free(urt_xsem *s);
+URT_API int urt_xsem_acquire(urt_xsem *s, int64_t timeout_ns);
+URT_API int urt_xsem_release(urt_xsem *s); /* 0 or -EOVERFLOW */
+
+typedef struct urt_xqueue urt_xqueue;
+URT_API int urt_xqueue_new(size_t cap, urt_xqueue **out);
+URT_API void urt_xqueue_free(urt_xqueue *q);
+URT_API int urt_xqueue_put(urt_xqueue *q, void *item, int64_t timeout_ns);
+URT_API int urt_xqueue_get(urt_xqueue *q, int64_t timeout_ns, void **item);
+URT_API size_t urt_xqueue_len(urt_xqueue *q);
 
 /* ---------------------------------------------------------------------- */
 /* Tasks                                                                   */

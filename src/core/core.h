@@ -231,6 +231,12 @@ struct urt_loop {
 	_Atomic unsigned refs;       /* the owner's, plus urt_loop_ref's */
 	_Atomic bool stop;           /* urt_loop_stop asked */
 	struct urt__remote *remote;
+	/* thread-per-core (exec/loops.c): the runtime this loop belongs to */
+	struct urt__runtime *rt;     /* NULL: a loop on its own */
+	unsigned rt_index;
+	_Atomic uint64_t alive_pub;  /* `alive`, for other threads (least loaded) */
+	/* io_uring backend: opcodes probed on this loop's ring (bit n: opcode n) */
+	uint64_t uring_probed, uring_ops;
 	/* run by loop close, sorted by `when` (urt__close_hook_add) */
 	struct urt__close_hook close_hooks[URT__CLOSE_HOOKS_MAX];
 	unsigned nclose_hooks;
@@ -264,6 +270,7 @@ int64_t urt__deadline_abs(int64_t timeout_ns);
 int64_t urt__wait_deadline(const urt_task *t, int64_t timeout_ns);
 
 /* stack.c */
+void urt__stack_init(void); /* once per process, from every loop's creation */
 struct urt__stack *urt__stack_get(size_t size);
 void urt__stack_put(struct urt__stack *s);
 void *urt__stack_lo(const struct urt__stack *s);

@@ -166,6 +166,7 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 {
 	if (urt__L)
 		return -EBUSY;
+	urt__stack_init();
 	struct urt_options def = {0};
 	if (!o)
 		o = &def;

@@ -239,10 +239,21 @@ static void stack_unmap_own(struct urt__stack *s)
  * A stack with at least `size` usable bytes. Returns NULL when memory (or
  * address space) runs out.
  */
+static void page_size_init(void)
+{
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Process-wide facts the stack code needs, once (every loop's creation
+   calls this, so loops on several threads never race on them). */
+void urt__stack_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, page_size_init);
+}
+
 struct urt__stack *urt__stack_get(size_t size)
 {
-	if (!page_size)
-		page_size = (size_t)sysconf(_SC_PAGESIZE);
 	struct urt_loop *L = urt__L;
 	if (pool_size != L->stack_size) {
 		urt__stacks_free_all(); /* first use on this thread */

@@ -103,6 +103,7 @@ static void task_finish(urt_task *t, int result)
 	t->result = result;
 	t->state = URT__DONE;
 	L->alive--;
+	atomic_store_explicit(&L->alive_pub, L->alive, memory_order_relaxed);
 	while (!urt__list_empty(&t->done_waiters)) {
 		struct urt__waiter *w = urt__container_of(urt__list_first(&t->done_waiters),
 							  struct urt__waiter, link);
@@ -410,6 +411,7 @@ urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void
 	}
 	urt__list_add_tail(&L->tasks, &t->all);
 	L->alive++;
+	atomic_store_explicit(&L->alive_pub, L->alive, memory_order_relaxed);
 	L->stats.spawned++;
 	if (L->main_done)
 		t->cancel_pending = true; /* shutting down: it never runs */

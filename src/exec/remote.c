@@ -31,16 +31,20 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "exec/xwait.h"
 
 struct urt_remote {
 	_Atomic int done;
 	int result;
 	_Atomic int refs; /* the waiter's and the loop's: the last frees it */
 	const struct urt_loop *loop;
+	pthread_mutex_t mu;          /* guards waiter */
+	struct urt__xwait *waiter;   /* a task waiting in urt_remote_wait */
+	urt_task *task;              /* the loop's thread only: the task while it lives */
 };
 
 struct item {
-	struct item *next;
+	struct urt__xnode node; /* first: kind URT__XN_SPAWN */
 	int (*fn)(void *);
 	void *arg;
 	struct urt_remote *h;
@@ -51,15 +55,17 @@ struct urt__remote {
 	int efd;
 	uint64_t buf;               /* the armed read's target */
 	bool armed;
-	_Atomic(struct item *) head;
+	_Atomic(struct urt__xnode *) head; /* submissions and wake-ups, newest first */
 	_Atomic int users;          /* threads inside submit/stop */
 	_Atomic bool closed;
 };
 
 static void handle_put(struct urt_remote *h)
 {
-	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
+	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1) {
+		pthread_mutex_destroy(&h->mu);
 		free(h);
+	}
 }
 
 static void complete(struct urt_remote *h, int res)
@@ -67,8 +73,15 @@ static void complete(struct urt_remote *h, int res)
 	if (!h)
 		return;
 	h->result = res;
+	pthread_mutex_lock(&h->mu);
 	atomic_store_explicit(&h->done, 1, memory_order_release);
-	syscall(SYS_futex, &h->done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	struct urt__xwait *w = h->waiter;
+	h->waiter = NULL;
+	pthread_mutex_unlock(&h->mu);
+	if (w)
+		urt__xwait_deliver(w, 0); /* a task of some loop waits */
+	else
+		syscall(SYS_futex, &h->done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	handle_put(h);
 }
 
@@ -83,6 +96,8 @@ static void remote_end(struct urt__waiter *w, urt_task *t)
 {
 	(void)w;
 	struct item *it = t->arg;
+	if (it->h)
+		it->h->task = NULL;
 	complete(it->h, t->result);
 	free(it);
 }
@@ -98,18 +113,25 @@ static void arm(struct urt__remote *rq)
    returns -ECANCELED): a submission the loop accepted always runs. */
 static void drain(struct urt__remote *rq)
 {
-	struct item *it = atomic_exchange_explicit(&rq->head, NULL, memory_order_acquire);
-	struct item *fifo = NULL;
-	while (it) { /* the stack is newest first */
-		struct item *next = it->next;
-		it->next = fifo;
-		fifo = it;
-		it = next;
+	struct urt__xnode *n = atomic_exchange_explicit(&rq->head, NULL, memory_order_acquire);
+	struct urt__xnode *fifo = NULL;
+	while (n) { /* the stack is newest first */
+		struct urt__xnode *next = n->next;
+		n->next = fifo;
+		fifo = n;
+		n = next;
 	}
-	for (it = fifo; it; it = fifo) {
-		fifo = it->next;
+	for (n = fifo; n; n = fifo) {
+		fifo = n->next; /* before n is handed on: a woken task's stack frees it */
+		if (n->kind == URT__XN_WAKE) {
+			urt__xwait_arrived(n);
+			continue;
+		}
+		struct item *it = (struct item *)n;
 		struct urt_spawn_attr a = {.detached = true};
 		urt_task *t = urt_spawn_attr(&a, remote_entry, it);
+		if (it->h)
+			it->h->task = t;
 		if (t) {
 			urt__task_on_end(t, remote_end);
 			t->start_anyway = true;
@@ -206,6 +228,18 @@ static void ring_doorbell(struct urt__remote *rq)
 	(void)n; /* EAGAIN only near 2^64: a wake is pending anyway */
 }
 
+/* Push n onto rq's stack; the first of a burst rings the doorbell. */
+static void push(struct urt__remote *rq, struct urt__xnode *n)
+{
+	struct urt__xnode *old = atomic_load_explicit(&rq->head, memory_order_relaxed);
+	do {
+		n->next = old;
+	} while (!atomic_compare_exchange_weak_explicit(&rq->head, &old, n, memory_order_release,
+							memory_order_relaxed));
+	if (!old) /* first of a burst: wake the loop */
+		ring_doorbell(rq);
+}
+
 int urt_loop_submit(urt_loop *L, int (*fn)(void *), void *arg, urt_remote **out)
 {
 	if (out)
@@ -219,12 +253,15 @@ int urt_loop_submit(urt_loop *L, int (*fn)(void *), void *arg, urt_remote **out)
 		free(h);
 		return -ENOMEM;
 	}
-	*it = (struct item){.fn = fn, .arg = arg, .h = h};
+	*it = (struct item){.node.kind = URT__XN_SPAWN, .fn = fn, .arg = arg, .h = h};
 	if (h) {
 		atomic_init(&h->done, 0);
 		atomic_init(&h->refs, 2);
 		h->result = 0;
 		h->loop = L;
+		h->waiter = NULL;
+		h->task = NULL;
+		pthread_mutex_init(&h->mu, NULL);
 	}
 	struct urt__remote *rq = L->remote;
 	if (!rq || !enter(rq)) {
@@ -232,16 +269,46 @@ int urt_loop_submit(urt_loop *L, int (*fn)(void *), void *arg, urt_remote **out)
 		free(h);
 		return -ESHUTDOWN;
 	}
-	struct item *old = atomic_load_explicit(&rq->head, memory_order_relaxed);
-	do {
-		it->next = old;
-	} while (!atomic_compare_exchange_weak_explicit(&rq->head, &old, it, memory_order_release,
-							memory_order_relaxed));
-	if (!old) /* first of a burst: wake the loop */
-		ring_doorbell(rq);
+	push(rq, &it->node);
 	atomic_fetch_sub(&rq->users, 1);
 	if (out)
 		*out = h;
+	return 0;
+}
+
+/* A task waits for h: suspend it (any loop, h's own included) until the
+   task behind h ends. A cancelled or timed-out wait leaves h to be waited
+   for again. */
+static int task_wait(urt_remote *h, int *result)
+{
+	struct urt__xwait w;
+	urt__xwait_init(&w);
+	pthread_mutex_lock(&h->mu);
+	bool done = atomic_load_explicit(&h->done, memory_order_acquire);
+	if (!done) {
+		if (h->waiter) {
+			pthread_mutex_unlock(&h->mu);
+			return -EBUSY; /* one waiter per handle */
+		}
+		h->waiter = &w;
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (!done) {
+		int r = urt__xwait_block(&w, urt__L->current->deadline);
+		if (r < 0) {
+			pthread_mutex_lock(&h->mu);
+			bool granted = h->waiter != &w;
+			if (!granted)
+				h->waiter = NULL;
+			pthread_mutex_unlock(&h->mu);
+			if (!granted)
+				return r;
+			urt__xwait_settle(&w); /* it ended meanwhile: that wins */
+		}
+	}
+	if (result)
+		*result = h->result;
+	handle_put(h);
 	return 0;
 }
 
@@ -249,6 +316,8 @@ int urt_remote_wait(urt_remote *h, int *result)
 {
 	if (!h)
 		return -EINVAL;
+	if (urt__cur())
+		return task_wait(h, result);
 	if (urt__L && urt__L == h->loop)
 		return -EDEADLK; /* blocking the loop that has to run it */
 	while (!atomic_load_explicit(&h->done, memory_order_acquire))
@@ -257,6 +326,125 @@ int urt_remote_wait(urt_remote *h, int *result)
 		*result = h->result;
 	handle_put(h);
 	return 0;
+}
+
+/* Runs on the handle's loop: h->task is only touched there. */
+static int cancel_on_loop(void *arg)
+{
+	struct urt_remote *h = arg;
+	if (!atomic_load_explicit(&h->done, memory_order_acquire) && h->task)
+		urt_cancel(h->task);
+	handle_put(h);
+	return 0;
+}
+
+int urt_remote_cancel(urt_remote *h)
+{
+	if (!h)
+		return -EINVAL;
+	if (atomic_load_explicit(&h->done, memory_order_acquire))
+		return -EALREADY;
+	atomic_fetch_add_explicit(&h->refs, 1, memory_order_relaxed); /* the request's */
+	int r = urt_loop_submit((urt_loop *)h->loop, cancel_on_loop, h, NULL);
+	if (r < 0)
+		handle_put(h);
+	return r;
+}
+
+/* ---- wake-ups from other loops and threads (exec/xwait.h) ---- */
+
+void urt__remote_push_wake(struct urt_loop *L, struct urt__xnode *n)
+{
+	struct urt__remote *rq = L->remote;
+	n->kind = URT__XN_WAKE;
+	/* No check of `closed`: a loop with a task still waiting has not closed
+	   its intake (it closes after its tasks end). But counted in `users`:
+	   once the node is on the stack the loop may deliver it, the waiter
+	   leave and the loop close, and remote_close must not close the
+	   eventfd before our doorbell write below is done. */
+	atomic_fetch_add(&rq->users, 1);
+	push(rq, n);
+	atomic_fetch_sub(&rq->users, 1);
+}
+
+void urt__xwait_init(struct urt__xwait *w)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = urt__cur();
+	w->loop = t ? L : NULL;
+	w->task = t;
+	w->item = NULL;
+	w->res = 0;
+	w->granted = false;
+	atomic_init(&w->delivered, 0);
+	urt__list_init(&w->link);
+	if (t)
+		urt__remote_enable(L); /* a wake-up may come from another thread */
+}
+
+int urt__xwait_block(struct urt__xwait *w, int64_t deadline)
+{
+	if (w->loop) {
+		while (!atomic_load_explicit(&w->delivered, memory_order_acquire)) {
+			int r = urt__wait_user(deadline);
+			if (r < 0 && !atomic_load_explicit(&w->delivered, memory_order_acquire))
+				return r;
+			if (r == -ECANCELED)
+				urt__cancel_rearm(w->task); /* delivered as well: the grant wins */
+		}
+		return 0;
+	}
+	/* a plain thread: futex on `delivered` */
+	while (!atomic_load_explicit(&w->delivered, memory_order_acquire)) {
+		struct timespec ts, *tp = NULL;
+		if (deadline != URT__NO_DEADLINE) {
+			int64_t left = deadline - urt__now();
+			if (left <= 0)
+				return -ETIMEDOUT;
+			ts.tv_sec = left / URT_NS_PER_SEC;
+			ts.tv_nsec = left % URT_NS_PER_SEC;
+			tp = &ts;
+		}
+		syscall(SYS_futex, &w->delivered, FUTEX_WAIT_PRIVATE, 0, tp, NULL, 0);
+	}
+	return 0;
+}
+
+void urt__xwait_settle(struct urt__xwait *w)
+{
+	bool cancelled = false;
+	while (!atomic_load_explicit(&w->delivered, memory_order_acquire)) {
+		if (!w->loop) {
+			syscall(SYS_futex, &w->delivered, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+			continue;
+		}
+		if (urt__wait_user(URT__NO_DEADLINE) == -ECANCELED)
+			cancelled = true;
+	}
+	if (cancelled)
+		urt__cancel_rearm(w->task);
+}
+
+void urt__xwait_deliver(struct urt__xwait *w, int res)
+{
+	w->res = res;
+	if (!w->loop) {
+		atomic_store_explicit(&w->delivered, 1, memory_order_release);
+		syscall(SYS_futex, &w->delivered, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	} else if (w->loop == urt__L) {
+		atomic_store_explicit(&w->delivered, 1, memory_order_release);
+		urt__wake(w->task, 0); /* our own loop: no queue */
+	} else {
+		urt__remote_push_wake(w->loop, &w->node);
+	}
+}
+
+void urt__xwait_arrived(struct urt__xnode *n)
+{
+	struct urt__xwait *w = (struct urt__xwait *)n;
+	urt_task *t = w->task;
+	atomic_store_explicit(&w->delivered, 1, memory_order_release);
+	urt__wake(t, 0); /* (not waiting any more, e.g. timed out: it looks at delivered) */
 }
 
 int urt_loop_stop(urt_loop *L)

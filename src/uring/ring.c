@@ -116,19 +116,23 @@ int urt__uring_fd(struct urt_loop *L)
 	return fd;
 }
 
-/* Does this kernel have opcode? Probed once per process per opcode (the
-   kernel does not change under us). */
+/* Does this kernel have opcode? Probed on the first question, per loop
+   (so loops on several threads share nothing; the kernel's answer is the
+   same for all). */
 bool urt__uring_has_op(int opcode)
 {
-	static signed char known[64]; /* 1 yes, -1 no, 0 not probed yet */
+	struct urt_loop *L = urt__L;
 	if (opcode < 0 || opcode >= 64)
 		return false;
-	if (!known[opcode]) {
-		struct io_uring_probe *p = io_uring_get_probe_ring(URT__RING(urt__L));
-		known[opcode] = p && io_uring_opcode_supported(p, opcode) ? 1 : -1;
+	uint64_t bit = UINT64_C(1) << opcode;
+	if (!(L->uring_probed & bit)) {
+		struct io_uring_probe *p = io_uring_get_probe_ring(URT__RING(L));
+		if (p && io_uring_opcode_supported(p, opcode))
+			L->uring_ops |= bit;
+		L->uring_probed |= bit;
 		free(p);
 	}
-	return known[opcode] > 0;
+	return L->uring_ops & bit;
 }
 
 /* IORING_OP_SOCKET (5.19) and IORING_OP_FTRUNCATE (6.9) where the kernel

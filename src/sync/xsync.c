@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cross-loop primitives: a future, an event, a semaphore and a queue that
+ * tasks of different loops (and plain threads) share. Each has a mutex
+ * and a list of struct urt__xwait (exec/xwait.h); a waker grants a waiter
+ * under the mutex and delivers after unlocking, so a waiter on loop A
+ * woken from loop B resumes on A, through A's remote queue (one eventfd
+ * wake-up per burst). The single-loop primitives (sync/sync.c,
+ * sync/future.c) stay lock-free: these are separate types, so code that
+ * stays on one loop pays nothing for them.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "core/core.h"
+#include "exec/xwait.h"
+
+/* ---- the shared wait ---- */
+
+/* The caller holds *mu and has decided to wait on list l: link, unlock,
+   wait, and settle. 0 when granted (then w->res, w->item say what came),
+   else -ETIMEDOUT / -ECANCELED / -EPERM with w unlinked. */
+static int xwait(pthread_mutex_t *mu, struct urt_list *l, struct urt__xwait *w, int64_t timeout_ns)
+{
+	urt_task *t = urt__cur();
+	int64_t deadline = t ? urt__wait_deadline(t, timeout_ns) : urt__deadline_abs(timeout_ns);
+	if (t && urt__take_cancel(t)) {
+		pthread_mutex_unlock(mu);
+		return -ECANCELED;
+	}
+	urt__list_add_tail(l, &w->link);
+	pthread_mutex_unlock(mu);
+	int r = urt__xwait_block(w, deadline);
+	if (r == 0)
+		return 0;
+	pthread_mutex_lock(mu);
+	bool granted = w->granted;
+	if (!granted)
+		urt__list_del(&w->link);
+	pthread_mutex_unlock(mu);
+	if (!granted)
+		return r;
+	urt__xwait_settle(w); /* the grant came first: it wins */
+	if (r == -ECANCELED && t)
+		urt__cancel_rearm(t);
+	return 0;
+}
+
+/* Under the mutex: take the first waiter of l, granted (NULL if none). */
+static struct urt__xwait *grant_first(struct urt_list *l)
+{
+	if (urt__list_empty(l))
+		return NULL;
+	struct urt__xwait *w = urt__container_of(urt__list_first(l), struct urt__xwait, link);
+	urt__list_del(&w->link);
+	w->granted = true;
+	return w;
+}
+
+/* Under the mutex: grant every waiter of l, moved to a singly linked
+   chain through node.next (delivered after unlocking: deliver_chain). */
+static struct urt__xwait *grant_all(struct urt_list *l)
+{
+	struct urt__xwait *head = NULL, **tail = &head;
+	struct urt__xwait *w;
+	while ((w = grant_first(l)) != NULL) {
+		w->node.next = NULL;
+		*tail = w;
+		tail = (struct urt__xwait **)&w->node.next;
+	}
+	return head;
+}
+
+static void deliver_chain(struct urt__xwait *w, int res)
+{
+	while (w) {
+		struct urt__xwait *next = (struct urt__xwait *)w->node.next; /* before: w may go */
+		urt__xwait_deliver(w, res);
+		w = next;
+	}
+}
+
+static bool may_wait(void)
+{
+	/* a task, or a thread that runs no loop (blocking a loop's thread
+	   outside its tasks would stall every task of it) */
+	return urt__cur() || !urt__L;
+}
+
+/* ---- future ---- */
+
+struct urt_xfuture {
+	pthread_mutex_t mu;
+	struct urt_list waiters;
+	bool set;
+	int res;
+	void *value;
+};
+
+int urt_xfuture_new(urt_xfuture **out)
+{
+	if (!out)
+		return -EINVAL;
+	urt_xfuture *f = calloc(1, sizeof *f);
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_init(&f->mu, NULL);
+	urt__list_init(&f->waiters);
+	*out = f;
+	return 0;
+}
+
+void urt_xfuture_free(urt_xfuture *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
+
+int urt_xfuture_set(urt_xfuture *f, int res, void *value)
+{
+	if (!f)
+		return -EINVAL;
+	pthread_mutex_lock(&f->mu);
+	if (f->set) {
+		pthread_mutex_unlock(&f->mu);
+		return -EALREADY;
+	}
+	f->set = true;
+	f->res = res;
+	f->value = value;
+	struct urt__xwait *all = grant_all(&f->waiters);
+	pthread_mutex_unlock(&f->mu);
+	deliver_chain(all, 0);
+	return 0;
+}
+
+int urt_xfuture_wait(urt_xfuture *f, int64_t timeout_ns, void **value)
+{
+	if (!f)
+		return -EINVAL;
+	if (!may_wait())
+		return -EPERM;
+	pthread_mutex_lock(&f->mu);
+	if (!f->set) {
+		struct urt__xwait w;
+		urt__xwait_init(&w);
+		int r = xwait(&f->mu, &f->waiters, &w, timeout_ns);
+		if (r < 0)
+			return r;
+		pthread_mutex_lock(&f->mu);
+	}
+	int res = f->res;
+	if (value)
+		*value = f->value;
+	pthread_mutex_unlock(&f->mu);
+	return res;
+}
+
+bool urt_xfuture_done(urt_xfuture *f)
+{
+	if (!f)
+		return false;
+	pthread_mutex_lock(&f->mu);
+	bool set = f->set;
+	pthread_mutex_unlock(&f->mu);
+	return set;
+}
+
+/* ---- event ---- */
+
+struct urt_xevent {
+	pthread_mutex_t mu;
+	struct urt_list waiters;
+	bool set;
+};
+
+int urt_xevent_new(urt_xevent **out)
+{
+	if (!out)
+		return -EINVAL;
+	urt_xevent *e = calloc(1, sizeof *e);
+	if (!e)
+		return -ENOMEM;
+	pthread_mutex_init(&e->mu, NULL);
+	urt__list_init(&e->waiters);
+	*out = e;
+	return 0;
+}
+
+void urt_xevent_free(urt_xevent *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_destroy(&e->mu);
+	free(e);
+}
+
+void urt_xevent_set(urt_xevent *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->set = true;
+	struct urt__xwait *all = grant_all(&e->waiters);
+	pthread_mutex_unlock(&e->mu);
+	deliver_chain(all, 0);
+}
+
+void urt_xevent_clear(urt_xevent *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->set = false;
+	pthread_mutex_unlock(&e->mu);
+}
+
+int urt_xevent_wait(urt_xevent *e, int64_t timeout_ns)
+{
+	if (!e)
+		return -EINVAL;
+	if (!may_wait())
+		return -EPERM;
+	pthread_mutex_lock(&e->mu);
+	if (e->set) {
+		pthread_mutex_unlock(&e->mu);
+		return 0;
+	}
+	struct urt__xwait w;
+	urt__xwait_init(&w);
+	return xwait(&e->mu, &e->waiters, &w, timeout_ns);
+}
+
+/* ---- semaphore ---- */
+
+struct urt_xsem {
+	pthread_mutex_t mu;
+	struct urt_list waiters;
+	unsigned count;
+};
+
+int urt_xsem_new(unsigned count, urt_xsem **out)
+{
+	if (!out)
+		return -EINVAL;
+	urt_xsem *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->mu, NULL);
+	urt__list_init(&s->waiters);
+	s->count = count;
+	*out = s;
+	return 0;
+}
+
+void urt_xsem_free(urt_xsem *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+int urt_xsem_acquire(urt_xsem *s, int64_t timeout_ns)
+{
+	if (!s)
+		return -EINVAL;
+	if (!may_wait())
+		return -EPERM;
+	pthread_mutex_lock(&s->mu);
+	if (s->count > 0 && urt__list_empty(&s->waiters)) { /* FIFO: no overtaking */
+		s->count--;
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	if (timeout_ns == 0) {
+		pthread_mutex_unlock(&s->mu);
+		return -EAGAIN;
+	}
+	struct urt__xwait w;
+	urt__xwait_init(&w);
+	return xwait(&s->mu, &s->waiters, &w, timeout_ns); /* granted: the permit is ours */
+}
+
+int urt_xsem_release(urt_xsem *s)
+{
+	if (!s)
+		return -EINVAL;
+	pthread_mutex_lock(&s->mu);
+	struct urt__xwait *w = grant_first(&s->waiters); /* hand the permit over */
+	if (!w) {
+		if (s->count == UINT32_MAX) {
+			pthread_mutex_unlock(&s->mu);
+			return -EOVERFLOW;
+		}
+		s->count++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (w)
+		urt__xwait_deliver(w, 0);
+	return 0;
+}
+
+/* ---- queue ---- */
+
+struct urt_xqueue {
+	pthread_mutex_t mu;
+	struct urt_list getters, putters; /* putters carry their item in w->item */
+	void **ring;
+	size_t cap, head, len;
+};
+
+int urt_xqueue_new(size_t cap, urt_xqueue **out)
+{
+	if (!out || cap == 0 || cap > ((size_t)1 << 40))
+		return -EINVAL;
+	urt_xqueue *q = calloc(1, sizeof *q);
+	if (!q)
+		return -ENOMEM;
+	q->ring = malloc(cap * sizeof *q->ring);
+	if (!q->ring) {
+		free(q);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&q->mu, NULL);
+	urt__list_init(&q->getters);
+	urt__list_init(&q->putters);
+	q->cap = cap;
+	*out = q;
+	return 0;
+}
+
+void urt_xqueue_free(urt_xqueue *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_destroy(&q->mu);
+	free(q->ring);
+	free(q);
+}
+
+int urt_xqueue_put(urt_xqueue *q, void *item, int64_t timeout_ns)
+{
+	if (!q)
+		return -EINVAL;
+	if (!may_wait())
+		return -EPERM;
+	pthread_mutex_lock(&q->mu);
+	struct urt__xwait *g = grant_first(&q->getters); /* only when empty */
+	if (g) {
+		g->item = item;
+		pthread_mutex_unlock(&q->mu);
+		urt__xwait_deliver(g, 0);
+		return 0;
+	}
+	if (q->len < q->cap && urt__list_empty(&q->putters)) {
+		q->ring[(q->head + q->len++) % q->cap] = item;
+		pthread_mutex_unlock(&q->mu);
+		return 0;
+	}
+	if (timeout_ns == 0) {
+		pthread_mutex_unlock(&q->mu);
+		return -EAGAIN;
+	}
+	struct urt__xwait w;
+	urt__xwait_init(&w);
+	w.item = item;
+	return xwait(&q->mu, &q->putters, &w, timeout_ns); /* granted: a getter took it */
+}
+
+int urt_xqueue_get(urt_xqueue *q, int64_t timeout_ns, void **item)
+{
+	if (!q)
+		return -EINVAL;
+	if (!may_wait())
+		return -EPERM;
+	pthread_mutex_lock(&q->mu);
+	if (q->len) {
+		void *it = q->ring[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+		/* a slot is free: the first blocked putter's item goes in, in order */
+		struct urt__xwait *p = grant_first(&q->putters);
+		if (p)
+			q->ring[(q->head + q->len++) % q->cap] = p->item;
+		pthread_mutex_unlock(&q->mu);
+		if (p)
+			urt__xwait_deliver(p, 0);
+		if (item)
+			*item = it;
+		return 0;
+	}
+	if (timeout_ns == 0) {
+		pthread_mutex_unlock(&q->mu);
+		return -EAGAIN;
+	}
+	struct urt__xwait w;
+	urt__xwait_init(&w);
+	int r = xwait(&q->mu, &q->getters, &w, timeout_ns);
+	if (r == 0 && item)
+		*item = w.item;
+	return r;
+}
+
+size_t urt_xqueue_len(urt_xqueue *q)
+{
+	if (!q)
+		return 0;
+	pthread_mutex_lock(&q->mu);
+	size_t n = q->len;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
