@@ -308,6 +308,10 @@ int urt__remote_init(struct urt_loop *L);
 void urt__remote_enable(struct urt_loop *L);
 void urt__remote_close(struct urt_loop *L); /* refuse, then spawn what is queued */
 
+/* loops.c: may loops of rt ring each other with IORING_OP_MSG_RING? */
+bool urt__rt_msg_ring(struct urt__runtime *rt);
+void urt__rt_no_msg_ring(struct urt__runtime *rt); /* the kernel said no */
+
 /* stall.c */
 int urt__stall_start(struct urt_loop *L, const struct urt_options *o);
 

@@ -46,6 +46,7 @@ struct urt__runtime {
 	unsigned published;
 	int state;                   /* 0 starting, 1 go, 2 abort */
 	_Atomic unsigned next;       /* round robin for urt_loops_least_loaded ties */
+	_Atomic bool msg_ring;       /* cross-loop doorbells by IORING_OP_MSG_RING */
 	int (*main)(void *);
 	void *arg;
 };
@@ -165,6 +166,10 @@ int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *o,
 		unsigned b = 4 * cpus / n;
 		rt->opts.iowq_bounded = (int)(b ? b : 1);
 	}
+	/* URT_DOORBELL=eventfd|msg_ring picks the cross-loop doorbell (for
+	   bench/xloop.c); default msg_ring, which falls back by itself */
+	const char *db = getenv("URT_DOORBELL");
+	atomic_init(&rt->msg_ring, !(db && strcmp(db, "eventfd") == 0));
 	rt->loops = calloc(n, sizeof *rt->loops);
 	rt->threads = calloc(n, sizeof *rt->threads);
 	rt->results = calloc(n, sizeof *rt->results);
@@ -271,4 +276,15 @@ int urt_spawn_on(urt_loop *loop, int (*fn)(void *), void *arg, urt_remote **out)
 	if (!loop)
 		return -EPERM;
 	return urt_loop_submit(loop, fn, arg, out);
+}
+
+bool urt__rt_msg_ring(struct urt__runtime *rt)
+{
+	return atomic_load_explicit(&rt->msg_ring, memory_order_relaxed);
+}
+
+void urt__rt_no_msg_ring(struct urt__runtime *rt)
+{
+	if (rt)
+		atomic_store_explicit(&rt->msg_ring, false, memory_order_relaxed);
 }

@@ -50,8 +50,19 @@ struct item {
 	struct urt_remote *h;
 };
 
+/* The sender's record of a MSG_RING doorbell to one target loop (its
+   CQE says whether the message arrived). */
+struct sent {
+	struct urt__multi m;
+	struct urt__remote *target;
+};
+
 struct urt__remote {
 	struct urt__multi m;
+	struct urt_loop *loop;      /* whose queue this is */
+	struct sent *sent;          /* MSG_RING doorbells sent from this loop, by
+				       target index (thread-per-core; lazily) */
+	unsigned nsent;
 	int efd;
 	uint64_t buf;               /* the armed read's target */
 	bool armed;
@@ -144,9 +155,12 @@ static void drain(struct urt__remote *rq)
 
 static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 {
-	(void)res;
 	(void)flags;
 	struct urt__remote *rq = urt__container_of(m, struct urt__remote, m);
+	if (res == URT__MSG_RING_RES) { /* a MSG_RING doorbell: the read stays armed */
+		drain(rq);
+		return;
+	}
 	rq->armed = false;
 	drain(rq);
 	arm(rq);
@@ -168,6 +182,7 @@ int urt__remote_init(struct urt_loop *L)
 	}
 	rq->m.on_cqe = on_cqe;
 	urt__list_init(&rq->m.link);
+	rq->loop = L;
 	L->remote = rq;
 	urt__close_hook_add(L, remote_close, URT__CLOSE_STOP_INTAKE);
 	urt__close_hook_add(L, remote_free, URT__CLOSE_FDS);
@@ -208,6 +223,9 @@ static void remote_free(struct urt_loop *L)
 {
 	close(L->remote->efd); /* no submitter can write to it any more */
 	L->remote->efd = -1;
+	free(L->remote->sent); /* the ring is gone: no CQE names them any more */
+	L->remote->sent = NULL;
+	L->remote->nsent = 0;
 }
 
 /* Enter a foreign-thread call: false (and left) when the loop is closed. */
@@ -221,11 +239,76 @@ static bool enter(struct urt__remote *rq)
 	return true;
 }
 
-static void ring_doorbell(struct urt__remote *rq)
+static void ring_eventfd(struct urt__remote *rq)
 {
 	uint64_t one = 1;
 	ssize_t n = write(rq->efd, &one, sizeof one);
 	(void)n; /* EAGAIN only near 2^64: a wake is pending anyway */
+}
+
+/* The sender's CQE of a MSG_RING doorbell. Failed (the target's CQ full,
+   a kernel without it): ring the target's eventfd instead, unless it has
+   closed (then nobody waits there). */
+static void sent_cqe(struct urt__multi *m, int res, unsigned flags)
+{
+	(void)flags;
+	if (res >= 0)
+		return;
+	struct sent *d = urt__container_of(m, struct sent, m);
+	if (res == -EINVAL || res == -EOPNOTSUPP || res == -EBADFD)
+		urt__rt_no_msg_ring(urt__L->rt);
+	if (enter(d->target)) {
+		ring_eventfd(d->target);
+		atomic_fetch_sub(&d->target->users, 1);
+	}
+}
+
+/* The sender loop's record for doorbells to T (made on first use). */
+static struct sent *sent_to(struct urt_loop *S, struct urt_loop *T)
+{
+	struct urt__remote *rq = S->remote;
+	if (!rq->sent) {
+		unsigned n = urt_loops_count();
+		rq->sent = calloc(n, sizeof *rq->sent);
+		if (!rq->sent)
+			return NULL;
+		rq->nsent = n;
+		for (unsigned i = 0; i < n; i++)
+			rq->sent[i].m.on_cqe = sent_cqe;
+	}
+	if (T->rt_index >= rq->nsent)
+		return NULL;
+	struct sent *d = &rq->sent[T->rt_index];
+	d->target = T->remote;
+	return d;
+}
+
+/*
+ * Wake rq's loop. From a loop of the same
+ * thread-per-core runtime, both on io_uring: an IORING_OP_MSG_RING from
+ * the sender's ring, which posts a CQE straight into the target's ring
+ * (the target reaps it with its other CQEs and re-arms no read). Else,
+ * and as its fallback: the eventfd. bench/xloop.c measures the two.
+ *
+ * The message is submitted at once, while the sender still counts in the
+ * target's `users`: once a node is on the stack the target may take it
+ * (any CQE of its remote queue drains everything, urt_loop_stop's
+ * included), finish and close, and its ring fd must not be gone or reused
+ * when the message names it. Waiting for the sender's next enter instead
+ * would batch the message with its other SQEs but leave that window open.
+ */
+static void ring_doorbell(struct urt__remote *rq)
+{
+	struct urt_loop *S = urt__L, *T = rq->loop;
+	if (S && S != T && S->rt && S->rt == T->rt && urt__rt_msg_ring(S->rt) &&
+	    urt__on_uring(S) && urt__on_uring(T) && S->remote) {
+		struct sent *d = sent_to(S, T);
+		if (d) {
+			urt__uring_msg_ring(T, &rq->m, &d->m, true);
+			return;
+		}
+	}
+	ring_eventfd(rq);
 }
 
 /* Push n onto rq's stack; the first of a burst rings the doorbell. */
@@ -237,7 +320,7 @@ static void push(struct urt__remote *rq, struct urt__xnode *n)
 	} while (!atomic_compare_exchange_weak_explicit(&rq->head, &old, n, memory_order_release,
 							memory_order_relaxed));
 	if (!old) /* first of a burst: wake the loop */
-		ring_doorbell(rq);
+		ring_doorbell(rq); /* (n may be gone already: not looked at) */
 }
 
 int urt_loop_submit(urt_loop *L, int (*fn)(void *), void *arg, urt_remote **out)
@@ -455,7 +538,7 @@ int urt_loop_stop(urt_loop *L)
 	if (!rq || !enter(rq))
 		return -ESHUTDOWN;
 	atomic_store(&L->stop, true);
-	ring_doorbell(rq);
+	ring_eventfd(rq);
 	atomic_fetch_sub(&rq->users, 1);
 	return 0;
 }

@@ -93,6 +93,10 @@ int urt__uring_init(struct urt_loop *L, const struct urt_options *o, unsigned sq
 
 void urt__uring_exit(struct urt_loop *L)
 {
+	/* A doorbell for another loop (IORING_OP_MSG_RING) prepared by the
+	   last task to end may not have been submitted: send it now. */
+	if (io_uring_sq_ready(URT__RING(L)))
+		io_uring_submit(URT__RING(L));
 	io_uring_queue_exit(URT__RING(L));
 }
 
@@ -175,4 +179,16 @@ int urt__uring_register_files(struct urt_loop *L, unsigned first, const int *fds
 		return r < 0 ? r : 0;
 	}
 	return fds ? io_uring_register_files(URT__RING(L), fds, n) : io_uring_unregister_files(URT__RING(L));
+}
+
+/* IORING_OP_MSG_RING doorbell between two loops' rings (exec/remote.c). */
+void urt__uring_msg_ring(struct urt_loop *target, struct urt__multi *target_m,
+			 struct urt__multi *sent_m, bool now)
+{
+	struct io_uring_sqe *sqe = urt__sqe_get();
+	io_uring_prep_msg_ring(sqe, URT__RING(target)->ring_fd, URT__MSG_RING_RES,
+			       (uint64_t)(uintptr_t)target_m | URT__UD_BACKGROUND, 0);
+	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)sent_m | URT__UD_MULTI);
+	if (now)
+		io_uring_submit(URT__RING(urt__L));
 }

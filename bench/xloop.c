@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cross-loop figures (issue 14): two loops of urt_run_loops, each on its
+ * own thread (pinned to CPUs 0 and 1 with URT_LOOPS_PIN).
+ *
+ *   spawn: a task on loop 0 spawns a no-op task on loop 1 (urt_spawn_on)
+ *          and waits for it (urt_remote_wait): ns per spawn+join round trip.
+ *   wake:  ping-pong between a task on each loop over two urt_xsem: ns per
+ *          round trip (two cross-loop wake-ups).
+ *   queue: a producer task on loop 0 puts N pointers into a urt_xqueue
+ *          (capacity 1024), a consumer task on loop 1 takes them: ns per
+ *          item.
+ * Each urt figure runs with the cross-loop doorbell as IORING_OP_MSG_RING
+ * (the default) and as an eventfd write (URT_DOORBELL=eventfd), alternating
+ * round by round. Baselines, same rounds: a pthread mutex+condvar ping-pong
+ * between two threads (against wake) and a mutex+condvar bounded queue of
+ * 1024 between two threads (against queue), threads pinned the same way.
+ *
+ * Usage: bench_xloop [N, default 20000] [rounds, default 7] [msg|efd]
+ *   (msg or efd: the wake ping-pong once with that doorbell, for strace -c -f)
+ * Prints medians and the median per-round ratios.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "bench.h"
+#include "urt.h"
+
+static long N;
+
+/* ---- urt ---- */
+
+static int noop(void *arg)
+{
+	return (int)(intptr_t)arg;
+}
+
+static int spawn_main(void *arg)
+{
+	double *out = arg;
+	urt_loop *l1 = urt_loops_get(1);
+	int64_t t0 = bench_now_ns();
+	for (long i = 0; i < N; i++) {
+		urt_remote *h;
+		if (urt_spawn_on(l1, noop, NULL, &h) || urt_remote_wait(h, NULL))
+			return 1;
+	}
+	*out = (double)(bench_now_ns() - t0) / (double)N;
+	return 0;
+}
+
+static urt_xsem *sa, *sb;
+
+static int ponger(void *arg)
+{
+	(void)arg;
+	for (long i = 0; i < N; i++) {
+		if (urt_xsem_acquire(sb, -1) || urt_xsem_release(sa))
+			return 1;
+	}
+	return 0;
+}
+
+static int wake_main(void *arg)
+{
+	double *out = arg;
+	urt_xsem_new(0, &sa);
+	urt_xsem_new(0, &sb);
+	urt_remote *h;
+	if (urt_spawn_on(urt_loops_get(1), ponger, NULL, &h))
+		return 1;
+	int64_t t0 = bench_now_ns();
+	for (long i = 0; i < N; i++) {
+		if (urt_xsem_release(sb) || urt_xsem_acquire(sa, -1))
+			return 1;
+	}
+	*out = (double)(bench_now_ns() - t0) / (double)N;
+	int r = 1;
+	urt_remote_wait(h, &r);
+	urt_xsem_free(sa);
+	urt_xsem_free(sb);
+	return r;
+}
+
+static urt_xqueue *xq;
+
+static int consumer(void *arg)
+{
+	(void)arg;
+	for (long i = 0; i < 10 * N; i++) {
+		void *it;
+		if (urt_xqueue_get(xq, -1, &it))
+			return 1;
+		bench_keep(it);
+	}
+	return 0;
+}
+
+static int queue_main(void *arg)
+{
+	double *out = arg;
+	urt_xqueue_new(1024, &xq);
+	urt_remote *h;
+	if (urt_spawn_on(urt_loops_get(1), consumer, NULL, &h))
+		return 1;
+	int64_t t0 = bench_now_ns();
+	for (long i = 0; i < 10 * N; i++)
+		if (urt_xqueue_put(xq, (void *)(intptr_t)(i + 1), -1))
+			return 1;
+	int r = 1;
+	urt_remote_wait(h, &r);
+	*out = (double)(bench_now_ns() - t0) / (double)(10 * N);
+	urt_xqueue_free(xq);
+	return r;
+}
+
+static double run_urt(int (*fn)(void *), bool eventfd)
+{
+	double v = 0;
+	if (eventfd)
+		setenv("URT_DOORBELL", "eventfd", 1);
+	else
+		unsetenv("URT_DOORBELL");
+	if (urt_run_loops(2, URT_LOOPS_PIN, NULL, fn, &v) != 0) {
+		fprintf(stderr, "urt run failed\n");
+		exit(1);
+	}
+	return v;
+}
+
+/* ---- pthread baselines ---- */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv_a = PTHREAD_COND_INITIALIZER, cv_b = PTHREAD_COND_INITIALIZER;
+static long tok_a, tok_b;
+
+static void pin_self(int cpu)
+{
+	cpu_set_t s;
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	pthread_setaffinity_np(pthread_self(), sizeof s, &s);
+}
+
+static void *pt_ponger(void *arg)
+{
+	(void)arg;
+	pin_self(1);
+	for (long i = 0; i < N; i++) {
+		pthread_mutex_lock(&mu);
+		while (!tok_b)
+			pthread_cond_wait(&cv_b, &mu);
+		tok_b--;
+		tok_a++;
+		pthread_cond_signal(&cv_a);
+		pthread_mutex_unlock(&mu);
+	}
+	return NULL;
+}
+
+static double run_pt_wake(void)
+{
+	pthread_t th;
+	tok_a = tok_b = 0;
+	pthread_create(&th, NULL, pt_ponger, NULL);
+	pin_self(0);
+	int64_t t0 = bench_now_ns();
+	for (long i = 0; i < N; i++) {
+		pthread_mutex_lock(&mu);
+		tok_b++;
+		pthread_cond_signal(&cv_b);
+		while (!tok_a)
+			pthread_cond_wait(&cv_a, &mu);
+		tok_a--;
+		pthread_mutex_unlock(&mu);
+	}
+	double v = (double)(bench_now_ns() - t0) / (double)N;
+	pthread_join(th, NULL);
+	return v;
+}
+
+#define QCAP 1024
+static void *qring[QCAP];
+static long qhead, qlen;
+static pthread_cond_t q_nonempty = PTHREAD_COND_INITIALIZER, q_nonfull = PTHREAD_COND_INITIALIZER;
+
+static void *pt_consumer(void *arg)
+{
+	(void)arg;
+	pin_self(1);
+	for (long i = 0; i < 10 * N; i++) {
+		pthread_mutex_lock(&mu);
+		while (!qlen)
+			pthread_cond_wait(&q_nonempty, &mu);
+		void *it = qring[qhead];
+		qhead = (qhead + 1) % QCAP;
+		if (qlen-- == QCAP)
+			pthread_cond_signal(&q_nonfull);
+		pthread_mutex_unlock(&mu);
+		bench_keep(it);
+	}
+	return NULL;
+}
+
+static double run_pt_queue(void)
+{
+	pthread_t th;
+	qhead = qlen = 0;
+	pthread_create(&th, NULL, pt_consumer, NULL);
+	pin_self(0);
+	int64_t t0 = bench_now_ns();
+	for (long i = 0; i < 10 * N; i++) {
+		pthread_mutex_lock(&mu);
+		while (qlen == QCAP)
+			pthread_cond_wait(&q_nonfull, &mu);
+		qring[(qhead + qlen) % QCAP] = (void *)(intptr_t)(i + 1);
+		if (qlen++ == 0)
+			pthread_cond_signal(&q_nonempty);
+		pthread_mutex_unlock(&mu);
+	}
+	pthread_join(th, NULL);
+	return (double)(bench_now_ns() - t0) / (double)(10 * N);
+}
+
+int main(int argc, char **argv)
+{
+	N = bench_arg(argc, argv, 1, 20000);
+	int R = bench_rounds(argc, argv, 2, 7);
+	if (argc > 3) {
+		double v = run_urt(wake_main, strcmp(argv[3], "efd") == 0);
+		printf("wake %s: %.0f ns/round trip\n", argv[3], v);
+		return 0;
+	}
+	double sp_m[BENCH_MAX_ROUNDS], sp_e[BENCH_MAX_ROUNDS];
+	double wk_m[BENCH_MAX_ROUNDS], wk_e[BENCH_MAX_ROUNDS], wk_p[BENCH_MAX_ROUNDS];
+	double q_m[BENCH_MAX_ROUNDS], q_e[BENCH_MAX_ROUNDS], q_p[BENCH_MAX_ROUNDS];
+	for (int r = 0; r < R; r++) {
+		bool ev_first = r & 1; /* alternate which doorbell goes first */
+		sp_e[r] = ev_first ? run_urt(spawn_main, true) : 0;
+		sp_m[r] = run_urt(spawn_main, false);
+		if (!ev_first)
+			sp_e[r] = run_urt(spawn_main, true);
+		wk_p[r] = run_pt_wake();
+		wk_m[r] = run_urt(wake_main, false);
+		wk_e[r] = run_urt(wake_main, true);
+		q_p[r] = run_pt_queue();
+		q_e[r] = run_urt(queue_main, true);
+		q_m[r] = run_urt(queue_main, false);
+	}
+	printf("### xloop (2 loops pinned to CPUs 0 and 1; N=%ld, %d rounds)\n\n", N, R);
+	printf("| figure | urt, MSG_RING doorbell | urt, eventfd doorbell | pthread mutex+condvar | MSG_RING / eventfd | MSG_RING / pthread |\n");
+	printf("|---|---|---|---|---|---|\n");
+	printf("| spawn on loop 1 + join from loop 0 (ns/round trip) | %.0f | %.0f | - | %.2f | - |\n",
+	       bench_median(sp_m, R), bench_median(sp_e, R), bench_median_ratio(sp_m, sp_e, R));
+	printf("| xsem ping-pong between loops (ns/round trip) | %.0f | %.0f | %.0f | %.2f | %.2f |\n",
+	       bench_median(wk_m, R), bench_median(wk_e, R), bench_median(wk_p, R),
+	       bench_median_ratio(wk_m, wk_e, R), bench_median_ratio(wk_m, wk_p, R));
+	printf("| xqueue, producer loop 0 -> consumer loop 1 (ns/item) | %.1f | %.1f | %.1f | %.2f | %.2f |\n",
+	       bench_median(q_m, R), bench_median(q_e, R), bench_median(q_p, R),
+	       bench_median_ratio(q_m, q_e, R), bench_median_ratio(q_m, q_p, R));
+	return 0;
+}
