@@ -40,7 +40,7 @@ WAKEUP_FREE_N=${WAKEUP_FREE_N:-20000}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 	meson setup "$BUILD_DIR" --buildtype=release >/dev/null
 fi
-benches=(switch spawn nop sleepers offload wakeup backend)
+benches=(switch spawn nop sleepers offload wakeup backend xloop)
 ninja -C "$BUILD_DIR" "${benches[@]/#/bench/bench_}" >/dev/null
 bin="$BUILD_DIR/bench"
 
@@ -193,6 +193,15 @@ if [ "$STRACE" = 1 ]; then
 		echo "| syscalls per urt_offload round trip ($how) | $(sysc offload urt-rt $n) | $(sysc offload pth-rt $n) (pthread hand-off) | | | |"
 		echo "| syscalls per wake-up round trip ($how) | $(sysc wakeup efd-rt $n) (eventfd) | $(sysc wakeup msg-rt $n) (MSG_RING) | | | |"
 		echo "| syscalls per 64-item batch ($tool, under $on1, $((n / 10)) batches) | $(sysc wakeup efd-batch $n) (eventfd) | $(sysc wakeup msg64-batch $n) (64 MSG_RING, one enter); $(sysc wakeup msg1x64-batch $n) (enter per item); $(sysc wakeup msg1-batch $n) (one MSG_RING) | | | |"
+	fi
+fi
+
+# cross-loop figures (two loops of urt_run_loops; bench_xloop pins them itself)
+if [ "$(nproc)" -ge 2 ]; then
+	echo
+	if ! "$bin/bench_xloop" "${XLOOP_N:-20000}" "$ROUNDS"; then
+		echo "bench_xloop FAILED" >&2
+		status=1
 	fi
 fi
 
