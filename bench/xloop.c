@@ -17,12 +17,15 @@
  * 1024 between two threads (against queue), threads pinned the same way.
  *
  * Usage: bench_xloop [N, default 20000] [rounds, default 7] [msg|efd]
- *   (msg or efd: the wake ping-pong once with that doorbell, for strace -c -f)
+ *   (msg or efd: each figure once with that doorbell, with the CPU time of
+ *   both threads per operation; for strace -c -f too)
  * Prints medians and the median per-round ratios.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+
+#include <sys/resource.h>
 
 #include "bench.h"
 #include "urt.h"
@@ -115,9 +118,19 @@ static int queue_main(void *arg)
 	return r;
 }
 
+static double cpu_ns(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e9 +
+	       (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e3;
+}
+
+static double last_cpu; /* CPU time (all threads) of the last run_urt, ns */
+
 static double run_urt(int (*fn)(void *), bool eventfd)
 {
-	double v = 0;
+	double v = 0, c0 = cpu_ns();
 	if (eventfd)
 		setenv("URT_DOORBELL", "eventfd", 1);
 	else
@@ -126,6 +139,7 @@ static double run_urt(int (*fn)(void *), bool eventfd)
 		fprintf(stderr, "urt run failed\n");
 		exit(1);
 	}
+	last_cpu = cpu_ns() - c0;
 	return v;
 }
 
@@ -228,25 +242,46 @@ int main(int argc, char **argv)
 	N = bench_arg(argc, argv, 1, 20000);
 	int R = bench_rounds(argc, argv, 2, 7);
 	if (argc > 3) {
-		double v = run_urt(wake_main, strcmp(argv[3], "efd") == 0);
-		printf("wake %s: %.0f ns/round trip\n", argv[3], v);
+		/* one doorbell, each figure once, with the process's CPU time
+		   (both loop threads: user + system) per operation */
+		bool efd = strcmp(argv[3], "efd") == 0;
+		int (*fns[3])(void *) = {spawn_main, wake_main, queue_main};
+		const char *names[3] = {"spawn", "wake", "queue"};
+		for (int i = 0; i < 3; i++) {
+			double v = run_urt(fns[i], efd);
+			long ops = i == 2 ? 10 * N : N;
+			printf("xloop_%s doorbell=%s ns=%.1f cpu_ns=%.1f\n", names[i], argv[3], v,
+			       last_cpu / (double)ops);
+		}
 		return 0;
 	}
 	double sp_m[BENCH_MAX_ROUNDS], sp_e[BENCH_MAX_ROUNDS];
 	double wk_m[BENCH_MAX_ROUNDS], wk_e[BENCH_MAX_ROUNDS], wk_p[BENCH_MAX_ROUNDS];
 	double q_m[BENCH_MAX_ROUNDS], q_e[BENCH_MAX_ROUNDS], q_p[BENCH_MAX_ROUNDS];
+	double c_sm[BENCH_MAX_ROUNDS], c_se[BENCH_MAX_ROUNDS], c_wm[BENCH_MAX_ROUNDS],
+		c_we[BENCH_MAX_ROUNDS], c_qm[BENCH_MAX_ROUNDS], c_qe[BENCH_MAX_ROUNDS];
 	for (int r = 0; r < R; r++) {
 		bool ev_first = r & 1; /* alternate which doorbell goes first */
-		sp_e[r] = ev_first ? run_urt(spawn_main, true) : 0;
-		sp_m[r] = run_urt(spawn_main, false);
-		if (!ev_first)
-			sp_e[r] = run_urt(spawn_main, true);
+		for (int k = 0; k < 2; k++) {
+			bool ev = (k == 0) == ev_first;
+			double v = run_urt(spawn_main, ev), c = last_cpu / (double)N;
+			*(ev ? &sp_e[r] : &sp_m[r]) = v;
+			*(ev ? &c_se[r] : &c_sm[r]) = c;
+		}
 		wk_p[r] = run_pt_wake();
-		wk_m[r] = run_urt(wake_main, false);
-		wk_e[r] = run_urt(wake_main, true);
+		for (int k = 0; k < 2; k++) {
+			bool ev = (k == 0) == ev_first;
+			double v = run_urt(wake_main, ev), c = last_cpu / (double)N;
+			*(ev ? &wk_e[r] : &wk_m[r]) = v;
+			*(ev ? &c_we[r] : &c_wm[r]) = c;
+		}
 		q_p[r] = run_pt_queue();
-		q_e[r] = run_urt(queue_main, true);
-		q_m[r] = run_urt(queue_main, false);
+		for (int k = 0; k < 2; k++) {
+			bool ev = (k == 0) == ev_first;
+			double v = run_urt(queue_main, ev), c = last_cpu / (double)(10 * N);
+			*(ev ? &q_e[r] : &q_m[r]) = v;
+			*(ev ? &c_qe[r] : &c_qm[r]) = c;
+		}
 	}
 	printf("### xloop (2 loops pinned to CPUs 0 and 1; N=%ld, %d rounds)\n\n", N, R);
 	printf("| figure | urt, MSG_RING doorbell | urt, eventfd doorbell | pthread mutex+condvar | MSG_RING / eventfd | MSG_RING / pthread |\n");
@@ -259,5 +294,11 @@ int main(int argc, char **argv)
 	printf("| xqueue, producer loop 0 -> consumer loop 1 (ns/item) | %.1f | %.1f | %.1f | %.2f | %.2f |\n",
 	       bench_median(q_m, R), bench_median(q_e, R), bench_median(q_p, R),
 	       bench_median_ratio(q_m, q_e, R), bench_median_ratio(q_m, q_p, R));
+	printf("| CPU time, both loop threads, per spawn+join (ns) | %.0f | %.0f | - | %.2f | - |\n",
+	       bench_median(c_sm, R), bench_median(c_se, R), bench_median_ratio(c_sm, c_se, R));
+	printf("| CPU time, both loop threads, per ping-pong round trip (ns) | %.0f | %.0f | - | %.2f | - |\n",
+	       bench_median(c_wm, R), bench_median(c_we, R), bench_median_ratio(c_wm, c_we, R));
+	printf("| CPU time, both loop threads, per queue item (ns) | %.0f | %.0f | - | %.2f | - |\n",
+	       bench_median(c_qm, R), bench_median(c_qe, R), bench_median_ratio(c_qm, c_qe, R));
 	return 0;
 }

@@ -466,3 +466,48 @@ Test(loops, shutdown_cancels_tasks_blocked_on_every_loop)
 		close(pipes[i][1]);
 	}
 }
+
+/* A waiter granted and cancelled in the same turn, in both orders: the
+   grant wins (the permit is the waiter's, never lost) and the cancellation
+   stays pending for its next suspension point. */
+static urt_xsem *gs;
+static int w_acq, w_next;
+
+static int granted_waiter(void *arg)
+{
+	(void)arg;
+	w_acq = urt_xsem_acquire(gs, -1);
+	w_next = urt_yield();
+	if (w_acq == 0)
+		OK(urt_xsem_release(gs));
+	return 0;
+}
+
+static int t_grant_cancel(void *arg)
+{
+	(void)arg;
+	OK(urt_xsem_new(0, &gs));
+	for (int order = 0; order < 2; order++) {
+		urt_task *w = urt_spawn(granted_waiter, NULL);
+		OK(urt_yield()); /* w blocks in acquire */
+		if (order == 0) {
+			OK(urt_xsem_release(gs));
+			urt_cancel(w);
+		} else {
+			urt_cancel(w);
+			OK(urt_xsem_release(gs));
+		}
+		OK(urt_join(w, NULL));
+		cr_assert_eq(w_acq, 0, "order %d: the grant must win", order);
+		cr_assert_eq(w_next, -ECANCELED, "order %d: the cancellation stays pending", order);
+		OK(urt_xsem_acquire(gs, 0)); /* the permit came back: not lost */
+	}
+	cr_assert_eq(urt_xsem_acquire(gs, 0), -EAGAIN);
+	urt_xsem_free(gs);
+	return 0;
+}
+
+Test(loops, granted_and_cancelled_in_one_turn_grant_wins)
+{
+	RUN(t_grant_cancel, NULL);
+}
