@@ -30,7 +30,8 @@
 #   conns/thread     how SO_REUSEPORT spread the connections over the
 #                    server's loops (from its exit line).
 # With ROUNDS > 1 the other figures are medians over rounds (the T values
-# rotate order each round). The raw lines also keep bg_pct, how busy the
+# rotate order each round), taken over the clean runs only (see
+# OTHER_MAX_PCT) where there are any. The raw lines also keep bg_pct, how busy the
 # machine was right before each run, and other_pct, the share of the CPUs
 # that anything but the server and the load took during it.
 #
@@ -285,12 +286,24 @@ done
 
 # --- report ------------------------------------------------------------------------------
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-col() { awk -v p="$1" -v t="$2" -v c="$3" '$1 == p && $2 == t { print $c }' "$raw"; }
-ratio() { # PART T: per-round req/s(T) / req/s(1)
-	awk -v p="$1" -v t="$2" -v b="${steps[0]}" '$1 == p && $2 == t { v[$3] = $4 } $1 == p && $2 == b { w[$3] = $4 }
-		END { for (r in v) if (w[r] > 0) printf "%.4f\n", v[r] / w[r] }' "$raw"
+# use PART T: the raw lines the figures of PART at T come from: the clean
+# runs (other_pct <= OTHER_MAX_PCT), or all of them when none is clean
+use() {
+	awk -v p="$1" -v t="$2" -v m="$OTHER_MAX_PCT" '$1 == p && $2 == t { all[++n] = $0; if ($9 <= m) ok[++k] = $0 }
+		END { for (i = 1; i <= (k ? k : n); i++) print (k ? ok[i] : all[i]) }' "$raw"
 }
-cpu_us() { awk -v p="$1" -v t="$2" '$1 == p && $2 == t && $5 > 0 { printf "%.3f\n", $6 * 1e6 / $5 }' "$raw"; }
+clean() { awk -v p="$1" -v t="$2" -v m="$OTHER_MAX_PCT" '$1 == p && $2 == t { n++; k += $9 <= m } END { print k "/" n }' "$raw"; }
+col() { use "$1" "$2" | awk -v c="$3" '{ print $c }'; }
+# ratio PART T: req/s(T) / req/s(1) per round (the rounds both are used from;
+# none in common: the ratio of the medians)
+ratio() {
+	local r
+	r=$({ use "$1" "${steps[0]}" | sed 's/^/base /'; use "$1" "$2"; } |
+		awk '$1 == "base" { b[$4] = $5; next } ($3 in b) && b[$3] > 0 { printf "%.4f\n", $4 / b[$3] }' | median)
+	[ -n "$r" ] || r=$(awk -v a="$(col "$1" "$2" 4 | median)" -v b="$(col "$1" "${steps[0]}" 4 | median)" 'BEGIN { if (b > 0) printf "%.4f", a / b }')
+	echo "$r"
+}
+cpu_us() { use "$1" "$2" | awk '$5 > 0 { printf "%.3f\n", $6 * 1e6 / $5 }'; }
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')
 if [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit + uncommitted changes"; fi
 knobs="DURATION=$DURATION ROUNDS=$ROUNDS CONNS=$CONNS SIZE=$SIZE PIPELINE=$PIPELINE SCHED=$SCHED"
@@ -302,18 +315,18 @@ knobs="DURATION=$DURATION ROUNDS=$ROUNDS CONNS=$CONNS SIZE=$SIZE PIPELINE=$PIPEL
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); urt: $commit"
 	echo "- machine: $ncpu usable CPUs ($(nproc --all) online), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r)"
 	echo "- command: \`$knobs bash bench/scale.sh $BUILD_DIR\`; $mode; server \`--threads T --pin\` under \`taskset -c $srv_cpus\`, load \`urt-load --threads $load_threads${load_pin:+ --pin}\` under \`taskset -c $load_cpus\`, $CONNS connections, ${DURATION} s per run, fresh server per run${PRIO[*]:+, both under \`${PRIO[*]}\`}"
-	echo "- vs 1 thread: median of per-round ratios; server us/req: the server process's utime+stime (/proc/PID/stat, all threads) over the load run / requests; conns/thread: SO_REUSEPORT's spread in the last round, from the server's exit line; medians over $ROUNDS round(s)"
+	echo "- figures are medians over the clean runs (other processes and the host took at most OTHER_MAX_PCT=$OTHER_MAX_PCT % of the CPUs; runs were repeated up to RETRIES=$RETRIES times to get one; where none was clean, over all runs); vs 1 thread: median of per-round ratios; server us/req: the server process's utime+stime (/proc/PID/stat, all threads) over the load run / requests; conns/thread: SO_REUSEPORT's spread in the last run used, from the server's exit line"
 	for part in echo http; do
 		has_part "$part" || continue
 		echo
 		if [ "$part" = echo ]; then echo "### Echo (urt-echo, $SIZE B, pipeline $PIPELINE)"; else echo "### HTTP (urt-httpd, GET / -> \"Hello, World!\", pipeline $PIPELINE)"; fi
 		echo
-		echo "| server threads | req/s | vs 1 thread | efficiency | server us/req | conns/thread |"
-		echo "|---|---|---|---|---|---|"
+		echo "| server threads | req/s | vs 1 thread | efficiency | server us/req | conns/thread | clean runs |"
+		echo "|---|---|---|---|---|---|---|"
 		for t in "${steps[@]}"; do
-			awk -v t="$t" -v rps="$(col "$part" "$t" 4 | median)" -v ratio="$(ratio "$part" "$t" | median)" \
-				-v cpu="$(cpu_us "$part" "$t" | median)" -v s="$(col "$part" "$t" 7 | tail -1)" 'BEGIN {
-				printf "| %d | %.0f | %.2f | %.2f | %.2f | %s |\n", t, rps, ratio, ratio / t, cpu, s }'
+			awk -v t="$t" -v rps="$(col "$part" "$t" 4 | median)" -v ratio="$(ratio "$part" "$t")" \
+				-v cpu="$(cpu_us "$part" "$t" | median)" -v s="$(col "$part" "$t" 7 | tail -1)" -v k="$(clean "$part" "$t")" 'BEGIN {
+				printf "| %d | %.0f | %.2f | %.2f | %.2f | %s | %s |\n", t, rps, ratio, ratio / t, cpu, s, k }'
 		done
 	done
 	echo
