@@ -309,6 +309,8 @@ if [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" 
 knobs="DURATION=$DURATION ROUNDS=$ROUNDS CONNS=$CONNS SIZE=$SIZE PIPELINE=$PIPELINE SCHED=$SCHED"
 [ "$OVERLAP" != 1 ] || knobs="OVERLAP=1 $knobs"
 [ -z "$MAX_THREADS" ] || knobs="$knobs MAX_THREADS=$MAX_THREADS"
+[ "$OTHER_MAX_PCT/$RETRIES" = 10/2 ] || knobs="$knobs OTHER_MAX_PCT=$OTHER_MAX_PCT RETRIES=$RETRIES"
+[ "$CPUS" = "$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)" ] || knobs="$knobs CPUS=$CPUS"
 {
 	echo "## Thread-per-core scaling (bench/scale.sh)"
 	echo
