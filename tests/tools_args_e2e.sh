@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Option parsing of the network tools (run by meson test): every numeric
-# option of urt-echo, urt-load and urt-httpd refuses a bad value (nan, inf,
+# option of urt-echo, urt-load and urt-httpd (--threads included) refuses a bad value (nan, inf,
 # a sign, an exponent where an integer is expected, a value that would wrap
 # when cast, empty, trailing junk, overflow) with exit status 2
 # (TOOL_EXIT_USAGE) and exactly one line on stderr naming the option, and
@@ -64,6 +64,11 @@ for v in "${reals[@]}"; do
 done
 refused "$LOAD" --duration 0
 for v in "${ints[@]}" 0; do refused "$HTTPD" --max-conns "$v"; done
+for v in "${ints[@]}" 1025 -0; do
+	refused "$ECHO" --threads "$v"
+	refused "$HTTPD" --threads "$v"
+	refused "$LOAD" --threads "$v"
+done
 refused "$LOAD" --mode bogus
 refused "$LOAD" --path nopath
 echo "ok bad values refused"
@@ -74,6 +79,10 @@ for t in "$ECHO" "$LOAD" "$HTTPD"; do
 	[ "$rc" = 2 ] || fail "${t##*/} --no-such-option: exit status $rc"
 	timeout 5 "$t" stray >/dev/null 2>&1; rc=$?
 	[ "$rc" = 2 ] || fail "${t##*/} stray: exit status $rc"
+	timeout 5 "$t" --pin=1 >/dev/null 2>&1; rc=$?
+	[ "$rc" = 2 ] || fail "${t##*/} --pin=1: exit status $rc"
+	timeout 5 "$t" --threads >/dev/null 2>&1; rc=$?
+	[ "$rc" = 2 ] || fail "${t##*/} --threads without a value: exit status $rc"
 done
 # too large a batch for urt-load
 timeout 5 "$LOAD" --size 16M --pipeline 8 >/dev/null 2>"$work/e"; rc=$?
@@ -99,14 +108,18 @@ stop_server() {
 
 # good values still work (leading zeros, fractions, exponents where a
 # number is real, size suffixes)
-start_server "$ECHO" --port 0 --drain 0.25 --bufring=4
+start_server "$ECHO" --port 0 --drain 0.25 --bufring=4 --threads 02 --pin
 timeout 10 "$LOAD" --port "$port" --conns 02 --duration 2e-1 --size 1K --pipeline 3 >"$work/load" 2>&1 ||
 	fail "urt-load with good values: $(cat "$work/load")"
 grep -q "conns=2 size=1024 pipeline=3 " "$work/load" || fail "urt-load values: $(cat "$work/load")"
 grep -q "errors 0$" "$work/load" || fail "urt-load errors: $(cat "$work/load")"
+timeout 10 "$LOAD" --port "$port" --conns 3 --duration 0.2 --threads 0002 --pin >"$work/load" 2>&1 ||
+	fail "urt-load --threads 0002: $(cat "$work/load")"
+grep -q "conns=3 threads=2 size=64 " "$work/load" || fail "urt-load --threads 0002: $(cat "$work/load")"
 stop_server
+grep -q "(threads: [0-9]*+[0-9]* connections)" "$work/err" || fail "urt-echo --threads 02: $(cat "$work/err")"
 start_server "$HTTPD" --port 00 --idle-timeout 2.5 --header-timeout 1.5 --body-timeout 0 \
-	--max-conns 5 --drain .5
+	--max-conns 5 --drain .5 --threads 1
 exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "connect to urt-httpd"
 printf 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&3
 timeout 5 cat <&3 | grep -q 'Hello, World!' || fail "urt-httpd with good values did not answer"

@@ -5,7 +5,9 @@
 # serving after a client resets, and exits 0 on SIGTERM with clients still
 # connected; urt-load runs against it. Each accept/receive mode is run:
 # multishot accept (default), --single-accept, and the provided-buffer
-# ring, including a ring of 2 buffers that runs dry all the time. Usage: urt_echo_e2e.sh URT-ECHO [URT-LOAD]
+# ring, including a ring of 2 buffers that runs dry all the time, and two
+# loops (--threads 2; tests/threads_e2e.sh tests those in depth).
+# Usage: urt_echo_e2e.sh URT-ECHO [URT-LOAD]
 set -u
 ECHO=$1
 LOAD=${2:-}
@@ -96,7 +98,7 @@ one_mode() {
 	exec 3<&- 4<&-
 }
 
-for mode in "" --single-accept --bufring --bufring=2; do
+for mode in "" --single-accept --bufring --bufring=2 "--threads 2" "--threads 2 --bufring=2 --single-accept"; do
 	one_mode $mode || exit 1
 	echo "ok mode '$mode'"
 done

@@ -175,24 +175,4 @@ static inline sigset_t tool_stop_signals(void)
 	return set;
 }
 
-/*
- * Run a server's main task: the stop signals are blocked first (pending
- * until the server's urt_signal_wait takes them), SIGPIPE is ignored, the
- * fd limit raised. Returns the process exit status; name prefixes errors.
- */
-static inline int tool_run_server(const char *name, size_t stack, int (*fn)(void *), void *arg)
-{
-	tool_raise_nofile();
-	sigset_t set = tool_stop_signals();
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	struct urt_options o = {.sq_entries = 1024, .stack_size = stack, .flags = URT_OPT_QUIET};
-	int r = urt_run_opts(&o, fn, arg);
-	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", name, strerror(-r));
-		return 1;
-	}
-	return r;
-}
-
 #endif

@@ -11,6 +11,12 @@
  * for one accept per connection). --bufring switches reads to the
  * provided-buffer fast path (urt_receiver): echoes are sent straight from
  * the buffer the kernel filled.
+ *
+ * --threads N runs N loops, one per thread, each with its own listening
+ * socket on the port (SO_REUSEPORT) and its own connections; loop 0 (the
+ * main thread) reads the stop signals and wakes the others
+ * (tools/tool_loops.h). At exit it prints the connections served and bytes
+ * echoed, summed over the loops, with each loop's connections.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,35 +28,57 @@
 #include <unistd.h>
 
 #include <urt.h>
-#include "../tool.h"
+#include "../tool_loops.h"
 
 #define BUF_SIZE 16384
 
-struct server {
+/* The options, read-only once the loops run. */
+struct config {
 	const char *host;
 	int port;
-	int lfd;
 	double drain;       /* seconds connections get to finish at shutdown */
 	bool single_accept; /* one accept SQE per connection instead of multishot */
 	unsigned bufs;      /* > 0: receive through a provided-buffer ring of this many */
+	unsigned threads;   /* loops, one per thread, each with its own listener */
+	bool pin;           /* loop i on the i-th usable CPU */
+};
+
+static struct config C = {.host = "127.0.0.1", .port = 7007, .drain = 1, .threads = 1};
+
+/* One loop's server: its listener, acceptor, buffer ring, connections and
+   counts, touched only by its own thread (aligned: the loops' counters do
+   not share a cache line). */
+struct server {
+	_Alignas(64) int lfd;
+	unsigned index;                /* 0: the main thread's loop, which reads the signals */
+	const struct tool_loops *loops;
 	urt_acceptor *acc;
 	urt_bufring *ring;
 	urt_group conns;
+	uint64_t accepted;             /* connections served */
+	uint64_t bytes;                /* bytes echoed */
 };
 
-static struct server S = {.host = "127.0.0.1", .port = 7007, .drain = 1};
+/* The server of the loop this thread runs (one loop per thread), for the
+   connection tasks, whose argument is their fd. */
+static _Thread_local struct server *self;
 
-/* The opt-in fast path: a multishot recv per connection into the shared
+/* The opt-in fast path: a multishot recv per connection into the loop's
    buffer ring, sending straight from the kernel-filled buffer. */
-static int conn_task_bufring(int fd)
+static int conn_task_bufring(struct server *s, int fd)
 {
 	urt_receiver *r;
-	ssize_t n = urt_receiver_new(fd, S.ring, &r);
+	ssize_t n = urt_receiver_new(fd, s->ring, &r);
 	if (n == 0) {
 		const void *p;
-		while ((n = urt_receiver_recv(r, &p)) > 0)
-			if ((n = urt_send_all(fd, p, (size_t)n, 0, NULL)) < 0)
+		while ((n = urt_receiver_recv(r, &p)) > 0) {
+			ssize_t w = urt_send_all(fd, p, (size_t)n, 0, NULL);
+			if (w < 0) {
+				n = w;
 				break;
+			}
+			s->bytes += (uint64_t)n;
+		}
 		urt_receiver_free(r);
 	}
 	return (int)n;
@@ -59,18 +87,24 @@ static int conn_task_bufring(int fd)
 static int conn_task(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
+	struct server *s = self;
 	urt_set_nodelay(fd, true);
-	if (S.ring) {
-		int n = conn_task_bufring(fd);
+	if (s->ring) {
+		int n = conn_task_bufring(s, fd);
 		urt_sock_close(fd);
 		return n == -ECANCELED ? n : 0;
 	}
 	char *buf = aligned_alloc(64, BUF_SIZE); /* aligned: faster kernel copies */
 	ssize_t n = buf ? 0 : -ENOMEM;
 	if (buf) {
-		while ((n = urt_recv(fd, buf, BUF_SIZE, 0)) > 0)
-			if ((n = urt_send_all(fd, buf, (size_t)n, 0, NULL)) < 0)
+		while ((n = urt_recv(fd, buf, BUF_SIZE, 0)) > 0) {
+			ssize_t w = urt_send_all(fd, buf, (size_t)n, 0, NULL);
+			if (w < 0) {
+				n = w;
 				break;
+			}
+			s->bytes += (uint64_t)n;
+		}
 	}
 	free(buf);
 	urt_sock_close(fd);
@@ -85,46 +119,103 @@ static int accept_loop(void *arg)
 		int fd = tool_accept(s->acc, s->lfd, "urt-echo");
 		if (fd < 0)
 			return 0;
-		if (!urt_group_spawn(&s->conns, conn_task, (void *)(intptr_t)fd))
+		if (urt_group_spawn(&s->conns, conn_task, (void *)(intptr_t)fd))
+			s->accepted++;
+		else
 			close(fd);
 	}
 }
 
+/*
+ * One loop's main task: serve its listener until the server stops (a stop
+ * signal, read on loop 0, or another loop's end: tool_wait_stop), then
+ * drain. Returns the loop's exit status.
+ */
 static int server_main(void *arg)
 {
 	struct server *s = arg;
-	s->lfd = urt_tcp_listen(s->host, s->port, 4096);
-	if (s->lfd < 0) {
-		fprintf(stderr, "urt-echo: cannot listen on %s:%d: %s\n", s->host ? s->host : "0.0.0.0",
-			s->port, strerror(-s->lfd));
-		return 1;
-	}
-	printf("urt-echo: listening on %s:%d\n", s->host ? s->host : "0.0.0.0",
-	       urt_sock_port(s->lfd));
-	fflush(stdout);
-	int r = s->single_accept ? 0 : urt_acceptor_new(s->lfd, SOCK_CLOEXEC, &s->acc);
-	if (r == 0 && s->bufs)
-		r = urt_bufring_new(s->bufs, BUF_SIZE, &s->ring);
+	self = s;
+	int r = C.single_accept ? 0 : urt_acceptor_new(s->lfd, SOCK_CLOEXEC, &s->acc);
+	if (r == 0 && C.bufs)
+		r = urt_bufring_new(C.bufs, BUF_SIZE, &s->ring);
 	if (r) {
 		fprintf(stderr, "urt-echo: %s: %s\n", s->acc ? "buffer ring" : "acceptor", strerror(-r));
+		urt_acceptor_free(s->acc);
+		close(s->lfd);
 		return 1;
 	}
 	urt_group_init(&s->conns);
 	urt_task *acc = urt_spawn(accept_loop, s);
-	sigset_t set = tool_stop_signals();
-	urt_signal_wait(&set, -1);
+	int w = acc ? tool_wait_stop(s->loops, s->index) : -errno;
 	/* graceful: stop accepting, give connections --drain seconds to end,
 	   then cancel the rest (urt_group_wait does when the deadline passes) */
-	urt_cancel(acc);
-	urt_join(acc, NULL);
+	if (acc) {
+		urt_cancel(acc);
+		urt_join(acc, NULL);
+	}
 	urt_acceptor_free(s->acc);
 	s->acc = NULL;
 	close(s->lfd);
-	urt_deadline_push((int64_t)(s->drain * 1e9));
+	urt_deadline_push((int64_t)(C.drain * 1e9));
 	urt_group_wait(&s->conns);
 	urt_deadline_pop();
 	urt_bufring_free(s->ring);
+	if (w < 0) {
+		fprintf(stderr, "urt-echo: %s: %s\n", acc ? "waiting for a stop" : "accept task",
+			strerror(-w));
+		return 1;
+	}
 	return 0;
+}
+
+/* At exit, on stderr: what the loops did, summed, and each thread's
+   connections (the spread SO_REUSEPORT gave them). */
+static void report(const struct server *srv, unsigned n)
+{
+	uint64_t conns = 0, bytes = 0;
+	for (unsigned i = 0; i < n; i++) {
+		conns += srv[i].accepted;
+		bytes += srv[i].bytes;
+	}
+	fprintf(stderr, "urt-echo: served %llu connections, echoed %llu bytes", (unsigned long long)conns,
+		(unsigned long long)bytes);
+	for (unsigned i = 0; n > 1 && i < n; i++)
+		fprintf(stderr, "%s%llu", i ? "+" : " (threads: ", (unsigned long long)srv[i].accepted);
+	fprintf(stderr, "%s\n", n > 1 ? " connections)" : "");
+}
+
+/* Listen (one socket per loop), say so, run the loops, report. */
+static int serve(void)
+{
+	struct server *srv = aligned_alloc(64, C.threads * sizeof *srv);
+	int *fds = calloc(C.threads, sizeof *fds);
+	struct tool_loops tl = {
+		.name = "urt-echo", .n = C.threads, .pin = C.pin,
+		.opts = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET},
+		.fn = server_main, .args = srv, .size = sizeof *srv, .stopfd = -1,
+	};
+	if (!srv || !fds) {
+		fprintf(stderr, "urt-echo: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	if (tool_servers_prepare(&tl))
+		return 1;
+	const char *host = C.host ? C.host : "0.0.0.0";
+	int r = tool_listen_group(C.host, C.port, C.threads, fds);
+	if (r < 0) {
+		fprintf(stderr, "urt-echo: cannot listen on %s:%d: %s\n", host, C.port, strerror(-r));
+		return 1;
+	}
+	for (unsigned i = 0; i < C.threads; i++)
+		srv[i] = (struct server){.lfd = fds[i], .index = i, .loops = &tl};
+	printf("urt-echo: listening on %s:%d\n", host, urt_sock_port(fds[0]));
+	fflush(stdout);
+	int status = tool_run_loops(&tl);
+	if (status == 0)
+		report(srv, C.threads);
+	free(fds);
+	free(srv);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -135,6 +226,8 @@ int main(int argc, char **argv)
 		{"single-accept", no_argument, NULL, 'S'},
 		{"bufring", optional_argument, NULL, 'B'},
 		{"drain", required_argument, NULL, 'D'},
+		{"threads", required_argument, NULL, 'T'},
+		{"pin", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -146,16 +239,21 @@ int main(int argc, char **argv)
 		case 'p':
 			if (tool_parse_u64("urt-echo", "--port", optarg, 0, 65535, &u))
 				return TOOL_EXIT_USAGE;
-			S.port = (int)u;
+			C.port = (int)u;
 			break;
-		case 'H': S.host = optarg; break;
-		case 'S': S.single_accept = true; break;
+		case 'H': C.host = optarg; break;
+		case 'S': C.single_accept = true; break;
 		case 'D':
-			if (tool_parse_double("urt-echo", "--drain", optarg, 0, 3600, &S.drain))
+			if (tool_parse_double("urt-echo", "--drain", optarg, 0, 3600, &C.drain))
 				return TOOL_EXIT_USAGE;
 			break;
+		case 'T':
+			if (tool_parse_threads("urt-echo", optarg, &C.threads))
+				return TOOL_EXIT_USAGE;
+			break;
+		case 'P': C.pin = true; break;
 		case 'B':
-			S.bufs = 1024;
+			C.bufs = 1024;
 			if (!optarg)
 				break;
 			if (tool_parse_u64("urt-echo", "--bufring", optarg, 1, 32768, &u))
@@ -165,10 +263,11 @@ int main(int argc, char **argv)
 					"expected a power of two from 1 to 32768\n", optarg);
 				return TOOL_EXIT_USAGE;
 			}
-			S.bufs = (unsigned)u;
+			C.bufs = (unsigned)u;
 			break;
 		case 'h':
 			printf("Usage: urt-echo [--host ADDR] [--port N] [--single-accept] [--bufring[=N]] [--drain S]\n"
+			       "                [--threads N] [--pin]\n"
 			       "TCP echo server on io_uring (numeric ADDR, default 127.0.0.1;\n"
 			       "port 7007; 0 picks a free port). Prints its address when ready.\n"
 			       "  --single-accept  one accept SQE per connection (default: multishot)\n"
@@ -176,6 +275,10 @@ int main(int argc, char **argv)
 			       "                   16 KiB buffers (default 1024) instead of recv per read\n"
 			       "  --drain SECS     at SIGINT/SIGTERM, stop accepting and give open\n"
 			       "                   connections this long to finish (default 1)\n"
+			       "  --threads N      N loops, one per thread, each with its own listener on\n"
+			       "                   the port (SO_REUSEPORT); 0: one per usable CPU (default 1)\n"
+			       "  --pin            pin thread i to the i-th usable CPU (modulo their number)\n"
+			       "At exit it prints the connections served and bytes echoed (stderr).\n"
 			       "Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot serve, 2 for a\n"
 			       "usage error.\n");
 			return 0;
@@ -189,5 +292,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "urt-echo: unexpected argument '%s'\n", argv[optind]);
 		return TOOL_EXIT_USAGE;
 	}
-	return tool_run_server("urt-echo", 32 * 1024, server_main, &S);
+	return serve();
 }

@@ -122,6 +122,7 @@ static int serve_buffered(struct conn *c)
 			return resp_status(c, (int)-n, false);
 		}
 		c->rpos += (size_t)n;
+		c->srv->requests++;
 		phase_over(c);
 		c->skip = req.content_length;
 		c->close = !req.keep_alive;

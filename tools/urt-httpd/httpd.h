@@ -10,13 +10,18 @@
 
 #include "http_parse.h"
 
+struct tool_loops;
+
 /* The read buffer is also the head limit: a head that does not fit is 431. */
 #define CONN_RBUF 16384
 /* Responses are gathered here and sent once per batch of requests. */
 #define CONN_OBUF 16384
 
+/* The settings, and one loop's state: with --threads every loop gets its
+   own copy (aligned: the loops' counters do not share a cache line), so
+   nothing here is shared between threads but the read-only settings. */
 struct httpd {
-	const char *host;
+	_Alignas(64) const char *host;
 	int port;
 	int lfd;
 	urt_acceptor *acc;   /* multishot accept on lfd */
@@ -25,9 +30,16 @@ struct httpd {
 	int64_t idle_ns;     /* a connection silent this long is closed; 0: never */
 	int64_t header_ns;   /* a request head must arrive within this from its first byte; 0: no limit */
 	int64_t body_ns;     /* a request body must arrive within this from the head's end; 0: no limit */
-	unsigned max_conns;  /* beyond this, new connections get 503 */
+	unsigned max_conns;  /* beyond this, new connections get 503 (this loop's share) */
 	int64_t drain_ns;    /* at shutdown, open connections get this long */
+	unsigned threads;    /* --threads: loops, one per thread */
+	bool pin;            /* --pin */
+	/* the loop's own */
+	unsigned index;      /* 0: the main thread's loop, which reads the signals */
+	const struct tool_loops *loops;
 	unsigned live;       /* connection tasks running */
+	uint64_t accepted;   /* connections served */
+	uint64_t requests;   /* requests answered */
 	urt_group conns;
 };
 

@@ -7,6 +7,12 @@
  * connections. SIGINT/SIGTERM (urt_signal_wait) stop it gracefully: it
  * stops accepting, gives open connections --drain seconds to finish what
  * they are doing, cancels the rest and exits 0.
+ *
+ * --threads N runs N loops, one per thread, each with its own listening
+ * socket on the port (SO_REUSEPORT), its own connections and its own copy
+ * of the settings; loop 0 (the main thread) reads the stop signals and
+ * wakes the others (tools/tool_loops.h). At exit it prints the connections
+ * and requests served, summed over the loops, with each loop's connections.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,7 +24,7 @@
 #include <unistd.h>
 
 #include "httpd.h"
-#include "../tool.h"
+#include "../tool_loops.h"
 
 /* The answer when --max-conns are already open. */
 static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
@@ -65,19 +71,18 @@ static int accept_loop(void *arg)
 			continue;
 		}
 		s->live++;
+		s->accepted++;
 	}
 }
 
+/*
+ * One loop's main task: serve its listener until the server stops (a stop
+ * signal, read on loop 0, or another loop's end: tool_wait_stop), then
+ * drain. Returns the loop's exit status.
+ */
 static int server_main(void *arg)
 {
 	struct httpd *s = arg;
-	const char *host = s->host ? s->host : "0.0.0.0";
-	s->lfd = urt_tcp_listen(s->host, s->port, 4096);
-	if (s->lfd < 0) {
-		fprintf(stderr, "urt-httpd: cannot listen on %s:%d: %s\n", host, s->port,
-			strerror(-s->lfd));
-		return 1;
-	}
 	/* multishot accept: one SQE for many connections */
 	int r = urt_acceptor_new(s->lfd, SOCK_CLOEXEC, &s->acc);
 	if (r < 0) {
@@ -85,21 +90,86 @@ static int server_main(void *arg)
 		close(s->lfd);
 		return 1;
 	}
-	printf("urt-httpd: listening on %s:%d\n", host, urt_sock_port(s->lfd));
-	fflush(stdout);
 	urt_group_init(&s->conns);
 	urt_task *acc = urt_spawn(accept_loop, s);
-	sigset_t set = tool_stop_signals();
-	urt_signal_wait(&set, -1);
-	urt_cancel(acc);
-	urt_join(acc, NULL);
+	int w = acc ? tool_wait_stop(s->loops, s->index) : -errno;
+	if (acc) {
+		urt_cancel(acc);
+		urt_join(acc, NULL);
+	}
 	urt_acceptor_free(s->acc); /* no task waits on it any more */
 	close(s->lfd);
 	/* urt_group_wait cancels the connections still open at the deadline */
 	urt_deadline_push(s->drain_ns);
 	urt_group_wait(&s->conns);
 	urt_deadline_pop();
+	if (w < 0) {
+		fprintf(stderr, "urt-httpd: %s: %s\n", acc ? "waiting for a stop" : "accept task",
+			strerror(-w));
+		return 1;
+	}
 	return 0;
+}
+
+/* At exit, on stderr: what the loops did, summed, and each thread's
+   connections (the spread SO_REUSEPORT gave them). */
+static void report(const struct httpd *srv, unsigned n)
+{
+	uint64_t conns = 0, reqs = 0;
+	for (unsigned i = 0; i < n; i++) {
+		conns += srv[i].accepted;
+		reqs += srv[i].requests;
+	}
+	fprintf(stderr, "urt-httpd: served %llu connections, %llu requests", (unsigned long long)conns,
+		(unsigned long long)reqs);
+	for (unsigned i = 0; n > 1 && i < n; i++)
+		fprintf(stderr, "%s%llu", i ? "+" : " (threads: ", (unsigned long long)srv[i].accepted);
+	fprintf(stderr, "%s\n", n > 1 ? " connections)" : "");
+}
+
+/*
+ * Listen (one socket per loop), say so, run the loops, report. Every loop
+ * gets a copy of the settings; --max-conns is split between them (rounded
+ * up), so the process never holds many more than asked for.
+ */
+static int serve(const struct httpd *cfg)
+{
+	unsigned n = cfg->threads;
+	struct httpd *srv = aligned_alloc(64, n * sizeof *srv);
+	int *fds = calloc(n, sizeof *fds);
+	struct tool_loops tl = {
+		.name = "urt-httpd", .n = n, .pin = cfg->pin,
+		.opts = {.sq_entries = 1024, .stack_size = 64 * 1024, .flags = URT_OPT_QUIET},
+		.fn = server_main, .args = srv, .size = sizeof *srv, .stopfd = -1,
+	};
+	if (!srv || !fds) {
+		fprintf(stderr, "urt-httpd: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	if (tool_servers_prepare(&tl))
+		return 1;
+	const char *host = cfg->host ? cfg->host : "0.0.0.0";
+	int r = tool_listen_group(cfg->host, cfg->port, n, fds);
+	if (r < 0) {
+		fprintf(stderr, "urt-httpd: cannot listen on %s:%d: %s\n", host, cfg->port,
+			strerror(-r));
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		srv[i] = *cfg;
+		srv[i].lfd = fds[i];
+		srv[i].index = i;
+		srv[i].loops = &tl;
+		srv[i].max_conns = (cfg->max_conns + n - 1) / n;
+	}
+	printf("urt-httpd: listening on %s:%d\n", host, urt_sock_port(fds[0]));
+	fflush(stdout);
+	int status = tool_run_loops(&tl);
+	if (status == 0)
+		report(srv, n);
+	free(fds);
+	free(srv);
+	return status;
 }
 
 /* Seconds to nanoseconds for a limit where 0 means none: a positive value
@@ -114,7 +184,7 @@ static void usage(void)
 {
 	printf("Usage: urt-httpd [--host ADDR] [--port N] [--root DIR] [--idle-timeout SECS]\n"
 	       "                 [--header-timeout SECS] [--body-timeout SECS] [--max-conns N]\n"
-	       "                 [--drain SECS]\n"
+	       "                 [--drain SECS] [--threads N] [--pin]\n"
 	       "HTTP/1.1 server on io_uring. GET / answers \"Hello, World!\"; with --root,\n"
 	       "files under DIR are served (a directory by its index.html; / too, when it\n"
 	       "has one). Numeric ADDR, default 127.0.0.1; port 8080, 0 picks a free one.\n"
@@ -130,6 +200,13 @@ static void usage(void)
 	       "  --drain SECS           at SIGINT/SIGTERM, stop accepting and give open\n"
 	       "                         connections this long before cancelling them\n"
 	       "                         (default 1)\n"
+	       "  --threads N            N loops, one per thread, each with its own\n"
+	       "                         listener on the port (SO_REUSEPORT); 0: one per\n"
+	       "                         usable CPU (default 1); --max-conns is split\n"
+	       "                         between them\n"
+	       "  --pin                  pin thread i to the i-th usable CPU (modulo\n"
+	       "                         their number)\n"
+	       "At exit it prints the connections and requests served (stderr).\n"
 	       "A timeout of 0 is no limit. Exit status: 0 after SIGINT/SIGTERM, 1 when\n"
 	       "it cannot serve, 2 for a usage error.\n");
 }
@@ -145,6 +222,8 @@ int main(int argc, char **argv)
 		{"body-timeout", required_argument, NULL, 'B'},
 		{"max-conns", required_argument, NULL, 'm'},
 		{"drain", required_argument, NULL, 'd'},
+		{"threads", required_argument, NULL, 'n'},
+		{"pin", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -152,7 +231,7 @@ int main(int argc, char **argv)
 	struct httpd s = {.host = "127.0.0.1", .port = 8080, .rootfd = -1,
 			  .idle_ns = 10 * URT_NS_PER_SEC, .header_ns = 10 * URT_NS_PER_SEC,
 			  .body_ns = 30 * URT_NS_PER_SEC, .max_conns = 10000,
-			  .drain_ns = URT_NS_PER_SEC};
+			  .drain_ns = URT_NS_PER_SEC, .threads = 1};
 	const char *root = NULL;
 	int c;
 	double v;
@@ -186,6 +265,8 @@ int main(int argc, char **argv)
 			if (!(bad = tool_parse_u64("urt-httpd", "--max-conns", optarg, 1, 10000000, &u)))
 				s.max_conns = (unsigned)u;
 			break;
+		case 'n': bad = tool_parse_threads("urt-httpd", optarg, &s.threads); break;
+		case 'P': s.pin = true; break;
 		case 'h': usage(); return 0;
 		case 'V': printf("urt-httpd (urt) %s\n", URT_VERSION_STRING); return 0;
 		default:
@@ -206,5 +287,5 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	return tool_run_server("urt-httpd", 64 * 1024, server_main, &s);
+	return serve(&s);
 }

@@ -37,13 +37,13 @@ const char *http_reason(int status)
 /*
  * The Date header value (RFC 9110 5.6.7), formatted at most once a second:
  * strftime and gmtime_r cost more than the rest of a small response. The
- * coarse clock is enough for a one-second field and cheaper to read. One
- * loop thread per process, so a static cache needs no lock.
+ * coarse clock is enough for a one-second field and cheaper to read. The
+ * cache is per thread (--threads: one loop each), so it needs no lock.
  */
 static const char *http_date(void)
 {
-	static char date[40];
-	static time_t at = -1;
+	static _Thread_local char date[40];
+	static _Thread_local time_t at = -1;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	if (ts.tv_sec != at) {

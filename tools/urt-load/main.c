@@ -10,6 +10,10 @@
  * framed by their Content-Length, and any that is not 2xx is an error.
  * Reports requests/s and p50/p99/p99.9 latency (per request: the round trip
  * of its batch) from a log-linear histogram.
+ *
+ * --threads N splits the connections between N loops, one per thread,
+ * each with its own counters and histogram and its own --duration; main
+ * merges them when all have ended and prints one result.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,8 +28,9 @@
 
 #include "hist.h"
 #include "http_resp.h"
-#include "../tool.h"
+#include "../tool_loops.h"
 
+/* The options, read-only once the loops run. */
 struct cfg {
 	const char *host;
 	int port;
@@ -33,14 +38,24 @@ struct cfg {
 	double duration;
 	bool http;
 	const char *path;
+	unsigned threads;
+	bool pin;
 };
 
 static struct cfg C = {.host = "127.0.0.1", .port = 7007, .conns = 50, .size = 64,
-		       .pipeline = 1, .duration = 5, .path = "/"};
-static struct hist H;
-static uint64_t requests, errors, bad_status;
-static int first_error;
-static int64_t end_ns;
+		       .pipeline = 1, .duration = 5, .path = "/", .threads = 1};
+
+/* One loop's share of the run and its results, touched only by its own
+   thread until main merges them (aligned: the loops' counters do not
+   share a cache line). */
+struct worker {
+	_Alignas(64) struct hist h;
+	unsigned conns;      /* connections this loop runs */
+	uint64_t requests, errors, bad_status;
+	int first_error;
+	int64_t end_ns;      /* this loop's end of the run */
+	double secs;         /* how long it ran */
+};
 
 /* --size (K, M, G suffixes allowed) and --size x --pipeline at most. */
 #define MAX_SIZE (1u << 24)
@@ -55,28 +70,28 @@ static int64_t end_ns;
 static char *out;
 static size_t batch;
 
-static void count_error(int err)
+static void count_error(struct worker *w, int err)
 {
-	errors++;
-	if (!first_error)
-		first_error = err;
+	w->errors++;
+	if (!w->first_error)
+		w->first_error = err;
 }
 
 /* Account one batch of C.pipeline requests sent at t0 that ended with r (a
    negative errno, or >= 0). False when the connection should stop. The end
    of the run (cancellation, the deadline) is not an error: that batch is
    simply not counted. */
-static bool batch_done(int64_t t0, ssize_t r)
+static bool batch_done(struct worker *w, int64_t t0, ssize_t r)
 {
 	if (r < 0) {
 		if (r != -ECANCELED && r != -ETIMEDOUT)
-			count_error((int)r);
+			count_error(w, (int)r);
 		return false;
 	}
 	int64_t dt = urt_now_ns() - t0;
 	for (unsigned i = 0; i < C.pipeline; i++)
-		hist_add(&H, (uint64_t)dt);
-	requests += C.pipeline;
+		hist_add(&w->h, (uint64_t)dt);
+	w->requests += C.pipeline;
 	return true;
 }
 
@@ -145,12 +160,12 @@ static ssize_t batch_end(struct conn *k, ssize_t r)
 }
 
 /* Connect; a failure other than the end of the run counts as an error. */
-static int client_connect(void)
+static int client_connect(struct worker *w)
 {
 	int fd = urt_tcp_connect(C.host, C.port);
 	if (fd < 0) {
 		if (fd != -ECANCELED && fd != -ETIMEDOUT)
-			count_error(fd);
+			count_error(w, fd);
 		return fd;
 	}
 	urt_set_nodelay(fd, true);
@@ -159,18 +174,18 @@ static int client_connect(void)
 
 static int echo_client(void *arg)
 {
-	(void)arg;
+	struct worker *w = arg;
 	char *in = aligned_alloc(64, ECHO_IN);
 	if (!in) {
-		count_error(-ENOMEM);
+		count_error(w, -ENOMEM);
 		return 0;
 	}
-	struct conn k = {.fd = client_connect()};
+	struct conn k = {.fd = client_connect(w)};
 	if (k.fd < 0) {
 		free(in);
 		return 0;
 	}
-	while (urt_now_ns() < end_ns) {
+	while (urt_now_ns() < w->end_ns) {
 		int64_t t0 = urt_now_ns();
 		ssize_t r = batch_send(&k);
 		size_t got = 0;
@@ -182,7 +197,7 @@ static int echo_client(void *arg)
 			if (r > 0)
 				got += (size_t)r;
 		}
-		if (!batch_done(t0, batch_end(&k, r)))
+		if (!batch_done(w, t0, batch_end(&k, r)))
 			break;
 	}
 	urt_sock_close(k.fd);
@@ -202,7 +217,7 @@ struct http_in {
  * be larger than the buffer. Non-2xx responses are counted in bad_status.
  * Returns 0 or a negative errno (-EPROTO for a response we cannot frame).
  */
-static int http_read_responses(int fd, struct http_in *h, unsigned n)
+static int http_read_responses(struct worker *w, int fd, struct http_in *h, unsigned n)
 {
 	while (n) {
 		size_t avail = h->len - h->pos;
@@ -222,7 +237,7 @@ static int http_read_responses(int fd, struct http_in *h, unsigned n)
 			if (k > 0) {
 				h->pos += (size_t)k;
 				if (status < 200 || status > 299)
-					bad_status++;
+					w->bad_status++;
 				if (!(h->body_left = length))
 					n--;
 				continue;
@@ -247,23 +262,23 @@ static int http_read_responses(int fd, struct http_in *h, unsigned n)
 
 static int http_client(void *arg)
 {
-	(void)arg;
+	struct worker *w = arg;
 	struct http_in h = {.in = aligned_alloc(64, HTTP_IN)};
 	if (!h.in) {
-		count_error(-ENOMEM);
+		count_error(w, -ENOMEM);
 		return 0;
 	}
-	struct conn k = {.fd = client_connect()};
+	struct conn k = {.fd = client_connect(w)};
 	if (k.fd < 0) {
 		free(h.in);
 		return 0;
 	}
-	while (urt_now_ns() < end_ns) {
+	while (urt_now_ns() < w->end_ns) {
 		int64_t t0 = urt_now_ns();
 		ssize_t r = batch_send(&k);
 		if (r >= 0)
-			r = http_read_responses(k.fd, &h, C.pipeline);
-		if (!batch_done(t0, batch_end(&k, r)))
+			r = http_read_responses(w, k.fd, &h, C.pipeline);
+		if (!batch_done(w, t0, batch_end(&k, r)))
 			break;
 	}
 	urt_sock_close(k.fd);
@@ -298,54 +313,113 @@ static void usage(void)
 {
 	printf("Usage: urt-load [--mode echo|http] [--host ADDR] [--port N] [--conns N]\n"
 	       "                [--duration SECS] [--pipeline N] [--size BYTES] [--path PATH]\n"
+	       "                [--threads N] [--pin]\n"
 	       "Each connection sends PIPELINE requests and waits for all the answers,\n"
 	       "until DURATION ends. Echo mode: a request is SIZE bytes echoed back.\n"
 	       "HTTP mode: a request is GET PATH; non-2xx answers count as errors.\n"
 	       "Prints req/s and p50/p99/p99.9 latency. Defaults: echo, 127.0.0.1:7007,\n"
-	       "50 conns, 5 s, pipeline 1, 64 B, path /.\n");
+	       "50 conns, 5 s, pipeline 1, 64 B, path /.\n"
+	       "  --threads N  N loops, one per thread, the connections split between them\n"
+	       "               (0: one per usable CPU; default 1); results are merged\n"
+	       "  --pin        pin thread i to the i-th usable CPU (modulo their number)\n");
 }
 
+/*
+ * One loop's main task: its share of the connections for --duration from
+ * its own start (urt_group_wait cancels what still runs at the end).
+ * Returns 0; the results stay in the worker for main to merge.
+ */
 static int load_main(void *arg)
 {
-	(void)arg;
+	struct worker *w = arg;
+	urt_group conns;
+	urt_group_init(&conns);
+	int64_t start = urt_now_ns();
+	w->end_ns = start + (int64_t)(C.duration * 1e9);
+	for (unsigned i = 0; i < w->conns; i++)
+		if (!urt_group_spawn(&conns, C.http ? http_client : echo_client, w))
+			count_error(w, -ENOMEM);
+	/* the run ends at the deadline whatever the connections are doing:
+	   urt_group_wait cancels those still running then, a connect or a
+	   batch in flight included (such a batch is not counted) */
+	int64_t left = w->end_ns - urt_now_ns();
+	urt_deadline_push(left > 0 ? left : 0);
+	urt_group_wait(&conns);
+	urt_deadline_pop();
+	w->secs = (double)(urt_now_ns() - start) / 1e9;
+	return 0;
+}
+
+/* Merge the loops' results into w[0] (histograms bucket by bucket; the
+   run lasted as long as the longest loop) and print them as one run. */
+static void report(struct worker *w, unsigned n)
+{
+	struct worker *t = &w[0];
+	for (unsigned i = 1; i < n; i++) {
+		hist_merge(&t->h, &w[i].h);
+		t->requests += w[i].requests;
+		t->errors += w[i].errors;
+		t->bad_status += w[i].bad_status;
+		if (!t->first_error)
+			t->first_error = w[i].first_error;
+		if (w[i].secs > t->secs)
+			t->secs = w[i].secs;
+	}
+	double secs = t->secs > 0 ? t->secs : 1e-9;
+	char threads[32] = "";
+	if (n > 1)
+		snprintf(threads, sizeof threads, " threads=%u", n);
+	if (C.http)
+		printf("urt-load http %s:%d%s conns=%u%s pipeline=%u duration=%.1fs: ", C.host, C.port,
+		       C.path, C.conns, threads, C.pipeline, secs);
+	else
+		printf("urt-load echo %s:%d conns=%u%s size=%u pipeline=%u duration=%.1fs: ", C.host,
+		       C.port, C.conns, threads, C.size, C.pipeline, secs);
+	printf("%.0f req/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us, errors %llu\n",
+	       (double)t->requests / secs, (double)hist_quantile(&t->h, 0.50) / 1e3,
+	       (double)hist_quantile(&t->h, 0.99) / 1e3, (double)hist_quantile(&t->h, 0.999) / 1e3,
+	       (unsigned long long)(t->errors + t->bad_status));
+	if (t->errors)
+		fprintf(stderr, "urt-load: %llu connections failed; first error: %s\n",
+			(unsigned long long)t->errors, strerror(-t->first_error));
+	if (t->bad_status)
+		fprintf(stderr, "urt-load: %llu responses were not 2xx\n",
+			(unsigned long long)t->bad_status);
+}
+
+/*
+ * Split the connections between the loops (as evenly as possible; no loop
+ * without connections is started), run them, merge and print. Exit status
+ * 1 when no request completed or a loop failed.
+ */
+static int run(void)
+{
 	int r = build_batch();
 	if (r < 0) {
 		fprintf(stderr, "urt-load: %s\n", strerror(-r));
 		return 1;
 	}
-	urt_group conns;
-	urt_group_init(&conns);
-	int64_t start = urt_now_ns();
-	end_ns = start + (int64_t)(C.duration * 1e9);
-	for (unsigned i = 0; i < C.conns; i++)
-		if (!urt_group_spawn(&conns, C.http ? http_client : echo_client, NULL))
-			count_error(-ENOMEM);
-	/* the run ends at the deadline whatever the connections are doing:
-	   urt_group_wait cancels those still running then, a connect or a
-	   batch in flight included (such a batch is not counted) */
-	int64_t left = end_ns - urt_now_ns();
-	urt_deadline_push(left > 0 ? left : 0);
-	urt_group_wait(&conns);
-	urt_deadline_pop();
-	double secs = (double)(urt_now_ns() - start) / 1e9;
+	unsigned n = C.threads < C.conns ? C.threads : C.conns;
+	struct worker *w = aligned_alloc(64, n * sizeof *w);
+	if (!w) {
+		fprintf(stderr, "urt-load: %s\n", strerror(ENOMEM));
+		free(out);
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i++)
+		w[i] = (struct worker){.conns = C.conns / n + (i < C.conns % n)};
+	struct tool_loops tl = {
+		.name = "urt-load", .n = n, .pin = C.pin,
+		.opts = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET},
+		.fn = load_main, .args = w, .size = sizeof *w, .stopfd = -1,
+	};
+	int status = tool_run_loops(&tl);
+	report(w, n);
+	if (!w[0].requests)
+		status = 1;
+	free(w);
 	free(out);
-	if (C.http)
-		printf("urt-load http %s:%d%s conns=%u pipeline=%u duration=%.1fs: ", C.host, C.port,
-		       C.path, C.conns, C.pipeline, secs);
-	else
-		printf("urt-load echo %s:%d conns=%u size=%u pipeline=%u duration=%.1fs: ", C.host,
-		       C.port, C.conns, C.size, C.pipeline, secs);
-	printf("%.0f req/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us, errors %llu\n",
-	       (double)requests / secs, (double)hist_quantile(&H, 0.50) / 1e3,
-	       (double)hist_quantile(&H, 0.99) / 1e3, (double)hist_quantile(&H, 0.999) / 1e3,
-	       (unsigned long long)(errors + bad_status));
-	if (errors)
-		fprintf(stderr, "urt-load: %llu connections failed; first error: %s\n",
-			(unsigned long long)errors, strerror(-first_error));
-	if (bad_status)
-		fprintf(stderr, "urt-load: %llu responses were not 2xx\n",
-			(unsigned long long)bad_status);
-	return requests ? 0 : 1;
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -359,6 +433,8 @@ int main(int argc, char **argv)
 		{"pipeline", required_argument, NULL, 'P'},
 		{"mode", required_argument, NULL, 'm'},
 		{"path", required_argument, NULL, 'u'},
+		{"threads", required_argument, NULL, 'T'},
+		{"pin", no_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -413,6 +489,8 @@ int main(int argc, char **argv)
 			}
 			C.path = optarg;
 			break;
+		case 'T': bad = tool_parse_threads("urt-load", optarg, &C.threads); break;
+		case 'I': C.pin = true; break;
 		case 'h':
 			usage();
 			return 0;
@@ -433,11 +511,5 @@ int main(int argc, char **argv)
 	}
 	tool_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
-	struct urt_options o = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET};
-	int r = urt_run_opts(&o, load_main, NULL);
-	if (r < 0) {
-		fprintf(stderr, "urt-load: %s\n", strerror(-r));
-		return 1;
-	}
-	return r;
+	return run();
 }

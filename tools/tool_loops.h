@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Several urt loops in one tool, one per thread (--threads N): each thread
+ * runs its own loop (urt_run) on its own share of the work, and nothing is
+ * shared between them while they run. Servers give every loop its own
+ * listening socket on the same port (SO_REUSEPORT: the kernel spreads new
+ * connections over them by a hash of the 4-tuple); the load generator gives
+ * every loop its share of the connections. Results are summed by the main
+ * thread once every loop has ended.
+ *
+ * Stopping servers. SIGINT/SIGTERM arrive once per process, so they are
+ * blocked in every thread (before any is created, so all inherit the mask)
+ * and read by one task on loop 0 (urt_signal_wait). It then makes one
+ * eventfd readable, and every loop's main task, which waits on that eventfd
+ * with urt_poll, starts its drain. Why an eventfd rather than
+ * urt_loop_submit into every loop: it is one fd for all loops, needs no
+ * loop handles passed between threads (so no start-up hand-shake), and it
+ * stays readable, so a loop that reaches its wait late (or a stop that
+ * comes before a loop is up) is never missed. Any loop that ends writes it
+ * too, so a loop that fails takes the others down with it instead of
+ * leaving a half-working server.
+ */
+#ifndef URT_TOOL_LOOPS_H
+#define URT_TOOL_LOOPS_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+/* --threads at most (0 means one per usable CPU). */
+#define TOOL_MAX_THREADS 1024
+
+/* The CPUs this process may run on (its affinity mask, as taskset sets
+   it), in order, at most max; returns how many (>= 1). Where the mask
+   cannot be read (more CPUs than a cpu_set_t holds): the online CPUs. */
+static inline unsigned tool_cpus(int *cpus, unsigned max)
+{
+	cpu_set_t set;
+	unsigned n = 0;
+	if (sched_getaffinity(0, sizeof set, &set) == 0) {
+		for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+			if (CPU_ISSET(c, &set))
+				cpus[n++] = c;
+	} else {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		for (; (long)n < online && n < max; n++)
+			cpus[n] = (int)n;
+	}
+	if (!n)
+		cpus[n++] = 0;
+	return n;
+}
+
+/*
+ * --threads: 0..TOOL_MAX_THREADS, 0 meaning one per CPU the process may
+ * run on (all online CPUs unless taskset or a cpuset narrows it: more
+ * loops than CPUs only compete for them). Returns 0 with *out >= 1, or -1
+ * after tool_parse_u64's one-line message.
+ */
+static inline int tool_parse_threads(const char *prog, const char *s, unsigned *out)
+{
+	uint64_t u;
+	if (tool_parse_u64(prog, "--threads", s, 0, TOOL_MAX_THREADS, &u))
+		return -1;
+	if (!u) {
+		int cpus[TOOL_MAX_THREADS];
+		u = tool_cpus(cpus, TOOL_MAX_THREADS);
+	}
+	*out = (unsigned)u;
+	return 0;
+}
+
+/* Fill *ss for a numeric IPv4/IPv6 address (NULL: every IPv4 address), as
+   urt_tcp_listen reads it. 0 or -EINVAL. */
+static inline int tool__sockaddr(const char *ip, int port, struct sockaddr_storage *ss,
+				 socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	memset(ss, 0, sizeof *ss);
+	if (!ip || inet_pton(AF_INET, ip, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		if (!ip)
+			in4->sin_addr.s_addr = htonl(INADDR_ANY);
+		in4->sin_port = htons((uint16_t)port);
+		*len = sizeof *in4;
+	} else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *in6;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One SO_REUSEPORT listener on ip:port (SO_REUSEADDR too, as
+   urt_tcp_listen). The fd or a negative errno. */
+static inline int tool__listen_reuseport(const char *ip, int port, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int r = tool__sockaddr(ip, port, &ss, &len);
+	if (r)
+		return r;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* both before bind: the kernel groups only sockets bound with SO_REUSEPORT */
+	if ((r = urt_set_reuseaddr(fd, true)) == 0 && (r = urt_set_reuseport(fd, true)) == 0 &&
+	    (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0))
+		r = -errno;
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * n listening sockets on ip:port, one per loop, in fds[]. n == 1 is a
+ * plain urt_tcp_listen (no SO_REUSEPORT, as before --threads existed).
+ * For n > 1 they share the port with SO_REUSEPORT; with port 0 the first
+ * one gets a free port and the others bind that one. SO_REUSEPORT would
+ * also let us share a fixed port with another server already listening
+ * there (as this user), silently splitting its traffic; so a fixed port is
+ * first bound once without it, which fails with -EADDRINUSE when it is
+ * taken. (Not airtight: someone may take the port between that check and
+ * our binds; it catches starting a second server by mistake.) Returns 0
+ * or a negative errno (nothing left open).
+ */
+static inline int tool_listen_group(const char *ip, int port, unsigned n, int *fds)
+{
+	if (n == 1) {
+		fds[0] = urt_tcp_listen(ip, port, 4096);
+		return fds[0] < 0 ? fds[0] : 0;
+	}
+	if (port) {
+		int probe = urt_tcp_listen(ip, port, 1);
+		if (probe < 0)
+			return probe;
+		close(probe);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int r = fds[i] = tool__listen_reuseport(ip, port, 4096);
+		if (r >= 0 && !port && (r = port = urt_sock_port(fds[i])) < 0)
+			close(fds[i]);
+		if (r < 0) {
+			while (i--)
+				close(fds[i]);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * What tool_run_loops runs: n loops, loop i on thread i (loop 0 on the
+ * calling thread, so one loop is a plain single-threaded tool), each
+ * running fn(args + i * size) as its main task under opts.
+ */
+struct tool_loops {
+	const char *name;         /* the tool, prefixing messages */
+	unsigned n;               /* loops, >= 1 */
+	bool pin;                 /* loop i on the i-th usable CPU (modulo their number) */
+	struct urt_options opts;
+	int (*fn)(void *);        /* a loop's main task; returns its exit status */
+	void *args;
+	size_t size;
+	int stopfd;               /* servers: the stop eventfd; -1 for none */
+};
+
+/* Every loop must stop (servers): make the stop eventfd readable. A plain
+   write: an eventfd write never blocks short of 2^64 - 1 stops. */
+static inline void tool_stop_all(const struct tool_loops *tl)
+{
+	if (tl->stopfd >= 0) {
+		uint64_t one = 1;
+		ssize_t w = write(tl->stopfd, &one, sizeof one);
+		(void)w; /* cannot fail on a valid eventfd */
+	}
+}
+
+/* Loop 0's signal task: the stop signals arrive once per process. */
+static inline int tool__signal_task(void *arg)
+{
+	sigset_t set = tool_stop_signals();
+	if (urt_signal_wait(&set, -1) > 0)
+		tool_stop_all(arg);
+	return 0;
+}
+
+/*
+ * In loop `index`'s main task: wait until the server must stop (a stop
+ * signal, or another loop ended). Loop 0 also reads the signals (a task of
+ * its own, so that it too can be woken by another loop's end). Returns 0,
+ * or the negative errno when it could not wait (the caller drains anyway
+ * and reports a failure).
+ */
+static inline int tool_wait_stop(const struct tool_loops *tl, unsigned index)
+{
+	urt_task *sig = NULL;
+	if (index == 0 && !(sig = urt_spawn(tool__signal_task, (void *)tl)))
+		return -errno;
+	int r;
+	while ((r = urt_poll(tl->stopfd, POLLIN, -1)) == -EINTR)
+		;
+	if (sig) {
+		urt_cancel(sig);
+		urt_join(sig, NULL);
+	}
+	return r < 0 && r != -ECANCELED ? r : 0;
+}
+
+struct tool__thread {
+	struct tool_loops *tl;
+	unsigned index;
+	int cpu;        /* -1: not pinned */
+	int status;     /* its exit status: fn's result, 1 if the loop failed */
+	pthread_t tid;
+};
+
+static inline void *tool__loop_thread(void *arg)
+{
+	struct tool__thread *t = arg;
+	struct tool_loops *tl = t->tl;
+	if (t->cpu >= 0) {
+		/* before the loop exists: its ring and stacks are then allocated
+		   from this CPU's memory node */
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(t->cpu, &set);
+		int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+		if (e)
+			fprintf(stderr, "%s: cannot pin thread %u to CPU %d: %s\n", tl->name, t->index,
+				t->cpu, strerror(e));
+	}
+	int r = urt_run_opts(&tl->opts, tl->fn, (char *)tl->args + (size_t)t->index * tl->size);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", tl->name, strerror(-r));
+		r = 1;
+	}
+	t->status = r;
+	tool_stop_all(tl); /* nothing new once all stop; a failed loop takes the others along */
+	return NULL;
+}
+
+/*
+ * Run the loops and wait for all of them. Returns the exit status: 0 when
+ * every loop's fn returned 0, else the first other status (1 when a loop
+ * or a thread could not start). The per-loop arguments are the caller's to
+ * read afterwards: every thread has been joined.
+ */
+static inline int tool_run_loops(struct tool_loops *tl)
+{
+	struct tool__thread *th = calloc(tl->n, sizeof *th);
+	int *cpus = malloc(TOOL_MAX_THREADS * sizeof *cpus);
+	if (!th || !cpus) {
+		fprintf(stderr, "%s: %s\n", tl->name, strerror(ENOMEM));
+		free(th);
+		free(cpus);
+		return 1;
+	}
+	/* read before any thread is pinned: they inherit the main thread's mask */
+	unsigned ncpu = tool_cpus(cpus, TOOL_MAX_THREADS);
+	unsigned started = 1;
+	for (unsigned i = 0; i < tl->n; i++)
+		th[i] = (struct tool__thread){.tl = tl, .index = i, .cpu = tl->pin ? cpus[i % ncpu] : -1};
+	for (; started < tl->n; started++) {
+		int e = pthread_create(&th[started].tid, NULL, tool__loop_thread, &th[started]);
+		if (e) {
+			fprintf(stderr, "%s: cannot start thread %u: %s\n", tl->name, started, strerror(e));
+			tool_stop_all(tl); /* the loops already started end too */
+			break;
+		}
+	}
+	if (started == tl->n)
+		tool__loop_thread(&th[0]);
+	else
+		th[0].status = 1;
+	int status = th[0].status;
+	for (unsigned i = 1; i < started; i++) {
+		pthread_join(th[i].tid, NULL);
+		if (!status)
+			status = th[i].status;
+	}
+	free(th);
+	free(cpus);
+	return status;
+}
+
+/*
+ * Before a server listens: the stop signals are blocked, in the main
+ * thread before any other exists, so every thread inherits the mask and a
+ * signal stays pending until loop 0's urt_signal_wait takes it (also one
+ * sent the moment the ready line is out); SIGPIPE is ignored, the fd limit
+ * raised, the stop eventfd made. 0, or -1 after a message.
+ */
+static inline int tool_servers_prepare(struct tool_loops *tl)
+{
+	tool_raise_nofile();
+	sigset_t set = tool_stop_signals();
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	tl->stopfd = eventfd(0, EFD_CLOEXEC);
+	if (tl->stopfd < 0) {
+		fprintf(stderr, "%s: eventfd: %s\n", tl->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+#endif
