@@ -248,7 +248,8 @@ URT_API int urt_loop_stop(urt_loop *loop);
 /* Thread-per-core: one loop per CPU                                       */
 /*
  * urt_run_loops: run n loops on n threads (n = 0: one per online CPU;
- *   URT_LOOPS_PIN pins loop i to CPU i mod CPUs). Loop 0 is the calling
+ *   URT_LOOPS_PIN pins loop i to the i-th CPU the process may run on, as
+ *   taskset or a cpuset sets it, modulo their number). Loop 0 is the calling
  *   thread's and runs main(arg); the others wait for work. Each loop has
  *   its own ring, stacks, timers and task pool, and a task stays on the
  *   loop it was spawned on (no work stealing: a task's stack, its ring

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Several urt loops in one tool, one per thread (--threads N): each thread
- * runs its own loop (urt_run) on its own share of the work, and nothing is
- * shared between them while they run. Servers give every loop its own
+ * Several urt loops in one tool, one per thread (--threads N, through
+ * urt_run_loops): each loop runs its own share of the work as a task of
+ * its own, and nothing is shared between them while they run. Servers give every loop its own
  * listening socket on the same port (SO_REUSEPORT: the kernel spreads new
  * connections over them by a hash of the 4-tuple); the load generator gives
  * every loop its share of the connections. Results are summed by the main
@@ -163,17 +163,18 @@ static inline int tool_listen_group(const char *ip, int port, unsigned n, int *f
 /*
  * What tool_run_loops runs: n loops, loop i on thread i (loop 0 on the
  * calling thread, so one loop is a plain single-threaded tool), each
- * running fn(args + i * size) as its main task under opts.
+ * running fn(args + i * size) as a task under opts.
  */
 struct tool_loops {
 	const char *name;         /* the tool, prefixing messages */
 	unsigned n;               /* loops, >= 1 */
-	bool pin;                 /* loop i on the i-th usable CPU (modulo their number) */
+	bool pin;                 /* URT_LOOPS_PIN: loop i on the i-th usable CPU (modulo their number) */
 	struct urt_options opts;
 	int (*fn)(void *);        /* a loop's main task; returns its exit status */
 	void *args;
 	size_t size;
 	int stopfd;               /* servers: the stop eventfd; -1 for none */
+	struct tool_loops **slots; /* tool_run_loops: &slots[i] is loop i's task argument */
 };
 
 /* Every loop must stop (servers): make the stop eventfd readable. A plain
@@ -218,81 +219,72 @@ static inline int tool_wait_stop(const struct tool_loops *tl, unsigned index)
 	return r < 0 && r != -ECANCELED ? r : 0;
 }
 
-struct tool__thread {
-	struct tool_loops *tl;
-	unsigned index;
-	int cpu;        /* -1: not pinned */
-	int status;     /* its exit status: fn's result, 1 if the loop failed */
-	pthread_t tid;
-};
-
-static inline void *tool__loop_thread(void *arg)
+/* Loop i's part, run as a task there (loop 0's in the main task). */
+static inline int tool__loop_task(void *arg)
 {
-	struct tool__thread *t = arg;
-	struct tool_loops *tl = t->tl;
-	if (t->cpu >= 0) {
-		/* before the loop exists: its ring and stacks are then allocated
-		   from this CPU's memory node */
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(t->cpu, &set);
-		int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-		if (e)
-			fprintf(stderr, "%s: cannot pin thread %u to CPU %d: %s\n", tl->name, t->index,
-				t->cpu, strerror(e));
-	}
-	int r = urt_run_opts(&tl->opts, tl->fn, (char *)tl->args + (size_t)t->index * tl->size);
-	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", tl->name, strerror(-r));
-		r = 1;
-	}
-	t->status = r;
+	struct tool_loops **slot = arg, *tl = *slot;
+	size_t index = (size_t)(slot - tl->slots);
+	int r = tl->fn((char *)tl->args + index * tl->size);
 	tool_stop_all(tl); /* nothing new once all stop; a failed loop takes the others along */
-	return NULL;
+	return r;
 }
 
-/*
- * Run the loops and wait for all of them. Returns the exit status: 0 when
- * every loop's fn returned 0, else the first other status (1 when a loop
- * or a thread could not start). The per-loop arguments are the caller's to
- * read afterwards: every thread has been joined.
- */
-static inline int tool_run_loops(struct tool_loops *tl)
+static inline int tool__runtime_main(void *arg)
 {
-	struct tool__thread *th = calloc(tl->n, sizeof *th);
-	int *cpus = malloc(TOOL_MAX_THREADS * sizeof *cpus);
-	if (!th || !cpus) {
+	struct tool_loops *tl = arg;
+	urt_remote **h = calloc(tl->n, sizeof *h);
+	if (!h) {
 		fprintf(stderr, "%s: %s\n", tl->name, strerror(ENOMEM));
-		free(th);
-		free(cpus);
 		return 1;
 	}
-	/* read before any thread is pinned: they inherit the main thread's mask */
-	unsigned ncpu = tool_cpus(cpus, TOOL_MAX_THREADS);
+	int status = 0;
 	unsigned started = 1;
-	for (unsigned i = 0; i < tl->n; i++)
-		th[i] = (struct tool__thread){.tl = tl, .index = i, .cpu = tl->pin ? cpus[i % ncpu] : -1};
 	for (; started < tl->n; started++) {
-		int e = pthread_create(&th[started].tid, NULL, tool__loop_thread, &th[started]);
+		int e = urt_spawn_on(urt_loops_get(started), tool__loop_task, &tl->slots[started],
+				     &h[started]);
 		if (e) {
-			fprintf(stderr, "%s: cannot start thread %u: %s\n", tl->name, started, strerror(e));
-			tool_stop_all(tl); /* the loops already started end too */
+			fprintf(stderr, "%s: cannot start loop %u: %s\n", tl->name, started, strerror(-e));
+			tool_stop_all(tl); /* the parts already started end too */
+			status = 1;
 			break;
 		}
 	}
-	if (started == tl->n)
-		tool__loop_thread(&th[0]);
-	else
-		th[0].status = 1;
-	int status = th[0].status;
+	if (!status)
+		status = tool__loop_task(&tl->slots[0]);
 	for (unsigned i = 1; i < started; i++) {
-		pthread_join(th[i].tid, NULL);
+		int r = 1;
+		urt_remote_wait(h[i], &r);
 		if (!status)
-			status = th[i].status;
+			status = r;
 	}
-	free(th);
-	free(cpus);
+	free(h);
 	return status;
+}
+
+/*
+ * Run the loops (urt_run_loops: loop 0 on the calling thread) and wait for
+ * every part. Returns the exit status: 0 when every loop's fn returned 0,
+ * else the first other status (1 when a loop could not start). The
+ * per-loop arguments are the caller's to read afterwards: every loop has
+ * ended.
+ */
+static inline int tool_run_loops(struct tool_loops *tl)
+{
+	tl->slots = calloc(tl->n, sizeof *tl->slots);
+	if (!tl->slots) {
+		fprintf(stderr, "%s: %s\n", tl->name, strerror(ENOMEM));
+		return 1;
+	}
+	for (unsigned i = 0; i < tl->n; i++)
+		tl->slots[i] = tl;
+	int r = urt_run_loops(tl->n, tl->pin ? URT_LOOPS_PIN : 0, &tl->opts, tool__runtime_main, tl);
+	free(tl->slots);
+	tl->slots = NULL;
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", tl->name, strerror(-r));
+		return 1;
+	}
+	return r;
 }
 
 /*

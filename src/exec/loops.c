@@ -34,6 +34,8 @@
 
 #include "core/core.h"
 
+#define URT__MAX_PIN_CPUS 1024
+
 struct urt__runtime {
 	unsigned n;
 	unsigned flags;
@@ -49,6 +51,8 @@ struct urt__runtime {
 	_Atomic bool msg_ring;       /* cross-loop doorbells by IORING_OP_MSG_RING */
 	int (*main)(void *);
 	void *arg;
+	int cpus[URT__MAX_PIN_CPUS]; /* URT_LOOPS_PIN: the CPUs to pin to, in order */
+	unsigned ncpus;
 };
 
 struct start {
@@ -56,15 +60,29 @@ struct start {
 	unsigned index;
 };
 
-static void pin(unsigned index)
+/* Pin the calling thread to the index-th CPU of those the process may
+   run on (its affinity mask as urt_run_loops found it: taskset and cpusets
+   are respected), modulo their number. Best effort. */
+static void pin(const struct urt__runtime *rt, unsigned index)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (ncpu <= 0)
+	if (!rt->ncpus)
 		return;
 	cpu_set_t set;
 	CPU_ZERO(&set);
-	CPU_SET((int)(index % (unsigned)ncpu), &set);
-	pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort */
+	CPU_SET(rt->cpus[index % rt->ncpus], &set);
+	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+/* The CPUs of the calling thread's affinity mask, in order (read before
+   anything is pinned: the loop threads inherit it). */
+static void read_cpus(struct urt__runtime *rt)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) != 0)
+		return; /* (more CPUs than a cpu_set_t: not pinned) */
+	for (int c = 0; c < CPU_SETSIZE && rt->ncpus < URT__MAX_PIN_CPUS; c++)
+		if (CPU_ISSET(c, &set))
+			rt->cpus[rt->ncpus++] = c;
 }
 
 /* Publish the calling loop as loop `index` of rt, then wait until all
@@ -109,7 +127,7 @@ static void *loop_thread(void *arg)
 {
 	struct start *s = arg;
 	if (s->rt->flags & URT_LOOPS_PIN)
-		pin(s->index);
+		pin(s->rt, s->index);
 	char name[16];
 	snprintf(name, sizeof name, "urt-loop-%u", s->index);
 	pthread_setname_np(pthread_self(), name);
@@ -170,6 +188,8 @@ int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *o,
 	   bench/xloop.c); default msg_ring, which falls back by itself */
 	const char *db = getenv("URT_DOORBELL");
 	atomic_init(&rt->msg_ring, !(db && strcmp(db, "eventfd") == 0));
+	if (flags & URT_LOOPS_PIN)
+		read_cpus(rt);
 	rt->loops = calloc(n, sizeof *rt->loops);
 	rt->threads = calloc(n, sizeof *rt->threads);
 	rt->results = calloc(n, sizeof *rt->results);
@@ -193,7 +213,7 @@ int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *o,
 		r = -EAGAIN;
 	} else {
 		if (flags & URT_LOOPS_PIN)
-			pin(0);
+			pin(rt, 0);
 		r = urt_run_opts(&rt->opts, main0, rt);
 	}
 	for (unsigned i = 1; i < started; i++)
