@@ -92,9 +92,9 @@ void urt__uring_op_cancel(urt_task *t);
 void urt__uring_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background);
 /* Post a CQE (res URT__MSG_RING_RES, user_data target_m as a background
    multishot CQE) on target's ring through IORING_OP_MSG_RING from the
-   calling loop's ring, at its next submit. The sender's own CQE goes to
-   sent_m (counted in flight): res < 0 means it did not arrive. now:
-   submit it before returning (else with the sender's next enter). */
+   calling loop's ring, at its next submit. The sender sees a CQE (on
+   sent_m, not counted in flight) only when the message did not arrive.
+   now: submit it before returning (else with the sender's next enter). */
 void urt__uring_msg_ring(struct urt_loop *target, struct urt__multi *target_m,
 			 struct urt__multi *sent_m, bool now);
 #define URT__MSG_RING_RES 0x75727400 /* no eventfd read returns this */
