@@ -227,7 +227,7 @@ URT_API urt_loop *urt_loop_current(void);
  *   honours cancellation and deadline scopes: -ECANCELED / -ETIMEDOUT leave
  *   the handle to be waited for again; -EBUSY if another task waits on it.
  *   Outside tasks it blocks the thread (-EDEADLK on the target loop's own
- *   thread). 0 frees the handle.
+ *   thread while the task has not ended). 0 frees the handle.
  * urt_loop_stop: ask the loop to stop: urt_loop_run_until / urt_loop_step
  *   return -EINTR at the end of the current turn (tasks stay as they are);
  *   under urt_run, the main task is cancelled (a graceful shutdown).

@@ -401,7 +401,7 @@ int urt_remote_wait(urt_remote *h, int *result)
 		return -EINVAL;
 	if (urt__cur())
 		return task_wait(h, result);
-	if (urt__L && urt__L == h->loop)
+	if (urt__L && urt__L == h->loop && !atomic_load_explicit(&h->done, memory_order_acquire))
 		return -EDEADLK; /* blocking the loop that has to run it */
 	while (!atomic_load_explicit(&h->done, memory_order_acquire))
 		syscall(SYS_futex, &h->done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);

@@ -20,7 +20,11 @@ static inline void urt__uring_poll(struct urt_loop *L, int64_t timeout_ns, bool 
 {
 	struct io_uring_cqe *cqe;
 	if (!wait || timeout_ns == 0) {
-		if (L->inflight || io_uring_sq_ready(URT__RING(L))) {
+		/* IORING_SQ_TASKRUN (IORING_SETUP_TASKRUN_FLAG): completions wait
+		   as deferred task work, e.g. of the background eventfd reads,
+		   which are not counted in flight */
+		if (L->inflight || io_uring_sq_ready(URT__RING(L)) ||
+		    (IO_URING_READ_ONCE(*URT__RING(L)->sq.kflags) & IORING_SQ_TASKRUN)) {
 			L->stats.enters++;
 			io_uring_submit_and_get_events(URT__RING(L));
 		}

@@ -18,7 +18,11 @@
  * DEFER_TASKRUN (completions are processed only when we enter the kernel,
  * on this thread: no IPIs, no task-work interrupts mid-task), else
  * COOP_TASKRUN, else nothing. SUBMIT_ALL keeps a bad SQE from stalling the
- * rest of the batch. Kernel features are probed by trying, not by version.
+ * rest of the batch. TASKRUN_FLAG (with either) has the kernel flag pending
+ * task work in the SQ ring (IORING_SQ_TASKRUN), so a turn that must not
+ * wait (urt_loop_step) knows when an enter would produce completions,
+ * e.g. of the background eventfd reads, which are not counted in flight.
+ * Kernel features are probed by trying, not by version.
  */
 static int ring_init(struct urt_loop *L, unsigned sq, unsigned cq)
 {
@@ -30,15 +34,17 @@ static int ring_init(struct urt_loop *L, unsigned sq, unsigned cq)
 		tries[n++] = IORING_SETUP_SQPOLL;
 	} else {
 		if (!(L->opt_flags & (URT_OPT_NO_DEFER_TASKRUN | URT_OPT_NO_SINGLE_ISSUER)))
-			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+				     IORING_SETUP_TASKRUN_FLAG;
 		/* COOP_TASKRUN does not wake a thread asleep outside the ring (in
 		   its own epoll_wait, say): a loop the program drives through
 		   urt_loop_fd skips it (DEFER_TASKRUN signals the eventfd from
 		   any context; plain task work interrupts the sleep). */
 		if (!L->embedded && !(L->opt_flags & URT_OPT_NO_SINGLE_ISSUER))
-			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+			tries[n++] = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+				     IORING_SETUP_TASKRUN_FLAG;
 		if (!L->embedded)
-			tries[n++] = IORING_SETUP_COOP_TASKRUN;
+			tries[n++] = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 	}
 	tries[n++] = 0;
 	int r = -EINVAL;
