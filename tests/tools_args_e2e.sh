@@ -140,7 +140,8 @@ if [ -n "$CP" ]; then
 	for v in "${ints[@]}" 0 4097 +5; do cp_refused -j "$v"; done
 	for v in "${ints[@]}" 0 257; do cp_refused --queue-depth "$v"; done
 	for v in "${ints[@]}" 0 4095 5000 2G 99999999999G 1X; do cp_refused --chunk-size "$v"; done
-	timeout 10 "$CP" -j 3 --queue-depth 2 --chunk-size 64K /etc/hostname "$work/cpout" ||
+	for v in "${ints[@]}" 0 1025 +2; do cp_refused --threads "$v"; done
+	timeout 10 "$CP" -j 3 --queue-depth 2 --chunk-size 64K --threads 02 /etc/hostname "$work/cpout" ||
 		fail "urt-cp with good values"
 	cmp -s /etc/hostname "$work/cpout" || fail "urt-cp with good values: bad copy"
 	echo "ok urt-cp values"

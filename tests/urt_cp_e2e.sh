@@ -808,13 +808,21 @@ t_no_progress_not_tty() {
 	expect_stderr_empty "--no-progress"
 }
 
-t_sigint() {
+t_sigint() { sigint_with; }
+
+# sigint_with [OPTION...]: a SIGINT in the middle of urt-cp -r OPTION...
+sigint_with() {
 	mkdir src
 	local i pid
 	for i in $(seq 1 16); do head -c $((64 * 1024 * 1024)) /dev/zero >"src/f$i"; done
+	# small files in directories too: every loop has jobs when it lands
+	for i in $(seq 1 8); do
+		mkdir "src/d$i"
+		for k in $(seq 1 40); do printf '%s\n' "$i.$k" >"src/d$i/s$k"; done
+	done
 	# SIGINT must not be ignored in the child (bash ignores it for
 	# background jobs of a non-interactive shell).
-	env --default-signal=INT "$URTCP" -r src dst >"$OUT" 2>"$ERR" &
+	env --default-signal=INT "$URTCP" -r "$@" src dst >"$OUT" 2>"$ERR" &
 	pid=$!
 	while [ ! -e dst ] && kill -0 "$pid" 2>/dev/null; do :; done
 	if ! kill -INT "$pid" 2>/dev/null; then
@@ -834,15 +842,16 @@ t_sigint() {
 		same_tree src dst "copy that finished despite SIGINT"
 		skip "copy completed before SIGINT took effect (exit 0); tree verified complete"
 	fi
-	expect_rc 130 "urt-cp -r src dst interrupted by SIGINT"
+	expect_rc 130 "urt-cp -r $* src dst interrupted by SIGINT"
 	[ -s "$ERR" ] || fail "no message on stderr after SIGINT"
+	[ "$(grep -c . "$ERR")" = 1 ] || fail "after SIGINT: expected one line, got: $(errtext)"
 	no_temp_files dst "after SIGINT"
 	local f n=0
 	while IFS= read -r -d '' f; do
 		n=$((n + 1))
 		same_file "src/${f#dst/}" "$f" "file left in dst after SIGINT"
 	done < <(find dst -type f -print0)
-	echo "sigint: $n of 16 files complete" >&2
+	echo "sigint: $n of $(find src -type f | wc -l) files complete" >&2
 }
 
 t_sigterm_cleanup() {
@@ -1418,6 +1427,125 @@ t_usage_exit() {
 	[ ! -e b ] || fail "a refused option still copied"
 }
 
+# ------------------------------------------- issue 14: copying on several loops
+
+# The tests above run with the default loop count (one per CPU: one loop on
+# a one-CPU machine); these name it, so several loops are tested anywhere.
+
+# many_dirs DIR: 12 directories of 40 files (4..70 KiB), hard links across
+# directories, odd modes, symlinks: enough batches for every loop to copy.
+many_dirs() {
+	local d=$1 i k
+	for k in $(seq 1 12); do
+		mkdir -p "$d/d$k/sub"
+		for i in $(seq 1 30); do rand_file "$d/d$k/f$i" $((4096 + (i * k * 2311) % 67000)); done
+		for i in $(seq 1 10); do rand_file "$d/d$k/sub/g$i" $((i * 997)); done
+	done
+	chmod 0640 "$d/d3/f7"; chmod 0755 "$d/d5/f1"; chmod 0700 "$d/d2/sub"
+	ln "$d/d1/f1" "$d/d7/hard1"; ln "$d/d1/f1" "$d/d12/sub/hard2"
+	ln -s ../d1/f2 "$d/d4/link"
+	rand_file "$d/d9/big" $((5 * 1024 * 1024 + 17))
+}
+
+t_threads_tree() {
+	make_tree src
+	many_dirs src/m
+	local n
+	for n in 2 3 8; do
+		run -r --threads $n src dst$n
+		expect_rc 0 "urt-cp -r --threads $n src dst$n"
+		expect_stderr_empty "urt-cp -r --threads $n"
+		same_tree src dst$n "urt-cp -r --threads $n"
+		no_temp_files dst$n "urt-cp -r --threads $n"
+	done
+	run -r --threads 1 src dst1
+	expect_rc 0 "urt-cp -r --threads 1"
+	same_tree src dst1 "urt-cp -r --threads 1 (one loop)"
+	# more loops than -j: as many loops as files in flight
+	run -r -j 1 --threads 4 src dstj
+	expect_rc 0 "urt-cp -r -j 1 --threads 4"
+	same_tree src dstj "urt-cp -r -j 1 --threads 4"
+}
+
+t_threads_metadata() {
+	make_tree src
+	many_dirs src/m
+	chmod 0555 src/a/b/c
+	find src \( -type f -o -type d \) -print0 | xargs -0 touch -h -d '2001-02-03 04:05:06.123456789'
+	find src -depth -type d -print0 | xargs -0 touch -d '2002-03-04 05:06:07.555555555'
+	run -r -p --threads 2 src dst
+	expect_rc 0 "urt-cp -r -p --threads 2"
+	same_tree src dst "urt-cp -r -p --threads 2" modes
+	local d
+	d=$(diff <(mtimes src) <(mtimes dst) | head -6 | tr '\n' '|')
+	[ -z "$d" ] || fail "--threads 2 -p: mtimes differ (< src, > dst): $d"
+	# -a: hard links made on different loops still share one inode
+	run -a --threads 2 src dsta
+	expect_rc 0 "urt-cp -a --threads 2"
+	same_tree src dsta "urt-cp -a --threads 2" modes
+	[ "$(stat -c %i dsta/m/d1/f1)" = "$(stat -c %i dsta/m/d7/hard1)" ] &&
+	[ "$(stat -c %i dsta/m/d1/f1)" = "$(stat -c %i dsta/m/d12/sub/hard2)" ] ||
+		fail "-a --threads 2: hard links not kept ($(stat -c %i:%h dsta/m/d1/f1 dsta/m/d7/hard1 dsta/m/d12/sub/hard2 | tr '\n' ' '))"
+	# several operands into a directory, on two loops
+	mkdir multi
+	run --threads 2 src/f10 src/f20 src/mode600 src/a/b/c/big multi
+	expect_rc 0 "urt-cp --threads 2 FILE... DIR"
+	same_file src/a/b/c/big multi/big "several operands, two loops"
+	same_file src/mode600 multi/mode600 "several operands, two loops"
+	same_file src/f20 multi/f20 "several operands, two loops"
+}
+
+t_threads_error() {
+	# an unreadable file in the middle of a copy on two loops: reported
+	# once, the rest copied, exit 1
+	local -a pre=()
+	if [ "$(id -u)" -eq 0 ]; then
+		[ ${#PRIV_DROP[@]} -gt 0 ] || skip "running as root and cannot drop privileges (no setpriv/runuser)"
+		"${PRIV_DROP[@]}" test -x "$URTCP" ||
+			skip "urt-cp binary '$URTCP' is not executable by nobody"
+		pre=("${PRIV_DROP[@]}")
+		chmod 0755 "$ROOT"
+		chmod 0777 .
+	fi
+	many_dirs src
+	chmod -R a+rX src
+	chmod 0000 src/d6/f13
+	if [ ${#pre[@]} -gt 0 ]; then
+		"${pre[@]}" cat src/d6/f13 >/dev/null 2>&1 &&
+			skip "cannot make a file unreadable for the unprivileged user"
+	fi
+	"${pre[@]}" timeout -k 10 "$HANG_TIMEOUT" "$URTCP" -r --threads 2 src dst >"$OUT" 2>"$ERR"
+	rc=$?
+	[ "$rc" -ne 124 ] || fail "urt-cp hung"
+	expect_rc 1 "urt-cp -r --threads 2 with an unreadable file"
+	expect_stderr_names d6/f13 "unreadable file, two loops"
+	[ "$(grep -c . "$ERR")" = 1 ] || fail "--threads 2: expected one error line, got: $(errtext)"
+	[ ! -e dst/d6/f13 ] || fail "dst/d6/f13 exists"
+	local f
+	while IFS= read -r -d '' f; do
+		[ "$f" = src/d6/f13 ] || same_file "$f" "dst/${f#src/}" "rest of the tree, two loops"
+	done < <(find src -type f -print0)
+	no_temp_files dst "unreadable file, two loops"
+}
+
+t_threads_usage() {
+	touch a
+	local v
+	for v in 0 -1 abc 1025 '' 2x; do
+		run --threads "$v" a b
+		expect_rc 2 "urt-cp --threads '$v'"
+		grep -q "^urt-cp: invalid value '$v' for --threads" "$ERR" ||
+			fail "--threads '$v' message: $(errtext)"
+		[ "$(grep -c . "$ERR")" = 2 ] || fail "--threads '$v': not one line and the hint: $(errtext)"
+		[ ! -e b ] || fail "--threads '$v' refused but copied"
+	done
+	run --threads 2 a b
+	expect_rc 0 "urt-cp --threads 2 a b (one file: one loop)"
+	same_file a b "urt-cp --threads 2 a b"
+}
+
+t_threads_sigint() { sigint_with --threads 2; }
+
 # ----------------------------------------------------------------- runner
 
 ALL_TESTS=(
@@ -1446,6 +1574,7 @@ ALL_TESTS=(
 	direct_fallback progress_not_tty
 	opt_archive opt_preserve_list opt_update opt_target_dir opt_sparse opt_reflink
 	reflink_btrfs reflink_xfs cfr_paths opt_sync usage_exit
+	threads_tree threads_metadata threads_error threads_usage threads_sigint
 )
 
 if [ $# -gt 0 ]; then TESTS=("$@"); else TESTS=("${ALL_TESTS[@]}"); fi

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/fs.h>
 #include <sched.h>
 #include <stdio.h>
@@ -47,10 +48,12 @@
 #define DIO_ALIGN 4096
 
 /* ---------------------------------------------------------------------- */
-/* Buffer pool: at most jobs + BIG_FILES x depth buffers of O.chunk bytes. */
+/* Buffer pool: at most jobs + BIG_FILES x depth buffers of O.chunk bytes.
+   One per loop (thread-local): a buffer stays on the CPU that used it,
+   and taking one needs no lock. */
 
-static void **pool;
-static unsigned pool_len;
+static _Thread_local void **pool;
+static _Thread_local unsigned pool_len;
 
 void *buf_get(void)
 {
@@ -71,16 +74,27 @@ void buf_put(void *b)
 		free(b);
 }
 
+/* A loop that stops copying frees its pool (its thread ends with it). */
+void buf_pool_free(void)
+{
+	while (pool_len)
+		free(pool[--pool_len]);
+	free(pool);
+	pool = NULL;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Temporary files                                                         */
 
-static bool no_tmpfile; /* O_TMPFILE or the /proc link trick failed once */
+/* What one copy learns about the filesystem, every loop then uses: atomics
+   (a stale value costs one failed try, never a wrong result). */
+static _Atomic bool no_tmpfile; /* O_TMPFILE or the /proc link trick failed once */
 
 void cp_tmpfile_disable(void)
 {
 	no_tmpfile = true;
 }
-static unsigned tmp_seq;
+static _Atomic unsigned tmp_seq; /* names of temporaries: unique across loops */
 
 struct tmp {
 	int fd;
@@ -157,7 +171,7 @@ static int tmp_commit(struct job *j, struct tmp *t, bool exists)
 /* Give the unnamed O_TMPFILE inode behind fd a name. linkat(fd, "",
    AT_EMPTY_PATH) saves resolving /proc/self/fd/N (4% of a tree copy's CPU)
    but needs CAP_DAC_READ_SEARCH; the /proc form works for everyone. */
-static int empty_path_link = 0; /* 1 works, -1 does not, 0 not tried */
+static _Atomic int empty_path_link = 0; /* 1 works, -1 does not, 0 not tried */
 
 static int link_tmpfile(int fd, int ddir, const char *name)
 {
@@ -275,10 +289,17 @@ static void sem_release(struct sem *s)
 	urt_future_set(&w->go, 0, NULL); /* the unit passes straight to w */
 }
 
-/* Files larger than one chunk in flight at once: with the buffers of the
-   small ones, memory stays within jobs x chunk + BIG_FILES x depth x chunk. */
+/* Files larger than one chunk in flight at once, on all loops together (a
+   cross-loop semaphore): with the buffers of the small ones, memory stays
+   within jobs x chunk + BIG_FILES x depth x chunk. */
 #define BIG_FILES 4
-static struct sem big_files = {.avail = BIG_FILES};
+static urt_xsem *big_files;
+
+/* Before the loops start: the state copies on every loop share. */
+int cp_copy_init(void)
+{
+	return urt_xsem_new(BIG_FILES, &big_files);
+}
 
 struct pipe_state {
 	int sfd, dfd;
@@ -579,8 +600,9 @@ static int find_extents(int sfd, const struct stat *st, struct extent *whole,
 	return 1; /* sparse: the destination gets its size by ftruncate */
 }
 
-/* Reflinks: the device pair that last refused one (skip the ioctl there). */
-static dev_t noclone_s = (dev_t)-1, noclone_d = (dev_t)-1;
+/* Reflinks: the device pair that last refused one (skip the ioctl there).
+   Two atomics, not one pair: a torn pair only costs an ioctl that fails. */
+static _Atomic dev_t noclone_s = (dev_t)-1, noclone_d = (dev_t)-1;
 
 struct copy_ctx {
 	int sfd, dfd;
@@ -662,7 +684,7 @@ static int copy_data(struct copy_ctx *c)
 	}
 
 	if (p.large && fn == pump) {
-		int r = sem_acquire(&big_files);
+		int r = urt_xsem_acquire(big_files, URT_FOREVER);
 		if (r < 0) {
 			if (sparse > 0)
 				free(ext);
@@ -692,7 +714,7 @@ static int copy_data(struct copy_ctx *c)
 			p.err = -ECANCELED;
 	}
 	if (p.large && fn == pump)
-		sem_release(&big_files);
+		urt_xsem_release(big_files);
 	if (sparse > 0)
 		free(ext);
 	/* a cancellation that arrived between ops shows up here */
@@ -874,17 +896,23 @@ static int check_dest(struct job *j, struct dest *d, bool link)
 /* ---------------------------------------------------------------------- */
 /* Hard links inside trees (-a, --preserve=links)                          */
 
+/*
+ * Links of one inode may be copied on different loops: the table is under
+ * a mutex (held for lookups only, never across a suspension) and the wait
+ * for the first copy is a cross-loop future. Entries stay until exit.
+ */
 struct hlink {
 	struct hlink *next;
 	dev_t dev;
 	ino_t ino;
-	int state;          /* 0 being copied, 1 copied (dpath is it), -1 failed */
-	urt_future done;    /* set when state leaves 0 */
-	char dpath[];
+	_Atomic int state;  /* 0 being copied, 1 copied (dpath is it), -1 failed */
+	urt_xfuture *done;  /* set when state leaves 0 */
+	char dpath[];       /* fixed once the entry is in the table */
 };
 
 #define HL_BUCKETS 4096
 static struct hlink *hl_tab[HL_BUCKETS];
+static pthread_mutex_t hl_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static struct hlink **hl_slot(dev_t dev, ino_t ino)
 {
@@ -894,6 +922,54 @@ static struct hlink **hl_slot(dev_t dev, ino_t ino)
 	while (*pp && !((*pp)->dev == dev && (*pp)->ino == ino))
 		pp = &(*pp)->next;
 	return pp;
+}
+
+/*
+ * The inode of st is multiply linked. Wait while another job copies it;
+ * then *first is that copy (link to it), or, when no copy was made yet, *hl
+ * is a new entry the caller fills and settles with hl_settle (NULL too
+ * when an earlier copy failed or memory ran out: copy this one on its
+ * own). Returns 0 or -ECANCELED.
+ */
+static int hl_claim(struct job *j, const struct stat *st, struct hlink **hl, struct hlink **first)
+{
+	*hl = *first = NULL;
+	pthread_mutex_lock(&hl_mu);
+	struct hlink **pp = hl_slot(st->st_dev, st->st_ino);
+	while (*pp && (*pp)->state == 0) {
+		struct hlink *h = *pp;
+		pthread_mutex_unlock(&hl_mu);
+		int r = urt_xfuture_wait(h->done, URT_FOREVER, NULL);
+		if (r < 0)
+			return r;
+		pthread_mutex_lock(&hl_mu);
+		pp = hl_slot(st->st_dev, st->st_ino);
+	}
+	if (*pp && (*pp)->state == 1) {
+		*first = *pp;
+	} else if (!*pp) {
+		size_t n = strlen(j->dpath) + 1;
+		struct hlink *h = malloc(sizeof *h + n);
+		if (h && urt_xfuture_new(&h->done) == 0) {
+			h->next = NULL;
+			h->dev = st->st_dev;
+			h->ino = st->st_ino;
+			h->state = 0;
+			memcpy(h->dpath, j->dpath, n);
+			*pp = *hl = h;
+		} else {
+			free(h);
+		}
+	}
+	pthread_mutex_unlock(&hl_mu);
+	return 0;
+}
+
+/* The first copy of a multiply linked inode ended: wake those waiting. */
+static void hl_settle(struct hlink *hl, bool ok)
+{
+	hl->state = ok ? 1 : -1;
+	urt_xfuture_set(hl->done, 0, NULL);
 }
 
 /* Give (ddir, name) the inode at path: link it, atomically replacing what is there. */
@@ -994,16 +1070,12 @@ int cp_regular(struct job *j)
 		return 0;
 	}
 	if ((O.preserve & P_LINKS) && st.st_nlink > 1) {
-		struct hlink **pp = hl_slot(st.st_dev, st.st_ino);
-		while (*pp && (*pp)->state == 0) {
-			struct hlink *h = *pp;
-			r = urt_future_wait(&h->done, URT_FOREVER, NULL);
-			if (r < 0)
-				goto out;
-			pp = hl_slot(st.st_dev, st.st_ino);
-		}
-		if (*pp && (*pp)->state == 1) {
-			r = link_over((*pp)->dpath, j, d.kind != DEST_NEW);
+		struct hlink *first = NULL;
+		r = hl_claim(j, &st, &hl, &first);
+		if (r < 0)
+			goto out;
+		if (first) {
+			r = link_over(first->dpath, j, d.kind != DEST_NEW);
 			if (r < 0) {
 				what = "cannot create hard link";
 				goto out;
@@ -1014,19 +1086,6 @@ int cp_regular(struct job *j)
 			urt_close(sfd);
 			return 0;
 		}
-		if (!*pp) {
-			size_t n = strlen(j->dpath) + 1;
-			hl = malloc(sizeof *hl + n);
-			if (hl) {
-				hl->next = NULL;
-				hl->dev = st.st_dev;
-				hl->ino = st.st_ino;
-				hl->state = 0;
-				urt_future_init(&hl->done);
-				memcpy(hl->dpath, j->dpath, n);
-				*pp = hl;
-			}
-		} /* else: an earlier copy failed; copy this one on its own */
 	}
 	mode_t mode = st.st_mode & 0777;
 	if (d.kind == DEST_REPLACE) {
@@ -1103,10 +1162,8 @@ int cp_regular(struct job *j)
 			urt_close(sfd);
 			S.bytes_done -= (uint64_t)st.st_size;
 			S.bytes_total -= (uint64_t)st.st_size;
-			if (hl) { /* waiters copy on their own (hl stays: they may touch it) */
-				hl->state = -1;
-				urt_future_set(&hl->done, 0, NULL);
-			}
+			if (hl) /* waiters copy on their own (hl stays: they may touch it) */
+				hl_settle(hl, false);
 			return cp_regular(j);
 		}
 		if (r == -EEXIST && O.noclobber)
@@ -1134,10 +1191,8 @@ out:
 			cp_err(-r, what, wpath);
 		S.failed = true;
 	}
-	if (hl) {
-		hl->state = r < 0 ? -1 : 1;
-		urt_future_set(&hl->done, 0, NULL);
-	}
+	if (hl)
+		hl_settle(hl, r >= 0);
 	tmp_discard(j, &t); /* after a commit only closes the fd */
 	if (wfd >= 0 && wfd != t.fd && d.kind == DEST_THROUGH)
 		urt_close(wfd);

@@ -3,6 +3,7 @@
 #ifndef URT_CP_H
 #define URT_CP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -27,17 +28,20 @@ struct cp_opts {
 	int progress;        /* -1 auto (stderr is a tty), 0 off, 1 on */
 	int deref;           /* 0 cp's default, 'L' always follow, 'P' never, 'H' command line only */
 	bool cfr;            /* use copy_file_range for large files (URTCP_CFR=0 turns it off) */
-	unsigned jobs;       /* files in flight */
+	unsigned jobs;       /* files in flight (all loops together) */
+	unsigned threads;    /* --threads: loops for a tree (0: one per CPU we may run on) */
 	unsigned depth;      /* chunks in flight per file */
 	size_t chunk;        /* bytes per chunk */
 	mode_t umask;
 };
 
+/* Updated by the copies of every loop: atomics (a relaxed add would do for
+   the counters, but += on an _Atomic is short and they are not hot). */
 struct cp_stats {
-	uint64_t bytes_total, bytes_done; /* regular-file data seen / copied */
-	uint64_t files_total, files_done;
-	bool failed;                      /* exit status 1 */
-	bool interrupted;                 /* SIGINT/SIGTERM: stop */
+	_Atomic uint64_t bytes_total, bytes_done; /* regular-file data seen / copied */
+	_Atomic uint64_t files_total, files_done;
+	_Atomic bool failed;                      /* exit status 1 */
+	_Atomic bool interrupted;                 /* SIGINT/SIGTERM: stop */
 };
 
 extern struct cp_opts O;
@@ -50,7 +54,7 @@ extern struct cp_stats S;
  */
 struct dnode {
 	struct dnode *parent;
-	unsigned refs;
+	_Atomic unsigned refs; /* jobs on any loop drop theirs */
 	int sfd, dfd;          /* source and destination directory fds */
 	char *spath, *dpath;   /* for messages */
 	struct stat st;        /* the source directory */
@@ -76,6 +80,8 @@ struct job {
 int cp_operand(const char *src, const char *dst, bool dst_is_dir_target);
 void cp_wait_all(void);
 void dnode_put(struct dnode *d);
+void cp_loops_start(unsigned n);
+void cp_loops_stop(void);
 
 /* copyfile.c */
 int cp_regular(struct job *j);
@@ -85,11 +91,16 @@ int cp_copy_xattrs(int sfd, int dfd);
 void *buf_get(void);
 void cp_tmpfile_disable(void);
 void buf_put(void *b);
+void buf_pool_free(void);
+int cp_copy_init(void);
 
 /* util */
 void cp_err(int err, const char *what, const char *path);
 void cp_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *path_join(const char *a, const char *b);
+
+/* main.c */
+void cp_pin_loop(unsigned i);
 
 /* progress.c */
 void progress_start(void);

@@ -30,14 +30,16 @@ void cp_err(int err, const char *what, const char *path)
 	fprintf(stderr, "%s: %s '%s': %s\n", prog, what, path, strerror(err));
 }
 
+/* One fprintf per message: copies on other loops report at the same time,
+   and stderr's lock is held per call, so lines never interleave. */
 void cp_msg(const char *fmt, ...)
 {
+	char line[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "%s: %s\n", prog, line);
 }
 
 
@@ -75,7 +77,10 @@ static void usage(FILE *f)
 		"      --progress        show progress on stderr (default: if a terminal;\n"
 		"                        elsewhere plain lines, no \\r or escape codes)\n"
 		"      --no-progress     never show it\n"
-		"  -j, --jobs N          files in flight (default 64)\n"
+		"  -j, --jobs N          files in flight (default 64), on all threads together\n"
+		"      --threads N       loops (one thread each) that copy a tree or several\n"
+		"                        files (default: one per CPU this process may run\n"
+		"                        on; at most -j); a single file always uses one\n"
 		"      --queue-depth N   read/write chunks in flight per large file (default 4;\n"
 		"                        copy_file_range keeps one: more only contend on the\n"
 		"                        destination inode lock)\n"
@@ -170,6 +175,8 @@ struct run_args {
 	const char *dst;
 	bool into_dir;
 	int sigfd;
+	unsigned loops;  /* urt_run_loops' loops; 1: urt_run */
+	bool started;    /* cp_main ran */
 };
 
 /* Turns SIGINT/SIGTERM/SIGHUP (blocked, read via signalfd) into a cancel. */
@@ -189,12 +196,15 @@ static int watcher(void *arg)
 static int cp_main(void *arg)
 {
 	struct run_args *a = arg;
+	a->started = true;
 	urt_local_set(0, &a->sigfd);
 	urt_task *w = a->sigfd >= 0 ? urt_spawn(watcher, urt_current()) : NULL;
 	progress_start();
+	cp_loops_start(a->loops);
 	for (int i = 0; i < a->nsrc && !S.interrupted; i++)
 		if (cp_operand(a->srcs[i], a->dst, a->into_dir) == -ECANCELED)
 			break;
+	cp_loops_stop();
 	cp_wait_all();
 	progress_stop();
 	if (w) {
@@ -211,11 +221,66 @@ static int cp_main(void *arg)
 extern cpu_set_t cp_all_cpus;
 extern bool cp_all_cpus_set;
 
+/* The CPUs this process may run on, for pinning the loops (cp_pin_loop). */
+static cpu_set_t allowed;
+static bool pin_loops;
+
+/*
+ * Loops for a tree or several operands: --threads, by default one per CPU
+ * this process may run on (taskset and cpusets count, not the machine's
+ * CPUs), never more than -j (each loop copies at least one file at a
+ * time). One file has one destination inode, whose writes serialize: it
+ * stays on one loop.
+ */
+static unsigned tree_loops(void)
+{
+	unsigned n = O.threads, cpus = 0;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+		cpus = (unsigned)CPU_COUNT(&allowed);
+	if (!n)
+		n = cpus ? cpus : 1;
+	n = n < O.jobs ? n : O.jobs;
+	/* URTCP_PIN=0 leaves the loops unpinned (for measuring) */
+	const char *pin = getenv("URTCP_PIN");
+	pin_loops = n > 1 && cpus && (!pin || atoi(pin));
+	if (pin_loops) {
+		cp_all_cpus = allowed; /* executor threads unpin themselves (cfr_fn) */
+		cp_all_cpus_set = true;
+	}
+	return n;
+}
+
+/*
+ * Pin the calling loop's thread, loop i of a tree copy, to the i-th CPU we
+ * may run on (modulo their number). Not URT_LOOPS_PIN: it pins loop i to
+ * CPU i of the machine, also outside a taskset or cpuset that excludes it.
+ * The io-wq workers a pinned loop starts inherit its CPU (Linux 6.18 here),
+ * so the write of a buffer runs on the CPU whose cache the read just
+ * filled, as for one large file (see main); unpinned, a tree copy took
+ * ~8% longer (bench/RESULTS.md, issue 14). Executor threads unpin
+ * themselves (cfr_fn).
+ */
+void cp_pin_loop(unsigned i)
+{
+	if (!pin_loops)
+		return;
+	unsigned k = i % (unsigned)CPU_COUNT(&allowed);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || k--)
+			continue;
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		sched_setaffinity(0, sizeof one, &one); /* best effort */
+		return;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_QD, OPT_CHUNK, OPT_DIRECT, OPT_VERIFY,
 	       OPT_SYNC, OPT_HELP, OPT_VERSION, OPT_PRESERVE, OPT_NO_PRESERVE, OPT_SPARSE,
-	       OPT_REFLINK };
+	       OPT_REFLINK, OPT_THREADS };
 	static const struct option longopts[] = {
 		{"archive", no_argument, NULL, 'a'},
 		{"recursive", no_argument, NULL, 'r'},
@@ -231,6 +296,7 @@ int main(int argc, char **argv)
 		{"reflink", optional_argument, NULL, OPT_REFLINK},
 		{"verbose", no_argument, NULL, 'v'},
 		{"jobs", required_argument, NULL, 'j'},
+		{"threads", required_argument, NULL, OPT_THREADS},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 		{"queue-depth", required_argument, NULL, OPT_QD},
@@ -295,6 +361,10 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			if (opt_uint("-j", optarg, 1, 4096, &O.jobs) < 0)
+				return try_help();
+			break;
+		case OPT_THREADS:
+			if (opt_uint("--threads", optarg, 1, 1024, &O.threads) < 0)
 				return try_help();
 			break;
 		case OPT_QD:
@@ -393,6 +463,13 @@ int main(int argc, char **argv)
 			sched_setaffinity(0, sizeof one, &one); /* best effort */
 		}
 	}
+	a.loops = 1;
+	if (a.nsrc > 1 || (O.recursive && stat(a.srcs[0], &sst) == 0 && S_ISDIR(sst.st_mode)))
+		a.loops = tree_loops();
+	if (cp_copy_init() < 0) {
+		cp_msg("out of memory");
+		return 1;
+	}
 	tool_raise_nofile();
 	/* A file size limit must fail the write (EFBIG), not kill us mid-copy. */
 	signal(SIGXFSZ, SIG_IGN);
@@ -408,7 +485,20 @@ int main(int argc, char **argv)
 
 	/* the walk recurses in the main task: give it room for deep trees */
 	struct urt_options uo = {.sq_entries = 512, .stack_size = 1 << 20, .flags = URT_OPT_QUIET};
-	int r = urt_run_opts(&uo, cp_main, &a);
+	int r;
+	if (a.loops > 1) {
+		/* executor threads (copy_file_range of large files) as one loop has
+		   them, not divided among the loops; they start only when needed */
+		uo.offload_threads = (unsigned)CPU_COUNT(&allowed);
+		r = urt_run_loops(a.loops, 0, &uo, cp_main, &a);
+		if (r < 0 && !a.started) { /* no threads for the loops: copy on one */
+			a.loops = 1;
+			uo.offload_threads = 0;
+			r = urt_run_opts(&uo, cp_main, &a);
+		}
+	} else {
+		r = urt_run_opts(&uo, cp_main, &a);
+	}
 	if (r < 0) {
 		cp_msg("cannot start the I/O loop: %s", strerror(-r));
 		return 1;

@@ -3,13 +3,24 @@
  * Operands and the tree walk. The walker runs in the main task and turns
  * each entry into a job; up to O.jobs jobs run at once, each in its own
  * detached task that frees itself when it ends (memory stays bounded by
- * the jobs in flight, not by the files copied). The walk itself stays sequential (readdir has no
- * io_uring op) and stays ahead of the copies because it does little else:
- * file types come from d_type, so regular files are never stat'ed here.
+ * the jobs in flight, not by the files copied). The walk itself stays
+ * sequential (readdir has no io_uring op) and stays ahead of the copies
+ * because it does little else: file types come from d_type, so regular
+ * files are never stat'ed here.
+ *
+ * On several loops (--threads, see cp_loops_start) the walker, on loop 0,
+ * hands jobs out in batches through a cross-loop queue, and a feeder task
+ * on every loop (loop 0 included) takes batches and runs their jobs on its
+ * own loop, up to its share of O.jobs at once. A job, its chunk tasks and
+ * its ring requests then stay on one loop; what the loops share is the
+ * queue, the directories (dnode reference counts are atomic), the
+ * counters in S and copyfile.c's cross-loop state (hard links, the large
+ * file limit).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +28,15 @@
 
 #include "cp.h"
 
-static unsigned active;         /* jobs running (spawned and not finished) */
-static urt_future *slot_waiter; /* the walker, waiting for a free job slot */
+/*
+ * Per loop (thread-local): the jobs running on this loop. One task per
+ * loop submits jobs and waits for slots: the walker when there is one
+ * loop, else the loop's feeder.
+ */
+static _Thread_local unsigned active;         /* jobs running (spawned and not finished) */
+static _Thread_local unsigned slots;          /* this loop's share of O.jobs */
+static _Thread_local urt_future *slot_waiter; /* the submitter, waiting for a free slot */
+static _Thread_local bool stopped;            /* SIGINT: this loop's jobs were cancelled */
 
 /*
  * The destination's top directory of each directory operand, whether this
@@ -119,8 +137,9 @@ void dnode_put(struct dnode *d)
 	}
 }
 
-/* Jobs handed to a task and not yet finished (for cancelling on SIGINT). */
-static struct job *live;
+/* Jobs handed to a task on this loop and not yet finished (for
+   cancelling on SIGINT). */
+static _Thread_local struct job *live;
 
 static void job_free(struct job *j)
 {
@@ -169,10 +188,10 @@ static int wait_slot(void)
 	return r;
 }
 
-/* Start a job when a slot is free. Takes ownership of j. */
-static int submit(struct job *j)
+/* Start a job on this loop when a slot is free. Takes ownership of j. */
+static int local_submit(struct job *j)
 {
-	while (active >= O.jobs) {
+	while (active >= slots) {
 		int r = wait_slot();
 		if (r < 0) {
 			active++;
@@ -195,6 +214,32 @@ static int submit(struct job *j)
 		job_done(j);
 	}
 	return 0;
+}
+
+/*
+ * Several loops: jobs per queue item. One item costs a mutex round trip
+ * and, when the other side waits, a wake-up through its loop's eventfd;
+ * per file that would be 20,000 of each for the benchmark's tree. With 16,
+ * a loop that has run out of work waits at most for the last batch's 16
+ * files on another loop.
+ */
+#define BATCH 16
+
+static struct {
+	unsigned n;              /* loops copying; 0: one, the walker runs the jobs */
+	urt_xqueue *q;           /* job chains (linked by next); NULL: no more */
+	urt_remote **feeders;    /* feeders[i] runs on loop i; NULL once waited for */
+	bool told;               /* the feeders were cancelled (SIGINT) */
+	struct job *head, *tail; /* the batch being filled (walker) */
+	unsigned len;
+} M;
+
+static int batch_add(struct job *j);
+
+/* The walker's hand-off: run j on this loop, or queue it for the loops. */
+static int submit(struct job *j)
+{
+	return M.n ? batch_add(j) : local_submit(j);
 }
 
 /* A job for entry `name` of directory d (d NULL: a command-line operand). */
@@ -459,21 +504,188 @@ int cp_operand(const char *src, const char *dst, bool into_dir)
 	return submit(j);
 }
 
+/* SIGINT: cancel the jobs of this loop that have started, once. */
+static void stop_jobs(void)
+{
+	if (stopped)
+		return;
+	/* a task cancelled before it first ran would never run (and never
+	   free its job): those are left to start and see S.interrupted */
+	for (struct job *j = live; j; j = j->next)
+		if (j->started)
+			urt_cancel(j->task);
+	stopped = true;
+}
+
+/* Wait for every job of this loop; if interrupted, cancel them first. */
+static void wait_local(void)
+{
+	while (active) {
+		if (S.interrupted)
+			stop_jobs();
+		wait_slot(); /* -ECANCELED: our own cancel, delivered once */
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Several loops                                                           */
+
+/* Free the jobs of a chain that never started. */
+static void discard_chain(struct job *j)
+{
+	while (j) {
+		struct job *next = j->next;
+		j->next = NULL;
+		job_free(j);
+		j = next;
+	}
+}
+
+static int batch_flush(void)
+{
+	struct job *b = M.head;
+	M.head = M.tail = NULL;
+	M.len = 0;
+	if (!b)
+		return 0;
+	int r = S.interrupted ? -ECANCELED : urt_xqueue_put(M.q, b, URT_FOREVER);
+	if (r < 0)
+		discard_chain(b); /* only -ECANCELED: the walk stops */
+	return r;
+}
+
+static int batch_add(struct job *j)
+{
+	j->prev = j->next = NULL;
+	if (M.tail)
+		M.tail->next = j;
+	else
+		M.head = j;
+	M.tail = j;
+	return ++M.len < BATCH ? 0 : batch_flush();
+}
+
+/* Run a batch's jobs on this loop, each when a slot is free. */
+static void run_batch(struct job *j)
+{
+	while (j) {
+		struct job *next = j->next;
+		j->next = NULL;
+		if (S.interrupted)
+			job_free(j); /* never started: nothing to undo */
+		else if (local_submit(j) < 0)
+			stop_jobs(); /* cancelled waiting for a slot (j is freed) */
+		j = next;
+	}
+}
+
+/*
+ * A loop's feeder: takes batches until the end marker, then waits for its
+ * jobs. A cancellation (SIGINT, from cp_loops_stop) cancels the jobs that
+ * run; it keeps taking batches, freeing them, so the walker never blocks.
+ */
+static int feeder(void *arg)
+{
+	unsigned i = (unsigned)(uintptr_t)arg;
+	cp_pin_loop(i);
+	slots = O.jobs / M.n + (i < O.jobs % M.n);
+	if (!slots)
+		slots = 1; /* main gives no loop more than O.jobs loops */
+	for (;;) {
+		void *it = NULL;
+		int r = urt_xqueue_get(M.q, URT_FOREVER, &it);
+		if (r == -ECANCELED) { /* delivered once: the next get waits again */
+			stop_jobs();
+			continue;
+		}
+		if (r < 0 || !it)
+			break; /* (the other feeders take what is left) */
+		run_batch(it);
+	}
+	wait_local();
+	buf_pool_free();
+	return 0;
+}
+
+/*
+ * Copy on n loops of urt_run_loops (called by the main task on loop 0,
+ * before the walk): start a feeder on each. n <= 1, or no feeder could
+ * start: the walker runs the jobs itself, on this loop, as with one loop.
+ */
+void cp_loops_start(unsigned n)
+{
+	slots = O.jobs;
+	if (n <= 1 || urt_loops_count() < n)
+		return;
+	M.feeders = calloc(n, sizeof *M.feeders);
+	/* two batches per loop queued: a feeder finds the next one waiting
+	   when it is done, and the walker stays at most that far ahead */
+	if (!M.feeders || urt_xqueue_new(2 * (size_t)n, &M.q) < 0) {
+		free(M.feeders);
+		M.feeders = NULL;
+		return;
+	}
+	M.n = n; /* before the first feeder runs: it computes its share */
+	unsigned k = 0;
+	while (k < n && urt_spawn_on(urt_loops_get(k), feeder, (void *)(uintptr_t)k,
+				     &M.feeders[k]) == 0)
+		k++;
+	if (k == 0) {
+		urt_xqueue_free(M.q);
+		free(M.feeders);
+		memset(&M, 0, sizeof M);
+	} /* else k < n (out of memory): fewer loops copy, with their shares of O.jobs */
+}
+
+/* SIGINT: cancel every feeder not yet waited for (once). */
+static void tell_feeders(void)
+{
+	if (M.told || !S.interrupted)
+		return;
+	for (unsigned i = 0; i < M.n; i++)
+		if (M.feeders[i])
+			urt_remote_cancel(M.feeders[i]);
+	M.told = true;
+}
+
+/*
+ * After the walk (main task): hand out the last batch, one end marker per
+ * feeder (the queue is FIFO, so every batch is taken before any marker),
+ * and wait for the feeders. A SIGINT before or during this (the main task
+ * is cancelled, S.interrupted is set) is passed on to every feeder.
+ */
+void cp_loops_stop(void)
+{
+	if (!M.n)
+		return;
+	if (S.interrupted) {
+		discard_chain(M.head);
+		M.head = M.tail = NULL;
+		M.len = 0;
+	} else {
+		batch_flush();
+	}
+	/* -ECANCELED: our own cancel (SIGINT), delivered once: pass it on, again */
+	for (unsigned i = 0; i < M.n; i++) {
+		tell_feeders();
+		while (M.feeders[i] && urt_xqueue_put(M.q, NULL, URT_FOREVER) == -ECANCELED)
+			tell_feeders();
+	}
+	for (unsigned i = 0; i < M.n; i++) {
+		tell_feeders();
+		while (M.feeders[i] && urt_remote_wait(M.feeders[i], NULL) == -ECANCELED)
+			tell_feeders();
+		M.feeders[i] = NULL; /* waited for: the handle is freed */
+	}
+	urt_xqueue_free(M.q);
+	free(M.feeders);
+	memset(&M, 0, sizeof M);
+}
+
 /* Wait for every job; if interrupted, cancel them all first. */
 void cp_wait_all(void)
 {
-	bool cancelled = false;
-	while (active) {
-		if (S.interrupted && !cancelled) {
-			/* a task cancelled before it first ran would never run (and never
-			   free its job): those are left to start and see S.interrupted */
-			for (struct job *j = live; j; j = j->next)
-				if (j->started)
-					urt_cancel(j->task);
-			cancelled = true;
-		}
-		wait_slot(); /* -ECANCELED: our own cancel, delivered once */
-	}
+	wait_local();
 	for (unsigned i = 0; i < n_roots; i++) {
 		free(roots[i].spath);
 		free(roots[i].dpath);
