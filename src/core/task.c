@@ -570,7 +570,7 @@ int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns)
 	if (!w)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		w[i].task = cur;
+		w[i] = (struct urt__waiter){.task = cur}; /* notify NULL: wake cur */
 		urt__list_add_tail(&tasks[i]->done_waiters, &w[i].link);
 	}
 	/* n lists at once, so not urt__wait_on: link all, wait, unlink all */
