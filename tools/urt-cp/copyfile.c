@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -544,6 +545,63 @@ static bool cfr_unsupported(int r)
 	       r == -ETXTBSY || r == -EPERM;
 }
 
+/*
+ * Small files when every CPU runs a loop (O.cfr_small): copy_file_range on
+ * the loop's own thread, one in-kernel copy, instead of a read into a
+ * buffer here and a write on an io-wq worker, two copies and a hand-off
+ * to a CPU that is as busy as this one. 20k-file tree on 2 loops: 11% less
+ * CPU (bench/RESULTS.md, issue 14); on one loop the loop's thread is the
+ * bottleneck and the hand-off wins. Only for a file wholly in the page
+ * cache (cachestat, Linux 6.5): a cold one would stall the loop on the
+ * disk, where io_uring's read lets its other copies go on.
+ */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451 /* the same number on every architecture */
+#endif
+struct cp_cachestat_range {
+	uint64_t off, len;
+};
+struct cp_cachestat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+static _Atomic bool no_cachestat; /* the kernel (or seccomp) refused it once */
+
+static bool all_cached(int fd, off_t size)
+{
+	static _Atomic long page;
+	if (no_cachestat)
+		return false;
+	if (!page)
+		page = sysconf(_SC_PAGESIZE);
+	struct cp_cachestat_range rg = {.off = 0, .len = (uint64_t)size};
+	struct cp_cachestat cs;
+	if (syscall(__NR_cachestat, fd, &rg, &cs, 0) < 0) {
+		if (errno == ENOSYS || errno == EPERM || errno == EOPNOTSUPP)
+			no_cachestat = true;
+		return false;
+	}
+	return cs.nr_cache >= ((uint64_t)size + (uint64_t)page - 1) / (uint64_t)page;
+}
+
+/* copy_file_range of [0, len) on this thread; *done: bytes copied. A
+   shorter source (it shrank meanwhile) is copied as far as it goes. */
+static int cfr_here(int sfd, int dfd, size_t len, size_t *done)
+{
+	loff_t in = 0, out = 0;
+	*done = 0;
+	while (*done < len) {
+		ssize_t n = copy_file_range(sfd, &in, dfd, &out, len - *done, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		*done += (size_t)n;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 
 /* The data extents of sfd: *whole = [0,size) unless the file looks sparse
@@ -659,7 +717,22 @@ static int copy_data(struct copy_ctx *c)
 	p.large = chunks > 1;
 	int (*fn)(void *) = pump;
 
-	/* 2. copy_file_range: one in-kernel copy per byte, for large files */
+	/* 2. copy_file_range on this thread for a small, whole, hot file */
+	if (fast && !p.large && !sparse && data > 0 && O.cfr_small && O.cfr &&
+	    O.reflink != REFLINK_NEVER && O.sparse != SPARSE_ALWAYS && all_cached(c->sfd, data)) {
+		size_t done = 0;
+		int r = cfr_here(c->sfd, c->dfd, (size_t)data, &done);
+		S.bytes_done += done;
+		if (r == 0)
+			return 0;
+		if (done || !cfr_unsupported(r)) {
+			c->what = "error copying";
+			return r;
+		}
+		/* not between these two files: read and write below */
+	}
+
+	/* 3. copy_file_range: one in-kernel copy per byte, for large files */
 	if (fast && p.large && O.cfr && O.reflink != REFLINK_NEVER && O.sparse != SPARSE_ALWAYS) {
 		size_t cc = O.chunk < (8u << 20) ? (8u << 20) : O.chunk;
 		int64_t off = 0;

@@ -28,6 +28,7 @@ struct cp_opts {
 	int progress;        /* -1 auto (stderr is a tty), 0 off, 1 on */
 	int deref;           /* 0 cp's default, 'L' always follow, 'P' never, 'H' command line only */
 	bool cfr;            /* use copy_file_range for large files (URTCP_CFR=0 turns it off) */
+	bool cfr_small;      /* and for small hot files, on the loop's thread (a loop per CPU) */
 	unsigned jobs;       /* files in flight (all loops together) */
 	unsigned threads;    /* --threads: loops for a tree (0: one per CPU we may run on) */
 	unsigned depth;      /* chunks in flight per file */

@@ -247,6 +247,8 @@ static unsigned tree_loops(void)
 		cp_all_cpus = allowed; /* executor threads unpin themselves (cfr_fn) */
 		cp_all_cpus_set = true;
 	}
+	/* every CPU runs a loop: small files are copied on it (copyfile.c) */
+	O.cfr_small = n > 1 && cpus && n >= cpus;
 	return n;
 }
 
@@ -494,6 +496,7 @@ int main(int argc, char **argv)
 		if (r < 0 && !a.started) { /* no threads for the loops: copy on one */
 			a.loops = 1;
 			uo.offload_threads = 0;
+			O.cfr_small = false;
 			r = urt_run_opts(&uo, cp_main, &a);
 		}
 	} else {
