@@ -105,14 +105,14 @@ struct urt_options {
 	void *on_stall_arg;
 	/* Cap on io-wq kernel worker threads, per NUMA node: bounded
 	   (regular-file I/O the kernel cannot do inline) and unbounded (ops
-	   that may block indefinitely). 0 = default: bounded 4 x online CPUs
+	   that may block indefinitely). 0 = default: bounded 4 x the CPUs the thread may use
 	   (at least 4), unbounded unchanged; -1 = leave unchanged. The kernel
 	   keeps these limits per thread (its io-wq serves every ring the
 	   thread uses) and its own default is RLIMIT_NPROC: buffered file I/O
 	   can otherwise spawn hundreds of threads. */
 	int iowq_bounded;     /* (io_uring only; epoll: ignored) */
 	int iowq_unbounded;
-	/* urt_offload: worker threads (default: online CPUs) and the most
+	/* urt_offload: worker threads (default: the CPUs the thread may use, its affinity mask) and the most
 	   offloads outstanding at once (default 1024; more wait, FIFO). */
 	unsigned offload_threads;
 	unsigned offload_queue;
@@ -247,7 +247,7 @@ URT_API int urt_loop_stop(urt_loop *loop);
 /* ---------------------------------------------------------------------- */
 /* Thread-per-core: one loop per CPU                                       */
 /*
- * urt_run_loops: run n loops on n threads (n = 0: one per online CPU;
+ * urt_run_loops: run n loops on n threads (n = 0: one per CPU the thread may use;
  *   URT_LOOPS_PIN pins loop i to the i-th CPU the process may run on, as
  *   taskset or a cpuset sets it, modulo their number). Loop 0 is the calling
  *   thread's and runs main(arg); the others wait for work. Each loop has

@@ -2,6 +2,7 @@
 /* Thread-per-core: urt_run_loops, cross-loop spawn/join/cancel, and the
    cross-loop primitives. Also built for ThreadSanitizer (tests/tsan/). */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -130,10 +131,17 @@ static int one_loop_main(void *arg)
 	return 0;
 }
 
+static unsigned allowed_cpus(void)
+{
+	cpu_set_t set;
+	cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
+	return (unsigned)CPU_COUNT(&set);
+}
+
 static int count_main(void *arg)
 {
 	(void)arg;
-	cr_assert_eq(urt_loops_count(), (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+	cr_assert_eq(urt_loops_count(), allowed_cpus());
 	return 0;
 }
 
@@ -141,6 +149,29 @@ Test(loops, one_loop_and_pinning)
 {
 	cr_assert_eq(urt_run_loops(1, URT_LOOPS_PIN, NULL, one_loop_main, NULL), 0);
 	cr_assert_eq(urt_run_loops(0, URT_LOOPS_PIN, NULL, count_main, NULL), 0);
+}
+
+/* n = 0 follows the affinity mask (taskset, cpusets), not the online CPU
+   count; so do the executor's default size and the io-wq cap. */
+static int one_cpu_main(void *arg)
+{
+	(void)arg;
+	cr_assert_eq(urt_loops_count(), 1u);
+	return 0;
+}
+
+Test(loops, default_count_follows_the_affinity_mask)
+{
+	cpu_set_t set;
+	cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
+	int first = -1;
+	for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+		if (CPU_ISSET(c, &set))
+			first = c;
+	CPU_ZERO(&set);
+	CPU_SET(first, &set);
+	cr_assert_eq(sched_setaffinity(0, sizeof set, &set), 0); /* this test's process only */
+	cr_assert_eq(urt_run_loops(0, 0, NULL, one_cpu_main, NULL), 0);
 }
 
 /* Least loaded: 200 spawns land on every loop. */

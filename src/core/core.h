@@ -323,6 +323,10 @@ void urt__task_on_end(urt_task *t, void (*notify)(struct urt__waiter *w, urt_tas
 
 /* Clock: CLOCK_MONOTONIC in ns (vDSO, no system call). */
 int64_t urt__now(void);
+/* CPUs the calling thread may run on (its affinity mask; the online count
+   where the mask cannot be read). Threads it starts inherit that mask, so
+   this, not the machine's CPU count, sizes pools and io-wq. */
+unsigned urt__cpu_count(void);
 
 /* Unlink w if it is still linked (a waker that grants a wait unlinks the
    waiter itself, so the next grant goes to the next one). */

@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,8 +209,7 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 		free(L);
 		return r;
 	}
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	L->offload_threads = o->offload_threads ? o->offload_threads : ncpu > 0 ? (unsigned)ncpu : 1;
+	L->offload_threads = o->offload_threads ? o->offload_threads : urt__cpu_count();
 	L->offload_queue = o->offload_queue ? o->offload_queue : 1024;
 	L->max_tasks = o->max_tasks;
 	thread_stack_bounds(L);
@@ -219,6 +219,15 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	urt__stall_start(L, o); /* best effort: a missing watchdog only loses warnings */
 	*out = L;
 	return 0;
+}
+
+unsigned urt__cpu_count(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN); /* more CPUs than a cpu_set_t */
+	return n > 0 ? (unsigned)n : 1;
 }
 
 void urt__close_hook_add(struct urt_loop *L, urt__close_fn *fn, enum urt__close_when when)

@@ -153,12 +153,6 @@ static int main0(void *arg)
 	return r;
 }
 
-static unsigned default_count(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
-}
-
 int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *o,
 		  int (*main_fn)(void *), void *arg)
 {
@@ -167,7 +161,7 @@ int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *o,
 	if (urt__L)
 		return -EBUSY;
 	if (n == 0)
-		n = default_count();
+		n = urt__cpu_count(); /* one per CPU we may use (taskset, cgroups) */
 	struct urt__runtime *rt = calloc(1, sizeof *rt);
 	if (!rt)
 		return -ENOMEM;
@@ -177,7 +171,7 @@ int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *o,
 	rt->arg = arg;
 	if (o)
 		rt->opts = *o;
-	unsigned cpus = default_count();
+	unsigned cpus = urt__cpu_count();
 	if (!rt->opts.offload_threads)
 		rt->opts.offload_threads = cpus / n ? cpus / n : 1;
 	if (!rt->opts.iowq_bounded) {

@@ -77,8 +77,7 @@ static int ring_init(struct urt_loop *L, unsigned sq, unsigned cq)
  */
 static void iowq_cap(struct urt_loop *L, const struct urt_options *o)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned def = cpus > 1 ? (unsigned)(4 * cpus) : 4;
+	unsigned def = 4 * urt__cpu_count();
 	unsigned v[2];
 	v[0] = o->iowq_bounded > 0 ? (unsigned)o->iowq_bounded : o->iowq_bounded == 0 ? def : 0;
 	v[1] = o->iowq_unbounded > 0 ? (unsigned)o->iowq_unbounded : 0; /* 0 = leave as is */
