@@ -4,8 +4,8 @@
  * tasks of different loops (and plain threads) share. Each has a mutex
  * and a list of struct urt__xwait (exec/xwait.h); a waker grants a waiter
  * under the mutex and delivers after unlocking, so a waiter on loop A
- * woken from loop B resumes on A, through A's remote queue (one eventfd
- * wake-up per burst). The single-loop primitives (sync/sync.c,
+ * woken from loop B resumes on A, through A's remote queue (one doorbell,
+ * MSG_RING or eventfd, per burst). The single-loop primitives (sync/sync.c,
  * sync/future.c) stay lock-free: these are separate types, so code that
  * stays on one loop pays nothing for them.
  */
@@ -15,6 +15,29 @@
 
 #include "core/core.h"
 #include "exec/xwait.h"
+
+/* ---- the shared head: every type starts with it ---- */
+
+struct xhead {
+	pthread_mutex_t mu;
+	struct urt_list waiters; /* the queue's getters */
+};
+
+static void *xhead_new(size_t size)
+{
+	struct xhead *h = calloc(1, size);
+	if (!h)
+		return NULL;
+	pthread_mutex_init(&h->mu, NULL);
+	urt__list_init(&h->waiters);
+	return h;
+}
+
+static void xhead_free(struct xhead *h)
+{
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
 
 /* ---- the shared wait ---- */
 
@@ -45,6 +68,23 @@ static int xwait(pthread_mutex_t *mu, struct urt_list *l, struct urt__xwait *w, 
 	if (r == -ECANCELED && t)
 		urt__cancel_rearm(t);
 	return 0;
+}
+
+/* xwait with a record of its own that carries *item in (a put) and out
+   (a get); timeout 0 is a try: -EAGAIN at once. */
+static int xwait_item(pthread_mutex_t *mu, struct urt_list *l, int64_t timeout_ns, void **item)
+{
+	if (timeout_ns == 0) {
+		pthread_mutex_unlock(mu);
+		return -EAGAIN;
+	}
+	struct urt__xwait w;
+	urt__xwait_init(&w);
+	w.item = *item;
+	int r = xwait(mu, l, &w, timeout_ns);
+	if (r == 0)
+		*item = w.item;
+	return r;
 }
 
 /* Under the mutex: take the first waiter of l, granted (NULL if none). */
@@ -91,8 +131,7 @@ static bool may_wait(void)
 /* ---- future ---- */
 
 struct urt_xfuture {
-	pthread_mutex_t mu;
-	struct urt_list waiters;
+	struct xhead h;
 	bool set;
 	int res;
 	void *value;
@@ -102,37 +141,33 @@ int urt_xfuture_new(urt_xfuture **out)
 {
 	if (!out)
 		return -EINVAL;
-	urt_xfuture *f = calloc(1, sizeof *f);
+	urt_xfuture *f = xhead_new(sizeof *f);
 	if (!f)
 		return -ENOMEM;
-	pthread_mutex_init(&f->mu, NULL);
-	urt__list_init(&f->waiters);
 	*out = f;
 	return 0;
 }
 
 void urt_xfuture_free(urt_xfuture *f)
 {
-	if (!f)
-		return;
-	pthread_mutex_destroy(&f->mu);
-	free(f);
+	if (f)
+		xhead_free(&f->h);
 }
 
 int urt_xfuture_set(urt_xfuture *f, int res, void *value)
 {
 	if (!f)
 		return -EINVAL;
-	pthread_mutex_lock(&f->mu);
+	pthread_mutex_lock(&f->h.mu);
 	if (f->set) {
-		pthread_mutex_unlock(&f->mu);
+		pthread_mutex_unlock(&f->h.mu);
 		return -EALREADY;
 	}
 	f->set = true;
 	f->res = res;
 	f->value = value;
-	struct urt__xwait *all = grant_all(&f->waiters);
-	pthread_mutex_unlock(&f->mu);
+	struct urt__xwait *all = grant_all(&f->h.waiters);
+	pthread_mutex_unlock(&f->h.mu);
 	deliver_chain(all, 0);
 	return 0;
 }
@@ -143,19 +178,19 @@ int urt_xfuture_wait(urt_xfuture *f, int64_t timeout_ns, void **value)
 		return -EINVAL;
 	if (!may_wait())
 		return -EPERM;
-	pthread_mutex_lock(&f->mu);
+	pthread_mutex_lock(&f->h.mu);
 	if (!f->set) {
 		struct urt__xwait w;
 		urt__xwait_init(&w);
-		int r = xwait(&f->mu, &f->waiters, &w, timeout_ns);
+		int r = xwait(&f->h.mu, &f->h.waiters, &w, timeout_ns);
 		if (r < 0)
 			return r;
-		pthread_mutex_lock(&f->mu);
+		pthread_mutex_lock(&f->h.mu);
 	}
 	int res = f->res;
 	if (value)
 		*value = f->value;
-	pthread_mutex_unlock(&f->mu);
+	pthread_mutex_unlock(&f->h.mu);
 	return res;
 }
 
@@ -163,17 +198,16 @@ bool urt_xfuture_done(urt_xfuture *f)
 {
 	if (!f)
 		return false;
-	pthread_mutex_lock(&f->mu);
+	pthread_mutex_lock(&f->h.mu);
 	bool set = f->set;
-	pthread_mutex_unlock(&f->mu);
+	pthread_mutex_unlock(&f->h.mu);
 	return set;
 }
 
 /* ---- event ---- */
 
 struct urt_xevent {
-	pthread_mutex_t mu;
-	struct urt_list waiters;
+	struct xhead h;
 	bool set;
 };
 
@@ -181,31 +215,27 @@ int urt_xevent_new(urt_xevent **out)
 {
 	if (!out)
 		return -EINVAL;
-	urt_xevent *e = calloc(1, sizeof *e);
+	urt_xevent *e = xhead_new(sizeof *e);
 	if (!e)
 		return -ENOMEM;
-	pthread_mutex_init(&e->mu, NULL);
-	urt__list_init(&e->waiters);
 	*out = e;
 	return 0;
 }
 
 void urt_xevent_free(urt_xevent *e)
 {
-	if (!e)
-		return;
-	pthread_mutex_destroy(&e->mu);
-	free(e);
+	if (e)
+		xhead_free(&e->h);
 }
 
 void urt_xevent_set(urt_xevent *e)
 {
 	if (!e)
 		return;
-	pthread_mutex_lock(&e->mu);
+	pthread_mutex_lock(&e->h.mu);
 	e->set = true;
-	struct urt__xwait *all = grant_all(&e->waiters);
-	pthread_mutex_unlock(&e->mu);
+	struct urt__xwait *all = grant_all(&e->h.waiters);
+	pthread_mutex_unlock(&e->h.mu);
 	deliver_chain(all, 0);
 }
 
@@ -213,9 +243,9 @@ void urt_xevent_clear(urt_xevent *e)
 {
 	if (!e)
 		return;
-	pthread_mutex_lock(&e->mu);
+	pthread_mutex_lock(&e->h.mu);
 	e->set = false;
-	pthread_mutex_unlock(&e->mu);
+	pthread_mutex_unlock(&e->h.mu);
 }
 
 int urt_xevent_wait(urt_xevent *e, int64_t timeout_ns)
@@ -224,21 +254,20 @@ int urt_xevent_wait(urt_xevent *e, int64_t timeout_ns)
 		return -EINVAL;
 	if (!may_wait())
 		return -EPERM;
-	pthread_mutex_lock(&e->mu);
+	pthread_mutex_lock(&e->h.mu);
 	if (e->set) {
-		pthread_mutex_unlock(&e->mu);
+		pthread_mutex_unlock(&e->h.mu);
 		return 0;
 	}
 	struct urt__xwait w;
 	urt__xwait_init(&w);
-	return xwait(&e->mu, &e->waiters, &w, timeout_ns);
+	return xwait(&e->h.mu, &e->h.waiters, &w, timeout_ns);
 }
 
 /* ---- semaphore ---- */
 
 struct urt_xsem {
-	pthread_mutex_t mu;
-	struct urt_list waiters;
+	struct xhead h;
 	unsigned count;
 };
 
@@ -246,11 +275,9 @@ int urt_xsem_new(unsigned count, urt_xsem **out)
 {
 	if (!out)
 		return -EINVAL;
-	urt_xsem *s = calloc(1, sizeof *s);
+	urt_xsem *s = xhead_new(sizeof *s);
 	if (!s)
 		return -ENOMEM;
-	pthread_mutex_init(&s->mu, NULL);
-	urt__list_init(&s->waiters);
 	s->count = count;
 	*out = s;
 	return 0;
@@ -258,10 +285,8 @@ int urt_xsem_new(unsigned count, urt_xsem **out)
 
 void urt_xsem_free(urt_xsem *s)
 {
-	if (!s)
-		return;
-	pthread_mutex_destroy(&s->mu);
-	free(s);
+	if (s)
+		xhead_free(&s->h);
 }
 
 int urt_xsem_acquire(urt_xsem *s, int64_t timeout_ns)
@@ -270,35 +295,30 @@ int urt_xsem_acquire(urt_xsem *s, int64_t timeout_ns)
 		return -EINVAL;
 	if (!may_wait())
 		return -EPERM;
-	pthread_mutex_lock(&s->mu);
-	if (s->count > 0 && urt__list_empty(&s->waiters)) { /* FIFO: no overtaking */
+	pthread_mutex_lock(&s->h.mu);
+	if (s->count > 0 && urt__list_empty(&s->h.waiters)) { /* FIFO: no overtaking */
 		s->count--;
-		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&s->h.mu);
 		return 0;
 	}
-	if (timeout_ns == 0) {
-		pthread_mutex_unlock(&s->mu);
-		return -EAGAIN;
-	}
-	struct urt__xwait w;
-	urt__xwait_init(&w);
-	return xwait(&s->mu, &s->waiters, &w, timeout_ns); /* granted: the permit is ours */
+	void *none = NULL;
+	return xwait_item(&s->h.mu, &s->h.waiters, timeout_ns, &none); /* granted: the permit is ours */
 }
 
 int urt_xsem_release(urt_xsem *s)
 {
 	if (!s)
 		return -EINVAL;
-	pthread_mutex_lock(&s->mu);
-	struct urt__xwait *w = grant_first(&s->waiters); /* hand the permit over */
+	pthread_mutex_lock(&s->h.mu);
+	struct urt__xwait *w = grant_first(&s->h.waiters); /* hand the permit over */
 	if (!w) {
 		if (s->count == UINT32_MAX) {
-			pthread_mutex_unlock(&s->mu);
+			pthread_mutex_unlock(&s->h.mu);
 			return -EOVERFLOW;
 		}
 		s->count++;
 	}
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->h.mu);
 	if (w)
 		urt__xwait_deliver(w, 0);
 	return 0;
@@ -307,8 +327,8 @@ int urt_xsem_release(urt_xsem *s)
 /* ---- queue ---- */
 
 struct urt_xqueue {
-	pthread_mutex_t mu;
-	struct urt_list getters, putters; /* putters carry their item in w->item */
+	struct xhead h;          /* h.waiters: the getters */
+	struct urt_list putters; /* they carry their item in w->item */
 	void **ring;
 	size_t cap, head, len;
 };
@@ -317,16 +337,14 @@ int urt_xqueue_new(size_t cap, urt_xqueue **out)
 {
 	if (!out || cap == 0 || cap > ((size_t)1 << 40))
 		return -EINVAL;
-	urt_xqueue *q = calloc(1, sizeof *q);
+	urt_xqueue *q = xhead_new(sizeof *q);
 	if (!q)
 		return -ENOMEM;
 	q->ring = malloc(cap * sizeof *q->ring);
 	if (!q->ring) {
-		free(q);
+		xhead_free(&q->h);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&q->mu, NULL);
-	urt__list_init(&q->getters);
 	urt__list_init(&q->putters);
 	q->cap = cap;
 	*out = q;
@@ -337,9 +355,8 @@ void urt_xqueue_free(urt_xqueue *q)
 {
 	if (!q)
 		return;
-	pthread_mutex_destroy(&q->mu);
 	free(q->ring);
-	free(q);
+	xhead_free(&q->h);
 }
 
 int urt_xqueue_put(urt_xqueue *q, void *item, int64_t timeout_ns)
@@ -348,27 +365,20 @@ int urt_xqueue_put(urt_xqueue *q, void *item, int64_t timeout_ns)
 		return -EINVAL;
 	if (!may_wait())
 		return -EPERM;
-	pthread_mutex_lock(&q->mu);
-	struct urt__xwait *g = grant_first(&q->getters); /* only when empty */
+	pthread_mutex_lock(&q->h.mu);
+	struct urt__xwait *g = grant_first(&q->h.waiters); /* only when empty */
 	if (g) {
 		g->item = item;
-		pthread_mutex_unlock(&q->mu);
+		pthread_mutex_unlock(&q->h.mu);
 		urt__xwait_deliver(g, 0);
 		return 0;
 	}
 	if (q->len < q->cap && urt__list_empty(&q->putters)) {
 		q->ring[(q->head + q->len++) % q->cap] = item;
-		pthread_mutex_unlock(&q->mu);
+		pthread_mutex_unlock(&q->h.mu);
 		return 0;
 	}
-	if (timeout_ns == 0) {
-		pthread_mutex_unlock(&q->mu);
-		return -EAGAIN;
-	}
-	struct urt__xwait w;
-	urt__xwait_init(&w);
-	w.item = item;
-	return xwait(&q->mu, &q->putters, &w, timeout_ns); /* granted: a getter took it */
+	return xwait_item(&q->h.mu, &q->putters, timeout_ns, &item); /* granted: a getter took it */
 }
 
 int urt_xqueue_get(urt_xqueue *q, int64_t timeout_ns, void **item)
@@ -377,7 +387,7 @@ int urt_xqueue_get(urt_xqueue *q, int64_t timeout_ns, void **item)
 		return -EINVAL;
 	if (!may_wait())
 		return -EPERM;
-	pthread_mutex_lock(&q->mu);
+	pthread_mutex_lock(&q->h.mu);
 	if (q->len) {
 		void *it = q->ring[q->head];
 		q->head = (q->head + 1) % q->cap;
@@ -386,22 +396,17 @@ int urt_xqueue_get(urt_xqueue *q, int64_t timeout_ns, void **item)
 		struct urt__xwait *p = grant_first(&q->putters);
 		if (p)
 			q->ring[(q->head + q->len++) % q->cap] = p->item;
-		pthread_mutex_unlock(&q->mu);
+		pthread_mutex_unlock(&q->h.mu);
 		if (p)
 			urt__xwait_deliver(p, 0);
 		if (item)
 			*item = it;
 		return 0;
 	}
-	if (timeout_ns == 0) {
-		pthread_mutex_unlock(&q->mu);
-		return -EAGAIN;
-	}
-	struct urt__xwait w;
-	urt__xwait_init(&w);
-	int r = xwait(&q->mu, &q->getters, &w, timeout_ns);
+	void *it = NULL;
+	int r = xwait_item(&q->h.mu, &q->h.waiters, timeout_ns, &it);
 	if (r == 0 && item)
-		*item = w.item;
+		*item = it;
 	return r;
 }
 
@@ -409,8 +414,8 @@ size_t urt_xqueue_len(urt_xqueue *q)
 {
 	if (!q)
 		return 0;
-	pthread_mutex_lock(&q->mu);
+	pthread_mutex_lock(&q->h.mu);
 	size_t n = q->len;
-	pthread_mutex_unlock(&q->mu);
+	pthread_mutex_unlock(&q->h.mu);
 	return n;
 }

@@ -145,34 +145,27 @@ static int server_main(void *arg)
 		return 1;
 	}
 	urt_group_init(&s->conns);
-	urt_task *acc = urt_spawn(accept_loop, s);
-	int w = acc ? tool_wait_stop(s->loops, s->index) : -errno;
 	/* graceful: stop accepting, give connections --drain seconds to end,
-	   then cancel the rest (urt_group_wait does when the deadline passes) */
-	if (acc) {
-		urt_cancel(acc);
-		urt_join(acc, NULL);
-	}
-	urt_acceptor_free(s->acc);
-	s->acc = NULL;
-	close(s->lfd);
-	urt_deadline_push((int64_t)(C.drain * 1e9));
-	urt_group_wait(&s->conns);
-	urt_deadline_pop();
+	   then cancel the rest */
+	int status = tool_serve_loop(s->loops, s->index, accept_loop, s, &s->acc, s->lfd,
+				     &s->conns, (int64_t)(C.drain * 1e9));
 	urt_bufring_free(s->ring);
-	if (w < 0) {
-		fprintf(stderr, "urt-echo: %s: %s\n", acc ? "waiting for a stop" : "accept task",
-			strerror(-w));
-		return 1;
-	}
-	return 0;
+	return status;
+}
+
+static void setup(void *slot, unsigned i, int lfd, const struct tool_loops *tl, void *ctx)
+{
+	(void)ctx;
+	*(struct server *)slot = (struct server){.lfd = lfd, .index = i, .loops = tl};
 }
 
 /* At exit, on stderr: what the loops did, summed, and each thread's
    connections (the spread SO_REUSEPORT gave them). */
-static void report(const struct server *srv, unsigned n)
+static void report(const void *slots, unsigned n, void *ctx)
 {
+	const struct server *srv = slots;
 	uint64_t conns = 0, bytes = 0;
+	(void)ctx;
 	for (unsigned i = 0; i < n; i++) {
 		conns += srv[i].accepted;
 		bytes += srv[i].bytes;
@@ -182,48 +175,6 @@ static void report(const struct server *srv, unsigned n)
 	for (unsigned i = 0; n > 1 && i < n; i++)
 		fprintf(stderr, "%s%llu", i ? "+" : " (threads: ", (unsigned long long)srv[i].accepted);
 	fprintf(stderr, "%s\n", n > 1 ? " connections)" : "");
-}
-
-/* Listen (one socket per loop), say so, run the loops, report. */
-static int serve(void)
-{
-	struct server *srv = aligned_alloc(64, C.threads * sizeof *srv);
-	int *fds = calloc(C.threads, sizeof *fds);
-	struct tool_loops tl = {
-		.name = "urt-echo", .n = C.threads, .pin = C.pin,
-		.opts = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET},
-		.fn = server_main, .args = srv, .size = sizeof *srv, .stopfd = -1,
-	};
-	int status;
-	if (!srv || !fds) {
-		fprintf(stderr, "urt-echo: %s\n", strerror(ENOMEM));
-		status = 1;
-		goto out;
-	}
-	if (tool_servers_prepare(&tl)) {
-		status = 1;
-		goto out;
-	}
-	const char *host = C.host ? C.host : "0.0.0.0";
-	int r = tool_listen_group(C.host, C.port, C.threads, fds);
-	if (r < 0) {
-		fprintf(stderr, "urt-echo: cannot listen on %s:%d: %s\n", host, C.port, strerror(-r));
-		status = 1;
-		goto out;
-	}
-	for (unsigned i = 0; i < C.threads; i++)
-		srv[i] = (struct server){.lfd = fds[i], .index = i, .loops = &tl};
-	printf("urt-echo: listening on %s:%d\n", host, urt_sock_port(fds[0]));
-	fflush(stdout);
-	status = tool_run_loops(&tl);
-	if (status == 0)
-		report(srv, C.threads);
-out: /* (error paths too: nothing leaks under LeakSanitizer) */
-	if (tl.stopfd >= 0)
-		close(tl.stopfd);
-	free(fds);
-	free(srv);
-	return status;
 }
 
 int main(int argc, char **argv)
@@ -300,5 +251,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "urt-echo: unexpected argument '%s'\n", argv[optind]);
 		return TOOL_EXIT_USAGE;
 	}
-	return serve();
+	struct tool_loops tl = {
+		.name = "urt-echo", .n = C.threads, .pin = C.pin,
+		.opts = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET},
+		.fn = server_main, .size = sizeof(struct server),
+	};
+	return tool_serve(&tl, C.host, C.port, setup, report, NULL);
 }

@@ -91,31 +91,31 @@ static int server_main(void *arg)
 		return 1;
 	}
 	urt_group_init(&s->conns);
-	urt_task *acc = urt_spawn(accept_loop, s);
-	int w = acc ? tool_wait_stop(s->loops, s->index) : -errno;
-	if (acc) {
-		urt_cancel(acc);
-		urt_join(acc, NULL);
-	}
-	urt_acceptor_free(s->acc); /* no task waits on it any more */
-	close(s->lfd);
-	/* urt_group_wait cancels the connections still open at the deadline */
-	urt_deadline_push(s->drain_ns);
-	urt_group_wait(&s->conns);
-	urt_deadline_pop();
-	if (w < 0) {
-		fprintf(stderr, "urt-httpd: %s: %s\n", acc ? "waiting for a stop" : "accept task",
-			strerror(-w));
-		return 1;
-	}
-	return 0;
+	return tool_serve_loop(s->loops, s->index, accept_loop, s, &s->acc, s->lfd, &s->conns,
+			       s->drain_ns);
+}
+
+/* Every loop gets a copy of the settings; --max-conns is split between
+   them (rounded up), so the process never holds many more than asked for. */
+static void setup(void *slot, unsigned i, int lfd, const struct tool_loops *tl, void *ctx)
+{
+	const struct httpd *cfg = ctx;
+	struct httpd *s = slot;
+	unsigned n = tl->n;
+	*s = *cfg;
+	s->lfd = lfd;
+	s->index = i;
+	s->loops = tl;
+	s->max_conns = (cfg->max_conns + n - 1) / n;
 }
 
 /* At exit, on stderr: what the loops did, summed, and each thread's
    connections (the spread SO_REUSEPORT gave them). */
-static void report(const struct httpd *srv, unsigned n)
+static void report(const void *slots, unsigned n, void *ctx)
 {
+	const struct httpd *srv = slots;
 	uint64_t conns = 0, reqs = 0;
+	(void)ctx;
 	for (unsigned i = 0; i < n; i++) {
 		conns += srv[i].accepted;
 		reqs += srv[i].requests;
@@ -127,57 +127,15 @@ static void report(const struct httpd *srv, unsigned n)
 	fprintf(stderr, "%s\n", n > 1 ? " connections)" : "");
 }
 
-/*
- * Listen (one socket per loop), say so, run the loops, report. Every loop
- * gets a copy of the settings; --max-conns is split between them (rounded
- * up), so the process never holds many more than asked for.
- */
-static int serve(const struct httpd *cfg)
+/* Listen (one socket per loop), say so, run the loops, report. */
+static int serve(struct httpd *cfg)
 {
-	unsigned n = cfg->threads;
-	struct httpd *srv = aligned_alloc(64, n * sizeof *srv);
-	int *fds = calloc(n, sizeof *fds);
 	struct tool_loops tl = {
-		.name = "urt-httpd", .n = n, .pin = cfg->pin,
+		.name = "urt-httpd", .n = cfg->threads, .pin = cfg->pin,
 		.opts = {.sq_entries = 1024, .stack_size = 64 * 1024, .flags = URT_OPT_QUIET},
-		.fn = server_main, .args = srv, .size = sizeof *srv, .stopfd = -1,
+		.fn = server_main, .size = sizeof(struct httpd),
 	};
-	int status;
-	if (!srv || !fds) {
-		fprintf(stderr, "urt-httpd: %s\n", strerror(ENOMEM));
-		status = 1;
-		goto out;
-	}
-	if (tool_servers_prepare(&tl)) {
-		status = 1;
-		goto out;
-	}
-	const char *host = cfg->host ? cfg->host : "0.0.0.0";
-	int r = tool_listen_group(cfg->host, cfg->port, n, fds);
-	if (r < 0) {
-		fprintf(stderr, "urt-httpd: cannot listen on %s:%d: %s\n", host, cfg->port,
-			strerror(-r));
-		status = 1;
-		goto out;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		srv[i] = *cfg;
-		srv[i].lfd = fds[i];
-		srv[i].index = i;
-		srv[i].loops = &tl;
-		srv[i].max_conns = (cfg->max_conns + n - 1) / n;
-	}
-	printf("urt-httpd: listening on %s:%d\n", host, urt_sock_port(fds[0]));
-	fflush(stdout);
-	status = tool_run_loops(&tl);
-	if (status == 0)
-		report(srv, n);
-out: /* (error paths too: nothing leaks under LeakSanitizer) */
-	if (tl.stopfd >= 0)
-		close(tl.stopfd);
-	free(fds);
-	free(srv);
-	return status;
+	return tool_serve(&tl, cfg->host, cfg->port, setup, report, cfg);
 }
 
 /* Seconds to nanoseconds for a limit where 0 means none: a positive value
