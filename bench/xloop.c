@@ -173,13 +173,21 @@ static void *pt_ponger(void *arg)
 	return NULL;
 }
 
-static double run_pt_wake(void)
+/* The pthread baselines: peer on CPU 1, own() timed on CPU 0 until the
+   peer is done too; ns per operation of ops. */
+static double pt_run(void *(*peer)(void *), void (*own)(void), long ops)
 {
 	pthread_t th;
-	tok_a = tok_b = 0;
-	pthread_create(&th, NULL, pt_ponger, NULL);
+	pthread_create(&th, NULL, peer, NULL);
 	pin_self(0);
 	int64_t t0 = bench_now_ns();
+	own();
+	pthread_join(th, NULL);
+	return (double)(bench_now_ns() - t0) / (double)ops;
+}
+
+static void pt_pinger(void)
+{
 	for (long i = 0; i < N; i++) {
 		pthread_mutex_lock(&mu);
 		tok_b++;
@@ -189,9 +197,12 @@ static double run_pt_wake(void)
 		tok_a--;
 		pthread_mutex_unlock(&mu);
 	}
-	double v = (double)(bench_now_ns() - t0) / (double)N;
-	pthread_join(th, NULL);
-	return v;
+}
+
+static double run_pt_wake(void)
+{
+	tok_a = tok_b = 0;
+	return pt_run(pt_ponger, pt_pinger, N);
 }
 
 #define QCAP 1024
@@ -217,13 +228,8 @@ static void *pt_consumer(void *arg)
 	return NULL;
 }
 
-static double run_pt_queue(void)
+static void pt_producer(void)
 {
-	pthread_t th;
-	qhead = qlen = 0;
-	pthread_create(&th, NULL, pt_consumer, NULL);
-	pin_self(0);
-	int64_t t0 = bench_now_ns();
 	for (long i = 0; i < 10 * N; i++) {
 		pthread_mutex_lock(&mu);
 		while (qlen == QCAP)
@@ -233,8 +239,12 @@ static double run_pt_queue(void)
 			pthread_cond_signal(&q_nonempty);
 		pthread_mutex_unlock(&mu);
 	}
-	pthread_join(th, NULL);
-	return (double)(bench_now_ns() - t0) / (double)(10 * N);
+}
+
+static double run_pt_queue(void)
+{
+	qhead = qlen = 0;
+	return pt_run(pt_consumer, pt_producer, 10 * N);
 }
 
 int main(int argc, char **argv)
