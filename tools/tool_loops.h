@@ -385,4 +385,15 @@ static inline int tool_serve(struct tool_loops *tl, const char *host, int port,
 	return status;
 }
 
+/* The end of a server's exit line: each thread's connections (the spread
+   SO_REUSEPORT gave them), read as the uint64_t at offset off of each of
+   the n slots of size bytes; then the newline. */
+static inline void tool_report_spread(const void *slots, size_t size, size_t off, unsigned n)
+{
+	for (unsigned i = 0; n > 1 && i < n; i++)
+		fprintf(stderr, "%s%llu", i ? "+" : " (threads: ",
+			(unsigned long long)*(const uint64_t *)((const char *)slots + i * size + off));
+	fprintf(stderr, "%s\n", n > 1 ? " connections)" : "");
+}
+
 #endif

@@ -18,6 +18,7 @@
  * (tools/tool_loops.h). At exit it prints the connections served and bytes
  * echoed, summed over the loops, with each loop's connections.
  */
+#include <stddef.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -172,9 +173,7 @@ static void report(const void *slots, unsigned n, void *ctx)
 	}
 	fprintf(stderr, "urt-echo: served %llu connections, echoed %llu bytes", (unsigned long long)conns,
 		(unsigned long long)bytes);
-	for (unsigned i = 0; n > 1 && i < n; i++)
-		fprintf(stderr, "%s%llu", i ? "+" : " (threads: ", (unsigned long long)srv[i].accepted);
-	fprintf(stderr, "%s\n", n > 1 ? " connections)" : "");
+	tool_report_spread(srv, sizeof *srv, offsetof(struct server, accepted), n);
 }
 
 int main(int argc, char **argv)

@@ -14,6 +14,7 @@
  * wakes the others (tools/tool_loops.h). At exit it prints the connections
  * and requests served, summed over the loops, with each loop's connections.
  */
+#include <stddef.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -122,9 +123,7 @@ static void report(const void *slots, unsigned n, void *ctx)
 	}
 	fprintf(stderr, "urt-httpd: served %llu connections, %llu requests", (unsigned long long)conns,
 		(unsigned long long)reqs);
-	for (unsigned i = 0; n > 1 && i < n; i++)
-		fprintf(stderr, "%s%llu", i ? "+" : " (threads: ", (unsigned long long)srv[i].accepted);
-	fprintf(stderr, "%s\n", n > 1 ? " connections)" : "");
+	tool_report_spread(srv, sizeof *srv, offsetof(struct httpd, accepted), n);
 }
 
 /* Listen (one socket per loop), say so, run the loops, report. */
