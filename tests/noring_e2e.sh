@@ -37,6 +37,9 @@ pass "urt picks epoll by itself and does file I/O and a sleep"
 start_tool() {
 	local name=$1 out=$work/$1.out
 	shift
+	# a fresh file: the previous pass's ready line must not be read before
+	# this server's shell has truncated it
+	rm -f "$out"
 	"$@" >"$out" 2>"$work/$name.err" &
 	pids+=($!)
 	for _ in $(seq 200); do grep -qs listening "$out" && break; sleep 0.05; done
