@@ -7,13 +7,17 @@
  *          and waits for it (urt_remote_wait): ns per spawn+join round trip.
  *   wake:  ping-pong between a task on each loop over two urt_xsem: ns per
  *          round trip (two cross-loop wake-ups).
+ *   future: the same ping-pong over one-shot urt_xfuture, a fresh pair per
+ *          round trip (made before the clock starts): loop 0 sets ping[i]
+ *          and waits for pong[i], loop 1 waits for ping[i] and sets
+ *          pong[i]: ns per round trip (two cross-loop future wake-ups).
  *   queue: a producer task on loop 0 puts N pointers into a urt_xqueue
  *          (capacity 1024), a consumer task on loop 1 takes them: ns per
  *          item.
  * Each urt figure runs with the cross-loop doorbell as IORING_OP_MSG_RING
  * (the default) and as an eventfd write (URT_DOORBELL=eventfd), alternating
  * round by round. Baselines, same rounds: a pthread mutex+condvar ping-pong
- * between two threads (against wake) and a mutex+condvar bounded queue of
+ * between two threads (against wake and future) and a mutex+condvar bounded queue of
  * 1024 between two threads (against queue), threads pinned the same way.
  *
  * Usage: bench_xloop [N, default 20000] [rounds, default 7] [msg|efd]
@@ -83,6 +87,48 @@ static int wake_main(void *arg)
 	urt_remote_wait(h, &r);
 	urt_xsem_free(sa);
 	urt_xsem_free(sb);
+	return r;
+}
+
+static urt_xfuture **ping, **pong;
+
+static int fut_ponger(void *arg)
+{
+	(void)arg;
+	for (long i = 0; i < N; i++) {
+		if (urt_xfuture_wait(ping[i], -1, NULL) || urt_xfuture_set(pong[i], 0, NULL))
+			return 1;
+	}
+	return 0;
+}
+
+static int future_main(void *arg)
+{
+	double *out = arg;
+	ping = calloc((size_t)N, sizeof *ping);
+	pong = calloc((size_t)N, sizeof *pong);
+	if (!ping || !pong)
+		return 1;
+	for (long i = 0; i < N; i++)
+		if (urt_xfuture_new(&ping[i]) || urt_xfuture_new(&pong[i]))
+			return 1;
+	urt_remote *h;
+	if (urt_spawn_on(urt_loops_get(1), fut_ponger, NULL, &h))
+		return 1;
+	int64_t t0 = bench_now_ns();
+	for (long i = 0; i < N; i++) {
+		if (urt_xfuture_set(ping[i], 0, NULL) || urt_xfuture_wait(pong[i], -1, NULL))
+			return 1;
+	}
+	*out = (double)(bench_now_ns() - t0) / (double)N;
+	int r = 1;
+	urt_remote_wait(h, &r);
+	for (long i = 0; i < N; i++) {
+		urt_xfuture_free(ping[i]);
+		urt_xfuture_free(pong[i]);
+	}
+	free(ping);
+	free(pong);
 	return r;
 }
 
@@ -247,6 +293,29 @@ static double run_pt_queue(void)
 	return pt_run(pt_consumer, pt_producer, 10 * N);
 }
 
+/* One row of the table: a urt figure, run with each doorbell, and its
+   pthread baseline where there is one. */
+struct figure {
+	const char *name, *label;
+	int (*fn)(void *);
+	long per_n; /* operations per run: per_n * N */
+	double (*pt)(void);
+	double m[BENCH_MAX_ROUNDS], e[BENCH_MAX_ROUNDS], p[BENCH_MAX_ROUNDS];
+	double cm[BENCH_MAX_ROUNDS], ce[BENCH_MAX_ROUNDS];
+};
+
+static struct figure figs[] = {
+	{.name = "spawn", .label = "spawn on loop 1 + join from loop 0 (ns/round trip)",
+	 .fn = spawn_main, .per_n = 1},
+	{.name = "wake", .label = "xsem ping-pong between loops (ns/round trip)", .fn = wake_main,
+	 .per_n = 1, .pt = run_pt_wake},
+	{.name = "future", .label = "xfuture ping-pong, fresh pair per round trip (ns/round trip)",
+	 .fn = future_main, .per_n = 1, .pt = run_pt_wake},
+	{.name = "queue", .label = "xqueue, producer loop 0 -> consumer loop 1 (ns/item)",
+	 .fn = queue_main, .per_n = 10, .pt = run_pt_queue},
+};
+#define NFIGS (int)(sizeof figs / sizeof figs[0])
+
 int main(int argc, char **argv)
 {
 	N = bench_arg(argc, argv, 1, 20000);
@@ -255,60 +324,44 @@ int main(int argc, char **argv)
 		/* one doorbell, each figure once, with the process's CPU time
 		   (both loop threads: user + system) per operation */
 		bool efd = strcmp(argv[3], "efd") == 0;
-		int (*fns[3])(void *) = {spawn_main, wake_main, queue_main};
-		const char *names[3] = {"spawn", "wake", "queue"};
-		for (int i = 0; i < 3; i++) {
-			double v = run_urt(fns[i], efd);
-			long ops = i == 2 ? 10 * N : N;
-			printf("xloop_%s doorbell=%s ns=%.1f cpu_ns=%.1f\n", names[i], argv[3], v,
-			       last_cpu / (double)ops);
+		for (int i = 0; i < NFIGS; i++) {
+			double v = run_urt(figs[i].fn, efd);
+			printf("xloop_%s doorbell=%s ns=%.1f cpu_ns=%.1f\n", figs[i].name, argv[3], v,
+			       last_cpu / (double)(figs[i].per_n * N));
 		}
 		return 0;
 	}
-	double sp_m[BENCH_MAX_ROUNDS], sp_e[BENCH_MAX_ROUNDS];
-	double wk_m[BENCH_MAX_ROUNDS], wk_e[BENCH_MAX_ROUNDS], wk_p[BENCH_MAX_ROUNDS];
-	double q_m[BENCH_MAX_ROUNDS], q_e[BENCH_MAX_ROUNDS], q_p[BENCH_MAX_ROUNDS];
-	double c_sm[BENCH_MAX_ROUNDS], c_se[BENCH_MAX_ROUNDS], c_wm[BENCH_MAX_ROUNDS],
-		c_we[BENCH_MAX_ROUNDS], c_qm[BENCH_MAX_ROUNDS], c_qe[BENCH_MAX_ROUNDS];
 	for (int r = 0; r < R; r++) {
 		bool ev_first = r & 1; /* alternate which doorbell goes first */
-		for (int k = 0; k < 2; k++) {
-			bool ev = (k == 0) == ev_first;
-			double v = run_urt(spawn_main, ev), c = last_cpu / (double)N;
-			*(ev ? &sp_e[r] : &sp_m[r]) = v;
-			*(ev ? &c_se[r] : &c_sm[r]) = c;
-		}
-		wk_p[r] = run_pt_wake();
-		for (int k = 0; k < 2; k++) {
-			bool ev = (k == 0) == ev_first;
-			double v = run_urt(wake_main, ev), c = last_cpu / (double)N;
-			*(ev ? &wk_e[r] : &wk_m[r]) = v;
-			*(ev ? &c_we[r] : &c_wm[r]) = c;
-		}
-		q_p[r] = run_pt_queue();
-		for (int k = 0; k < 2; k++) {
-			bool ev = (k == 0) == ev_first;
-			double v = run_urt(queue_main, ev), c = last_cpu / (double)(10 * N);
-			*(ev ? &q_e[r] : &q_m[r]) = v;
-			*(ev ? &c_qe[r] : &c_qm[r]) = c;
+		for (int i = 0; i < NFIGS; i++) {
+			struct figure *f = &figs[i];
+			if (f->pt)
+				f->p[r] = f->pt();
+			for (int k = 0; k < 2; k++) {
+				bool ev = (k == 0) == ev_first;
+				double v = run_urt(f->fn, ev), c = last_cpu / (double)(f->per_n * N);
+				*(ev ? &f->e[r] : &f->m[r]) = v;
+				*(ev ? &f->ce[r] : &f->cm[r]) = c;
+			}
 		}
 	}
 	printf("### xloop (2 loops pinned to CPUs 0 and 1; N=%ld, %d rounds)\n\n", N, R);
 	printf("| figure | urt, MSG_RING doorbell | urt, eventfd doorbell | pthread mutex+condvar | MSG_RING / eventfd | MSG_RING / pthread |\n");
 	printf("|---|---|---|---|---|---|\n");
-	printf("| spawn on loop 1 + join from loop 0 (ns/round trip) | %.0f | %.0f | - | %.2f | - |\n",
-	       bench_median(sp_m, R), bench_median(sp_e, R), bench_median_ratio(sp_m, sp_e, R));
-	printf("| xsem ping-pong between loops (ns/round trip) | %.0f | %.0f | %.0f | %.2f | %.2f |\n",
-	       bench_median(wk_m, R), bench_median(wk_e, R), bench_median(wk_p, R),
-	       bench_median_ratio(wk_m, wk_e, R), bench_median_ratio(wk_m, wk_p, R));
-	printf("| xqueue, producer loop 0 -> consumer loop 1 (ns/item) | %.1f | %.1f | %.1f | %.2f | %.2f |\n",
-	       bench_median(q_m, R), bench_median(q_e, R), bench_median(q_p, R),
-	       bench_median_ratio(q_m, q_e, R), bench_median_ratio(q_m, q_p, R));
-	printf("| CPU time, both loop threads, per spawn+join (ns) | %.0f | %.0f | - | %.2f | - |\n",
-	       bench_median(c_sm, R), bench_median(c_se, R), bench_median_ratio(c_sm, c_se, R));
-	printf("| CPU time, both loop threads, per ping-pong round trip (ns) | %.0f | %.0f | - | %.2f | - |\n",
-	       bench_median(c_wm, R), bench_median(c_we, R), bench_median_ratio(c_wm, c_we, R));
-	printf("| CPU time, both loop threads, per queue item (ns) | %.0f | %.0f | - | %.2f | - |\n",
-	       bench_median(c_qm, R), bench_median(c_qe, R), bench_median_ratio(c_qm, c_qe, R));
+	for (int i = 0; i < NFIGS; i++) {
+		struct figure *f = &figs[i];
+		printf("| %s | %.1f | %.1f | ", f->label, bench_median(f->m, R), bench_median(f->e, R));
+		if (f->pt)
+			printf("%.1f | %.2f | %.2f |\n", bench_median(f->p, R),
+			       bench_median_ratio(f->m, f->e, R), bench_median_ratio(f->m, f->p, R));
+		else
+			printf("- | %.2f | - |\n", bench_median_ratio(f->m, f->e, R));
+	}
+	for (int i = 0; i < NFIGS; i++) {
+		struct figure *f = &figs[i];
+		printf("| CPU time, both loop threads, %s (ns per op) | %.1f | %.1f | - | %.2f | - |\n",
+		       f->name, bench_median(f->cm, R), bench_median(f->ce, R),
+		       bench_median_ratio(f->cm, f->ce, R));
+	}
 	return 0;
 }
