@@ -626,8 +626,13 @@ URT_API int urt_nop(void);
  * must be real fds or AT_FDCWD. Other negative fds give -EBADF.
  *
  * These are io_uring's operations, and a few differ from the syscalls of the
- * same name: opening a FIFO without O_CREAT does not wait for the other end
- * (a write-only open fails with -ENXIO, a read-only one returns at once).
+ * same name: opening a FIFO without O_CREAT or O_TRUNC does not wait for the
+ * other end (a write-only open fails with -ENXIO, a read-only one returns at
+ * once; the fd is blocking unless O_NONBLOCK was asked for). With O_CREAT or
+ * O_TRUNC io_uring opens in a kernel worker, where a FIFO open waits for its
+ * peer as open(2) does (cancellation and deadlines end the wait); epoll
+ * never waits there either. An offset given for a pipe, socket or other fd
+ * that cannot seek is ignored (as io_uring does; pread(2) says -ESPIPE).
  * A short write at the file position (off = -1) to a regular file does not
  * advance the position on Linux 6.18, so loop with explicit offsets
  * (urt_write_all with off >= 0) when writes may come up short.
@@ -710,7 +715,10 @@ URT_API int urt_rename(const char *oldpath, const char *newpath);
 URT_API int urt_mkdir(const char *path, mode_t mode);
 
 /* splice(2): move up to n bytes between fd_in and fd_out, one of which must
-   be a pipe. off_* = -1 for a pipe or the file position. flags SPLICE_F_*. */
+   be a pipe. off_* = -1 for a pipe or the file position. flags SPLICE_F_*
+   (SPLICE_F_NONBLOCK: -EAGAIN instead of waiting for the pipe). Waits for
+   an empty or full pipe end like any read or write: cancellation and
+   deadlines end it. */
 URT_API ssize_t urt_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t n,
 			   unsigned flags);
 
@@ -727,20 +735,30 @@ struct sockaddr;
 struct msghdr;
 
 URT_API int urt_socket(int domain, int type, int protocol);
+/* connect(2) as a blocking call makes it: 0, or the attempt's error, after
+   which the socket may try again. An attempt cut short by cancellation or
+   a deadline goes on in the kernel: connecting again then gives -EALREADY
+   at once while it is in progress. */
 URT_API int urt_connect(int fd, const struct sockaddr *addr, unsigned addrlen);
 /* accept4(2): returns the new fd; addr/addrlen may be NULL. flags SOCK_*.
    epoll: the listening socket is made O_NONBLOCK on first use (accept4 on
    it must not block the loop); urt_connect sets O_NONBLOCK only while it
    waits and restores the fd's flags. An fd urt_accept or urt_socket made
-   is registered with epoll once, edge-triggered: close it with urt_close
-   or urt_sock_close (a plain close(2) of one that has been waited on
-   leaves urt trusting the registration if a foreign fd, one not made by
-   urt, later gets the same number). On such a stream socket a urt_recv
+   is registered with epoll once, edge-triggered, when made. Once a call
+   has waited on it, close it with urt_close or urt_sock_close, never with
+   plain close(2) (urt would go on trusting its registration for the next
+   fd to get that number). Any other fd -- one urt did not make, or one it
+   made that no call waited on -- may be closed with plain close(2): urt
+   checks a registration before trusting it. On such a stream socket a urt_recv
    or urt_send that comes back short means the buffer was drained (filled)
    just then, so the next one waits for readiness before its syscall
    (nginx's rule; bytes read or written behind urt's back only cost a
    spurious wake-up). Other fds are re-armed at each wait. */
 URT_API int urt_accept(int fd, struct sockaddr *addr, unsigned *addrlen, int flags);
+/* recv(2)/send(2). MSG_WAITALL (recv, send, recvmsg, sendmsg) on a stream
+   or seqpacket socket waits until all n bytes are moved, EOF or an error;
+   a cancellation or deadline after some bytes returns that count (the
+   cancellation stays pending). MSG_DONTWAIT: -EAGAIN instead of a wait. */
 URT_API ssize_t urt_recv(int fd, void *buf, size_t n, int flags);
 URT_API ssize_t urt_send(int fd, const void *buf, size_t n, int flags);
 /* send until all n bytes are out: n or a negative errno (-EPIPE,

@@ -22,11 +22,13 @@
 struct ep_fd {
 	struct urt_list waiters; /* struct urt__op.ep.link */
 	uint32_t armed;          /* one-shot: events the set holds for it (0: disarmed) */
-	bool added;              /* in the epoll set */
+	bool added;              /* in the epoll set (one-shot records) */
 	bool et;                 /* made by urt (accept, socket): registered once,
-				    edge-triggered, for every event */
+				    edge-triggered, for every event, when made */
+	bool verified;           /* et: a wait found that registration still in
+				    the set for the fd behind this number (see
+				    epoll/loop.c: "Records") */
 	bool stream;             /* et and SOCK_STREAM: a short recv drained it */
-	uint8_t kind;            /* a listener: 0 not asked, 1 SOCK_STREAM, 2 other */
 	bool in_ready, out_ready; /* et: no EAGAIN / short transfer since the last
 				     edge (else the next call waits first) */
 	bool in_end, out_end;    /* et: hang-up or error seen: that direction stays

@@ -8,8 +8,11 @@
  *   files       the same call first (a page-cache hit completes inline);
  *               when it would block, epoll cannot watch the fd (EPERM) and
  *               the call runs on a worker thread
- *   the rest    open, stat, fsync, fallocate, rename, link, splice...: on a
- *               worker; socket, shutdown, close: inline (they do not block)
+ *   splice      non-blocking at its pipe (and socket) side, waiting for
+ *               readiness like the rest; on a worker when a file side may
+ *               block on the disk
+ *   the rest    open, stat, fsync, fallocate, rename, link...: on a worker;
+ *               socket, shutdown, close: inline (they do not block)
  *
  * A worker call is waited for even when the task is cancelled or times
  * out meanwhile (it cannot be interrupted; its buffers must outlive it):
@@ -20,6 +23,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -52,6 +57,13 @@ static long rw_blocking(struct urt__req *r, int fd)
 	return n;
 }
 
+static long splice_call(const struct urt__req *r, int in, int out)
+{
+	loff_t ioff = (loff_t)(int64_t)r->off, ooff = (loff_t)(int64_t)r->off2;
+	return splice(in, (int64_t)r->off < 0 ? NULL : &ioff, out, (int64_t)r->off2 < 0 ? NULL : &ooff,
+		      r->len, r->flags);
+}
+
 static void *blocking_fn(void *arg)
 {
 	struct blocking *b = arg;
@@ -69,9 +81,18 @@ static void *blocking_fn(void *arg)
 	case URT__R_FSYNC:
 		n = r->flags & URT__FSYNC_DATA ? fdatasync(b->fd) : fsync(b->fd);
 		break;
-	case URT__R_OPENAT:
-		n = openat(b->fd, r->addr, (int)r->flags, (mode_t)r->mode);
+	case URT__R_OPENAT: {
+		/* A FIFO must not wait for its other end (urt.h; io_uring's
+		   inline open does the same): opened with O_NONBLOCK, which is
+		   taken back unless asked for (F_SETFL sets exactly the status
+		   flags given; open already checked them). */
+		int fl = (int)r->flags;
+		bool nb = !(fl & (O_NONBLOCK | O_PATH));
+		n = openat(b->fd, r->addr, nb ? fl | O_NONBLOCK : fl, (mode_t)r->mode);
+		if (n >= 0 && nb)
+			fcntl((int)n, F_SETFL, fl & (O_APPEND | O_DIRECT | O_NOATIME));
 		break;
+	}
 	case URT__R_STATX:
 		n = statx(b->fd, r->addr, (int)r->flags, r->mode, r->addr2);
 		break;
@@ -96,12 +117,9 @@ static void *blocking_fn(void *arg)
 	case URT__R_LINKAT:
 		n = linkat(b->fd, r->addr, r->fd2, r->addr2, (int)r->flags);
 		break;
-	case URT__R_SPLICE: {
-		loff_t in = (loff_t)(int64_t)r->off, out = (loff_t)(int64_t)r->off2;
-		n = splice(b->fd, (int64_t)r->off < 0 ? NULL : &in, b->fd2,
-			   (int64_t)r->off2 < 0 ? NULL : &out, r->len, r->flags & ~SPLICE_F_NONBLOCK);
+	case URT__R_SPLICE:
+		n = splice_call(r, b->fd, b->fd2);
 		break;
-	}
 	default:
 		n = -1;
 		errno = EINVAL;
@@ -118,6 +136,15 @@ static int on_worker(struct urt__req *r, int fd, int fd2)
 }
 
 /* ---- readiness ---- */
+
+static int nop(void)
+{
+	urt_task *t = urt__L->current;
+	urt__ready(t); /* completes at once, like IORING_OP_NOP: a trip through the loop */
+	urt__suspend();
+	return 0;
+}
+
 
 /* Wait for fd, mapping "epoll cannot watch it" to "run it on a worker"
    (*worker set) for the callers that can. */
@@ -149,8 +176,8 @@ static int rw(struct urt__req *r, int fd)
 		int e = errno;
 		if (e == EINTR)
 			continue;
-		if (e == ESPIPE && off == 0) {
-			off = -1; /* a pipe or socket: io_uring takes offset 0 as "none" */
+		if (e == ESPIPE && off != -1) {
+			off = -1; /* a pipe or socket: io_uring ignores the offset */
 			continue;
 		}
 		if (e != EAGAIN && e != EOPNOTSUPP)
@@ -170,6 +197,97 @@ static int rw(struct urt__req *r, int fd)
 	}
 }
 
+static ssize_t sock_call(unsigned op, int fd, void *addr, uint32_t len, int flags)
+{
+	switch (op) {
+	case URT__R_RECV: return recv(fd, addr, len, flags);
+	case URT__R_SEND: return send(fd, addr, len, flags);
+	case URT__R_RECVMSG: return recvmsg(fd, addr, flags);
+	default: return sendmsg(fd, addr, flags);
+	}
+}
+
+/* Is fd a socket whose short transfers io_uring retries under MSG_WAITALL
+   (io_net_retry: SOCK_STREAM, SOCK_SEQPACKET)? */
+static bool waitall_retries(int fd)
+{
+	struct ep_fd *rec = urt__ep_fd(urt__L->ep, fd, false);
+	if (rec && rec->et && rec->stream)
+		return true;
+	int type = 0;
+	socklen_t tl = sizeof type;
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+	       (type == SOCK_STREAM || type == SOCK_SEQPACKET);
+}
+
+static size_t msg_bytes(const struct msghdr *m)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		n += m->msg_iov[i].iov_len;
+	return n;
+}
+
+/*
+ * MSG_WAITALL after a short first transfer of `done` bytes: the rest, as
+ * io_uring does it (more calls until all is moved, EOF, an error, a
+ * cancellation or the deadline; the count so far wins over any of these,
+ * and a cancellation then stays pending). Cold path: the iovec array of a
+ * msghdr is copied to be advanced, so the caller's stays as it was; ancillary
+ * data and the address came with the first part.
+ */
+static int waitall_rest(unsigned op, int fd, void *addr, uint32_t len, int flags, size_t done,
+			size_t total)
+{
+	bool out = op == URT__R_SEND || op == URT__R_SENDMSG;
+	bool msg = op == URT__R_RECVMSG || op == URT__R_SENDMSG;
+	const struct msghdr *um = addr;
+	struct msghdr m;
+	struct iovec *iov = NULL;
+	if (!waitall_retries(fd))
+		return (int)done;
+	if (msg) {
+		iov = malloc(um->msg_iovlen * sizeof *iov);
+		if (!iov)
+			return (int)done;
+		m = (struct msghdr){.msg_iov = iov};
+	}
+	while (done < total) {
+		ssize_t n;
+		if (msg) {
+			size_t skip = done, k = 0;
+			while (k < um->msg_iovlen && skip >= um->msg_iov[k].iov_len)
+				skip -= um->msg_iov[k++].iov_len;
+			m.msg_iovlen = um->msg_iovlen - k;
+			memcpy(iov, um->msg_iov + k, m.msg_iovlen * sizeof *iov);
+			iov[0].iov_base = (char *)iov[0].iov_base + skip;
+			iov[0].iov_len -= skip;
+			n = sock_call(op, fd, &m, 0, flags);
+		} else {
+			n = sock_call(op, fd, (char *)addr + done, len - (uint32_t)done, flags);
+		}
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n == 0 && !out)
+			break; /* EOF */
+		int e = n < 0 ? errno : EAGAIN;
+		if (e == EINTR)
+			continue;
+		if (e != EAGAIN)
+			break;
+		int w = await(fd, out ? EPOLLOUT : EPOLLIN, NULL);
+		if (w < 0) {
+			if (w == -ECANCELED)
+				urt__cancel_rearm(urt__L->current); /* (the count wins) */
+			break;
+		}
+	}
+	free(iov);
+	return (int)done;
+}
+
 /*
  * recv/send/recvmsg/sendmsg. On an fd urt made (edge-triggered, see
  * epoll/loop.c) a recv or send that came back short, or EAGAIN, means the
@@ -177,7 +295,8 @@ static int rw(struct urt__req *r, int fd)
  * next call then waits for the next edge instead of paying a syscall that
  * would say EAGAIN (one syscall per request saved on echo and HTTP). Only
  * for stream sockets (a datagram per recv says nothing of the queue), and
- * not with MSG_PEEK or a caller's MSG_DONTWAIT.
+ * not with MSG_PEEK or a caller's MSG_DONTWAIT. MSG_WAITALL waits for the
+ * whole length (waitall_rest), as io_uring does.
  */
 static int sock_io(unsigned op, int fd, void *addr, uint32_t len, uint32_t uflags)
 {
@@ -195,16 +314,16 @@ static int sock_io(unsigned op, int fd, void *addr, uint32_t len, uint32_t uflag
 			return w;
 	}
 	for (;;) {
-		ssize_t n;
-		switch (op) {
-		case URT__R_RECV: n = recv(fd, addr, len, flags); break;
-		case URT__R_SEND: n = send(fd, addr, len, flags); break;
-		case URT__R_RECVMSG: n = recvmsg(fd, addr, flags); break;
-		default: n = sendmsg(fd, addr, flags); break;
-		}
+		ssize_t n = sock_call(op, fd, addr, len, flags);
 		if (likely(n >= 0)) {
 			if (ready && n > 0 && (size_t)n < len && !(out ? rec->out_end : rec->in_end))
 				*ready = false; /* short: drained (or full) just now */
+			if (unlikely(uflags & MSG_WAITALL) && !user_nowait && n > 0) {
+				size_t total = op == URT__R_RECV || op == URT__R_SEND
+						       ? len : msg_bytes(addr);
+				if ((size_t)n < total)
+					return waitall_rest(op, fd, addr, len, flags, (size_t)n, total);
+			}
 			return (int)n;
 		}
 		int e = errno;
@@ -232,19 +351,14 @@ int urt__epoll_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flag
 	return res;
 }
 
-/* Is listening socket fd SOCK_STREAM (its connections are)? Asked once
-   per listener and kept in its record. */
-static bool listener_stream(int fd)
+/* Is fd (just accepted) SOCK_STREAM? Asked of each new socket, not
+   remembered per listener: a listener's number can be closed and reused
+   behind urt's back, by a listener of another type. */
+static bool sock_stream(int fd)
 {
-	struct ep_fd *e = urt__ep_fd(urt__L->ep, fd, true);
-	if (e && e->kind)
-		return e->kind == 1;
 	int type = 0;
 	socklen_t len = sizeof type;
-	bool stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
-	if (e)
-		e->kind = stream ? 1 : 2;
-	return stream;
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
 }
 
 /* accept4 needs a non-blocking listener: made so on first use (documented
@@ -259,7 +373,7 @@ static int do_accept(struct urt__req *r, int fd)
 	for (;;) {
 		int c = accept4(fd, r->addr, (socklen_t *)r->addr2, (int)r->flags);
 		if (c >= 0) {
-			urt__epoll_owned(urt__L, c, listener_stream(fd));
+			urt__epoll_owned(urt__L, c, sock_stream(c));
 			return c;
 		}
 		int e = errno;
@@ -273,8 +387,26 @@ static int do_accept(struct urt__req *r, int fd)
 	}
 }
 
-/* connect on a non-blocking fd, then wait for writability and read the
-   outcome; the fd's own flags are put back. */
+static int connect_call(struct urt__req *r, int fd)
+{
+	int res;
+	do
+		res = connect(fd, r->addr, r->len) == 0 ? 0 : -errno;
+	while (res == -EINTR);
+	return res;
+}
+
+/*
+ * connect(2) as a blocking call behaves, on a non-blocking fd (the fd's
+ * own flags are put back): wait for writability, then connect again for
+ * the outcome, which also leaves a failed socket ready for a new attempt
+ * (reading SO_ERROR instead would leave it "connecting", and the next
+ * connect would say -ECONNABORTED). An attempt still in progress (one cut
+ * short by a deadline) is -EALREADY at once, as connect(2) and io_uring
+ * say. -ECONNABORTED first: an earlier non-blocking attempt failed and was
+ * reported elsewhere; that call reset the socket, so start anew (io_uring
+ * does the same, once).
+ */
 static int do_connect(struct urt__req *r, int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -283,19 +415,103 @@ static int do_connect(struct urt__req *r, int fd)
 	bool set = !(fl & O_NONBLOCK);
 	if (set && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
-	int res = connect(fd, r->addr, r->len) == 0 ? 0 : -errno;
-	while (res == -EINTR)
-		res = connect(fd, r->addr, r->len) == 0 ? 0 : -errno;
-	if (res == -EINPROGRESS || res == -EALREADY) {
+	int res = connect_call(r, fd);
+	if (res == -ECONNABORTED)
+		res = connect_call(r, fd);
+	while (res == -EINPROGRESS) {
 		res = await(fd, EPOLLOUT, NULL);
-		if (res == 0) {
-			int err = 0;
-			socklen_t len = sizeof err;
-			res = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ? -errno : -err;
-		}
+		if (res < 0)
+			break;
+		res = connect_call(r, fd);
+		if (res == -EALREADY)
+			res = -EINPROGRESS; /* not decided yet: a spare wake-up */
+		else if (res == -EISCONN)
+			res = 0;
 	}
 	if (set)
 		fcntl(fd, F_SETFL, fl);
+	return res;
+}
+
+/*
+ * splice(2). On a worker it could wait forever (an empty pipe) where no
+ * cancellation or deadline reaches it, and hold up the loop's shutdown.
+ * So the pipe side is made non-blocking with SPLICE_F_NONBLOCK, a socket
+ * or character device side with O_NONBLOCK for the call (put back after),
+ * and a side that would block is waited for like any fd. A regular file
+ * (or block device) side can still block on the disk, not forever: then
+ * each try runs on a worker. A caller's own SPLICE_F_NONBLOCK gets -EAGAIN
+ * instead of a wait.
+ */
+static bool pollable(mode_t m)
+{
+	return S_ISFIFO(m) || S_ISSOCK(m) || S_ISCHR(m);
+}
+
+static int nonblock_on(int fd, mode_t m)
+{
+	if (!S_ISSOCK(m) && !S_ISCHR(m))
+		return -1; /* a pipe: SPLICE_F_NONBLOCK covers it */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK) || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	return fl; /* to put back */
+}
+
+static int do_splice(struct urt__req *r, int in, int out)
+{
+	struct stat si, so;
+	if (fstat(in, &si) < 0 || fstat(out, &so) < 0)
+		return -errno;
+	bool in_poll = pollable(si.st_mode), out_poll = pollable(so.st_mode);
+	if (!in_poll && !out_poll)
+		return on_worker(r, in, out); /* no pipe: the kernel says why */
+	bool user_nowait = r->flags & SPLICE_F_NONBLOCK;
+	bool worker = !in_poll || !out_poll;
+	int in_fl = nonblock_on(in, si.st_mode), out_fl = nonblock_on(out, so.st_mode);
+	struct urt__req nb = *r;
+	nb.flags |= SPLICE_F_NONBLOCK;
+	int res;
+	for (;;) {
+		if (worker) {
+			res = on_worker(&nb, in, out);
+		} else {
+			long n = splice_call(&nb, in, out);
+			res = n < 0 ? -errno : (int)n;
+		}
+		if (res == -EINTR)
+			continue;
+		if (res != -EAGAIN || user_nowait)
+			break;
+		/* which side would block? */
+		struct pollfd p[2] = {{.fd = in, .events = POLLIN}, {.fd = out, .events = POLLOUT}};
+		poll(p, 2, 0);
+		int wfd = -1;
+		uint32_t ev = 0;
+		if (in_poll && !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			wfd = in, ev = EPOLLIN;
+		else if (out_poll && !(p[1].revents & (POLLOUT | POLLHUP | POLLERR)))
+			wfd = out, ev = EPOLLOUT;
+		if (wfd < 0) {
+			/* both look ready: a moment's race; go round the loop once */
+			res = urt__op_check();
+			if (res)
+				break;
+			nop();
+			continue;
+		}
+		res = await(wfd, ev, NULL);
+		if (res == -EPERM) { /* epoll cannot watch it: the plain call, as before */
+			res = on_worker(r, in, out);
+			break;
+		}
+		if (res < 0)
+			break;
+	}
+	if (in_fl >= 0)
+		fcntl(in, F_SETFL, in_fl);
+	if (out_fl >= 0)
+		fcntl(out, F_SETFL, out_fl);
 	return res;
 }
 
@@ -335,14 +551,6 @@ static inline int real_fd(int fd)
 	return r < 0 ? INT32_MIN : r;
 }
 #define BAD(fd) ((fd) == INT32_MIN)
-
-static int nop(void)
-{
-	urt_task *t = urt__L->current;
-	urt__ready(t); /* completes at once, like IORING_OP_NOP: a trip through the loop */
-	urt__suspend();
-	return 0;
-}
 
 static int run(struct urt__req *r, bool nocancel);
 
@@ -416,7 +624,7 @@ static int run(struct urt__req *r, bool nocancel)
 		int in = real_fd(fd), out = real_fd(r->fd2);
 		if (BAD(in) || BAD(out))
 			return -EBADF;
-		return on_worker(r, in, out);
+		return do_splice(r, in, out);
 	}
 	case URT__R_OPENAT: {
 		int o = on_worker(r, fd, -1);

@@ -4,18 +4,35 @@
  * eventfd watches (the executor's and the remote queue's doorbells), the
  * one epoll_wait of a turn, and the fixed-fd table.
  *
+ * Records. Every fd waited on has a record, found by its number. A number
+ * outlives the fd behind it: urt.h lets a program close a foreign fd (one
+ * urt did not make), or an fd urt made but never waited on, with plain
+ * close(2), and the kernel hands the number to the next fd. So no record
+ * may make a wait skip its arming unless the registration it trusts was
+ * checked against the fd behind the number now; the rules below keep that
+ * with no syscall per wait on the fast path.
+ *
  * Readiness, two ways. An fd urt itself made (urt_accept, urt_socket) is
- * added once, edge-triggered, for every event, at its first wait: no
- * syscall per wait after that (the ops try their non-blocking call first
- * and wait only on EAGAIN, so no edge can be missed). urt_close forgets it
- * (EPOLL_CTL_DEL), and an fd number urt hands out again is forgotten
- * first. Any other fd is one-shot (EPOLLONESHOT, level-triggered): a wait
- * arms it for the union of what its waiters want, the event disarms it.
- * Arming with EPOLL_CTL_MOD on each wait costs a syscall but never trusts
- * a stale registration: a foreign fd closed behind urt's back and reused
- * is simply added again (MOD says ENOENT). Either way the woken tasks
- * retry their call (a wake is a hint: one that still gets EAGAIN waits
- * again).
+ * added when made, edge-triggered, for every event. Its first wait checks
+ * that registration with EPOLL_CTL_MOD: success means the set holds this
+ * number for the very file urt made (epoll keys its items by file and
+ * number, and drops an item when its file closes), so later waits arm
+ * nothing (the ops try their non-blocking call first and wait only on
+ * EAGAIN, so no edge can be missed); ENOENT means that fd was closed and
+ * the number now names a foreign fd, which is then treated as foreign.
+ * Once waited on, an fd urt made must be closed through urt (urt_close,
+ * urt_sock_close: urt.h), which forgets its record; a number urt hands out
+ * again is forgotten first. Any other fd is one-shot (EPOLLONESHOT,
+ * level-triggered): a wait arms it for the union of what its waiters want,
+ * the event disarms it. Arming with EPOLL_CTL_MOD on each wait costs a
+ * syscall but never trusts a stale registration: a foreign fd closed
+ * behind urt's back and reused is simply added again (MOD says ENOENT).
+ * Either way the woken tasks retry their call (a wake is a hint: one that
+ * still gets EAGAIN waits again).
+ *
+ * A wait for output does not include EPOLLRDHUP: a peer's half-close stays
+ * ready for good, and a sender woken by it would only find the socket
+ * still full and wait again, forever (a busy loop).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,20 +113,37 @@ struct ep_fd *urt__ep_fd_slow(struct urt__epoll *ep, int fd, bool make)
 }
 
 
-/* Arm fd for what its waiters want (one syscall). 0 or a negative errno
-   (-EPERM: epoll cannot watch this fd). */
+#define ET_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET)
+
+/* Back to "foreign fd, never seen": what a record knew of an earlier fd
+   behind the number must not outlive it. Waiters stay. */
+static void record_reset(struct ep_fd *e)
+{
+	e->added = false;
+	e->et = false;
+	e->verified = false;
+	e->stream = false;
+	e->in_ready = e->out_ready = true;
+	e->in_end = e->out_end = false;
+}
+
+/* Arm fd for what its waiters want (one syscall, none for a checked
+   edge-triggered record). 0 or a negative errno (-EPERM: epoll cannot
+   watch this fd). */
 static int fd_arm(struct urt__epoll *ep, struct ep_fd *e, int fd)
 {
 	if (e->et) {
-		if (e->added)
+		if (e->verified)
 			return 0;
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
-					 .data.u64 = (uint64_t)fd << 1};
-		if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
-		    (errno != EEXIST || epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev) < 0))
+		struct epoll_event ev = {.events = ET_EVENTS, .data.u64 = (uint64_t)fd << 1};
+		if (epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
+			e->verified = true; /* (MOD re-reports what is ready: a spare edge at most) */
+			return 0;
+		}
+		if (errno != ENOENT)
 			return -errno;
-		e->added = true;
-		return 0;
+		/* the fd urt made is gone; a foreign one has its number */
+		record_reset(e);
 	}
 	uint32_t want = 0;
 	struct urt_list *pos;
@@ -154,11 +188,13 @@ int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
 	op->task = t;
 	op->timed_out = 0;
 	op->nocancel = 0;
-	op->ep.events = events | EPOLLRDHUP;
+	/* a hang-up ends a wait for input; a wait for output ignores it
+	   (see the top: it would never sleep again) */
+	op->ep.events = events & EPOLLIN ? events | EPOLLRDHUP : events;
 	op->ep.revents = 0;
 	op->ep.fd = fd;
 	urt__list_add_tail(&e->waiters, &op->ep.link);
-	if (!(e->et && e->added)) { /* (registered edge-triggered: nothing to arm) */
+	if (!e->verified) { /* (edge-triggered and checked: nothing to arm) */
 		int r = fd_arm(ep, e, fd);
 		if (r < 0) {
 			urt__list_del(&op->ep.link);
@@ -205,27 +241,28 @@ void urt__epoll_forget(struct urt_loop *L, int fd)
 	if (!e)
 		return;
 	urt__epoll_cancel_fd(L, fd);
-	if (e->added)
+	if (e->added || e->et)
 		epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT, EBADF: already gone */
 	if (e->armed)
 		ep->armed--;
-	e->added = false;
 	e->armed = 0;
-	e->et = false;
-	e->stream = false;
-	e->kind = 0;
-	e->in_ready = e->out_ready = true;
-	e->in_end = e->out_end = false;
+	record_reset(e);
 }
 
 void urt__epoll_owned(struct urt_loop *L, int fd, bool stream)
 {
 	urt__epoll_forget(L, fd); /* a number reused: nothing of the old one stays */
-	struct ep_fd *e = urt__ep_fd(L->ep, fd, true);
-	if (e) { /* (no record: it stays one-shot, which is always correct) */
-		e->et = true;
-		e->stream = stream;
-	}
+	struct urt__epoll *ep = L->ep;
+	struct ep_fd *e = urt__ep_fd(ep, fd, true);
+	if (!e)
+		return; /* no record: it stays one-shot, which is always correct */
+	/* registered now, so that the first wait can tell whether this fd
+	   is still the one behind the number (see the top) */
+	struct epoll_event ev = {.events = ET_EVENTS, .data.u64 = (uint64_t)fd << 1};
+	if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return; /* (ENOMEM, ENOSPC: one-shot then) */
+	e->et = true;
+	e->stream = stream;
 }
 
 bool urt__epoll_edge(struct urt_loop *L, int fd)

@@ -204,7 +204,7 @@ static int connect_addr(const struct sockaddr *sa, unsigned len)
 		return fd;
 	int r = urt_connect(fd, sa, len);
 	if (r < 0) {
-		close(fd);
+		urt_close(fd); /* through urt: the epoll backend forgets its record */
 		return r;
 	}
 	return fd;
