@@ -309,16 +309,41 @@ static inline int tool_servers_prepare(struct tool_loops *tl)
 }
 
 /*
+ * At a graceful stop, before the listener closes: the connections the
+ * kernel already accepted -- queued in the acceptor, or in the listen
+ * backlog -- are handed to take(arg, fd) and served like the open ones.
+ * Closing a listener resets whatever its backlog holds (with SO_REUSEPORT
+ * the kernel does not move it to the group's other sockets), and freeing
+ * an acceptor closes what it queued: a client that connected just before
+ * the stop would see a reset instead of an answer. Ends when no connection
+ * came for 1 ms, or after a backlog's worth (4096).
+ */
+static inline void tool__take_queued(urt_acceptor *acc, int lfd, void (*take)(void *, int),
+				     void *arg)
+{
+	for (int n = 0; n < 4096; n++) {
+		urt_deadline_push(URT_NS_PER_MS);
+		int fd = acc ? urt_acceptor_accept(acc) : urt_accept(lfd, NULL, NULL, SOCK_CLOEXEC);
+		urt_deadline_pop();
+		if (fd < 0)
+			break;
+		take(arg, fd);
+	}
+}
+
+/*
  * A server loop's life once its acceptor is made (*acc; NULL: the accept
  * task accepts by itself): run accept_fn(arg) as a task until the server
- * must stop (tool_wait_stop), then stop accepting, free *acc (set to NULL)
- * and close the listener, and give the connections of group conns drain_ns
- * to end (urt_group_wait cancels those still open at that deadline).
- * Returns the loop's exit status.
+ * must stop (tool_wait_stop), then stop accepting: serve what the kernel
+ * already accepted (tool__take_queued: take(arg, fd) is what accept_fn
+ * does with each connection), free *acc (set to NULL) and close the
+ * listener, and give the connections of group conns drain_ns to end
+ * (urt_group_wait cancels those still open at that deadline). Returns the
+ * loop's exit status.
  */
 static inline int tool_serve_loop(const struct tool_loops *tl, unsigned index,
-				  int (*accept_fn)(void *), void *arg, urt_acceptor **acc,
-				  int lfd, urt_group *conns, int64_t drain_ns)
+				  int (*accept_fn)(void *), void (*take)(void *, int), void *arg,
+				  urt_acceptor **acc, int lfd, urt_group *conns, int64_t drain_ns)
 {
 	urt_task *at = urt_spawn(accept_fn, arg);
 	int w = at ? tool_wait_stop(tl, index) : -errno;
@@ -326,9 +351,10 @@ static inline int tool_serve_loop(const struct tool_loops *tl, unsigned index,
 		urt_cancel(at);
 		urt_join(at, NULL);
 	}
+	tool__take_queued(*acc, lfd, take, arg);
 	urt_acceptor_free(*acc); /* no task waits on it any more */
 	*acc = NULL;
-	close(lfd);
+	urt_close(lfd); /* (urt made no record of it: plain close would do) */
 	urt_deadline_push(drain_ns);
 	urt_group_wait(conns);
 	urt_deadline_pop();

@@ -113,6 +113,16 @@ static int conn_task(void *arg)
 	return n == -ECANCELED ? (int)n : 0;
 }
 
+/* Serve one accepted connection. */
+static void take(void *arg, int fd)
+{
+	struct server *s = arg;
+	if (urt_group_spawn(&s->conns, conn_task, (void *)(intptr_t)fd))
+		s->accepted++;
+	else
+		close(fd);
+}
+
 static int accept_loop(void *arg)
 {
 	struct server *s = arg;
@@ -120,10 +130,7 @@ static int accept_loop(void *arg)
 		int fd = tool_accept(s->acc, s->lfd, "urt-echo");
 		if (fd < 0)
 			return 0;
-		if (urt_group_spawn(&s->conns, conn_task, (void *)(intptr_t)fd))
-			s->accepted++;
-		else
-			close(fd);
+		take(s, fd);
 	}
 }
 
@@ -148,7 +155,7 @@ static int server_main(void *arg)
 	urt_group_init(&s->conns);
 	/* graceful: stop accepting, give connections --drain seconds to end,
 	   then cancel the rest */
-	int status = tool_serve_loop(s->loops, s->index, accept_loop, s, &s->acc, s->lfd,
+	int status = tool_serve_loop(s->loops, s->index, accept_loop, take, s, &s->acc, s->lfd,
 				     &s->conns, (int64_t)(C.drain * 1e9));
 	urt_bufring_free(s->ring);
 	return status;

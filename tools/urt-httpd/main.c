@@ -43,6 +43,35 @@ static void refuse(int fd)
 	close(fd);
 }
 
+/* Serve one accepted connection (or refuse it: --max-conns). */
+static void take(void *arg, int fd)
+{
+	struct httpd *s = arg;
+	if (s->live >= s->max_conns) {
+		refuse(fd);
+		return;
+	}
+	struct conn *c = aligned_alloc(64, sizeof *c);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	c->fd = fd;
+	c->rpos = c->rlen = c->olen = 0;
+	c->skip = 0;
+	c->phase = CONN_IDLE;
+	c->until = 0;
+	c->close = c->keep10 = false;
+	if (!urt_group_spawn(&s->conns, conn_task, c)) {
+		free(c);
+		close(fd);
+		return;
+	}
+	s->live++;
+	s->accepted++;
+}
+
 static int accept_loop(void *arg)
 {
 	struct httpd *s = arg;
@@ -50,29 +79,7 @@ static int accept_loop(void *arg)
 		int fd = tool_accept(s->acc, s->lfd, "urt-httpd");
 		if (fd < 0)
 			return 0;
-		if (s->live >= s->max_conns) {
-			refuse(fd);
-			continue;
-		}
-		struct conn *c = aligned_alloc(64, sizeof *c);
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->srv = s;
-		c->fd = fd;
-		c->rpos = c->rlen = c->olen = 0;
-		c->skip = 0;
-		c->phase = CONN_IDLE;
-		c->until = 0;
-		c->close = c->keep10 = false;
-		if (!urt_group_spawn(&s->conns, conn_task, c)) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		s->live++;
-		s->accepted++;
+		take(s, fd);
 	}
 }
 
@@ -92,7 +99,7 @@ static int server_main(void *arg)
 		return 1;
 	}
 	urt_group_init(&s->conns);
-	return tool_serve_loop(s->loops, s->index, accept_loop, s, &s->acc, s->lfd, &s->conns,
+	return tool_serve_loop(s->loops, s->index, accept_loop, take, s, &s->acc, s->lfd, &s->conns,
 			       s->drain_ns);
 }
 
