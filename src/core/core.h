@@ -473,6 +473,10 @@ static inline int urt__op_result(struct urt__op *op, urt_task *t)
 			return -ETIMEDOUT;
 		if (urt__take_cancel(t))
 			return -ECANCELED;
+		/* interrupted, no cancellation asked, and the deadline has
+		   passed: the deadline did it, whatever its own completion said */
+		if (res != -ECANCELED && t->deadline != URT__NO_DEADLINE && urt__now() >= t->deadline)
+			return -ETIMEDOUT;
 		if (res != -ECANCELED)
 			res = -EINTR;
 	}
