@@ -627,8 +627,14 @@ URT_API int urt_nop(void);
  *
  * fd arguments may name a registered file instead: URT_FIXED_FD(i) is slot i
  * of the table given to urt_register_files (it saves the kernel an fd-table
- * lookup and reference per op). Directory-fd arguments (dfd, olddfd, newdfd)
- * must be real fds or AT_FDCWD. Other negative fds give -EBADF.
+ * lookup and reference per op). That holds for the calls below and the
+ * socket calls (urt_accept, urt_connect, urt_send/recv, urt_sendmsg/recvmsg
+ * and their sendto/recvfrom/send_all forms, urt_shutdown, urt_poll,
+ * urt_sock_close), on both backends. Not for directory-fd arguments
+ * (dfd, olddfd, newdfd: real fds or AT_FDCWD), the socket-option helpers
+ * (urt_set_*, urt_sock_port), nor the objects that take an fd
+ * (urt_stream_init, urt_acceptor_new, urt_receiver_new): -EBADF, as for
+ * other negative fds.
  *
  * These are io_uring's operations, and a few differ from the syscalls of the
  * same name: opening a FIFO without O_CREAT does not wait for the other end
@@ -763,11 +769,17 @@ URT_API int urt_shutdown(int fd, int how);
  * The readiness bridge (asyncio's add_reader/add_writer, as a wait): wait
  * until fd is ready for any of events (POLLIN, POLLOUT, POLLPRI,
  * POLLRDHUP; POLLERR and POLLHUP are always reported) and return the
- * ready events (> 0). timeout_ns < 0: no timeout of its own. Honours
- * cancellation and deadline scopes like every op: -ECANCELED, -ETIMEDOUT;
- * also -EBADF, -EINVAL (no or unknown events), -EPERM outside a task. This
- * is how a task drives a non-blocking library (libpq, OpenSSL, libcurl):
- * call it, and when it would block, urt_poll the fd it waits on.
+ * ready events (> 0): only those asked for, plus POLLERR and POLLHUP. An
+ * event not asked for does not end the wait (a peer's POLLRDHUP while
+ * waiting for POLLOUT on a full socket: poll(2) says "not ready" too).
+ * Never 0. timeout_ns < 0: no timeout of its own; 0 (or a timeout that
+ * runs out before the poll is issued) looks at fd once: the ready events,
+ * or -ETIMEDOUT. Honours cancellation and deadline scopes like every op:
+ * -ECANCELED, -ETIMEDOUT (an enclosing scope that has already expired
+ * gives -ETIMEDOUT without looking at fd); also -EBADF, -EINVAL (no or
+ * unknown events), -EPERM outside a task. This is how a task drives a
+ * non-blocking library (libpq, OpenSSL, libcurl): call it, and when it
+ * would block, urt_poll the fd it waits on.
  */
 URT_API int urt_poll(int fd, unsigned events, int64_t timeout_ns);
 /*

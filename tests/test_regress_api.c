@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -98,14 +99,29 @@ Test(regress_api, poll_zero_timeout_ready_fd_times_out)
 
 /* ---- 9: only the requested events, and unrequested ones do not end the wait ---- */
 
+/* After 30 ms, read fd until told to stop (TCP: what is in flight keeps
+   coming, and the sender's buffer frees only as it is read). */
+static bool drain_stop;
+
 static int drain_later(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 	OK(urt_sleep_ms(30));
-	char buf[65536];
-	while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
-		;
+	static char buf[65536];
+	while (!drain_stop) {
+		while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+			;
+		int r = urt_poll(fd, POLLIN, MS(5));
+		cr_assert(r == -ETIMEDOUT || r > 0, "drain poll %d", r);
+	}
 	return 0;
+}
+
+static void drain_join(urt_task *d)
+{
+	drain_stop = true;
+	join_ok(d);
+	drain_stop = false;
 }
 
 /* sv[0] full, its peer sv[1] half-closed (POLLRDHUP on sv[0]). */
@@ -141,7 +157,7 @@ static int t_poll_rdhup(void *arg)
 	/* and the wait still ends when the asked-for event comes */
 	urt_task *d = spawn_ok(drain_later, (void *)(intptr_t)sv[1]);
 	CHECK(urt_poll(sv[0], POLLOUT, SEC(20)), POLLOUT);
-	join_ok(d);
+	drain_join(d);
 	OK(urt_close(sv[0]));
 	OK(urt_close(sv[1]));
 	return 0;
@@ -155,6 +171,43 @@ Test(regress_api, poll_pollout_half_closed_peer_returns_unrequested_rdhup)
 Test(regress_api, poll_pollout_half_closed_peer_returns_unrequested_rdhup_tcp)
 {
 	RUN(t_poll_rdhup, (void *)1);
+}
+
+/* The same without a free fd (no private epoll set to wait through):
+   the fallback that looks again at intervals. Plain and fixed fd. */
+static int t_poll_rdhup_no_fds(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	full_half_closed(sv, 0);
+	OK(urt_register_files(sv, 1));
+	int lowest = dup(0);
+	cr_assert_geq(lowest, 0);
+	close(lowest);
+	struct rlimit old, rl;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	rl.rlim_cur = (rlim_t)lowest; /* no new fd from here on */
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(dup(0), -1);
+	for (int fixed = 0; fixed < 2; fixed++) {
+		int fd = fixed ? URT_FIXED_FD(0) : sv[0];
+		CHECK(urt_poll(fd, POLLOUT, MS(30)), -ETIMEDOUT);
+		urt_task *d = spawn_ok(drain_later, (void *)(intptr_t)sv[1]);
+		CHECK(urt_poll(fd, POLLOUT, SEC(20)), POLLOUT);
+		drain_join(d);
+		fill(sv[0]);
+	}
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	OK(urt_unregister_files());
+	OK(urt_close(sv[0]));
+	OK(urt_close(sv[1]));
+	return 0;
+}
+
+Test(regress_api, poll_half_closed_peer_without_free_fds_waits_for_pollout)
+{
+	RUN(t_poll_rdhup_no_fds, NULL);
 }
 
 /* ---- 10: an op the deadline interrupts says -ETIMEDOUT, never -EINTR ---- */
@@ -263,7 +316,7 @@ static int t_fixed_rdhup(void *arg)
 	CHECK(urt_poll(F, POLLIN | POLLOUT, -1), POLLIN);
 	urt_task *d = spawn_ok(drain_later, (void *)(intptr_t)sv[1]);
 	CHECK(urt_poll(F, POLLOUT, SEC(20)), POLLOUT);
-	join_ok(d);
+	drain_join(d);
 	OK(urt_unregister_files());
 	OK(urt_close(sv[0]));
 	OK(urt_close(sv[1]));
