@@ -267,7 +267,8 @@ URT_API int urt_loop_stop(urt_loop *loop);
  * urt_loops_get: loop i of that runtime, or NULL.
  * urt_loop_index: the calling loop's index (0 outside a runtime), or -1.
  * urt_loops_least_loaded: the loop with the fewest tasks alive (ties
- *   rotate); read without locks, so a hint.
+ *   rotate), skipping loops that are shutting down (urt_loop_stop, or
+ *   their intake closed) unless all are; read without locks, so a hint.
  * urt_spawn_on: start fn(arg) as a task on `loop` (NULL: the least loaded
  *   one) from any task or thread; the same as urt_loop_submit. A task of
  *   any loop waits for it with urt_remote_wait, which suspends only that
@@ -292,7 +293,8 @@ URT_API int urt_spawn_on(urt_loop *loop, int (*fn)(void *), void *arg, urt_remot
  * A waiter on loop A woken from loop B resumes on A. Waits are FIFO, take
  * timeout_ns (< 0: none) and, in a task, its cancellation and deadline
  * scopes: -ETIMEDOUT / -ECANCELED, nothing taken. timeout_ns 0 on a call
- * that would wait: -EAGAIN (try). Each call is one mutex round trip, plus
+ * that would wait: -EAGAIN at once (a try; the same for all four types).
+ * Each call is one mutex round trip, plus
  * a wake-up through the waiter's loop when it must be woken.
  *
  * urt_xfuture: set once (res, value) from anywhere; wait returns res.
@@ -414,7 +416,9 @@ URT_API void urt_cancel(urt_task *t);
 /* True when a cancellation of the calling task is pending (not yet delivered). */
 URT_API bool urt_cancelled(void);
 
-/* Let every other ready task run once. Returns 0 or -ECANCELED. */
+/* Let every other ready task run once. Returns 0, -ECANCELED (a pending
+   cancellation, also one that came while the others ran), or -ETIMEDOUT
+   without yielding when an enclosing deadline scope has expired. */
 URT_API int urt_yield(void);
 
 /* The calling task, or NULL outside a task. */
@@ -476,8 +480,9 @@ URT_API int urt_group_wait(urt_group *g);
 /* CLOCK_MONOTONIC in nanoseconds. */
 URT_API int64_t urt_now_ns(void);
 
-/* Sleep for ns nanoseconds (ns <= 0 yields). Returns 0, -ECANCELED, or
-   -ETIMEDOUT if an enclosing deadline falls before the end of the sleep. */
+/* Sleep for ns nanoseconds (ns <= 0 yields, as urt_yield). Returns 0,
+   -ECANCELED, or -ETIMEDOUT if an enclosing deadline falls before the end
+   of the sleep (or, for ns <= 0, has already passed). */
 URT_API int urt_sleep_ns(int64_t ns);
 URT_API int urt_sleep_ms(int64_t ms);
 
@@ -622,8 +627,14 @@ URT_API int urt_nop(void);
  *
  * fd arguments may name a registered file instead: URT_FIXED_FD(i) is slot i
  * of the table given to urt_register_files (it saves the kernel an fd-table
- * lookup and reference per op). Directory-fd arguments (dfd, olddfd, newdfd)
- * must be real fds or AT_FDCWD. Other negative fds give -EBADF.
+ * lookup and reference per op). That holds for the calls below and the
+ * socket calls (urt_accept, urt_connect, urt_send/recv, urt_sendmsg/recvmsg
+ * and their sendto/recvfrom/send_all forms, urt_shutdown, urt_poll,
+ * urt_sock_close), on both backends. Not for directory-fd arguments
+ * (dfd, olddfd, newdfd: real fds or AT_FDCWD), the socket-option helpers
+ * (urt_set_*, urt_sock_port), nor the objects that take an fd
+ * (urt_stream_init, urt_acceptor_new, urt_receiver_new): -EBADF, as for
+ * other negative fds.
  *
  * These are io_uring's operations, and a few differ from the syscalls of the
  * same name: opening a FIFO without O_CREAT or O_TRUNC does not wait for the
@@ -776,11 +787,17 @@ URT_API int urt_shutdown(int fd, int how);
  * The readiness bridge (asyncio's add_reader/add_writer, as a wait): wait
  * until fd is ready for any of events (POLLIN, POLLOUT, POLLPRI,
  * POLLRDHUP; POLLERR and POLLHUP are always reported) and return the
- * ready events (> 0). timeout_ns < 0: no timeout of its own. Honours
- * cancellation and deadline scopes like every op: -ECANCELED, -ETIMEDOUT;
- * also -EBADF, -EINVAL (no or unknown events), -EPERM outside a task. This
- * is how a task drives a non-blocking library (libpq, OpenSSL, libcurl):
- * call it, and when it would block, urt_poll the fd it waits on.
+ * ready events (> 0): only those asked for, plus POLLERR and POLLHUP. An
+ * event not asked for does not end the wait (a peer's POLLRDHUP while
+ * waiting for POLLOUT on a full socket: poll(2) says "not ready" too).
+ * Never 0. timeout_ns < 0: no timeout of its own; 0 (or a timeout that
+ * runs out before the poll is issued) looks at fd once: the ready events,
+ * or -ETIMEDOUT. Honours cancellation and deadline scopes like every op:
+ * -ECANCELED, -ETIMEDOUT (an enclosing scope that has already expired
+ * gives -ETIMEDOUT without looking at fd); also -EBADF, -EINVAL (no or
+ * unknown events), -EPERM outside a task. This is how a task drives a
+ * non-blocking library (libpq, OpenSSL, libcurl): call it, and when it
+ * would block, urt_poll the fd it waits on.
  */
 URT_API int urt_poll(int fd, unsigned events, int64_t timeout_ns);
 /*

@@ -235,6 +235,8 @@ struct urt_loop {
 	struct urt__runtime *rt;     /* NULL: a loop on its own */
 	unsigned rt_index;
 	_Atomic uint64_t alive_pub;  /* `alive`, for other threads (least loaded) */
+	_Atomic bool closing;        /* shutting down (urt_run's main ended or was
+					stopped; intake closed): least loaded skips it */
 	/* io_uring backend: opcodes probed on this loop's ring (bit n: opcode n) */
 	uint64_t uring_probed, uring_ops;
 	/* run by loop close, sorted by `when` (urt__close_hook_add) */
@@ -471,6 +473,10 @@ static inline int urt__op_result(struct urt__op *op, urt_task *t)
 			return -ETIMEDOUT;
 		if (urt__take_cancel(t))
 			return -ECANCELED;
+		/* interrupted, no cancellation asked, and the deadline has
+		   passed: the deadline did it, whatever its own completion said */
+		if (res != -ECANCELED && t->deadline != URT__NO_DEADLINE && urt__now() >= t->deadline)
+			return -ETIMEDOUT;
 		if (res != -ECANCELED)
 			res = -EINTR;
 	}

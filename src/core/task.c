@@ -115,6 +115,7 @@ static void task_finish(urt_task *t, int result)
 	}
 	if (t == L->main_task) {
 		L->main_done = true;
+		atomic_store_explicit(&L->closing, true, memory_order_relaxed);
 		L->main_result = result;
 		/* asyncio.run semantics: cancel everything still alive */
 		struct urt_list *pos, *tmp;
@@ -616,6 +617,14 @@ bool urt_cancelled(void)
 	return t && t->cancel_pending;
 }
 
+/*
+ * Let the other ready tasks run. A suspension point like any other: a
+ * pending cancellation (before or during) is -ECANCELED, and an expired
+ * deadline scope -ETIMEDOUT without yielding, so a CPU-bound loop that
+ * yields inside urt_deadline_push ends when the scope does. The deadline
+ * costs one predictable branch when no scope is open (the hot path of
+ * bench/switch.c); the clock is read only inside one.
+ */
 int urt_yield(void)
 {
 	struct urt_loop *L = urt__L;
@@ -624,6 +633,9 @@ int urt_yield(void)
 		return -EPERM;
 	if (urt__take_cancel(t))
 		return -ECANCELED;
+	/* ndeadline == 0 implies no deadline: a byte test, no 64-bit constant */
+	if (unlikely(t->ndeadline) && urt__now() >= t->deadline)
+		return -ETIMEDOUT;
 	urt__ready(t);
 	suspend(L, t);
 	return urt__take_cancel(t) ? -ECANCELED : 0;

@@ -345,6 +345,8 @@ int urt__epoll_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flag
 	if (unlikely(c))
 		return c;
 	struct urt_loop *L = urt__L;
+	if (unlikely(URT_IS_FIXED_FD(fd)) && (fd = urt__epoll_fixed_fd(L, fd)) < 0)
+		return -EBADF; /* an empty slot */
 	L->stats.sqes++; /* every op counts as one submission and one completion */
 	int res = sock_io(op, fd, addr, len, flags);
 	L->stats.cqes++;
@@ -515,13 +517,22 @@ static int do_splice(struct urt__req *r, int in, int out)
 	return res;
 }
 
+/* urt_poll's look at fd: the ready events asked for (plus POLLERR and
+   POLLHUP), or 0 when woken by others only (urt_poll waits on). Issued
+   without the deadline check (the caller made it): a deadline that has
+   passed means timeout 0, one look at the level. */
 static int do_poll(struct urt__req *r, int fd)
 {
-	if (urt__epoll_edge(urt__L, fd)) {
+	urt_task *t = urt__L->current;
+	bool expired = t->deadline != URT__NO_DEADLINE && urt__now() >= t->deadline;
+	if (expired || urt__epoll_edge(urt__L, fd)) {
 		/* an edge may have passed with nobody waiting: look at the level */
 		struct pollfd p = {.fd = fd, .events = (short)r->flags};
 		if (poll(&p, 1, 0) > 0)
-			return (int)(p.revents & (r->flags | POLLERR | POLLHUP | POLLNVAL));
+			return p.revents & POLLNVAL ? -EBADF /* as io_uring */
+						   : (int)(p.revents & (r->flags | POLLERR | POLLHUP));
+		if (expired)
+			return -ETIMEDOUT;
 	}
 	struct urt__op op;
 	int w = urt__epoll_wait_fd(&op, fd, r->flags);
@@ -563,7 +574,7 @@ int urt__epoll_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint64_
 			       .addr2 = addr2, .off = off, .off2 = off2, .len = len,
 			       .flags = flags, .mode = mode, .buf_index = buf_index};
 	struct urt__req *r = &req;
-	if (!nocancel) {
+	if (!nocancel && op != URT__R_POLL) { /* (urt_poll checks first: do_poll) */
 		int c = urt__op_check();
 		if (c)
 			return c;
@@ -603,15 +614,21 @@ static int run(struct urt__req *r, bool nocancel)
 	case URT__R_SEND:
 	case URT__R_RECVMSG:
 	case URT__R_SENDMSG:
-		return sock_io(r->op, fd, r->addr, r->len, r->flags);
+		fd = real_fd(fd);
+		return BAD(fd) ? -EBADF : sock_io(r->op, fd, r->addr, r->len, r->flags);
 	case URT__R_ACCEPT:
-		return do_accept(r, fd);
+		fd = real_fd(fd);
+		return BAD(fd) ? -EBADF : do_accept(r, fd);
 	case URT__R_CONNECT:
-		return do_connect(r, fd);
+		fd = real_fd(fd);
+		return BAD(fd) ? -EBADF : do_connect(r, fd);
 	case URT__R_POLL:
 		fd = real_fd(fd);
 		return BAD(fd) ? -EBADF : do_poll(r, fd);
 	case URT__R_SHUTDOWN:
+		fd = real_fd(fd);
+		if (BAD(fd))
+			return -EBADF;
 		return shutdown(fd, (int)r->flags) == 0 ? 0 : -errno;
 	case URT__R_SOCKET: {
 		int s = socket(fd, (int)r->len, (int)r->mode);

@@ -268,17 +268,23 @@ urt_loop *urt_loops_least_loaded(void)
 	struct urt__runtime *rt = L->rt;
 	/* start the scan at a rotating index, so ties spread out */
 	unsigned start = atomic_fetch_add_explicit(&rt->next, 1, memory_order_relaxed) % rt->n;
-	urt_loop *best = NULL;
-	uint64_t best_alive = UINT64_MAX;
+	urt_loop *best = NULL, *any = NULL;
+	uint64_t best_alive = UINT64_MAX, any_alive = UINT64_MAX;
 	for (unsigned k = 0; k < rt->n; k++) {
 		urt_loop *c = rt->loops[(start + k) % rt->n];
 		uint64_t a = atomic_load_explicit(&c->alive_pub, memory_order_relaxed);
-		if (a < best_alive) {
+		/* a loop shutting down has few tasks and would win every time,
+		   then refuse the work (-ESHUTDOWN) or cancel it at once */
+		if (!atomic_load_explicit(&c->closing, memory_order_relaxed) && a < best_alive) {
 			best = c;
 			best_alive = a;
 		}
+		if (a < any_alive) {
+			any = c;
+			any_alive = a;
+		}
 	}
-	return best;
+	return best ? best : any; /* all shutting down: the caller hears -ESHUTDOWN */
 }
 
 int urt_spawn_on(urt_loop *loop, int (*fn)(void *), void *arg, urt_remote **out)

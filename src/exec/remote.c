@@ -206,6 +206,7 @@ void urt__remote_close(struct urt_loop *L)
 	struct urt__remote *rq = L->remote;
 	if (atomic_load(&rq->closed))
 		return;
+	atomic_store_explicit(&L->closing, true, memory_order_relaxed);
 	atomic_store(&rq->closed, true);
 	while (atomic_load(&rq->users)) /* submitters between check and push */
 		sched_yield();
@@ -537,6 +538,10 @@ int urt_loop_stop(urt_loop *L)
 	struct urt__remote *rq = L->remote;
 	if (!rq || !enter(rq))
 		return -ESHUTDOWN;
+	/* under urt_run a stop is a shutdown: new work should go elsewhere
+	   (an embedded loop only returns from its step, and stays open) */
+	if (!L->embedded)
+		atomic_store_explicit(&L->closing, true, memory_order_relaxed);
 	atomic_store(&L->stop, true);
 	ring_eventfd(rq);
 	atomic_fetch_sub(&rq->users, 1);

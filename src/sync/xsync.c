@@ -180,6 +180,10 @@ int urt_xfuture_wait(urt_xfuture *f, int64_t timeout_ns, void **value)
 		return -EPERM;
 	pthread_mutex_lock(&f->h.mu);
 	if (!f->set) {
+		if (timeout_ns == 0) { /* a try, as xsem and xqueue */
+			pthread_mutex_unlock(&f->h.mu);
+			return -EAGAIN;
+		}
 		struct urt__xwait w;
 		urt__xwait_init(&w);
 		int r = xwait(&f->h.mu, &f->h.waiters, &w, timeout_ns);
@@ -255,9 +259,10 @@ int urt_xevent_wait(urt_xevent *e, int64_t timeout_ns)
 	if (!may_wait())
 		return -EPERM;
 	pthread_mutex_lock(&e->h.mu);
-	if (e->set) {
+	if (e->set || timeout_ns == 0) { /* timeout 0: a try, as xsem and xqueue */
+		int r = e->set ? 0 : -EAGAIN;
 		pthread_mutex_unlock(&e->h.mu);
-		return 0;
+		return r;
 	}
 	struct urt__xwait w;
 	urt__xwait_init(&w);

@@ -141,7 +141,16 @@ void urt__reap(void)
 		} else if ((ud & 3) == URT__UD_LINK_TIMEOUT) {
 			struct urt__op *op = (struct urt__op *)(uintptr_t)(ud & ~(uint64_t)3);
 			L->inflight--;
-			if (res == -ETIME)
+			/* -ECANCELED: the op completed first and disarmed its
+			   timeout. Anything else means the timer fired, and res
+			   is how its cancel of the op went: -ETIME (cancelled),
+			   or -EALREADY / -ENOENT when the op was running in an
+			   io-wq worker or just leaving the cancellable state
+			   (a send blocked on a full socket: the worker is
+			   interrupted and the op ends -EINTR). The deadline ended
+			   it either way; an op that won keeps its own result
+			   (urt__op_result). */
+			if (res != -ECANCELED)
 				op->timed_out = 1;
 			if (--op->pending == 0)
 				urt__ready(op->task);

@@ -55,10 +55,13 @@ static inline struct io_uring_sqe *urt__op_sqe(struct urt_loop *L, urt_task *t,
 /*
  * Begin an operation for the calling task. Returns an SQE to prepare, or
  * NULL with op->res set: -EPERM outside a task, -ECANCELED when a
- * cancellation is pending, -ETIMEDOUT when the deadline scope has expired.
- * When it returns an SQE, the caller must prep it and call urt__op_wait.
+ * cancellation is pending, -ETIMEDOUT when the deadline scope has expired
+ * (unless !deadline_first: then the op is issued anyway, and its linked
+ * timeout, already due, ends it if it does not complete at once: urt_poll
+ * with timeout 0 looks at the fd once). When it returns an SQE, the
+ * caller must prep it and call urt__op_wait.
  */
-static inline struct io_uring_sqe *urt__op_start(struct urt__op *op)
+static inline struct io_uring_sqe *urt__op_start_ex(struct urt__op *op, bool deadline_first)
 {
 	struct urt_loop *L = urt__L;
 	urt_task *t = L ? L->current : NULL;
@@ -72,7 +75,7 @@ static inline struct io_uring_sqe *urt__op_start(struct urt__op *op)
 	}
 	unsigned need = 1;
 	if (unlikely(t->deadline != URT__NO_DEADLINE)) {
-		if (urt__now() >= t->deadline) {
+		if (deadline_first && urt__now() >= t->deadline) {
 			op->res = -ETIMEDOUT;
 			return NULL;
 		}
@@ -80,6 +83,11 @@ static inline struct io_uring_sqe *urt__op_start(struct urt__op *op)
 	}
 	op->nocancel = 0;
 	return urt__op_sqe(L, t, op, need);
+}
+
+static inline struct io_uring_sqe *urt__op_start(struct urt__op *op)
+{
+	return urt__op_start_ex(op, true);
 }
 
 /*
@@ -101,7 +109,9 @@ static inline struct io_uring_sqe *urt__op_start_nocancel(struct urt__op *op)
 	return urt__op_sqe(L, t, op, 1);
 }
 
-/* URT_FIXED_FD(i) → slot i of the registered file table. */
+/* URT_FIXED_FD(i) → slot i of the registered file table. Every opcode
+   that takes its fd in sqe->fd (the kernel resolves it before the op's
+   own code runs: IORING_OP_SHUTDOWN, ACCEPT, SEND... alike) accepts it. */
 static inline void urt__sqe_fd(struct io_uring_sqe *sqe, int fd)
 {
 	if (URT_IS_FIXED_FD(fd)) {
@@ -110,7 +120,9 @@ static inline void urt__sqe_fd(struct io_uring_sqe *sqe, int fd)
 	}
 }
 
-/* Not in liburing 2.3's io_uring.h; the kernel (6.9+) numbers it 55. */
+/* Not in liburing 2.3's io_uring.h; the kernel numbers them 54 (6.8+)
+   and 55 (6.9+). */
+#define URT__IORING_OP_FIXED_FD_INSTALL 54
 #define URT__IORING_OP_FTRUNCATE 55
 bool urt__uring_has_op(int opcode);
 int urt__uring_sync(struct urt__req *r); /* ops this kernel lacks: plain syscalls */
@@ -129,7 +141,9 @@ static inline int urt__uring_io(struct urt__req *rp, bool nocancel)
 	    unlikely(r->op == URT__R_SOCKET && !urt__uring_has_op(IORING_OP_SOCKET)))
 		return urt__uring_sync(rp);
 	struct urt__op op;
-	struct io_uring_sqe *sqe = nocancel ? urt__op_start_nocancel(&op) : urt__op_start(&op);
+	/* a poll looks once even past its deadline (io/poll.c) */
+	struct io_uring_sqe *sqe = nocancel ? urt__op_start_nocancel(&op)
+					    : urt__op_start_ex(&op, r->op != URT__R_POLL);
 	if (!sqe)
 		return op.res;
 	int fd = r->fd;
@@ -216,24 +230,31 @@ static inline int urt__uring_io(struct urt__req *rp, bool nocancel)
 		break;
 	case URT__R_CONNECT:
 		io_uring_prep_connect(sqe, fd, r->addr, r->len);
+		urt__sqe_fd(sqe, fd);
 		break;
 	case URT__R_ACCEPT:
 		io_uring_prep_accept(sqe, fd, r->addr, r->addr2, (int)r->flags);
+		urt__sqe_fd(sqe, fd);
 		break;
 	case URT__R_RECV:
 		io_uring_prep_recv(sqe, fd, r->addr, r->len, (int)r->flags);
+		urt__sqe_fd(sqe, fd);
 		break;
 	case URT__R_SEND:
 		io_uring_prep_send(sqe, fd, r->addr, r->len, (int)r->flags);
+		urt__sqe_fd(sqe, fd);
 		break;
 	case URT__R_RECVMSG:
 		io_uring_prep_recvmsg(sqe, fd, r->addr, r->flags);
+		urt__sqe_fd(sqe, fd);
 		break;
 	case URT__R_SENDMSG:
 		io_uring_prep_sendmsg(sqe, fd, r->addr, r->flags);
+		urt__sqe_fd(sqe, fd);
 		break;
 	case URT__R_SHUTDOWN:
 		io_uring_prep_shutdown(sqe, fd, (int)r->flags);
+		urt__sqe_fd(sqe, fd);
 		break;
 	case URT__R_POLL:
 		io_uring_prep_poll_add(sqe, fd, r->flags);

@@ -164,6 +164,24 @@ int urt__uring_sync(struct urt__req *r)
 /* ---------------------------------------------------------------------- */
 /* Registered buffers and files: the ring's tables (io/registered.c)        */
 
+/* A regular fd (close-on-exec) for registered slot fd = URT_FIXED_FD(i):
+   IORING_OP_FIXED_FD_INSTALL, which the table has no other way to give
+   back; -EOPNOTSUPP before Linux 6.8. The caller closes it. Never
+   cancelled (an fd installed behind a cancellation would leak). */
+int urt__uring_fixed_install(int fd)
+{
+	if (!urt__uring_has_op(URT__IORING_OP_FIXED_FD_INSTALL))
+		return -EOPNOTSUPP;
+	struct urt__op op;
+	struct io_uring_sqe *sqe = urt__op_start_nocancel(&op);
+	if (!sqe)
+		return op.res;
+	/* install_fd_flags (rw_flags in liburing 2.3's sqe) 0: O_CLOEXEC */
+	io_uring_prep_rw(URT__IORING_OP_FIXED_FD_INSTALL, sqe, fd - URT_FIXED_FD(0), NULL, 0, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	return urt__op_wait(&op, sqe);
+}
+
 int urt__uring_close_fixed(struct urt_loop *L, int fd)
 {
 	int none = -1;
