@@ -10,17 +10,37 @@
 
 #include "http_parse.h"
 
+/*
+ * Character classes as 256-bit sets, four words (bytes 0-63, 64-127, and
+ * none above), so a test is a load, a shift and a mask instead of a chain
+ * of branches: these run for every byte of every name, and of Host's
+ * value. BIT and RANGE take bytes within one word.
+ */
+#define BIT(c) (1ULL << ((c) & 63))
+#define RANGE(lo, hi) ((~0ULL >> (63 - ((hi) & 63))) & (~0ULL << ((lo) & 63)))
+#define ALNUM_LO RANGE('0', '9')
+#define ALNUM_HI (RANGE('A', 'Z') | RANGE('a', 'z'))
+
 /* tchar (RFC 9110 5.6.2): method and header-name characters. */
-static bool is_tchar(unsigned char c)
+static const uint64_t tchar[4] = {
+	ALNUM_LO | BIT('!') | RANGE('#', '\'') | BIT('*') | BIT('+') | BIT('-') | BIT('.'),
+	ALNUM_HI | BIT('^') | BIT('_') | BIT('`') | BIT('|') | BIT('~'),
+};
+
+/* RFC 3986 unreserved and sub-delims: a reg-name's bytes besides %XX. */
+static const uint64_t reg_name[4] = {
+	ALNUM_LO | BIT('-') | BIT('.') | BIT('!') | BIT('$') | RANGE('&', ',') | BIT(';') | BIT('='),
+	ALNUM_HI | BIT('_') | BIT('~'),
+};
+
+static inline bool in_set(const uint64_t set[4], unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-		return true;
-	}
-	return false;
+	return set[c >> 6] >> (c & 63) & 1;
+}
+
+static inline bool is_tchar(unsigned char c)
+{
+	return in_set(tchar, c);
 }
 
 /* Request-target bytes: visible ASCII. Raw obs-text has no place in a URI. */
@@ -140,18 +160,9 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
-/* RFC 3986 unreserved and sub-delims: a reg-name's bytes besides %XX. */
-static bool is_reg_name_char(unsigned char c)
+static inline bool is_reg_name_char(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '-': case '.': case '_': case '~': /* unreserved */
-	case '!': case '$': case '&': case '\'': case '(': case ')': /* sub-delims */
-	case '*': case '+': case ',': case ';': case '=':
-		return true;
-	}
-	return false;
+	return in_set(reg_name, c);
 }
 
 /* The inside of an IP-literal's brackets: an IPv6 address (hex digits,
@@ -199,15 +210,15 @@ static bool authority_ok(const char *s, size_t n, bool need_host)
 			return false;
 		i = (size_t)(close - s) + 1;
 	} else {
-		for (; i < n && s[i] != ':'; i++) {
-			if (s[i] == '%') {
-				if (n - i < 3 || hexval((unsigned char)s[i + 1]) < 0 ||
-				    hexval((unsigned char)s[i + 2]) < 0)
-					return false;
-				i += 2;
-			} else if (!is_reg_name_char((unsigned char)s[i])) {
+		for (; i < n; i++) {
+			if (is_reg_name_char((unsigned char)s[i]))
+				continue;
+			if (s[i] == ':')
+				break;
+			if (s[i] != '%' || n - i < 3 || hexval((unsigned char)s[i + 1]) < 0 ||
+			    hexval((unsigned char)s[i + 2]) < 0)
 				return false;
-			}
+			i += 2;
 		}
 		if (!i && (need_host || n))
 			return false;
