@@ -135,12 +135,13 @@ static void phase_over(struct conn *c)
  * else is answered without reading the body (405), so that answer closes
  * the connection (RFC 9110 10.1.1: a server that answers before reading
  * the body says whether it closes). A body already here in full needs no
- * interim answer. 0 or a negative errno.
+ * interim answer, nor does one that will not be read because the
+ * connection closes after this answer anyway. 0 or a negative errno.
  */
 static int expect_continue(struct conn *c, const struct http_request *req)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	if (!req->expect_continue || c->skip <= c->rlen - c->rpos)
+	if (!req->expect_continue || c->close || c->skip <= c->rlen - c->rpos)
 		return 0;
 	if (req->meth == HTTP_M_GET || req->meth == HTTP_M_HEAD)
 		return conn_put(c, cont, sizeof cont - 1);

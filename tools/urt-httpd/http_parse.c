@@ -253,8 +253,7 @@ static const char *authority_end(const char *t, const char *e)
 
 /* What the header fields seen so far said (http_parse_request's locals). */
 struct fields {
-	bool has_length, has_te, close, keep, expect;
-	bool host;
+	bool has_length, has_te, close, keep, expect, host;
 };
 
 /*
