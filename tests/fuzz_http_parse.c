@@ -86,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(k > 0 && (size_t)k <= size - off);
 		CHECK(r.num_headers <= HTTP_MAX_HEADERS && r.meth != HTTP_M_UNKNOWN);
 		CHECK(r.minor_version == 0 || r.minor_version == 1);
+		CHECK(!r.expect_continue || r.minor_version == 1); /* 1.0's is ignored */
 		CHECK(r.content_length <= HTTP_DEFAULT_MAX_BODY);
 		CHECK(inside(r.method, r.method_len, buf + off, end) && r.method_len > 0);
 		CHECK(inside(r.target, r.target_len, buf + off, end) && r.target_len > 0);

@@ -291,8 +291,9 @@ Test(http_parse, errors_are_found_early)
 	cr_assert_eq(parse("\x16\x03", &r), HTTP_E_BAD_REQUEST);
 	cr_assert_eq(parse("GET\t", &r), HTTP_E_BAD_REQUEST);
 	cr_assert_eq(parse("GET / HTTP/1.1\r\nBad Header", &r), HTTP_E_BAD_REQUEST);
-	cr_assert_eq(parse("GET / HTTP/2", &r), HTTP_INCOMPLETE); /* 505 once the line ends */
-	cr_assert_eq(parse("GET / HTTP/2.0\r", &r), HTTP_INCOMPLETE);
+	cr_assert_eq(parse("GET / HTTP/2", &r), HTTP_E_VERSION); /* once the major digit is in */
+	cr_assert_eq(parse("GET / HTTP/1", &r), HTTP_INCOMPLETE);
+	cr_assert_eq(parse("GET / HTTP/1.1", &r), HTTP_INCOMPLETE); /* "HTTP/1.12" is 400 */
 	cr_assert_eq(parse("GET / HTTP/2.0\r\n", &r), HTTP_E_VERSION);
 	cr_assert_eq(parse("", &r), HTTP_INCOMPLETE);
 	cr_assert_eq(parse("\r\n\r\n", &r), HTTP_INCOMPLETE);
@@ -431,6 +432,165 @@ Test(http_parse, transfer_encoding)
 			   "Content-Length: 5\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
 }
 
+/*
+ * Issue 20.24: a request already invalid by one of its lines (a repeated
+ * or bad Content-Length, both framings, a second or bad Host, a bad
+ * absolute-form authority, a major version other than 1) was judged only
+ * once the whole head had arrived, so a client that never finished it got
+ * 408 after the header timeout instead of 400/505 at once (nginx answers
+ * at once). Each is refused from the line that makes it invalid.
+ */
+Test(http_parse, bad_framing_judged_only_at_head_end)
+{
+	static const struct {
+		const char *req;
+		ssize_t want;
+	} cases[] = {
+		{"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n", HTTP_E_BAD_REQUEST},
+		{"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n", HTTP_E_BAD_REQUEST},
+		{"GET / HTTP/1.1\r\nContent-Length: abc\r\n", HTTP_E_BAD_REQUEST},
+		{"GET / HTTP/1.1\r\nContent-Length: -1\r\nX: y", HTTP_E_BAD_REQUEST},
+		{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n",
+		 HTTP_E_BAD_REQUEST},
+		{"POST / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+		 HTTP_E_BAD_REQUEST},
+		{"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n", HTTP_E_BAD_REQUEST},
+		{"GET / HTTP/1.1\r\nHost: a b\r\n", HTTP_E_BAD_REQUEST},
+		{"GET http:///x HTTP/1.1", HTTP_E_BAD_REQUEST},
+		{"GET http://u:p@a/x ", HTTP_E_BAD_REQUEST},
+		{"GET / HTTP/5.6", HTTP_E_VERSION},
+		{"GET / HTTP/5", HTTP_E_VERSION},
+		{"GET / HTTP/0", HTTP_E_VERSION},
+	};
+	struct http_request r;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		cr_assert_eq(parse(cases[i].req, &r), cases[i].want, "case %zu: %s", i, cases[i].req);
+	/* what only the end of the head can tell still waits for it */
+	cr_assert_eq(parse("BREW / HTTP/1.1\r\nHost: a\r\n", &r), HTTP_INCOMPLETE);
+	cr_assert_eq(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n", &r),
+		     HTTP_INCOMPLETE);
+	cr_assert_eq(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n", &r),
+		     HTTP_INCOMPLETE);
+	cr_assert_eq(parse("GET / HTTP/1.1\r\nX: y\r\n", &r), HTTP_INCOMPLETE); /* Host may follow */
+}
+
+/*
+ * Issue 20.25: Host was only counted, never checked ("Host: a b" and
+ * "Host: a/../b" were served), and the authority of an absolute-form
+ * target was skipped unchecked ("http:///x", "http://user:pw@a/x").
+ * RFC 9112 3.2: 400 for an invalid Host; RFC 3986 gives the syntax.
+ */
+Test(http_parse, host_not_validated)
+{
+	static const char *bad[] = {
+		"a b", "a/../b", "a/b", "a\\b", "a@b", "user:pw@a", "a:b", "a:80:90", "a:8 0",
+		"[::1", "[::1]x", "[zz]", "[]", "[:]", "[v1]", "[v.x]", "[vz.x]", "[v1.]", "a%2",
+		"a%zz", ":80", "a\tb", "a\"b", "a<b", "caf\xc3\xa9", "a?b", "a#b",
+	};
+	static const char *good[] = {
+		"a", "example.com", "example.com:8080", "127.0.0.1", "127.0.0.1:80", "[::1]",
+		"[::1]:80", "[2001:db8::ffff:1.2.3.4]", "[v1.x:y]", "a%41b", "a:", "xn--bcher-kva.ch",
+		"a-b_c~d!$&'()*+,;=", "", "A.B.",
+	};
+	struct http_request r;
+	char buf[256];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+		cr_assert_eq(parse(buf, &r), HTTP_E_BAD_REQUEST, "Host: '%s'", bad[i]);
+		snprintf(buf, sizeof buf, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", bad[i]);
+		cr_assert_eq(parse(buf, &r), HTTP_E_BAD_REQUEST, "1.0, Host: '%s'", bad[i]);
+	}
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		cr_assert_eq(parse(buf, &r), (ssize_t)strlen(buf), "Host: '%s'", good[i]);
+	}
+	/* still required in 1.1 and unique, optional in 1.0 */
+	cr_assert_eq(parse("GET / HTTP/1.1\r\nX: y\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
+	cr_assert_eq(parse("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", &r), HTTP_E_BAD_REQUEST);
+	cr_assert_gt(parse("GET / HTTP/1.0\r\n\r\n", &r), 0);
+
+	/* absolute-form: the authority must be a host, with no userinfo */
+	static const char *bad_targets[] = {
+		"http:///hello.txt", "http://user:pw@a/hello.txt", "http://a@b/", "http://:80/",
+		"http://a:b/", "http://[::1/", "HTTPS://a%zz/", "http://a\"b/", "http://?x",
+	};
+	static const char *good_targets[] = {
+		"http://a/hello.txt", "http://a:8080/x?q", "HTTPS://[::1]:443/", "http://a",
+		"http://a?q", "http://127.0.0.1/x#f",
+	};
+	for (size_t i = 0; i < sizeof bad_targets / sizeof bad_targets[0]; i++) {
+		snprintf(buf, sizeof buf, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", bad_targets[i]);
+		cr_assert_eq(parse(buf, &r), HTTP_E_BAD_REQUEST, "%s", bad_targets[i]);
+	}
+	for (size_t i = 0; i < sizeof good_targets / sizeof good_targets[0]; i++) {
+		snprintf(buf, sizeof buf, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", good_targets[i]);
+		cr_assert_eq(parse(buf, &r), (ssize_t)strlen(buf), "%s", good_targets[i]);
+	}
+	/* other forms are left to the caller (http_path_sanitize: 400) */
+	cr_assert_gt(parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", &r), 0);
+	cr_assert_gt(parse("CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", &r), 0);
+}
+
+/*
+ * Issue 20.21: the server sent no "100 Continue" to a client waiting for
+ * it, answered at once and took the client's next request for the body.
+ * The parser reports the expectation so that the server can answer it.
+ */
+Test(http_parse, expect_100_continue_loses_request_boundary)
+{
+	static const struct {
+		const char *req;
+		bool want;
+	} cases[] = {
+		{"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", true},
+		{"GET / HTTP/1.1\r\nHost: a\r\nexpect:  100-Continue \r\n\r\n", true},
+		{"GET / HTTP/1.1\r\nHost: a\r\nExpect: foo, 100-continue\r\n\r\n", true},
+		/* other expectations are ignored, as nginx does (RFC 9110 10.1.1
+		   allows 417 but does not require it) */
+		{"GET / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continued\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+		/* a 1.0 request's expectation is ignored (RFC 9110 10.1.1) */
+		{"GET / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", false},
+	};
+	struct http_request r;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cr_assert_eq(parse(cases[i].req, &r), (ssize_t)strlen(cases[i].req), "case %zu", i);
+		cr_assert_eq(r.expect_continue, cases[i].want, "case %zu: %s", i, cases[i].req);
+	}
+}
+
+/*
+ * Issue 20.23: error answers to HEAD carried a body. The server can only
+ * leave it out if it knows the method of a request that failed to parse:
+ * req->meth is set as soon as the method is read, and HTTP_M_UNKNOWN
+ * before (the struct is filled with junk first to see that).
+ */
+Test(http_parse, head_error_answer_has_body)
+{
+	static const struct {
+		const char *req;
+		ssize_t err;
+		enum http_method meth;
+	} cases[] = {
+		{"HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n", HTTP_E_BODY_TOO_LARGE,
+		 HTTP_M_HEAD},
+		{"HEAD / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", HTTP_E_BAD_REQUEST, HTTP_M_HEAD},
+		{"HEAD / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+		 HTTP_E_NOT_IMPLEMENTED, HTTP_M_HEAD},
+		{"HEAD / HTTP/2.0\r\n", HTTP_E_VERSION, HTTP_M_HEAD},
+		{"HEAD /\x01", HTTP_E_BAD_REQUEST, HTTP_M_HEAD},
+		{"HEAD\x01", HTTP_E_BAD_REQUEST, HTTP_M_UNKNOWN},
+		{"\x16\x03\x01", HTTP_E_BAD_REQUEST, HTTP_M_UNKNOWN},
+	};
+	struct http_request r;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&r, 0xa5, sizeof r);
+		cr_assert_eq(parse(cases[i].req, &r), cases[i].err, "case %zu", i);
+		cr_assert_eq(r.meth, cases[i].meth, "case %zu", i);
+	}
+}
+
 struct path_case {
 	const char *in;
 	ssize_t want; /* >= 0: the result is out */
@@ -511,6 +671,17 @@ Test(http_path, sanitize)
 		{"a/b", HTTP_E_BAD_REQUEST, NULL},
 		{"ftp://h/a", HTTP_E_BAD_REQUEST, NULL},
 		{"?x", HTTP_E_BAD_REQUEST, NULL},
+		/* the authority of an absolute-form target (host_not_validated) */
+		{"http://[::1]:8080/a", 0, "a"},
+		{"http://a?q", 0, ""},
+		{"http:///hello.txt", HTTP_E_BAD_REQUEST, NULL},
+		{"http://", HTTP_E_BAD_REQUEST, NULL},
+		{"http://user:pw@a/x", HTTP_E_BAD_REQUEST, NULL},
+		{"http://a@b/x", HTTP_E_BAD_REQUEST, NULL},
+		{"http://a:8x/x", HTTP_E_BAD_REQUEST, NULL},
+		{"http://:80/x", HTTP_E_BAD_REQUEST, NULL},
+		{"http://[::1/x", HTTP_E_BAD_REQUEST, NULL},
+		{"http://a\\b/x", HTTP_E_BAD_REQUEST, NULL},
 	};
 	check_paths(cases, sizeof cases / sizeof cases[0], 4096);
 	/* a raw NUL (the parser never lets one through; found by the fuzzer) */

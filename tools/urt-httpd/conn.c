@@ -37,30 +37,57 @@ static int hello(struct conn *c, bool head_only)
 	return r;
 }
 
-/*
- * 301 to the target with a slash after its path ("/dir?q" -> "/dir/?q"),
- * built from the raw target, so its escapes stay as the client sent them
- * (the parser lets no CR, LF or space into a target). A fragment is
- * dropped. c->path is free by now and holds the header line.
- */
-static int redirect_dir(struct conn *c, const struct http_request *req, bool head_only)
+/* What a Location path carries unescaped: RFC 3986 pchar (unreserved,
+   sub-delims, ':', '@') and the separator '/'. Everything else, '%', '?',
+   '#' and '\\' (which browsers read as '/') among them, becomes %XX. */
+static bool is_path_char(unsigned char c)
 {
-	const char *t = req->target, *q = memchr(t, '?', req->target_len);
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c && strchr("-._~!$&'()*+,;=:@/", c);
+}
+
+/*
+ * 301 to the directory with a slash after its path ("/dir?q" -> "/dir/?q").
+ * The path is the sanitized one (c->path, n > 0 bytes, never starting with
+ * '/'), escaped again, never the raw target: from "//evil.com" or
+ * "http://evil.com/x" that made "//evil.com/", which a browser follows to
+ * another host (an open redirect). The query is kept as the client sent it
+ * (the parser lets no CR, LF or space into a target); a fragment is
+ * dropped. c->path becomes the header line, escaped in place from the end
+ * backwards: an escape only ever writes past the bytes still to be read.
+ */
+static int redirect_dir(struct conn *c, const struct http_request *req, size_t n, bool head_only)
+{
+	static const char name[] = "Location: /", hex[] = "0123456789ABCDEF";
+	const char *t = req->target, *e = t + req->target_len;
 	const char *f = memchr(t, '#', req->target_len);
-	size_t end = f ? (size_t)(f - t) : req->target_len;
-	size_t plen = q && q < t + end ? (size_t)(q - t) : end;
-	static const char name[] = "Location: ";
-	if (sizeof name + end + 3 > sizeof c->path)
+	if (f)
+		e = f;
+	const char *q = memchr(t, '?', (size_t)(e - t));
+	size_t qlen = q ? (size_t)(e - q) : 0;
+	size_t enc = 0;
+	for (size_t i = 0; i < n; i++)
+		enc += is_path_char((unsigned char)c->path[i]) ? 1 : 3;
+	/* "Location: /", the path, "/", the query, CRLF and NUL */
+	if (sizeof name - 1 + enc + 1 + qlen + 3 > sizeof c->path)
 		return resp_status(c, 414, head_only);
-	char *p = c->path;
-	memcpy(p, name, sizeof name - 1);
-	p += sizeof name - 1;
-	memcpy(p, t, plen);
-	p += plen;
-	*p++ = '/';
-	memcpy(p, t + plen, end - plen);
-	p += end - plen;
-	memcpy(p, "\r\n", 3);
+	char *w = c->path + sizeof name - 1 + enc, *tail = w;
+	*tail++ = '/';
+	if (qlen)
+		memcpy(tail, q, qlen);
+	memcpy(tail + qlen, "\r\n", 3);
+	for (size_t i = n; i--;) {
+		unsigned char ch = (unsigned char)c->path[i];
+		if (is_path_char(ch)) {
+			*--w = (char)ch;
+		} else {
+			*--w = hex[ch & 15];
+			*--w = hex[ch >> 4];
+			*--w = '%';
+		}
+	}
+	memcpy(c->path, name, sizeof name - 1);
 	return resp_status_extra(c, 301, head_only, c->path);
 }
 
@@ -81,7 +108,7 @@ static int serve(struct conn *c, const struct http_request *req)
 		if (st <= 0)
 			return st;
 		if (st == 301)
-			return redirect_dir(c, req, head_only);
+			return redirect_dir(c, req, (size_t)n, head_only);
 		if (!(st == 404 && n == 0))
 			return resp_status(c, st, head_only);
 	} else if (n) {
@@ -90,9 +117,6 @@ static int serve(struct conn *c, const struct http_request *req)
 	return hello(c, head_only);
 }
 
-/* Answer every complete request in rbuf. 0, or a negative errno when the
-   connection broke. A request head parsed or a body dropped in full ends
-   its phase: the next one starts its own clock (conn_phase). */
 /* A head or body is complete: its clock stops (a stale one would cut off
    the next request on a kept-alive connection once it ran out). */
 static void phase_over(struct conn *c)
@@ -101,6 +125,34 @@ static void phase_over(struct conn *c)
 	c->until = 0;
 }
 
+/*
+ * "Expect: 100-continue" with a body still to come: the client may hold
+ * the body back until it sees "100 Continue" or a final answer. Answered
+ * without either, it sends nothing more on a final one and reuses the
+ * connection, and the next request would be dropped as this one's body.
+ * GET and HEAD read their body (to drop it), so they get "100 Continue"
+ * first, as from nginx, and the boundaries stay where they are. Anything
+ * else is answered without reading the body (405), so that answer closes
+ * the connection (RFC 9110 10.1.1: a server that answers before reading
+ * the body says whether it closes). A body already here in full needs no
+ * interim answer, nor does one that will not be read because the
+ * connection closes after this answer anyway. 0 or a negative errno.
+ */
+static int expect_continue(struct conn *c, const struct http_request *req)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	if (!req->expect_continue || c->close || c->skip <= c->rlen - c->rpos)
+		return 0;
+	if (req->meth == HTTP_M_GET || req->meth == HTTP_M_HEAD)
+		return conn_put(c, cont, sizeof cont - 1);
+	c->close = true;
+	c->keep10 = false;
+	return 0;
+}
+
+/* Answer every complete request in rbuf. 0, or a negative errno when the
+   connection broke. A request head parsed or a body dropped in full ends
+   its phase: the next one starts its own clock (conn_phase). */
 static int serve_buffered(struct conn *c)
 {
 	struct http_request req;
@@ -119,7 +171,9 @@ static int serve_buffered(struct conn *c)
 		if (n < 0) { /* the framing is lost: answer and close */
 			c->close = true;
 			c->keep10 = false;
-			return resp_status(c, (int)-n, false);
+			/* a HEAD's answer has no body, errors included (RFC 9110
+			   9.3.2); its Content-Length is the GET's, as nginx's */
+			return resp_status(c, (int)-n, req.meth == HTTP_M_HEAD);
 		}
 		c->rpos += (size_t)n;
 		c->srv->requests++;
@@ -127,7 +181,9 @@ static int serve_buffered(struct conn *c)
 		c->skip = req.content_length;
 		c->close = !req.keep_alive;
 		c->keep10 = req.keep_alive && req.minor_version == 0;
-		int r = serve(c, &req);
+		int r = expect_continue(c, &req);
+		if (r == 0)
+			r = serve(c, &req);
 		if (r < 0)
 			return r;
 	}
@@ -184,10 +240,13 @@ static ssize_t conn_recv(struct conn *c)
  */
 static void head_timeout(struct conn *c)
 {
+	struct http_request req;
 	c->close = true;
 	c->keep10 = false;
 	c->olen = 0;
-	if (resp_status(c, 408, false) == 0)
+	/* what came of the head tells whether it is a HEAD (no body) */
+	http_parse_request(c->rbuf, c->rlen, &limits, &req);
+	if (resp_status(c, 408, req.meth == HTTP_M_HEAD) == 0)
 		urt_send(c->fd, c->obuf, c->olen, MSG_NOSIGNAL | MSG_DONTWAIT);
 	c->olen = 0;
 	while (urt_recv(c->fd, c->rbuf, CONN_RBUF, MSG_DONTWAIT) > 0)

@@ -10,17 +10,37 @@
 
 #include "http_parse.h"
 
+/*
+ * Character classes as 256-bit sets, four words (bytes 0-63, 64-127, and
+ * none above), so a test is a load, a shift and a mask instead of a chain
+ * of branches: these run for every byte of every name, and of Host's
+ * value. BIT and RANGE take bytes within one word.
+ */
+#define BIT(c) (1ULL << ((c) & 63))
+#define RANGE(lo, hi) ((~0ULL >> (63 - ((hi) & 63))) & (~0ULL << ((lo) & 63)))
+#define ALNUM_LO RANGE('0', '9')
+#define ALNUM_HI (RANGE('A', 'Z') | RANGE('a', 'z'))
+
 /* tchar (RFC 9110 5.6.2): method and header-name characters. */
-static bool is_tchar(unsigned char c)
+static const uint64_t tchar[4] = {
+	ALNUM_LO | BIT('!') | RANGE('#', '\'') | BIT('*') | BIT('+') | BIT('-') | BIT('.'),
+	ALNUM_HI | BIT('^') | BIT('_') | BIT('`') | BIT('|') | BIT('~'),
+};
+
+/* RFC 3986 unreserved and sub-delims: a reg-name's bytes besides %XX. */
+static const uint64_t reg_name[4] = {
+	ALNUM_LO | BIT('-') | BIT('.') | BIT('!') | BIT('$') | RANGE('&', ',') | BIT(';') | BIT('='),
+	ALNUM_HI | BIT('_') | BIT('~'),
+};
+
+static inline bool in_set(const uint64_t set[4], unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-		return true;
-	}
-	return false;
+	return set[c >> 6] >> (c & 63) & 1;
+}
+
+static inline bool is_tchar(unsigned char c)
+{
+	return in_set(tchar, c);
 }
 
 /* Request-target bytes: visible ASCII. Raw obs-text has no place in a URI. */
@@ -108,64 +128,218 @@ static int parse_length(const char *v, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* Connection is a comma-separated list of case-insensitive tokens. */
-static void connection_tokens(const char *v, size_t n, bool *close, bool *keep)
+/*
+ * The next element of a comma-separated list (RFC 9110 5.6.1) in v[*i, n),
+ * without surrounding whitespace; empty elements are skipped. False at the
+ * end of the list.
+ */
+static bool list_next(const char *v, size_t n, size_t *i, const char **tok, size_t *len)
+{
+	size_t k = *i;
+	while (k < n && (v[k] == ' ' || v[k] == '\t' || v[k] == ','))
+		k++;
+	if (k == n)
+		return false;
+	size_t s = k;
+	while (k < n && v[k] != ',' && v[k] != ' ' && v[k] != '\t')
+		k++;
+	*tok = v + s;
+	*len = k - s;
+	*i = k;
+	return true;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static inline bool is_reg_name_char(unsigned char c)
+{
+	return in_set(reg_name, c);
+}
+
+/* The inside of an IP-literal's brackets: an IPv6 address (hex digits,
+   colons and perhaps a dotted IPv4 tail; its fine structure is not
+   checked) or IPvFuture ("v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )). */
+static bool ip_literal_ok(const char *s, size_t n)
 {
 	size_t i = 0;
-	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		size_t s = i;
-		while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
-			i++;
-		if (ieq(v + s, i - s, "close"))
-			*close = true;
-		else if (ieq(v + s, i - s, "keep-alive"))
-			*keep = true;
+	if (n && (s[0] == 'v' || s[0] == 'V')) {
+		for (i = 1; i < n && hexval((unsigned char)s[i]) >= 0; i++)
+			;
+		if (i == 1 || i == n || s[i] != '.' || ++i == n)
+			return false;
+		for (; i < n; i++)
+			if (!is_reg_name_char((unsigned char)s[i]) && s[i] != ':')
+				return false;
+		return true;
 	}
+	unsigned colons = 0;
+	for (; i < n; i++) {
+		if (s[i] == ':')
+			colons++;
+		else if (s[i] != '.' && hexval((unsigned char)s[i]) < 0)
+			return false;
+	}
+	return colons >= 2; /* the shortest IPv6 address is "::" */
 }
 
 /*
- * The header fields that decide framing and connection reuse, checked once
- * the head is complete so that any syntax error in it wins. Returns 0 or
- * an HTTP_E_* code.
+ * uri-host [ ":" port ] (RFC 3986 3.2.2, 3.2.3): the value of Host and the
+ * authority of an absolute-form target. uri-host is an IP-literal
+ * ("[...]") or a reg-name (unreserved, sub-delims and %XX; an IPv4
+ * address is one too); port is digits. Anything else, "/" (Host:
+ * a/../b), whitespace, or the userinfo of "user:pw@host", is refused.
+ * The host may be empty only where the whole value is (RFC 9112 3.2: a
+ * client sends an empty Host for a target without an authority); an http
+ * URI must have one (RFC 9110 4.2.1), so need_host refuses "".
  */
-static ssize_t interpret(struct http_request *req, uint64_t max_body)
+static bool authority_ok(const char *s, size_t n, bool need_host)
 {
-	bool has_length = false, has_te = false, close = false, keep = false;
-	unsigned hosts = 0;
-	for (size_t i = 0; i < req->num_headers; i++) {
-		const struct http_header *h = &req->headers[i];
-		if (ieq(h->name, h->name_len, "content-length")) {
-			uint64_t v;
-			if (parse_length(h->value, h->value_len, &v) < 0)
-				return HTTP_E_BAD_REQUEST;
-			/* RFC 9112 6.3: differing lengths leave the framing unknown;
-			   like nginx, refuse a repeated one even when it agrees
-			   (a proxy in front may have read only one of them) */
-			if (has_length)
-				return HTTP_E_BAD_REQUEST;
-			has_length = true;
-			req->content_length = v;
-		} else if (ieq(h->name, h->name_len, "transfer-encoding")) {
-			has_te = true;
-		} else if (ieq(h->name, h->name_len, "connection")) {
-			connection_tokens(h->value, h->value_len, &close, &keep);
-		} else if (ieq(h->name, h->name_len, "host")) {
-			hosts++;
+	size_t i = 0;
+	if (n && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+		if (!close || !ip_literal_ok(s + 1, (size_t)(close - s) - 1))
+			return false;
+		i = (size_t)(close - s) + 1;
+	} else {
+		for (; i < n; i++) {
+			if (is_reg_name_char((unsigned char)s[i]))
+				continue;
+			if (s[i] == ':')
+				break;
+			if (s[i] != '%' || n - i < 3 || hexval((unsigned char)s[i + 1]) < 0 ||
+			    hexval((unsigned char)s[i + 2]) < 0)
+				return false;
+			i += 2;
 		}
+		if (!i && (need_host || n))
+			return false;
 	}
+	if (i == n)
+		return true;
+	if (s[i] != ':')
+		return false;
+	for (i++; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Length of an "http://" or "https://" prefix of t[0, n), or 0. */
+static size_t scheme_len(const char *t, size_t n)
+{
+	if (n >= 7 && ieq(t, 7, "http://"))
+		return 7;
+	if (n >= 8 && ieq(t, 8, "https://"))
+		return 8;
+	return 0;
+}
+
+/* The end of the authority that starts at t (after "http://"). */
+static const char *authority_end(const char *t, const char *e)
+{
+	while (t < e && *t != '/' && *t != '?' && *t != '#')
+		t++;
+	return t;
+}
+
+/* What the header fields seen so far said (http_parse_request's locals). */
+struct fields {
+	bool has_length, has_te, close, keep, expect, host;
+};
+
+/*
+ * One header field, judged as soon as its line has ended: a field that
+ * makes the request invalid whatever follows (a bad or repeated
+ * Content-Length, Content-Length with Transfer-Encoding, a second Host or
+ * a bad one) is refused at once, not when the head ends, so that a client
+ * that never finishes the head gets its 400 without waiting for the
+ * header timeout. Dispatch is on the name's length first: most fields are
+ * none of these and cost one switch. Returns 0 or an HTTP_E_* code.
+ */
+static ssize_t field(struct http_request *req, const struct http_header *h, struct fields *f)
+{
+	const char *tok;
+	size_t len, i = 0;
+	switch (h->name_len) {
+	case 4:
+		if (!ieq(h->name, 4, "host"))
+			break;
+		/* RFC 9112 3.2: at most one Host, and a valid one */
+		if (f->host || !authority_ok(h->value, h->value_len, false))
+			return HTTP_E_BAD_REQUEST;
+		f->host = true;
+		break;
+	case 6:
+		/* RFC 9110 10.1.1: 100-continue is the only expectation defined;
+		   others may get 417 but, as nginx does, are ignored (the
+		   request is served as if they were absent) */
+		if (!ieq(h->name, 6, "expect"))
+			break;
+		while (list_next(h->value, h->value_len, &i, &tok, &len))
+			if (ieq(tok, len, "100-continue"))
+				f->expect = true;
+		break;
+	case 10:
+		if (!ieq(h->name, 10, "connection"))
+			break;
+		while (list_next(h->value, h->value_len, &i, &tok, &len)) {
+			if (ieq(tok, len, "close"))
+				f->close = true;
+			else if (ieq(tok, len, "keep-alive"))
+				f->keep = true;
+		}
+		break;
+	case 14:
+		if (!ieq(h->name, 14, "content-length"))
+			break;
+		/* RFC 9112 6.3: differing lengths leave the framing unknown;
+		   like nginx, refuse a repeated one even when it agrees (a
+		   proxy in front may have read only one of them). Both
+		   framings at once is the request-smuggling pattern (6.1). */
+		if (f->has_length || f->has_te ||
+		    parse_length(h->value, h->value_len, &req->content_length) < 0)
+			return HTTP_E_BAD_REQUEST;
+		f->has_length = true;
+		break;
+	case 17:
+		if (!ieq(h->name, 17, "transfer-encoding"))
+			break;
+		if (f->has_length)
+			return HTTP_E_BAD_REQUEST;
+		f->has_te = true; /* 501 once the head has ended (see below) */
+		break;
+	}
+	return 0;
+}
+
+/*
+ * What only the whole head can tell, once it has ended: an unknown method
+ * or a Transfer-Encoding alone (501; nginx judges both there too), a body
+ * over max_body (413), a missing Host. Returns 0 or an HTTP_E_* code.
+ */
+static ssize_t head_end(struct http_request *req, const struct fields *f, uint64_t max_body)
+{
 	if (req->meth == HTTP_M_UNKNOWN)
 		return HTTP_E_NOT_IMPLEMENTED;
-	/* both framings at once is the request-smuggling pattern (RFC 9112 6.1) */
-	if (has_te)
-		return has_length ? HTTP_E_BAD_REQUEST : HTTP_E_NOT_IMPLEMENTED;
+	if (f->has_te)
+		return HTTP_E_NOT_IMPLEMENTED;
 	if (req->content_length > max_body)
 		return HTTP_E_BODY_TOO_LARGE;
-	/* RFC 9112 3.2: exactly one Host in 1.1, at most one in 1.0 */
-	if (req->minor_version >= 1 ? hosts != 1 : hosts > 1)
+	/* RFC 9112 3.2: a Host is required in 1.1 */
+	if (req->minor_version >= 1 && !f->host)
 		return HTTP_E_BAD_REQUEST;
-	req->keep_alive = !close && (req->minor_version >= 1 || keep);
+	req->keep_alive = !f->close && (req->minor_version >= 1 || f->keep);
+	/* RFC 9110 10.1.1: a 1.0 request's 100-continue is ignored */
+	req->expect_continue = f->expect && req->minor_version >= 1;
 	return 0;
 }
 
@@ -175,11 +349,15 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 	size_t max_head = lim && lim->max_head ? lim->max_head : HTTP_DEFAULT_MAX_HEAD;
 	uint64_t max_body = lim && lim->max_body ? lim->max_body : HTTP_DEFAULT_MAX_BODY;
 	const unsigned char *p = (const unsigned char *)buf, *end = p + len, *tok;
+	struct fields f = {0};
+	ssize_t r;
 	int eol;
 
+	req->meth = HTTP_M_UNKNOWN;
 	req->num_headers = 0;
 	req->content_length = 0;
 	req->keep_alive = false;
+	req->expect_continue = false;
 
 	/* RFC 9112 2.2: skip empty lines before the request line (some clients
 	   send a CRLF after a body) */
@@ -211,20 +389,31 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 		return HTTP_E_BAD_REQUEST;
 	req->target = (const char *)tok;
 	req->target_len = (size_t)(p - tok);
+	/* absolute-form (RFC 9112 3.2.2): its authority replaces Host, so it
+	   gets the same checks; an empty host or a userinfo ("user:pw@") is
+	   refused (RFC 9110 4.2.1, 4.2.4). Origin-form pays one comparison. */
+	if (*tok != '/') {
+		size_t s = scheme_len((const char *)tok, req->target_len);
+		const char *a = (const char *)tok + s;
+		if (s && !authority_ok(a, (size_t)(authority_end(a, (const char *)p) - a), true))
+			return HTTP_E_BAD_REQUEST;
+	}
 	p++;
-	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive */
+	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive. A major
+	   version other than 1 is refused as soon as its digit is in, as
+	   nginx does, rather than when the line ends */
 	static const char version[] = "HTTP/0.0";
-	int major = 0, minor = 0;
+	int minor = 0;
 	for (const char *v = version; *v; v++, p++) {
 		if (p == end)
 			goto incomplete;
 		if (*v == '0') {
 			if (*p < '0' || *p > '9')
 				return HTTP_E_BAD_REQUEST;
-			if (v == version + 5)
-				major = *p - '0';
-			else
+			if (v != version + 5)
 				minor = *p - '0';
+			else if (*p != '1')
+				return HTTP_E_VERSION;
 		} else if (*p != (unsigned char)*v) {
 			return HTTP_E_BAD_REQUEST;
 		}
@@ -232,8 +421,6 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 	eol = line_end(&p, end);
 	if (eol <= 0)
 		goto bad_or_incomplete;
-	if (major != 1)
-		return HTTP_E_VERSION;
 	/* a 1.x we do not know is read as the highest we do (RFC 9110 2.5) */
 	req->minor_version = minor > 1 ? 1 : minor;
 
@@ -274,12 +461,14 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 		h->value = (const char *)tok;
 		h->value_len = (size_t)(vend - tok);
 		req->num_headers++;
+		if ((r = field(req, h, &f)) < 0)
+			return r;
 	}
 
 	size_t head = (size_t)(p - (const unsigned char *)buf);
 	if (head > max_head)
 		return HTTP_E_HEADERS_TOO_LARGE;
-	ssize_t r = interpret(req, max_body);
+	r = head_end(req, &f, max_body);
 	return r < 0 ? r : (ssize_t)head;
 
 bad_or_incomplete:
@@ -298,27 +487,6 @@ const struct http_header *http_find_header(const struct http_request *req, const
 	return NULL;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Length of an "http://" or "https://" prefix of t[0, n), or 0. */
-static size_t scheme_len(const char *t, size_t n)
-{
-	if (n >= 7 && ieq(t, 7, "http://"))
-		return 7;
-	if (n >= 8 && ieq(t, 8, "https://"))
-		return 8;
-	return 0;
-}
-
 ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap)
 {
 	const char *p = target, *e = target;
@@ -330,8 +498,12 @@ ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap
 		size_t s = scheme_len(p, (size_t)(e - p));
 		if (!s)
 			return HTTP_E_BAD_REQUEST;
-		for (p += s; p < e && *p != '/'; p++) /* the authority */
-			;
+		/* the authority: checked as the parser does, for callers
+		   that did not parse (the fuzzer) */
+		const char *a = p + s;
+		p = authority_end(a, e);
+		if (!authority_ok(a, (size_t)(p - a), true))
+			return HTTP_E_BAD_REQUEST;
 		if (p == e) { /* "http://host" means the root */
 			out[0] = '\0';
 			return 0;

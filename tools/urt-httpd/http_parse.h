@@ -55,9 +55,16 @@ struct http_header {
 struct http_request {
 	const char *method, *target; /* not NUL-terminated */
 	size_t method_len, target_len;
+	/* also set when an error is returned, once the method has been read
+	   (HTTP_M_UNKNOWN before that), so that the error answer to a HEAD
+	   can leave its body out */
 	enum http_method meth;
 	int minor_version;           /* 0 or 1 (HTTP/1.2+ is reported as 1) */
 	bool keep_alive;             /* from the version and Connection */
+	/* "Expect: 100-continue" in an HTTP/1.1 request (a 1.0 one's is
+	   ignored, RFC 9110 10.1.1): the client may wait for "100 Continue"
+	   before it sends the body. Other expectations are ignored. */
+	bool expect_continue;
 	uint64_t content_length;     /* body bytes following the head (0 without one) */
 	size_t num_headers;
 	struct http_header headers[HTTP_MAX_HEADERS];
@@ -78,14 +85,21 @@ struct http_limits {
  *
  * Returns HTTP_INCOMPLETE when buf holds a valid prefix of a request; an
  * error (HTTP_E_*, minus the status to answer) as soon as the bytes seen
- * cannot start a valid request: syntax errors, including obs-fold, a bare CR,
- * whitespace before a header's colon and a missing Host in HTTP/1.1 (400); a
- * head of more than max_head bytes or more than HTTP_MAX_HEADERS headers
- * (431, also when len >= max_head and the head has not ended yet); a bad
- * Content-Length (non-numeric, signed, above INT64_MAX, or more than one,
- * even with the same value: 400) or one above max_body (413); Transfer-Encoding (501; 400 with
- * a Content-Length as well, a smuggling pattern); an unknown method (501);
- * a version other than HTTP/1.x (505). lim may be NULL for the defaults.
+ * cannot start a valid request, without waiting for the rest of the head:
+ * syntax errors, including obs-fold, a bare CR and whitespace before a
+ * header's colon (400); a version other than HTTP/1.x (505, once its major
+ * digit is in); a bad Content-Length (non-numeric, signed, above INT64_MAX,
+ * or more than one, even with the same value), Content-Length together
+ * with Transfer-Encoding (a smuggling pattern), more than one Host, a Host
+ * that is not uri-host [":" port] (RFC 3986; empty is allowed), and an
+ * absolute-form target whose authority is not one, is empty or has a
+ * userinfo (all 400, each as soon as its line, or for the target its
+ * request line up to the version, is in); a head of more than max_head bytes
+ * or more than HTTP_MAX_HEADERS headers (431, also when len >= max_head
+ * and the head has not ended yet). Only once the head has ended: an
+ * unknown method or a Transfer-Encoding (501), a Content-Length above
+ * max_body (413), a missing Host in HTTP/1.1 (400). lim may be NULL for
+ * the defaults.
  */
 ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits *lim,
 			   struct http_request *req);
@@ -96,15 +110,17 @@ const struct http_header *http_find_header(const struct http_request *req, const
 /*
  * Map a request target to a path relative to a document root.
  *
- * Takes origin-form ("/a/b?q") or absolute-form ("http://host/a/b"); the
- * query and fragment are dropped, %XX escapes decoded, empty and "."
+ * Takes origin-form ("/a/b?q") or absolute-form ("http://host/a/b", its
+ * authority checked as http_parse_request does); the query and fragment
+ * are dropped, %XX escapes decoded, empty and "."
  * segments removed ("//x/./y" is "x/y"). A trailing slash (or a final "."
  * segment) is kept as one '/': "/x/" and "/x/." are "x/", a directory,
  * which "x" need not be. Writes the NUL-terminated result, which never
  * starts with '/' ("" is the root itself) and never holds "//", to out
  * (cap bytes) and returns its length.
  *
- * Returns HTTP_E_BAD_REQUEST for a target that is not a path, a bad %
+ * Returns HTTP_E_BAD_REQUEST for a target that is not a path or has a bad
+ * authority, a bad %
  * escape or a NUL (encoded or not); HTTP_E_FORBIDDEN for any ".." segment, encoded
  * or not (clients remove dot segments before sending, so one that arrives
  * is an attempt to climb out of the root); HTTP_E_URI_TOO_LONG when the
