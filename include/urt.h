@@ -137,7 +137,7 @@ struct urt_options {
  * urt_backend_name: "io_uring" or "epoll" for the calling thread's loop,
  * NULL outside one.
  */
-const char *urt_backend_name(void);
+URT_API const char *urt_backend_name(void);
 
 /*
  * asyncio.run: create a loop on the calling thread, run main(arg) as the
@@ -152,9 +152,19 @@ const char *urt_backend_name(void);
  * Returns main's return value, or a negative errno when the loop could not
  * run: -EBUSY when called from inside a task (a loop already runs on this
  * thread), -EINVAL for a NULL main or bad options, -ENOMEM, or the error
- * from io_uring_queue_init_params. If every task is blocked forever (no
- * operation in flight, no timer, nothing ready), the loop cancels the blocked
- * tasks and urt_run returns -EDEADLK unless main returned by then.
+ * from io_uring_queue_init_params.
+ *
+ * Deadlock (urt_run and urt_loop_run_until): the loop is deadlocked when it
+ * would wait and nothing can wake it -- no task ready, no operation in
+ * flight, no timer armed, no submission from another thread queued, no
+ * task waiting on a cross-loop primitive (urt_xfuture, urt_xevent,
+ * urt_xsem, urt_xqueue, urt_remote_wait: any thread may complete those),
+ * and no other thread holding a reference to the loop (urt_loop_ref: the
+ * holder may still submit). The loop's own read of the other threads'
+ * doorbell is not an operation in flight. A deadlocked loop cancels the
+ * blocked tasks, and urt_run returns -EDEADLK unless main returned by then.
+ * (The loops of urt_run_loops hold references to one another, so they are
+ * never found deadlocked.)
  */
 URT_API int urt_run(int (*main)(void *), void *arg);
 URT_API int urt_run_opts(const struct urt_options *opts, int (*main)(void *), void *arg);
@@ -179,21 +189,33 @@ URT_API int urt_run_opts(const struct urt_options *opts, int (*main)(void *), vo
  *   submissions are refused with -ESHUTDOWN.
  * urt_loop_spawn: urt_spawn from outside any task (NULL on error).
  * urt_loop_run_until: run until t ends, then join it (*result); 0, -EINVAL
- *   (t not joinable), -EINTR (urt_loop_stop), -EDEADLK (t can never end:
- *   nothing in flight, no timer, nothing ready; its blocked tasks were
- *   cancelled, so running again lets them end).
- * urt_loop_step: one turn that never blocks: run the ready tasks, submit,
- *   reap, expire timers. Returns the number of tasks alive (>= 0), or
- *   -EINTR (urt_loop_stop), -EPERM, -EBUSY.
- * urt_loop_fd: an fd (an eventfd the ring signals on completions, made on
- *   first call) to wait on for readability in the program's own loop;
- *   wait on it with urt_loop_timeout_ns as the timeout, then step. The
- *   step drains it.
+ *   (t not joinable), -EINTR (urt_loop_stop), -EDEADLK (t cannot end: the
+ *   loop is deadlocked, by the rule under urt_run; the blocked tasks were
+ *   cancelled and are ready, so running again lets them end).
+ * urt_loop_step: one turn that never blocks: start what other threads
+ *   submitted, run the ready tasks (those submissions included), submit,
+ *   reap, expire timers. A task that a completion reaped in this step
+ *   readies runs in the next one (urt_loop_timeout_ns is 0 then). Returns
+ *   the number of tasks alive after the turn (>= 0), or -EINTR
+ *   (urt_loop_stop), -EPERM, -EBUSY. 0 means no task is alive now, not
+ *   that the loop is done: other threads may still submit. A program that
+ *   takes their work keeps stepping until it decides to stop.
+ * urt_loop_fd: an fd to wait on for readability in the program's own loop
+ *   (io_uring: an eventfd the ring signals on completions; epoll: the
+ *   loop's epoll set), made on first call; wait on it with
+ *   urt_loop_timeout_ns as the timeout, then step. The step drains it. It
+ *   is readable by the time urt_loop_submit, urt_loop_stop or a
+ *   cross-loop wake-up of one of its tasks (urt_xfuture_set, ...) has
+ *   returned on the other thread. On io_uring without DEFER_TASKRUN
+ *   (kernels before 6.1, URT_OPT_NO_DEFER_TASKRUN) the completion of a
+ *   task's I/O is task work that interrupts the thread's wait (EINTR), and
+ *   on any io_uring the kernel's teardown of the ring does so once after
+ *   urt_loop_free: treat EINTR as a wake-up.
  * urt_loop_timeout_ns: 0 when a step has work now (tasks ready,
- *   completions waiting), else the time until the next timer, or -1 (none:
- *   wait for the fd alone).
+ *   submissions queued, completions waiting), else the time until the next
+ *   timer, or -1 (none: wait for the fd alone).
  * urt_loop_current: the calling thread's loop (NULL if none), also under
- *   urt_run; other threads may then submit to it.
+ *   urt_run; other threads may then submit to it (holding a reference).
  */
 typedef struct urt_loop urt_loop;
 URT_API int urt_loop_new(const struct urt_options *opts, urt_loop **out);
@@ -210,7 +232,11 @@ URT_API urt_loop *urt_loop_current(void);
  * threads; not from signal handlers):
  *
  * urt_loop_ref / urt_loop_unref: keep the handle valid on another thread
- *   (the loop itself may end meanwhile: calls then return -ESHUTDOWN).
+ *   (the loop itself may end meanwhile: calls then return -ESHUTDOWN). A
+ *   thread that will submit work holds a reference until it is done: while
+ *   another thread holds one the loop is never found deadlocked (the rule
+ *   under urt_run), and the urt_loop_unref of the last one wakes the loop
+ *   to look again.
  * urt_loop_submit: start fn(arg) as a detached task on the loop, soon
  *   (asyncio call_soon_threadsafe). With out, *out receives a handle for
  *   urt_remote_wait (run_coroutine_threadsafe(...).result()); every handle
@@ -737,10 +763,13 @@ URT_API ssize_t urt_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_ou
 /* ---------------------------------------------------------------------- */
 /* Sockets                                                                 */
 /*
- * Same conventions as the file calls. Numeric addresses only (name
- * resolution arrives with the executor). A recv on a socket with nothing to
- * read waits in the kernel (poll-armed, no thread) until data, EOF (0), an
- * error, cancellation or the deadline.
+ * Same conventions as the file calls. The calls below take socket
+ * addresses; the helpers after them take numeric addresses, except
+ * urt_tcp_connect, which also resolves a host name. Name resolution is
+ * urt_getaddrinfo (getaddrinfo(3) on the offload threads, so the loop
+ * never blocks on DNS). A recv on a socket with nothing to read waits in
+ * the kernel (poll-armed, no thread) until data, EOF (0), an error,
+ * cancellation or the deadline.
  */
 struct sockaddr;
 struct msghdr;

@@ -13,7 +13,11 @@
 #     when cmake is installed;
 #  5. a meson parent project with urt as a subproject (dependency('urt',
 #     fallback : 'urt')): it builds and runs the consumer, and urt's tests,
-#     tools and benchmarks are off there (criterion is not even looked up).
+#     tools and benchmarks are off there (criterion is not even looked up);
+#  6. the installed tools start with no liburt.so in the loader's path: from
+#     the staged install, from a build configured with a prefix under /tmp
+#     and installed there, and copied somewhere else (issue 20: they needed
+#     liburt.so.0 and failed to start).
 #
 #   install_e2e.sh BUILD_DIR SOURCE_DIR VERSION MESON
 set -euo pipefail
@@ -178,6 +182,51 @@ if "$meson" setup "$par/b" "$par" --force-fallback-for=urt >"$tmp/parent.log" 2>
 else
 	cat "$tmp/parent.log" >&2
 	fail "parent project with urt as a subproject"
+fi
+
+# --- 6. installed tools -----------------------------------------------------
+# Each run copies a file with urt-cp (a loop, the ring or epoll, the pool)
+# and checks every tool's --help, with LD_LIBRARY_PATH unset.
+run_tools() { # bindir label
+	local bin=$1 label=$2 t
+	for t in urt-cp urt-echo urt-load urt-httpd; do
+		[ -x "$bin/$t" ] || { fail "$label: $t not installed in $bin"; continue; }
+		if readelf -d "$bin/$t" | grep -q 'NEEDED.*liburt'; then fail "$label: $t needs liburt.so"; fi
+		if ! env -u LD_LIBRARY_PATH "$bin/$t" --help >/dev/null 2>"$tmp/tool.err"; then
+			cat "$tmp/tool.err" >&2
+			fail "$label: $t --help did not run"
+		fi
+	done
+	rm -f "$tmp/tool-copy.txt"
+	if env -u LD_LIBRARY_PATH "$bin/urt-cp" "$tmp/data.txt" "$tmp/tool-copy.txt" 2>"$tmp/tool.err" &&
+		cmp -s "$tmp/data.txt" "$tmp/tool-copy.txt"; then
+		echo "$label: tools start, urt-cp copied a file"
+	else
+		cat "$tmp/tool.err" >&2
+		fail "$label: urt-cp did not copy a file"
+	fi
+}
+staged_bin=$(dirname "$(find "$dest" -type f -name urt-cp -path '*/bin/*' | head -n1)")
+if [ -x "$staged_bin/urt-cp" ]; then
+	step "installed tools, staged install ($staged_bin)"
+	run_tools "$staged_bin" "staged install"
+	step "installed tools, copied elsewhere"
+	mkdir "$tmp/elsewhere"
+	cp "$staged_bin"/urt-* "$tmp/elsewhere/"
+	run_tools "$tmp/elsewhere" "copied tools"
+else
+	fail "the tools were not installed (bin/urt-cp)"
+fi
+step "installed tools, a build with --prefix under /tmp"
+pfx=$tmp/prefix
+if "$meson" setup "$tmp/pbuild" "$src" --prefix="$pfx" -Dtests=disabled -Dbench=false \
+		-Dtools=enabled >"$tmp/pbuild.log" 2>&1 &&
+	ninja -C "$tmp/pbuild" >>"$tmp/pbuild.log" 2>&1 &&
+	"$meson" install -C "$tmp/pbuild" --no-rebuild --quiet >>"$tmp/pbuild.log" 2>&1; then
+	run_tools "$pfx/bin" "prefix $pfx"
+else
+	cat "$tmp/pbuild.log" >&2
+	fail "build and install with --prefix=$pfx"
 fi
 
 if [ "$fails" -ne 0 ]; then

@@ -226,8 +226,11 @@ struct urt_loop {
 	pthread_t owner;             /* the thread the loop runs on */
 	bool stepping;               /* inside urt_run / run_until / step */
 	bool embedded;               /* made by urt_loop_new */
-	bool remote_enabled;         /* other threads may submit: no deadlock */
+	bool remote_enabled;         /* other threads may have the handle */
 	int poll_fd;                 /* eventfd for urt_loop_fd, or -1 */
+	_Atomic int kick_fd;         /* io_uring: poll_fd, written by the threads that
+					hand the loop work (urt__loop_kick); else -1 */
+	unsigned xwaiting;           /* tasks in a cross-thread wait (exec/xwait.h) */
 	_Atomic unsigned refs;       /* the owner's, plus urt_loop_ref's */
 	_Atomic bool stop;           /* urt_loop_stop asked */
 	struct urt__remote *remote;
@@ -309,6 +312,25 @@ void urt__close_hook_add(struct urt_loop *L, urt__close_fn *fn, enum urt__close_
 int urt__remote_init(struct urt_loop *L);
 void urt__remote_enable(struct urt_loop *L);
 void urt__remote_close(struct urt_loop *L); /* refuse, then spawn what is queued */
+bool urt__remote_pending(struct urt_loop *L); /* anything queued (any thread may ask) */
+void urt__remote_take(struct urt_loop *L);    /* spawn what is queued, without the doorbell */
+/* The loop is about to wait in the kernel (urt_loop_run_until, closing):
+   keep the doorbell read armed until urt__remote_wait_end, which leaves
+   none behind (a loop of urt_loop_new; see remote.c). */
+void urt__remote_wait_begin(struct urt_loop *L);
+void urt__remote_wait_end(struct urt_loop *L);
+/* A reference is going (urt_loop_unref): wake the loop if this may have
+   been the last one of another thread, so that it looks for a deadlock
+   again. Returns what urt_loop_unref's decrement returned. */
+unsigned urt__remote_unref(struct urt_loop *L);
+
+/* loop.c: make urt_loop_fd readable now (any thread; nothing if the loop
+   has none). For a thread that has just handed the loop work. */
+void urt__loop_kick(struct urt_loop *L);
+/* loop.c: one call into the backend that waits for the first completion
+   (no tasks run, no timers expire): for a loop draining a request it must
+   not leave in the kernel. */
+void urt__loop_wait_once(struct urt_loop *L);
 
 /* loops.c: may loops of rt ring each other with IORING_OP_MSG_RING? */
 bool urt__rt_msg_ring(struct urt__runtime *rt);

@@ -50,8 +50,9 @@ static void thread_stack_bounds(struct urt_loop *L)
 
 /*
  * Everything is blocked in user space and nothing can ever wake it (no
- * ready task, no op in flight, no timer). Cancel the blocked tasks so they
- * can clean up and end; urt_run reports -EDEADLK.
+ * ready task, no op in flight, no timer, and nothing another thread could
+ * do: see others_may_wake). Cancel the blocked tasks so they can clean up
+ * and end; urt_run and urt_loop_run_until report -EDEADLK.
  */
 static void on_deadlock(struct urt_loop *L)
 {
@@ -71,6 +72,39 @@ static void be_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
 		urt__epoll_poll(L, timeout_ns, wait);
 }
 
+/*
+ * Could another thread still give a loop with nothing to run, nothing in
+ * flight and no timer something to do? Only if it holds a reference (the
+ * rule urt.h states: a thread that will submit holds one, and its
+ * urt_loop_unref wakes the loop to look again), has already queued a
+ * submission, or a task waits on a cross-thread primitive (urt_xfuture
+ * and friends, urt_remote_wait), which any thread may complete. The
+ * doorbell read of the remote queue is not work in flight: it would make
+ * every loop that ever gave out its handle wait forever.
+ */
+static bool others_may_wake(struct urt_loop *L)
+{
+	/* acquire: pairs with urt_loop_unref's release, so a submission made
+	   before the last foreign reference went is seen queued below */
+	return atomic_load_explicit(&L->refs, memory_order_acquire) > 1 || L->xwaiting ||
+	       urt__remote_pending(L);
+}
+
+void urt__loop_wait_once(struct urt_loop *L)
+{
+	be_poll(L, -1, true);
+}
+
+void urt__loop_kick(struct urt_loop *L)
+{
+	int fd = atomic_load_explicit(&L->kick_fd, memory_order_acquire);
+	if (fd >= 0) {
+		uint64_t one = 1;
+		ssize_t n = write(fd, &one, sizeof one);
+		(void)n; /* EAGAIN only near 2^64: it is readable anyway */
+	}
+}
+
 /* One call into the backend: submit, and wait if nothing else can run
    (until the earliest timer, if any). */
 static void io_step(struct urt_loop *L)
@@ -85,9 +119,7 @@ static void io_step(struct urt_loop *L)
 			wait = false;
 		else
 			urt__stacks_trim(); /* about to sleep: a good time for housekeeping */
-	} else if (L->inflight || L->remote_enabled) {
-		/* (with other threads able to submit, waiting for them is no
-		   deadlock: the remote queue's eventfd read wakes us) */
+	} else if (L->inflight || others_may_wake(L)) {
 		urt__stacks_trim();
 	} else {
 		on_deadlock(L);
@@ -193,6 +225,7 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	L->stack_size = (stack + 4095) & ~(size_t)4095;
 	L->owner = pthread_self();
 	L->poll_fd = -1;
+	atomic_init(&L->kick_fd, -1);
 	L->embedded = embedded;
 	atomic_init(&L->refs, 1);
 	urt__list_init(&L->tasks);
@@ -262,11 +295,12 @@ static void loop_close(struct urt_loop *L)
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	be_exit(L);
-	run_close_hooks(L, &next, URT__CLOSE_FDS + 1);
-	if (L->poll_fd >= 0)
-		close(L->poll_fd);
 	run_close_hooks(L, &next, URT__CLOSE_SHARED + 1);
 	L->nclose_hooks = 0;
+	/* after the hooks: the offload workers, joined by theirs, kick it */
+	atomic_store(&L->kick_fd, -1);
+	if (L->poll_fd >= 0)
+		close(L->poll_fd);
 	urt__tasks_free_all();
 	urt__stacks_free_all();
 	free(L->heap);
@@ -301,8 +335,12 @@ static void close_remote(struct urt_loop *L)
 	urt__remote_close(L);
 	bool was = L->stepping;
 	L->stepping = true;
-	while (L->alive)
-		turn(L, true, NULL);
+	if (L->alive) {
+		urt__remote_wait_begin(L); /* its tasks may still be woken from other threads */
+		while (L->alive)
+			turn(L, true, NULL);
+		urt__remote_wait_end(L);
+	}
 	L->stepping = was;
 }
 
@@ -401,6 +439,7 @@ int urt_loop_run_until(urt_loop *L, urt_task *t, int *result)
 	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	L->stepping = true;
+	urt__remote_wait_begin(L);
 	uint64_t deadlocks = L->deadlocks;
 	r = 0;
 	while (t->state != URT__DONE) {
@@ -409,11 +448,14 @@ int urt_loop_run_until(urt_loop *L, urt_task *t, int *result)
 			r = -EINTR; /* urt_loop_stop */
 			break;
 		}
-		if (L->deadlocks != deadlocks && t->state != URT__DONE && !L->nready) {
-			r = -EDEADLK; /* t can never end; its tasks were cancelled */
+		if (L->deadlocks != deadlocks && t->state != URT__DONE) {
+			/* t could never end; the blocked tasks were cancelled (they
+			   are ready now, and end when the loop runs again) */
+			r = -EDEADLK;
 			break;
 		}
 	}
+	urt__remote_wait_end(L);
 	L->stepping = false;
 	if (t->state == URT__DONE) {
 		int res = t->result;
@@ -437,6 +479,7 @@ int urt_loop_step(urt_loop *L)
 		(void)n;
 	}
 	L->stepping = true;
+	urt__remote_take(L); /* before the turn: a submission runs in this step */
 	turn(L, false, NULL);
 	L->stepping = false;
 	if (atomic_exchange_explicit(&L->stop, false, memory_order_relaxed))
@@ -454,6 +497,11 @@ int urt_loop_fd(urt_loop *L)
 		if (fd < 0)
 			return fd;
 		L->poll_fd = fd;
+		/* io_uring: the threads that hand the loop work write it too (the
+		   ring's own signal of it can come late; see exec/remote.c).
+		   epoll: the set holds their eventfds already. */
+		if (urt__on_uring(L))
+			atomic_store_explicit(&L->kick_fd, fd, memory_order_release);
 	}
 	return L->poll_fd;
 }
@@ -462,7 +510,8 @@ int64_t urt_loop_timeout_ns(urt_loop *L)
 {
 	if (!L || urt__L != L)
 		return -EINVAL;
-	if (L->nready || (urt__on_uring(L) ? urt__uring_busy(L) : urt__epoll_busy(L)))
+	if (L->nready || urt__remote_pending(L) ||
+	    (urt__on_uring(L) ? urt__uring_busy(L) : urt__epoll_busy(L)))
 		return 0;
 	if (!L->heap_len)
 		return -1;
@@ -487,7 +536,7 @@ urt_loop *urt_loop_ref(urt_loop *L)
 
 void urt_loop_unref(urt_loop *L)
 {
-	if (L && atomic_fetch_sub_explicit(&L->refs, 1, memory_order_acq_rel) == 1) {
+	if (L && urt__remote_unref(L) == 1) {
 		free(L->remote);
 		free(L);
 	}

@@ -52,6 +52,7 @@ struct urt__work {
 
 struct urt__pool {
 	struct urt__multi m;       /* the eventfd read's CQE */
+	struct urt_loop *loop;
 	int efd;
 	uint64_t efd_buf;          /* the read's target; lives as long as the pool */
 	bool armed;
@@ -101,6 +102,9 @@ static void *worker(void *arg)
 			uint64_t one = 1;
 			ssize_t n = write(p->efd, &one, sizeof one);
 			(void)n; /* EAGAIN only if the counter is near 2^64: a wake is pending anyway */
+			/* and a program asleep on urt_loop_fd: the ring's signal of it
+			   would come an RCU grace period late (exec/remote.c) */
+			urt__loop_kick(p->loop);
 		}
 		pthread_mutex_lock(&p->mu);
 	}
@@ -173,6 +177,7 @@ static struct urt__pool *pool_get(void)
 	}
 	p->m.on_cqe = on_cqe; /* not on loop->multis: pool_free frees the pool */
 	urt__list_init(&p->m.link);
+	p->loop = L;
 	p->max_threads = L->offload_threads;
 	urt_sem_init(&p->slots, L->offload_queue);
 	pthread_mutex_init(&p->mu, NULL);

@@ -16,6 +16,19 @@
  * MSG_RING ~25% cheaper per round trip, but it needs a ring per sender and
  * a fallback when the target's CQ is full).
  *
+ * A loop of urt_loop_new on io_uring is driven by a program that sleeps
+ * in its own epoll_wait on urt_loop_fd (the eventfd the ring signals on
+ * CQEs), and there the armed read is the wrong doorbell twice over
+ * (issue 20): with DEFER_TASKRUN its completion is signalled from inside
+ * the doorbell eventfd's own wake-up, where the kernel may not signal
+ * another eventfd (eventfd_signal_allowed) and defers that to an RCU
+ * callback, ~15 ms later; without it, the completion is task work that
+ * interrupts the host's epoll_wait (EINTR). So such a loop keeps the read
+ * armed only while it waits in the ring itself (urt_loop_run_until,
+ * closing: urt__remote_wait_begin/_end) and leaves none behind; the
+ * submitting thread also writes urt_loop_fd (urt__loop_kick), and
+ * urt_loop_step takes the queue directly.
+ *
  * Shutdown races are settled by a counter of submitters inside
  * urt_loop_submit: closing sets `closed`, waits for the counter to drain,
  * then takes what is left and runs it. So every submission either returns
@@ -66,6 +79,10 @@ struct urt__remote {
 	int efd;
 	uint64_t buf;               /* the armed read's target */
 	bool armed;
+	bool lazy;                  /* armed only while the loop waits in the ring
+				       (urt_loop_new on io_uring; see above) */
+	bool waiting;               /* lazy: between wait_begin and wait_end */
+	bool ending;                /* the loop closes: never re-armed */
 	_Atomic(struct urt__xnode *) head; /* submissions and wake-ups, newest first */
 	_Atomic int users;          /* threads inside submit/stop */
 	_Atomic bool closed;
@@ -119,6 +136,14 @@ static void arm(struct urt__remote *rq)
 	rq->armed = true;
 }
 
+/* Should the doorbell read be armed now? */
+static bool want_armed(const struct urt__remote *rq)
+{
+	if (!rq->loop->remote_enabled || rq->ending)
+		return false;
+	return !rq->lazy || rq->waiting;
+}
+
 /* Take every queued record, oldest first, and spawn each. During shutdown
    it still runs, with a cancellation pending (its first suspension point
    returns -ECANCELED): a submission the loop accepted always runs. */
@@ -163,7 +188,8 @@ static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 	}
 	rq->armed = false;
 	drain(rq);
-	arm(rq);
+	if (want_armed(rq))
+		arm(rq);
 }
 
 static void remote_close(struct urt_loop *L);
@@ -183,6 +209,7 @@ int urt__remote_init(struct urt_loop *L)
 	rq->m.on_cqe = on_cqe;
 	urt__list_init(&rq->m.link);
 	rq->loop = L;
+	rq->lazy = L->embedded && urt__on_uring(L);
 	L->remote = rq;
 	urt__close_hook_add(L, remote_close, URT__CLOSE_STOP_INTAKE);
 	urt__close_hook_add(L, remote_free, URT__CLOSE_FDS);
@@ -193,8 +220,62 @@ int urt__remote_init(struct urt_loop *L)
 void urt__remote_enable(struct urt_loop *L)
 {
 	L->remote_enabled = true;
-	if (!L->remote->armed && !atomic_load(&L->remote->closed))
+	if (!L->remote->armed && !atomic_load(&L->remote->closed) && want_armed(L->remote))
 		arm(L->remote);
+}
+
+bool urt__remote_pending(struct urt_loop *L)
+{
+	return atomic_load_explicit(&L->remote->head, memory_order_acquire) != NULL;
+}
+
+/* urt_loop_step: what other threads queued, without a ring round trip
+   (a lazy loop has no read armed between its waits). */
+void urt__remote_take(struct urt_loop *L)
+{
+	if (urt__remote_pending(L))
+		drain(L->remote);
+}
+
+/*
+ * Leave no doorbell read in the kernel: complete it by ringing the doorbell
+ * ourselves and reap its CQE (on_cqe does not re-arm it: !want_armed). A
+ * read left armed would complete later as task work for this thread: on a
+ * ring without DEFER_TASKRUN that interrupts whatever the thread sleeps in
+ * then (EINTR in the host's epoll_wait), and the ring's exit, cancelling
+ * it, does the same. io_uring only: epoll's watch is an entry in the
+ * loop's own epoll set.
+ */
+static void disarm(struct urt_loop *L)
+{
+	struct urt__remote *rq = L->remote;
+	if (!rq->armed || !urt__on_uring(L))
+		return;
+	uint64_t one = 1;
+	ssize_t n = write(rq->efd, &one, sizeof one);
+	(void)n; /* EAGAIN only near 2^64: the read completes anyway */
+	do
+		urt__loop_wait_once(L); /* submits the read too, if only prepared */
+	while (rq->armed);
+}
+
+void urt__remote_wait_begin(struct urt_loop *L)
+{
+	struct urt__remote *rq = L->remote;
+	if (!rq->lazy)
+		return;
+	rq->waiting = true;
+	if (!rq->armed && want_armed(rq))
+		arm(rq);
+}
+
+void urt__remote_wait_end(struct urt_loop *L)
+{
+	struct urt__remote *rq = L->remote;
+	if (!rq->lazy)
+		return;
+	rq->waiting = false;
+	disarm(L);
 }
 
 /* The loop's tasks have ended: refuse new submissions and spawn the
@@ -213,9 +294,12 @@ void urt__remote_close(struct urt_loop *L)
 	drain(rq);
 }
 
+/* The loop's tasks have all ended (the ring still exists). */
 static void remote_close(struct urt_loop *L)
 {
 	urt__remote_close(L);
+	L->remote->ending = true;
+	disarm(L);
 }
 
 /* After the ring is gone. The record itself stays until the loop's last
@@ -240,11 +324,14 @@ static bool enter(struct urt__remote *rq)
 	return true;
 }
 
+/* Wake rq's loop from any thread (the caller counts in `users`): its
+   doorbell read in the ring, and urt_loop_fd for a program asleep on it. */
 static void ring_eventfd(struct urt__remote *rq)
 {
 	uint64_t one = 1;
 	ssize_t n = write(rq->efd, &one, sizeof one);
 	(void)n; /* EAGAIN only near 2^64: a wake is pending anyway */
+	urt__loop_kick(rq->loop);
 }
 
 /* The sender's CQE of a MSG_RING doorbell. Failed (the target's CQ full,
@@ -469,14 +556,19 @@ void urt__xwait_init(struct urt__xwait *w)
 int urt__xwait_block(struct urt__xwait *w, int64_t deadline)
 {
 	if (w->loop) {
+		int rc = 0;
+		w->loop->xwaiting++; /* another thread may wake it: no deadlock */
 		while (!atomic_load_explicit(&w->delivered, memory_order_acquire)) {
 			int r = urt__wait_user(deadline);
-			if (r < 0 && !atomic_load_explicit(&w->delivered, memory_order_acquire))
-				return r;
+			if (r < 0 && !atomic_load_explicit(&w->delivered, memory_order_acquire)) {
+				rc = r;
+				break;
+			}
 			if (r == -ECANCELED)
 				urt__cancel_rearm(w->task); /* delivered as well: the grant wins */
 		}
-		return 0;
+		w->loop->xwaiting--;
+		return rc;
 	}
 	/* a plain thread: futex on `delivered` */
 	while (!atomic_load_explicit(&w->delivered, memory_order_acquire)) {
@@ -497,6 +589,8 @@ int urt__xwait_block(struct urt__xwait *w, int64_t deadline)
 void urt__xwait_settle(struct urt__xwait *w)
 {
 	bool cancelled = false;
+	if (w->loop)
+		w->loop->xwaiting++; /* the delivery is on its way */
 	while (!atomic_load_explicit(&w->delivered, memory_order_acquire)) {
 		if (!w->loop) {
 			syscall(SYS_futex, &w->delivered, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
@@ -505,6 +599,8 @@ void urt__xwait_settle(struct urt__xwait *w)
 		if (urt__wait_user(URT__NO_DEADLINE) == -ECANCELED)
 			cancelled = true;
 	}
+	if (w->loop)
+		w->loop->xwaiting--;
 	if (cancelled)
 		urt__cancel_rearm(w->task);
 }
@@ -529,6 +625,22 @@ void urt__xwait_arrived(struct urt__xnode *n)
 	urt_task *t = w->task;
 	atomic_store_explicit(&w->delivered, 1, memory_order_release);
 	urt__wake(t, 0); /* (not waiting any more, e.g. timed out: it looks at delivered) */
+}
+
+unsigned urt__remote_unref(struct urt_loop *L)
+{
+	struct urt__remote *rq = L->remote;
+	/* Entered while our reference still keeps L valid; inside, the loop
+	   cannot finish closing (remote_close waits for us), so its owner's
+	   reference keeps it valid after our decrement too. */
+	bool in = rq && enter(rq);
+	unsigned prev = atomic_fetch_sub_explicit(&L->refs, 1, memory_order_acq_rel);
+	if (in) {
+		if (prev == 2) /* only the owner's is left: no thread may submit now */
+			ring_eventfd(rq);
+		atomic_fetch_sub(&rq->users, 1);
+	}
+	return prev;
 }
 
 int urt_loop_stop(urt_loop *L)

@@ -32,6 +32,9 @@ int main(void)
 	for (;;) {
 		int alive = urt_loop_step(L);
 		steps++;
+		/* done when its tasks are: they were all spawned up front. A
+		   loop that takes work from other threads (urt_loop_submit)
+		   would keep stepping at 0 until the program decides to stop. */
 		if (alive <= 0)
 			break;
 		int64_t ns = urt_loop_timeout_ns(L);
