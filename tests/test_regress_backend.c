@@ -288,6 +288,26 @@ Test(regress_backend, fd_reuse_random_closes_every_wait_woken)
 	}
 }
 
+/* A TCP pair on loopback: made by urt (epoll: edge-triggered records) or
+   with plain syscalls (foreign: one-shot, level-triggered waits). */
+static void tcp_pair2(bool by_urt, int *c, int *s, int *l)
+{
+	*l = urt_tcp_listen(LOCAL, 0, 8);
+	cr_assert_geq(*l, 0);
+	if (by_urt) {
+		*c = urt_tcp_connect(LOCAL, urt_sock_port(*l));
+		*s = urt_accept(*l, NULL, NULL, SOCK_CLOEXEC);
+	} else {
+		struct sockaddr_in sa;
+		local_addr(&sa, urt_sock_port(*l));
+		*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_eq(connect(*c, (struct sockaddr *)&sa, sizeof sa), 0);
+		*s = accept4(*l, NULL, NULL, SOCK_CLOEXEC);
+	}
+	cr_assert_geq(*c, 0);
+	cr_assert_geq(*s, 0);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Point 3: MSG_WAITALL waits for all n bytes (or EOF, an error, the
    deadline); epoll ORed MSG_DONTWAIT in and returned the first chunk. */
@@ -359,11 +379,8 @@ static int recv_waitall_main(void *arg)
 	}
 	/* a TCP connection urt made (epoll: edge-triggered, with the
 	   short-read hint that a plain recv keeps) */
-	int l = urt_tcp_listen(LOCAL, 0, 8);
-	int c = urt_tcp_connect(LOCAL, urt_sock_port(l));
-	int s = urt_accept(l, NULL, NULL, SOCK_CLOEXEC);
-	cr_assert_geq(c, 0);
-	cr_assert_geq(s, 0);
+	int c, s, l;
+	tcp_pair2(true, &c, &s, &l);
 	char got[10];
 	cr_assert_eq(waitall_run(s, c, false, WA_MORE, got), 10);
 	cr_assert(!memcmp(got, "0123456789", 10));
@@ -403,26 +420,6 @@ static int fill_socket(int fd)
 		urt_sleep_ns(MS(5)); /* (ACKs may still free room) */
 	}
 	return 0;
-}
-
-/* A TCP pair on loopback: made by urt (epoll: edge-triggered records) or
-   with plain syscalls (foreign: one-shot, level-triggered waits). */
-static void tcp_pair2(bool by_urt, int *c, int *s, int *l)
-{
-	*l = urt_tcp_listen(LOCAL, 0, 8);
-	cr_assert_geq(*l, 0);
-	if (by_urt) {
-		*c = urt_tcp_connect(LOCAL, urt_sock_port(*l));
-		*s = urt_accept(*l, NULL, NULL, SOCK_CLOEXEC);
-	} else {
-		struct sockaddr_in sa;
-		local_addr(&sa, urt_sock_port(*l));
-		*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		cr_assert_eq(connect(*c, (struct sockaddr *)&sa, sizeof sa), 0);
-		*s = accept4(*l, NULL, NULL, SOCK_CLOEXEC);
-	}
-	cr_assert_geq(*c, 0);
-	cr_assert_geq(*s, 0);
 }
 
 static int send_rdhup_main(void *arg)
