@@ -37,6 +37,13 @@ static int next_fd(void)
 	return probe;
 }
 
+/* Where the files go: $TMPDIR (tmpfs, ext4...) or /tmp. */
+static const char *tmp_dir(void)
+{
+	const char *d = getenv("TMPDIR");
+	return d && *d ? d : "/tmp";
+}
+
 static int closed_port(void)
 {
 	int l = urt_tcp_listen(LOCAL, 0, 1);
@@ -512,7 +519,8 @@ static int splice_block_main(void *arg)
 	cr_assert_eq(read(b[0], page, sizeof page), (ssize_t)sizeof page);
 	CHECK(urt_splice(a[0], -1, b[1], -1, 4096, 0), 1);
 	/* a file at both ends of a pipe still works */
-	char path[] = "/tmp/urt_splice_XXXXXX";
+	char path[256];
+	snprintf(path, sizeof path, "%s/urt_splice_XXXXXX", tmp_dir());
 	int f = mkstemp(path);
 	cr_assert_geq(f, 0);
 	unlink(path);
@@ -596,9 +604,10 @@ static int fifo_main(void *arg)
 
 Test(regress_backend, open_fifo_blocks_on_worker)
 {
-	char dir[] = "/tmp/urt_fifo_XXXXXX";
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s/urt_fifo_XXXXXX", tmp_dir());
 	cr_assert_not_null(mkdtemp(dir));
-	char path[64];
+	char path[300];
 	snprintf(path, sizeof path, "%s/fifo", dir);
 	cr_assert_eq(mkfifo(path, 0600), 0);
 	RUN(fifo_main, path);
