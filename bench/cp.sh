@@ -58,6 +58,9 @@
 #   BENCH_DIR=             directory for the data (default: mktemp -d under /tmp);
 #                          the script works in a new subdirectory and removes it
 #   SEED=42                seed for the tree's file sizes
+#   URTCP_BASE=            a second urt-cp binary (an earlier build): the tree
+#                          case then times it too, interleaved, as
+#                          "urt-cp-base" (before/after comparisons)
 #   BALLAST=1              touch and free some memory before each timed run
 #                          (see "Free page reporting" below); 0 = off
 set -euo pipefail
@@ -73,6 +76,8 @@ SEED=${SEED:-42}
 BALLAST=${BALLAST:-1}
 default_urtcp="$BUILD_DIR/tools/urt-cp"
 URTCP=${URTCP:-$default_urtcp}
+URTCP_BASE=${URTCP_BASE:-}
+tree_who="urt-cp urt-cp-1 urt-cp-epoll cp cp-halves${URTCP_BASE:+ urt-cp-base}"
 
 note() { echo "cp.sh: $*" >&2; }
 die() { note "$*"; exit 1; }
@@ -284,12 +289,13 @@ if has_case tree; then
 		cp -r "${@:1:h}" "$d" & p1=$!; cp -r "${@:h+1}" "$d" & p2=$!
 		wait $p1; a=$?; wait $p2; b=$?; [ $a = 0 ] && [ $b = 0 ]'
 	for r in $(seq 1 "$ROUNDS"); do
-		for who in $(order "$r" urt-cp urt-cp-1 urt-cp-epoll cp cp-halves); do
+		for who in $(order "$r" $tree_who); do
 			warm_tree "$src/tree"
 			dst=$out/tree.$who.$r
 			case $who in
 			urt-cp) timed tree "$who" "$r" "$URTCP" -r "$src/tree" "$dst" ;;
 			urt-cp-1) timed tree "$who" "$r" "$URTCP" -r --threads 1 "$src/tree" "$dst" ;;
+			urt-cp-base) timed tree "$who" "$r" "$URTCP_BASE" -r "$src/tree" "$dst" ;;
 			urt-cp-epoll) timed tree "$who" "$r" env URT_BACKEND=epoll "$URTCP" -r "$src/tree" "$dst" ;;
 			cp) timed tree "$who" "$r" cp -r "$src/tree" "$dst" ;;
 			cp-halves) timed tree "$who" "$r" bash -c "$cp_halves" cp-halves "$src/tree" "$dst" ;;
@@ -458,12 +464,13 @@ if has_case tree; then
 	echo
 	echo "| contender | median wall (s) | files/s | MB/s | cp time / urt-cp time | user / sys s | peak RSS MiB, median (max) |"
 	echo "|---|---|---|---|---|---|---|"
-	for who in urt-cp urt-cp-1 urt-cp-epoll cp cp-halves; do
+	for who in $tree_who; do
 		w=$(field tree "$who" wall_s | median)
 		case $who in
 		cp-halves) label="reference: two cp -r at once, each on half of the top directories"; rat=$(fmt "$(ratios tree cp-halves urt-cp | median)" %.2f) ;;
 		urt-cp) label="urt-cp -r (one loop per CPU)"; rat="-" ;;
 		urt-cp-1) label="urt-cp -r --threads 1 (one loop)"; rat=$(fmt "$(ratios tree urt-cp-1 urt-cp | median)" %.2f) ;;
+		urt-cp-base) label="urt-cp -r, baseline build (\`$URTCP_BASE\`)"; rat=$(fmt "$(ratios tree urt-cp-base urt-cp | median)" %.2f) ;;
 		urt-cp-epoll) label="urt-cp -r on urt's epoll backend"; rat=$(fmt "$(ratios tree urt-cp-epoll urt-cp | median)" %.2f) ;;
 		*) label="cp -r"; rat=$(fmt "$(ratios tree cp urt-cp | median)" %.2f) ;;
 		esac
