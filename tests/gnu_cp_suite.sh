@@ -26,8 +26,8 @@
 #                      "cp/NAME.sh  reason"; # starts a comment)
 #   --no-expensive     leave out the tests coreutils marks expensive
 #                      (cp/link-heap.sh, cp/perm.sh: they then skip)
-#   --timeout SECONDS  per test (default 120; GNU cp needs 15 at most); a
-#                      test past it is a FAIL
+#   --timeout SECONDS  per test (default 120; GNU cp's slowest, perm.sh,
+#                      takes 7-25 s on 2 busy cores); a test past it FAILs
 #
 # Exit status: 0 done (and, with --expected, no unexpected failure), 1 an
 # unexpected failure, 2 a usage error, 77 the tarball cannot be had (no
@@ -270,8 +270,8 @@ done
 PERL_PROG=perl
 command -v perl >/dev/null || PERL_PROG="/bin/sh $abs_top_srcdir/tests/no-perl"
 
-# make_build_tree DIR CP [OWNER]: DIR becomes the "top build directory": src/ with
-# the programs, src/cp a copy of CP (a copy, not a symlink: it must run as
+# make_build_tree DIR CP [OWNER]: DIR becomes the "top build directory":
+# src/ with the programs, src/cp a copy of CP (a copy, not a symlink: it must run as
 # `cp` -- argv[0] -- and be reachable by nobody wherever CP lives), and
 # lib/config.h with the lines tests/cp/*.sh and init.cfg grep for, as
 # Debian 12's coreutils 9.1 build defines them (it links libacl, libattr,
@@ -447,7 +447,7 @@ count() {	# count LABEL RESULT
 
 {
 	echo
-	echo "== summary (coreutils $VERSION tests/cp, $(id -un), work dir on $(df --output=fstype "$work" | tail -n1))"
+	echo "== summary (coreutils $VERSION tests/cp, as ${run_user:-$(id -un)}, work dir on $(df --output=fstype "$work" | tail -n1))"
 	printf '%-32s %-5s %-5s %s\n' test gnu tested note
 	for name in "${tests[@]}"; do
 		g=${results_gnu[$name]:--}
