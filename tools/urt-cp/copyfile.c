@@ -1001,8 +1001,8 @@ static int cp_copy_acls(int sfd, int dfd, bool dir, bool acl_may, bool *lost)
  * would forbid setting user.* ones), then the mode and the ACLs (chmod
  * keeps capabilities), then the times (nothing after touches them). When
  * the owner cannot be kept (EPERM: not root), the group alone is tried,
- * and a copy owned by someone else gets no set-id or sticky bits (POSIX;
- * cp does the same). mode >= 0: the mode to set when the mode is not
+ * and a copy owned by someone else gets none of the source's set-id or
+ * sticky bits (POSIX; cp does the same). mode >= 0: the mode to set when the mode is not
  * preserved (-1: leave it). acl_may: the destination may have an ACL of
  * its own (cp_copy_acls). sfd < 0 (a source directory that could not be
  * opened): no xattrs or ACLs. dpath names it in messages.
@@ -1017,7 +1017,11 @@ int cp_set_attrs_fd(int fd, int sfd, const struct stat *st, int mode, bool acl_m
 		if (errno != EPERM && errno != EINVAL)
 			return -errno;
 		(void)fchown(fd, (uid_t)-1, st->st_gid); /* the group alone, if we may */
-		m &= ~(mode_t)(S_ISUID | S_ISGID | S_ISVTX);
+		/* none of the source's set-id or sticky bits: those the copy has
+		   (a directory's setgid from its parent, the sticky bit mkdir
+		   kept) stay, as cp's ACL call leaves them */
+		struct stat cur;
+		m = (m & 0777) | (fstat(fd, &cur) == 0 ? cur.st_mode & 07000 : 0);
 	}
 	if ((O.preserve & P_XATTR) && sfd >= 0) {
 		int r = cp_copy_xattrs(sfd, fd);
