@@ -16,7 +16,8 @@
  * the copy fails (ENOSPC, EFBIG, SIGINT). Everything else is written
  * through, as cp does: a file with other hard links or xattrs (the inode
  * is kept), a symlink to a file (its target is written; a dangling one is
- * refused), a device node or FIFO (/dev/null stays /dev/null). So is a
+ * refused, or with POSIXLY_CORRECT its target made through a temporary),
+ * a device node or FIFO (/dev/null stays /dev/null). So is a
  * file we may write but whose directory we may not, or whose owner we
  * cannot give to the temporary.
  *
