@@ -900,22 +900,36 @@ static bool is_acl_xattr(const char *name)
 	return !strcmp(name, XA_ACL_ACCESS) || !strcmp(name, XA_ACL_DEFAULT);
 }
 
+/* Which POSIX ACLs a file has (bits), as its xattr listing tells. */
+#define HAS_ACL_ACCESS 1
+#define HAS_ACL_DEFAULT 2
+#define HAS_ACL_UNKNOWN 4 /* no listing: ask (cp_copy_acls) */
+
 /*
  * --preserve=xattr: copy the extended attributes of sfd to dfd. Not the
  * POSIX ACLs: they belong to the mode (cp_copy_acls), as with cp, whose
- * xattr copy skips them (/etc/xattr.conf: "permissions").
+ * xattr copy skips them (/etc/xattr.conf: "permissions"). *acls (may be
+ * NULL): the HAS_ACL_* bits the listing showed, saving cp_copy_acls its
+ * lookups.
  */
-int cp_copy_xattrs(int sfd, int dfd)
+static int copy_xattrs(int sfd, int dfd, int *acls)
 {
 	char names[4096];
+	int dummy;
+	if (!acls)
+		acls = &dummy;
+	*acls = HAS_ACL_UNKNOWN;
 	ssize_t n = flistxattr(sfd, names, sizeof names);
 	if (n < 0)
 		return errno == ENOTSUP || errno == ENOSYS ? 0 : -errno;
+	*acls = 0;
 	char val[4096];
 	int r = 0;
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
-		if (is_acl_xattr(names + i))
+		if (is_acl_xattr(names + i)) {
+			*acls |= strcmp(names + i, XA_ACL_ACCESS) ? HAS_ACL_DEFAULT : HAS_ACL_ACCESS;
 			continue;
+		}
 		ssize_t v = fgetxattr(sfd, names + i, val, sizeof val);
 		if (v < 0)
 			continue;
@@ -924,6 +938,11 @@ int cp_copy_xattrs(int sfd, int dfd)
 			r = -errno;
 	}
 	return r;
+}
+
+int cp_copy_xattrs(int sfd, int dfd)
+{
+	return copy_xattrs(sfd, dfd, NULL);
 }
 
 /* Whether the directory dfd has a default ACL (its new entries inherit one). */
@@ -964,15 +983,18 @@ static ssize_t acl_get(int sfd, const char *name, char *buf, size_t n, char **bi
  * bits to its mask, which the source's mode has too). A source ACL that
  * the destination's file system cannot hold (EOPNOTSUPP) leaves the copy
  * with the mode alone: *lost is set (cp reports it and fails; the copy
- * stays). Returns 0 or a negative errno.
+ * stays). has: the HAS_ACL_* bits known from the source's xattr listing.
+ * Returns 0 or a negative errno.
  */
-static int cp_copy_acls(int sfd, int dfd, bool dir, bool acl_may, bool *lost)
+static int cp_copy_acls(int sfd, int dfd, bool dir, bool acl_may, int has, bool *lost)
 {
 	*lost = false;
 	for (int k = 0; k < (dir ? 2 : 1); k++) {
 		const char *name = k ? XA_ACL_DEFAULT : XA_ACL_ACCESS;
-		char buf[1024], *big;
-		ssize_t v = acl_get(sfd, name, buf, sizeof buf, &big);
+		char buf[1024], *big = NULL;
+		ssize_t v = 0;
+		if (has & (HAS_ACL_UNKNOWN | (k ? HAS_ACL_DEFAULT : HAS_ACL_ACCESS)))
+			v = acl_get(sfd, name, buf, sizeof buf, &big);
 		if (v < 0)
 			return (int)v;
 		int r = 0;
@@ -1024,8 +1046,9 @@ int cp_set_attrs_fd(int fd, int sfd, const struct stat *st, int mode, bool acl_m
 		struct stat cur;
 		m = (m & 0777) | (fstat(fd, &cur) == 0 ? cur.st_mode & 07000 : 0);
 	}
+	int has = HAS_ACL_UNKNOWN;
 	if ((O.preserve & P_XATTR) && sfd >= 0) {
-		int r = cp_copy_xattrs(sfd, fd);
+		int r = copy_xattrs(sfd, fd, &has);
 		if (r < 0)
 			return r;
 	}
@@ -1033,7 +1056,7 @@ int cp_set_attrs_fd(int fd, int sfd, const struct stat *st, int mode, bool acl_m
 		if (fchmod(fd, m) < 0)
 			return -errno;
 		bool lost = false;
-		int r = sfd < 0 ? 0 : cp_copy_acls(sfd, fd, S_ISDIR(st->st_mode), acl_may, &lost);
+		int r = sfd < 0 ? 0 : cp_copy_acls(sfd, fd, S_ISDIR(st->st_mode), acl_may, has, &lost);
 		if (r < 0)
 			return r;
 		if (lost) {
