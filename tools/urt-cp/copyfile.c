@@ -16,7 +16,8 @@
  * the copy fails (ENOSPC, EFBIG, SIGINT). Everything else is written
  * through, as cp does: a file with other hard links or xattrs (the inode
  * is kept), a symlink to a file (its target is written; a dangling one is
- * refused), a device node or FIFO (/dev/null stays /dev/null). So is a
+ * refused, or with POSIXLY_CORRECT its target made through a temporary),
+ * a device node or FIFO (/dev/null stays /dev/null). So is a
  * file we may write but whose directory we may not, or whose owner we
  * cannot give to the temporary.
  *
@@ -672,10 +673,63 @@ struct copy_ctx {
 	bool cloned;
 };
 
+/*
+ * A source whose size says 0: read it to the end all the same. Files of
+ * /proc and other pseudo file systems report 0 and have content (cp reads
+ * every file to EOF); a really empty file costs one read that returns 0.
+ * Sizes above 0 are trusted: reading past them would cost every file a
+ * read more.
+ */
+static int copy_to_eof(struct copy_ctx *c)
+{
+	if (c->ddirect) {
+		/* unaligned pieces at unaligned offsets: drop O_DIRECT for this copy */
+		int fl = fcntl(c->dfd, F_GETFL);
+		if (fl < 0 || fcntl(c->dfd, F_SETFL, fl & ~O_DIRECT) < 0) {
+			c->what = "error writing";
+			return -errno;
+		}
+		c->ddirect = false;
+	}
+	void *buf = buf_get();
+	if (!buf) {
+		c->what = "cannot allocate a buffer for";
+		return -ENOMEM;
+	}
+	bool holes = c->dst_regular && O.sparse == SPARSE_ALWAYS;
+	int64_t off = 0;
+	int r = 0;
+	for (;;) {
+		/* at the file position (0 when opened): also where pread is refused */
+		ssize_t n = urt_read(c->sfd, buf, O.chunk, -1);
+		if (n < 0) {
+			r = (int)n, c->what = "error reading";
+			break;
+		}
+		if (n == 0)
+			break;
+		ssize_t w = holes ? write_sparse(c->dfd, buf, (size_t)n, off)
+				  : urt_write_all(c->dfd, buf, (size_t)n, off);
+		if (w < 0) {
+			r = (int)w, c->what = "error writing";
+			break;
+		}
+		off += n;
+		S.bytes_total += (uint64_t)n;
+		S.bytes_done += (uint64_t)n;
+	}
+	buf_put(buf);
+	if (!r && holes && off > 0 && (r = urt_ftruncate(c->dfd, off)) < 0)
+		c->what = "cannot set the size of";
+	return r;
+}
+
 static int copy_data(struct copy_ctx *c)
 {
 	const struct stat *st = c->st;
 	c->what = NULL;
+	if (st->st_size == 0)
+		return copy_to_eof(c);
 	bool fast = c->dst_regular && !c->sdirect && !c->ddirect && !O.verify;
 	/* 1. a reflink shares the extents: no data is copied at all */
 	if (fast && O.reflink != REFLINK_NEVER && O.sparse != SPARSE_ALWAYS && st->st_size > 0 &&
@@ -837,16 +891,45 @@ static int verify(int sfd, int dfd, off_t size, bool direct, const char **what)
 	return r;
 }
 
-/* --preserve=xattr: copy the extended attributes of sfd to dfd. */
-int cp_copy_xattrs(int sfd, int dfd)
+/* POSIX ACLs, as the kernel stores them: extended attributes. */
+#define XA_ACL_ACCESS "system.posix_acl_access"
+#define XA_ACL_DEFAULT "system.posix_acl_default"
+
+static bool is_acl_xattr(const char *name)
+{
+	return !strcmp(name, XA_ACL_ACCESS) || !strcmp(name, XA_ACL_DEFAULT);
+}
+
+/* Which POSIX ACLs a file has (bits), as its xattr listing tells. */
+#define HAS_ACL_ACCESS 1
+#define HAS_ACL_DEFAULT 2
+#define HAS_ACL_UNKNOWN 4 /* no listing: ask (cp_copy_acls) */
+
+/*
+ * --preserve=xattr: copy the extended attributes of sfd to dfd. Not the
+ * POSIX ACLs: they belong to the mode (cp_copy_acls), as with cp, whose
+ * xattr copy skips them (/etc/xattr.conf: "permissions"). *acls (may be
+ * NULL): the HAS_ACL_* bits the listing showed, saving cp_copy_acls its
+ * lookups.
+ */
+static int copy_xattrs(int sfd, int dfd, int *acls)
 {
 	char names[4096];
+	int dummy;
+	if (!acls)
+		acls = &dummy;
+	*acls = HAS_ACL_UNKNOWN;
 	ssize_t n = flistxattr(sfd, names, sizeof names);
 	if (n < 0)
 		return errno == ENOTSUP || errno == ENOSYS ? 0 : -errno;
+	*acls = 0;
 	char val[4096];
 	int r = 0;
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+		if (is_acl_xattr(names + i)) {
+			*acls |= strcmp(names + i, XA_ACL_ACCESS) ? HAS_ACL_DEFAULT : HAS_ACL_ACCESS;
+			continue;
+		}
 		ssize_t v = fgetxattr(sfd, names + i, val, sizeof val);
 		if (v < 0)
 			continue;
@@ -857,19 +940,132 @@ int cp_copy_xattrs(int sfd, int dfd)
 	return r;
 }
 
-/* Attributes of the copy on an open fd: what --preserve asks for. */
-static int set_attrs_fd(int fd, int sfd, const struct stat *st)
+int cp_copy_xattrs(int sfd, int dfd)
 {
-	if (O.preserve & P_XATTR) {
-		int r = cp_copy_xattrs(sfd, fd);
+	return copy_xattrs(sfd, dfd, NULL);
+}
+
+/* Whether the directory dfd has a default ACL (its new entries inherit one). */
+bool cp_has_default_acl(int dfd)
+{
+	return fgetxattr(dfd, XA_ACL_DEFAULT, NULL, 0) > 0;
+}
+
+/* One ACL of sfd: its size in *buf (or in *big, malloc'ed, when larger),
+   0 when it has none, or a negative errno. */
+static ssize_t acl_get(int sfd, const char *name, char *buf, size_t n, char **big)
+{
+	*big = NULL;
+	for (;;) {
+		ssize_t v = fgetxattr(sfd, name, *big ? *big : buf, n);
+		if (v >= 0)
+			return v;
+		if (errno == ENODATA || errno == ENOTSUP || errno == ENOSYS)
+			return 0;
+		if (errno != ERANGE)
+			return -errno;
+		free(*big);
+		v = fgetxattr(sfd, name, NULL, 0);
+		if (v <= 0)
+			return v < 0 ? -errno : 0;
+		n = (size_t)v + 256; /* it may grow meanwhile */
+		if (!(*big = malloc(n)))
+			return -ENOMEM;
+	}
+}
+
+/*
+ * --preserve=mode: give dfd the POSIX ACLs of sfd, as cp's copy_acl does:
+ * the access ACL and, for a directory, the default ACL become the
+ * source's; where the source has none, the copy keeps none (acl_may: it
+ * may have one, inherited from its directory's default ACL or already on
+ * an existing file). The mode is set before (an access ACL sets the group
+ * bits to its mask, which the source's mode has too). A source ACL that
+ * the destination's file system cannot hold (EOPNOTSUPP) leaves the copy
+ * with the mode alone: *lost is set (cp reports it and fails; the copy
+ * stays). has: the HAS_ACL_* bits known from the source's xattr listing.
+ * Returns 0 or a negative errno.
+ */
+static int cp_copy_acls(int sfd, int dfd, bool dir, bool acl_may, int has, bool *lost)
+{
+	*lost = false;
+	for (int k = 0; k < (dir ? 2 : 1); k++) {
+		const char *name = k ? XA_ACL_DEFAULT : XA_ACL_ACCESS;
+		char buf[1024], *big = NULL;
+		ssize_t v = 0;
+		if (has & (HAS_ACL_UNKNOWN | (k ? HAS_ACL_DEFAULT : HAS_ACL_ACCESS)))
+			v = acl_get(sfd, name, buf, sizeof buf, &big);
+		if (v < 0)
+			return (int)v;
+		int r = 0;
+		if (v > 0 && fsetxattr(dfd, name, big ? big : buf, (size_t)v, 0) < 0) {
+			if (errno == ENOTSUP || errno == ENOSYS) {
+				*lost = true; /* no ACLs there: the mode is what cp leaves too */
+				free(big);
+				return 0;
+			}
+			r = -errno;
+		} else if (v == 0 && acl_may && fremovexattr(dfd, name) < 0 && errno != ENODATA &&
+			   errno != ENOTSUP && errno != ENOSYS) {
+			r = -errno;
+		}
+		free(big);
 		if (r < 0)
 			return r;
 	}
-	if ((O.preserve & P_OWNER) && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
+	return 0;
+}
+
+/*
+ * Attributes of the copy (file or directory) on an open fd: what
+ * --preserve asks for, in cp's order, which loses nothing: the owner first
+ * (chown clears set-id bits and the file capability, security.capability,
+ * so xattrs come after it), then xattrs (before the mode: a read-only mode
+ * would forbid setting user.* ones), then the mode and the ACLs (chmod
+ * keeps capabilities), then the times (nothing after touches them). When
+ * the owner cannot be kept (EPERM: not root), the group alone is tried,
+ * and a copy owned by someone else gets none of the source's set-id or
+ * sticky bits (POSIX; cp does the same). mode >= 0: the mode to set when the mode is not
+ * preserved (-1: leave it). acl_may: the destination may have an ACL of
+ * its own (cp_copy_acls). sfd < 0 (a source directory that could not be
+ * opened): no xattrs or ACLs. dpath names it in messages.
+ * Returns 0 or a negative errno; a lost ACL is reported here and fails the
+ * run, but the copy stays, as with cp.
+ */
+int cp_set_attrs_fd(int fd, int sfd, const struct stat *st, int mode, bool acl_may,
+		    const char *dpath)
+{
+	mode_t m = st->st_mode & 07777;
+	if ((O.preserve & P_OWNER) && fchown(fd, st->st_uid, st->st_gid) < 0) {
+		if (errno != EPERM && errno != EINVAL)
+			return -errno;
+		(void)fchown(fd, (uid_t)-1, st->st_gid); /* the group alone, if we may */
+		/* none of the source's set-id or sticky bits: those the copy has
+		   (a directory's setgid from its parent, the sticky bit mkdir
+		   kept) stay, as cp's ACL call leaves them */
+		struct stat cur;
+		m = (m & 0777) | (fstat(fd, &cur) == 0 ? cur.st_mode & 07000 : 0);
+	}
+	int has = HAS_ACL_UNKNOWN;
+	if ((O.preserve & P_XATTR) && sfd >= 0) {
+		int r = copy_xattrs(sfd, fd, &has);
+		if (r < 0)
+			return r;
+	}
+	if (O.preserve & P_MODE) {
+		if (fchmod(fd, m) < 0)
+			return -errno;
+		bool lost = false;
+		int r = sfd < 0 ? 0 : cp_copy_acls(sfd, fd, S_ISDIR(st->st_mode), acl_may, has, &lost);
+		if (r < 0)
+			return r;
+		if (lost) {
+			cp_err(EOPNOTSUPP, "preserving permissions for", dpath);
+			S.failed = true;
+		}
+	} else if (mode >= 0 && fchmod(fd, (mode_t)mode) < 0) {
 		return -errno;
-	/* after fchown: it may have cleared set-id bits */
-	if ((O.preserve & P_MODE) && fchmod(fd, st->st_mode & 07777) < 0)
-		return -errno;
+	}
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	if ((O.preserve & P_TIME) && futimens(fd, ts) < 0)
 		return -errno;
@@ -879,11 +1075,14 @@ static int set_attrs_fd(int fd, int sfd, const struct stat *st)
 int cp_set_attrs_path(int dfd, const char *name, const struct stat *st, bool nofollow)
 {
 	int fl = nofollow ? AT_SYMLINK_NOFOLLOW : 0;
-	if ((O.preserve & P_OWNER) && fchownat(dfd, name, st->st_uid, st->st_gid, fl) < 0 &&
-	    errno != EPERM)
-		return -errno;
-	if ((O.preserve & P_MODE) && !S_ISLNK(st->st_mode) &&
-	    fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
+	mode_t m = st->st_mode & 07777;
+	if ((O.preserve & P_OWNER) && fchownat(dfd, name, st->st_uid, st->st_gid, fl) < 0) {
+		if (errno != EPERM && errno != EINVAL)
+			return -errno;
+		(void)fchownat(dfd, name, (uid_t)-1, st->st_gid, fl); /* as cp_set_attrs_fd */
+		m &= ~(mode_t)(S_ISUID | S_ISGID | S_ISVTX);
+	}
+	if ((O.preserve & P_MODE) && !S_ISLNK(st->st_mode) && fchmodat(dfd, name, m, 0) < 0)
 		return -errno;
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	if ((O.preserve & P_TIME) && utimensat(dfd, name, ts, fl) < 0)
@@ -914,9 +1113,103 @@ static bool has_xattrs(int ddir, const char *name)
 }
 
 /*
+ * Whether source and destination are one directory entry (cp's
+ * same_nameat): the same last component in the same directory. Asked only
+ * of two names of one inode. When a directory cannot be stat'ed: true (the
+ * caller then refuses, the safe side).
+ */
+static bool same_entry(const struct job *j)
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(j->sname);
+	while (len > 1 && j->sname[len - 1] == '/')
+		len--;
+	if (len >= sizeof dir)
+		return true;
+	memcpy(dir, j->sname, len);
+	dir[len] = 0;
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : dir;
+	if (strcmp(base, j->dname))
+		return false;
+	if (slash == dir)
+		slash[1] = 0; /* "/name": the root */
+	else if (slash)
+		*slash = 0;
+	struct stat a, b;
+	if (fstatat(j->sdir, slash ? dir : ".", &a, 0) < 0 || fstatat(j->ddir, ".", &b, 0) < 0)
+		return true;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * POSIXLY_CORRECT: cp writes through a dangling symlink at the
+ * destination, creating its target. Here too the data goes to a temporary,
+ * in the target's directory, named as the target once complete. A chain
+ * of dangling symlinks is followed (at most 40, then ELOOP as open has).
+ * On success the job's ddir and dname are the target's. Returns 0 or a
+ * negative errno.
+ */
+static int resolve_dangling(struct job *j)
+{
+	int dir = j->ddir, r = -ELOOP;
+	bool own = false; /* dir is ours to close */
+	char name[PATH_MAX];
+	snprintf(name, sizeof name, "%s", j->dname);
+	for (int hops = 0; hops <= 40; hops++) {
+		char t[PATH_MAX];
+		ssize_t n = readlinkat(dir, name, t, sizeof t - 1);
+		if (n < 0) {
+			/* ENOENT: the end of the chain, to create; EINVAL: not a
+			   symlink (made meanwhile: the commit finds it there) */
+			r = errno == ENOENT || errno == EINVAL ? 0 : -errno;
+			break;
+		}
+		t[n] = 0;
+		char *slash = strrchr(t, '/');
+		const char *base = slash ? slash + 1 : t;
+		if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+			r = -EISDIR; /* as open(O_CREAT) says of "dir/" */
+			break;
+		}
+		if (slash) {
+			const char *dpart = slash == t ? "/" : t;
+			*slash = 0; /* base stays: it starts after the slash */
+			int nd = openat(dir, dpart, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (nd < 0) {
+				r = -errno;
+				break;
+			}
+			if (own)
+				close(dir);
+			dir = nd, own = true;
+		}
+		snprintf(name, sizeof name, "%s", base);
+	}
+	if (r < 0) {
+		if (own)
+			close(dir);
+		return r;
+	}
+	char *dn = path_join("", name);
+	if (own) {
+		if (j->own_ddir)
+			close(j->ddir);
+		j->ddir = dir;
+		j->own_ddir = true;
+	}
+	free(j->own_dname);
+	j->own_dname = dn;
+	j->dname = dn;
+	return 0;
+}
+
+/*
  * Look at the destination. 0: go on (d filled in); -1: stop, the error was
- * reported; -2: skip it quietly (-n, -u). link: the source is copied as a
- * symlink (a destination symlink is then replaced, not followed).
+ * reported; -2: skip it quietly (-n; a symlink onto another hard link of
+ * itself, which cp leaves alone); -3: skip it, -u found it no older. link:
+ * the source is copied as a symlink (a destination symlink is then
+ * replaced, not followed).
  */
 static int check_dest(struct job *j, struct dest *d, bool link)
 {
@@ -929,20 +1222,50 @@ static int check_dest(struct job *j, struct dest *d, bool link)
 		cp_err(errno, "cannot stat", j->dpath);
 		return -1;
 	}
-	bool via_link = false;
-	if (S_ISLNK(d->st.st_mode) && !link) {
+	/* an earlier operand made this name in this run (walk.c, cp_operand) */
+	bool seen = j->seen && d->st.st_dev == j->seen_dev && d->st.st_ino == j->seen_ino;
+	bool via_link = false, dlink = S_ISLNK(d->st.st_mode);
+	if (dlink && !link) {
 		/* cp writes through a symlink at the destination */
 		if (fstatat(j->ddir, j->dname, &d->st, 0) < 0) {
-			if (errno == ENOENT) {
+			if (errno != ENOENT) {
+				cp_err(errno, "cannot stat", j->dpath);
+				return -1;
+			}
+			if (seen) {
+				cp_msg("will not copy '%s' through just-created symlink '%s'", j->spath,
+				       j->dpath);
+				return -1;
+			}
+			if (!getenv("POSIXLY_CORRECT")) {
 				cp_msg("not writing through dangling symlink '%s'", j->dpath);
 				return -1;
 			}
-			cp_err(errno, "cannot stat", j->dpath);
-			return -1;
+			int r = resolve_dangling(j);
+			if (r < 0) {
+				cp_err(-r, "cannot create regular file", j->dpath);
+				return -1;
+			}
+			return 0; /* its target is new */
 		}
 		via_link = true;
 	}
-	if (d->st.st_dev == j->st.st_dev && d->st.st_ino == j->st.st_ino) {
+	bool same = d->st.st_dev == j->st.st_dev && d->st.st_ino == j->st.st_ino;
+	if (link && dlink && j->st.st_ino == 0) {
+		/* the walk did not stat the source symlink (d_type said enough) */
+		same = fstatat(j->sdir, j->sname, &j->st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		       d->st.st_dev == j->st.st_dev && d->st.st_ino == j->st.st_ino;
+	} else if (link && !dlink && !same) {
+		/* a symlink onto the file it points to would destroy it (cp -d
+		   sl f, sl -> f): compare with its target, as cp does */
+		struct stat t;
+		same = fstatat(j->sdir, j->sname, &t, 0) == 0 && d->st.st_dev == t.st_dev &&
+		       d->st.st_ino == t.st_ino;
+	}
+	bool return_now = false; /* nothing to do (after the -n and -u checks, as cp) */
+	if (same && link && dlink && !same_entry(j))
+		same = false, return_now = true; /* two names of one symlink: cp leaves them */
+	if (same) {
 		cp_msg("'%s' and '%s' are the same file", j->spath, j->dpath);
 		return -1;
 	}
@@ -955,7 +1278,17 @@ static int check_dest(struct job *j, struct dest *d, bool link)
 	if (O.update && (d->st.st_mtim.tv_sec > j->st.st_mtim.tv_sec ||
 			 (d->st.st_mtim.tv_sec == j->st.st_mtim.tv_sec &&
 			  d->st.st_mtim.tv_nsec >= j->st.st_mtim.tv_nsec)))
+		return -3;
+	if (return_now)
 		return -2;
+	if (seen) {
+		if (via_link)
+			cp_msg("will not copy '%s' through just-created symlink '%s'", j->spath,
+			       j->dpath);
+		else
+			cp_msg("will not overwrite just-created '%s' with '%s'", j->dpath, j->spath);
+		return -1;
+	}
 	if (link)
 		d->kind = DEST_REPLACE;
 	else if (via_link || !S_ISREG(d->st.st_mode) || d->st.st_nlink > 1 ||
@@ -1061,8 +1394,11 @@ static int link_over(const char *path, struct job *j, bool exists)
 	if (r < 0)
 		return r;
 	r = urt_renameat(j->ddir, tmp, j->ddir, j->dname, 0);
-	if (r < 0)
-		urt_unlinkat(j->ddir, tmp, 0);
+	/* Also after a success: where the name already was a link of this
+	   inode (cp -a over an earlier copy), rename(2) does nothing and
+	   returns 0, and the temporary name stays. Else this finds none. Not
+	   through the ring: a cancellation must not keep it from running. */
+	unlinkat(j->ddir, tmp, 0);
 	return r;
 }
 
@@ -1135,6 +1471,20 @@ int cp_regular(struct job *j)
 		goto out;
 	}
 	int ex = check_dest(j, &d, false);
+	/* Names of one inode: its hard links, and with followed symlinks (-L;
+	   -H and cp's default without -R on the command line) any file, which
+	   another symlink may reach again. cp keeps them one inode. */
+	bool track = st.st_nlink > 1 || j->follow;
+	if (ex == -3 && track) {
+		/* -u keeps this name: it becomes the copy of this inode, or a link
+		   to the copy made already, as with cp (the group stays one) */
+		struct hlink *first = NULL;
+		r = hl_claim(j, &st, &hl, &first);
+		if (r == 0 && first && (r = link_over(first->dpath, j, true)) < 0)
+			what = "cannot create hard link";
+		S.bytes_done += (uint64_t)st.st_size;
+		goto out;
+	}
 	if (ex < 0) {
 		if (ex == -1)
 			S.failed = true;
@@ -1142,7 +1492,7 @@ int cp_regular(struct job *j)
 		urt_close(sfd);
 		return 0;
 	}
-	if ((O.preserve & P_LINKS) && st.st_nlink > 1) {
+	if ((O.preserve & P_LINKS) && track) {
 		struct hlink *first = NULL;
 		r = hl_claim(j, &st, &hl, &first);
 		if (r < 0)
@@ -1161,6 +1511,8 @@ int cp_regular(struct job *j)
 		}
 	}
 	mode_t mode = st.st_mode & 0777;
+	if (O.no_preserve_mode && !(O.preserve & P_MODE))
+		mode = 0666; /* cp: new files get 0666 less the umask */
 	if (d.kind == DEST_REPLACE) {
 		r = tmp_open(j, 0600, &t, &ddirect);
 		if (r == -EACCES || r == -EPERM || r == -EROFS) {
@@ -1209,11 +1561,12 @@ int cp_regular(struct job *j)
 		if (r < 0)
 			goto out;
 	}
-	if (dreg || O.preserve) {
-		if (dreg)
-			r = set_attrs_fd(wfd, sfd, &st);
-		if (!r && d.kind == DEST_REPLACE && !(O.preserve & P_MODE))
-			r = fchmod(wfd, d.st.st_mode & 07777) < 0 ? -errno : 0; /* cp keeps it */
+	if (dreg) {
+		/* a replaced file keeps its mode unless -p, as with cp */
+		int keep = d.kind == DEST_REPLACE ? (int)(d.st.st_mode & 07777) : -1;
+		/* an ACL on the copy: its directory's default ACL, or the old file's */
+		bool acl_may = d.kind != DEST_NEW || !j->dir || j->dir->dacl || j->own_dname;
+		r = cp_set_attrs_fd(wfd, sfd, &st, keep, acl_may, j->dpath);
 	}
 	if (r < 0) {
 		what = "cannot set attributes of";
@@ -1254,6 +1607,7 @@ int cp_regular(struct job *j)
 			}
 		}
 	}
+	j->made = true;
 	if (O.verbose)
 		printf("'%s' -> '%s'\n", j->spath, j->dpath);
 out:
@@ -1315,6 +1669,7 @@ int cp_symlink(struct job *j)
 		S.failed = true;
 		return r;
 	}
+	j->made = true;
 	if (O.verbose)
 		printf("'%s' -> '%s'\n", j->spath, j->dpath);
 	return 0;

@@ -22,6 +22,7 @@ enum { REFLINK_AUTO, REFLINK_ALWAYS, REFLINK_NEVER };
 struct cp_opts {
 	bool recursive, verbose, noclobber, update, direct, verify, sync;
 	unsigned preserve;   /* P_* */
+	bool no_preserve_mode; /* --no-preserve=mode: new files 0666, dirs 0777, less the umask */
 	int sparse;          /* SPARSE_* */
 	int reflink;         /* REFLINK_* */
 	int offload;         /* io-wq offload: 0 none, 1 all ops of small files, 2 create/write/link */
@@ -60,6 +61,8 @@ struct dnode {
 	char *spath, *dpath;   /* for messages */
 	struct stat st;        /* the source directory */
 	bool created;          /* we made the destination: it started empty */
+	bool dacl;             /* the destination has a default ACL (-p): new files inherit it */
+	struct opdone *op;     /* a command-line operand: settled when all of it is copied */
 };
 
 /* One file to copy: (sdir, sname) -> (ddir, dname). */
@@ -73,6 +76,12 @@ struct job {
 	char *spath, *dpath;   /* full paths for messages (owned) */
 	struct stat st;        /* lstat/stat of the source */
 	bool dst_fresh;        /* destination directory was created by us: no stat needed */
+	bool made;             /* the copy made its destination (set by copyfile.c) */
+	bool seen;             /* an earlier operand made (seen_dev, seen_ino) at dname */
+	dev_t seen_dev;
+	ino_t seen_ino;
+	struct opdone *op;     /* a command-line operand: settled when the job ends */
+	char *own_dname;       /* dname when it is not in the job's allocation (owned) */
 	urt_task *task;        /* valid while the job is on the live list */
 	struct job *prev, *next; /* jobs started and not yet finished */
 };
@@ -89,6 +98,9 @@ int cp_regular(struct job *j);
 int cp_symlink(struct job *j);
 int cp_set_attrs_path(int dfd, const char *name, const struct stat *st, bool nofollow);
 int cp_copy_xattrs(int sfd, int dfd);
+int cp_set_attrs_fd(int fd, int sfd, const struct stat *st, int mode, bool acl_may,
+		    const char *dpath);
+bool cp_has_default_acl(int dfd);
 void *buf_get(void);
 void cp_tmpfile_disable(void);
 void buf_put(void *b);

@@ -343,6 +343,8 @@ int main(int argc, char **argv)
 			if (parse_preserve("--no-preserve", optarg, &pbits) < 0)
 				return try_help();
 			O.preserve &= ~pbits;
+			if (pbits & P_MODE) /* cp: new files 0666, dirs 0777, less the umask */
+				O.no_preserve_mode = true;
 			break;
 		case 'L': case 'P': case 'H': O.deref = c; break;
 		case 'n': O.noclobber = true; break;

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ static struct root {
 	char *spath, *dpath;
 } roots[64];
 static unsigned n_roots;
+
+static struct opdone *top_op; /* the operand walk_dir starts (cp_operand) */
 
 char *path_join(const char *a, const char *b)
 {
@@ -97,26 +100,20 @@ static char *dir_name(const char *path)
 	return d;
 }
 
+static void op_settle(struct opdone *od, bool made);
+
 void dnode_put(struct dnode *d)
 {
 	while (d && --d->refs == 0) {
 		if (d->dfd >= 0) {
-			int r = 0;
-			if ((O.preserve & P_XATTR) && d->sfd >= 0)
-				r = cp_copy_xattrs(d->sfd, d->dfd);
-			if (!r && (O.preserve & P_OWNER) &&
-			    fchown(d->dfd, d->st.st_uid, d->st.st_gid) < 0 && errno != EPERM)
-				r = -errno;
-			if (!r && (O.preserve & P_MODE)) {
-				if (fchmod(d->dfd, d->st.st_mode & 07777) < 0)
-					r = -errno;
-			} else if (!r && d->created &&
-				   fchmod(d->dfd, d->st.st_mode & 07777 & ~O.umask) < 0) {
-				r = -errno; /* it was created u+rwx so that we could fill it */
-			}
-			struct timespec ts[2] = {d->st.st_atim, d->st.st_mtim};
-			if (!r && (O.preserve & P_TIME) && futimens(d->dfd, ts) < 0)
-				r = -errno;
+			/* made u+rwx so that we could fill it: now its mode (less the
+			   umask), unless -p gives it the source's */
+			int mode = -1;
+			if (d->created)
+				mode = (int)((O.no_preserve_mode ? 0777 : d->st.st_mode & 07777) & ~O.umask);
+			/* its ACLs: inherited from its parent's default ACL, or its own */
+			bool acl_may = !d->created || d->dacl || !d->parent;
+			int r = cp_set_attrs_fd(d->dfd, d->sfd, &d->st, mode, acl_may, d->dpath);
 			if (r) {
 				cp_err(-r, "cannot set attributes of", d->dpath);
 				S.failed = true;
@@ -129,6 +126,8 @@ void dnode_put(struct dnode *d)
 		}
 		if (d->sfd >= 0)
 			close(d->sfd);
+		if (d->op)
+			op_settle(d->op, d->dfd >= 0);
 		struct dnode *parent = d->parent;
 		free(d->spath);
 		free(d->dpath);
@@ -152,6 +151,9 @@ static void job_free(struct job *j)
 	dnode_put(j->dir);
 	if (j->own_ddir && j->ddir >= 0)
 		close(j->ddir);
+	if (j->op)
+		op_settle(j->op, j->made);
+	free(j->own_dname);
 	free(j->spath);
 	free(j->dpath);
 	free(j);
@@ -295,7 +297,8 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 		return 0;
 	}
 	bool created = true;
-	int r = urt_mkdirat(ddir, dname, (st->st_mode & 07777 & ~O.umask) | S_IRWXU);
+	mode_t mode = O.no_preserve_mode && !(O.preserve & P_MODE) ? 0777 : st->st_mode & 07777;
+	int r = urt_mkdirat(ddir, dname, (mode & ~O.umask) | S_IRWXU);
 	if (r == -EEXIST) {
 		struct stat ds;
 		created = false;
@@ -336,6 +339,10 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 	d->dpath = dpath;
 	d->st = *st;
 	d->created = created;
+	if (top) {
+		d->op = top_op; /* settled when the last job of this operand ends */
+		top_op = NULL;
+	}
 	d->sfd = urt_openat(sdir, sname, O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC, 0);
 	d->dfd = urt_openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (d->dfd >= 0 && top && n_roots < 64) {
@@ -347,6 +354,8 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 			roots[n_roots++].dpath = xstrdup(dpath);
 		}
 	}
+	if ((O.preserve & P_MODE) && d->dfd >= 0)
+		d->dacl = cp_has_default_acl(d->dfd);
 	if (d->sfd < 0 || d->dfd < 0) {
 		r = d->sfd < 0 ? d->sfd : d->dfd;
 		if (r != -ECANCELED) {
@@ -444,6 +453,216 @@ static const char *base_name(const char *path, char *buf, size_t n)
 	return buf;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Operands copied into a directory                                        */
+
+/*
+ * cp SRC... DIR: two operands may land on one name (cp a/f b/f DIR). cp
+ * then refuses to overwrite what an earlier operand just made there, or to
+ * write through a symlink it just made (which writes outside DIR), and it
+ * skips a source given twice. Operands are copied at once, on several
+ * loops, so the walker decides before it hands a job out: an operand whose
+ * destination name an earlier one used waits until that one is done (its
+ * job, or every job of its tree), and its job is told what that one made
+ * there (check_dest compares). Only operands are tracked (names in one
+ * directory are unique); one that shares no name costs a hash lookup, and
+ * the jobs of a tree nothing.
+ */
+struct opdone {
+	struct opdone *all; /* every one, freed at the end */
+	int state;          /* under op_mu: 0 copying, 1 made its destination, -1 not */
+	urt_xfuture *f;     /* made by a waiter (under op_mu), set when state leaves 0 */
+};
+
+struct opname { /* a destination name in DIR */
+	struct opname *next;
+	struct opdone *last; /* the latest operand copied to it */
+	bool made;           /* an operand made (dev, ino) there */
+	dev_t dev;
+	ino_t ino;
+	char name[];
+};
+
+struct opsrc { /* a source operand */
+	struct opsrc *next;
+	dev_t dev;
+	ino_t ino;
+	bool dir;
+	char *path, *dpath; /* as given, and where it goes */
+};
+
+#define OP_BUCKETS 1024
+static struct opname *op_names[OP_BUCKETS];
+static struct opsrc *op_srcs[OP_BUCKETS];
+static struct opdone *op_all;
+static pthread_mutex_t op_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p) {
+		fprintf(stderr, "urt-cp: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* An operand's copy ended (any loop); made: it made its destination. */
+static void op_settle(struct opdone *od, bool made)
+{
+	pthread_mutex_lock(&op_mu);
+	od->state = made ? 1 : -1;
+	urt_xfuture *f = od->f;
+	pthread_mutex_unlock(&op_mu);
+	if (f)
+		urt_xfuture_set(f, 0, NULL);
+}
+
+/* Wait until od is settled. 0 or -ECANCELED. */
+static int op_wait(struct opdone *od)
+{
+	pthread_mutex_lock(&op_mu);
+	if (od->state) {
+		pthread_mutex_unlock(&op_mu);
+		return 0;
+	}
+	if (!od->f && urt_xfuture_new(&od->f) < 0) {
+		fprintf(stderr, "urt-cp: out of memory\n");
+		exit(1);
+	}
+	urt_xfuture *f = od->f;
+	pthread_mutex_unlock(&op_mu);
+	return urt_xfuture_wait(f, URT_FOREVER, NULL);
+}
+
+static unsigned op_hash_name(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % OP_BUCKETS;
+}
+
+static unsigned op_hash_ino(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
+	return (unsigned)((h * 0xbf58476d1ce4e5b9ull) >> 40) % OP_BUCKETS;
+}
+
+static const char *base_name(const char *path, char *buf, size_t n);
+
+/* cp's same_name: one last component, in one directory. */
+static bool same_name(const char *a, const char *b)
+{
+	char ba[4096], bb[4096];
+	if (strcmp(base_name(a, ba, sizeof ba), base_name(b, bb, sizeof bb)))
+		return false;
+	char *da = dir_name(a), *db = dir_name(b);
+	struct stat sa, sb;
+	bool same = stat(da, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev &&
+		    sa.st_ino == sb.st_ino;
+	free(da);
+	free(db);
+	return same;
+}
+
+static int batch_flush(void);
+
+/*
+ * Before operand src (stat st, following as follow says) is copied to
+ * dpath, whose last component is name, in the target directory. 0: copy
+ * it, as *od (settle it when done), after what an earlier operand made
+ * there: *seen, (*dev, *ino). 1: do not (reported). -ECANCELED.
+ */
+static int op_begin(const char *src, const struct stat *st, const char *dpath, const char *name,
+		    bool follow, struct opdone **od, bool *seen, dev_t *dev, ino_t *ino)
+{
+	bool dir = S_ISDIR(st->st_mode);
+	unsigned h = op_hash_ino(st->st_dev, st->st_ino);
+	for (struct opsrc *e = op_srcs[h]; e; e = e->next) {
+		if (e->dev != st->st_dev || e->ino != st->st_ino || e->dir != dir)
+			continue;
+		if (!dir && same_name(e->path, src)) {
+			cp_msg("warning: source file '%s' specified more than once", src);
+			return 1;
+		}
+		if (!dir)
+			continue;
+		if (!strcmp(e->dpath, dpath)) {
+			cp_msg("warning: source directory '%s' specified more than once", src);
+			return 1;
+		}
+		if (!follow) {
+			cp_msg("will not create hard link '%s' to directory '%s'", dpath, e->dpath);
+			S.failed = true;
+			return 1;
+		}
+		break; /* reached again through a followed symlink (-H, -L): copied again */
+	}
+	struct opsrc *e = xmalloc(sizeof *e);
+	*e = (struct opsrc){.next = op_srcs[h], .dev = st->st_dev, .ino = st->st_ino, .dir = dir,
+			    .path = xstrdup(src), .dpath = xstrdup(dpath)};
+	op_srcs[h] = e;
+
+	unsigned hn = op_hash_name(name);
+	struct opname *n = op_names[hn];
+	while (n && strcmp(n->name, name))
+		n = n->next;
+	if (n) {
+		/* used before: after that copy, and knowing what it made */
+		int r = M.n ? batch_flush() : 0;
+		if (!r)
+			r = op_wait(n->last);
+		if (r < 0)
+			return r;
+		struct stat ds;
+		if (n->last->state > 0 && lstat(dpath, &ds) == 0) {
+			n->made = true;
+			n->dev = ds.st_dev;
+			n->ino = ds.st_ino;
+		}
+	} else {
+		size_t len = strlen(name) + 1;
+		n = xmalloc(sizeof *n + len);
+		*n = (struct opname){.next = op_names[hn]};
+		memcpy(n->name, name, len);
+		op_names[hn] = n;
+	}
+	*od = xmalloc(sizeof **od);
+	**od = (struct opdone){.all = op_all};
+	op_all = n->last = *od;
+	*seen = n->made;
+	*dev = n->dev;
+	*ino = n->ino;
+	return 0;
+}
+
+/* After every copy: the operand tables go. */
+static void op_free(void)
+{
+	for (unsigned i = 0; i < OP_BUCKETS; i++) {
+		while (op_names[i]) {
+			struct opname *n = op_names[i];
+			op_names[i] = n->next;
+			free(n);
+		}
+		while (op_srcs[i]) {
+			struct opsrc *e = op_srcs[i];
+			op_srcs[i] = e->next;
+			free(e->path);
+			free(e->dpath);
+			free(e);
+		}
+	}
+	while (op_all) {
+		struct opdone *od = op_all;
+		op_all = od->all;
+		if (od->f)
+			urt_xfuture_free(od->f);
+		free(od);
+	}
+}
+
 int cp_operand(const char *src, const char *dst, bool into_dir)
 {
 	char base[4096];
@@ -463,9 +682,23 @@ int cp_operand(const char *src, const char *dst, bool into_dir)
 			free(dpath);
 			return 0;
 		}
+		struct opdone *od = NULL;
+		bool seen;
+		dev_t sdev;
+		ino_t sino;
+		int r = into_dir ? op_begin(src, &st, dpath, base, follow, &od, &seen, &sdev, &sino) : 0;
+		if (r) {
+			free(dpath);
+			return r < 0 ? r : 0;
+		}
 		/* walk_dir owns dpath (and may free it before returning) */
-		return walk_dir(NULL, AT_FDCWD, src, AT_FDCWD, dpath, xstrdup(src), dpath, &st, true,
-				follow);
+		top_op = od;
+		r = walk_dir(NULL, AT_FDCWD, src, AT_FDCWD, dpath, xstrdup(src), dpath, &st, true,
+			     follow);
+		if (top_op) /* it made no directory */
+			op_settle(top_op, false);
+		top_op = NULL;
+		return r;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		cp_msg("skipping special file '%s'", src);
@@ -495,12 +728,26 @@ int cp_operand(const char *src, const char *dst, bool into_dir)
 		return 0;
 	}
 	free(pdir);
+	struct opdone *od = NULL;
+	bool seen = false;
+	dev_t sdev = 0;
+	ino_t sino = 0;
+	int r = into_dir ? op_begin(src, &st, dpath, base, follow, &od, &seen, &sdev, &sino) : 0;
+	if (r) {
+		close(ddir);
+		free(dpath);
+		return r < 0 ? r : 0;
+	}
 	struct job *j = job_new(NULL, src, base_name(dpath, base, sizeof base), xstrdup(src), dpath,
 				false);
 	j->ddir = ddir;
 	j->own_ddir = true;
 	j->st = st;
 	j->follow = follow;
+	j->op = od;
+	j->seen = seen;
+	j->seen_dev = sdev;
+	j->seen_ino = sino;
 	return submit(j);
 }
 
@@ -686,6 +933,7 @@ void cp_loops_stop(void)
 void cp_wait_all(void)
 {
 	wait_local();
+	op_free();
 	for (unsigned i = 0; i < n_roots; i++) {
 		free(roots[i].spath);
 		free(roots[i].dpath);
