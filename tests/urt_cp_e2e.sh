@@ -1316,7 +1316,7 @@ t_memory_bounded() {
 	rss1=$(tail -1 rss1); rss2=$(tail -1 rss2)
 	[ "$(ls d2 | wc -l)" -eq 30000 ] || fail "d2 has $(ls d2 | wc -l) files"
 	[ $((rss2 - rss1)) -lt 3072 ] ||
-		fail "peak RSS grows with the file count: 2k files ${rss1} KiB, 30k files ${rss2} KiB"
+		fail "peak RSS grows with the file count: 2k files ${rss1} KiB, 30k files ${rss2} KiB (kernel $(uname -r), $(nproc) CPUs, THP $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null), fs $(stat -f -c %T .))"
 }
 
 t_direct_fallback() {

@@ -691,17 +691,19 @@ static int copy_to_eof(struct copy_ctx *c)
 		}
 		c->ddirect = false;
 	}
-	void *buf = buf_get();
-	if (!buf) {
-		c->what = "cannot allocate a buffer for";
-		return -ENOMEM;
-	}
+	/* The first read goes to a small buffer on this task's stack (valid
+	   until its CQE: the task waits for it even when cancelled). A truly
+	   empty file, the usual case, then never takes a chunk buffer, whose
+	   pages and mapping would be paid per file. */
+	_Alignas(64) char probe[4096];
+	void *buf = probe;
+	size_t cap = sizeof probe;
 	bool holes = c->dst_regular && O.sparse == SPARSE_ALWAYS;
 	int64_t off = 0;
 	int r = 0;
 	for (;;) {
 		/* at the file position (0 when opened): also where pread is refused */
-		ssize_t n = urt_read(c->sfd, buf, O.chunk, -1);
+		ssize_t n = urt_read(c->sfd, buf, cap, -1);
 		if (n < 0) {
 			r = (int)n, c->what = "error reading";
 			break;
@@ -717,8 +719,17 @@ static int copy_to_eof(struct copy_ctx *c)
 		off += n;
 		S.bytes_total += (uint64_t)n;
 		S.bytes_done += (uint64_t)n;
+		if (buf == probe) { /* there is content: read on in chunks */
+			void *b = buf_get();
+			if (!b) {
+				r = -ENOMEM, c->what = "cannot allocate a buffer for";
+				break;
+			}
+			buf = b, cap = O.chunk;
+		}
 	}
-	buf_put(buf);
+	if (buf != probe)
+		buf_put(buf);
 	if (!r && holes && off > 0 && (r = urt_ftruncate(c->dfd, off)) < 0)
 		c->what = "cannot set the size of";
 	return r;
