@@ -35,7 +35,23 @@ struct cp_opts {
 	unsigned depth;      /* chunks in flight per file */
 	size_t chunk;        /* bytes per chunk */
 	mode_t umask;
+	/* what to do with an existing destination (dest.c) */
+	bool force;          /* -f: remove a destination that cannot be opened, retry */
+	bool interactive;    /* -i: ask before overwriting (the last of -i, -n wins) */
+	bool remove_dest;    /* --remove-destination: never write through an old file */
+	int backup;          /* BACKUP_*: -b, --backup[=CONTROL] */
+	const char *suffix;  /* -S, SIMPLE_BACKUP_SUFFIX, "~" */
+	/* what is made instead of a copy, and which files are taken (walk.c) */
+	bool hardlink;       /* -l: hard links instead of copies */
+	bool symlink;        /* -s: symbolic links instead of copies */
+	bool attr_only;      /* --attributes-only: no data */
+	bool copy_contents;  /* --copy-contents: read special files when recursive */
+	bool one_fs;         /* -x: stay on the source's file systems */
+	bool parents;        /* --parents: the source's path under the target directory */
+	bool strip_slashes;  /* --strip-trailing-slashes */
 };
+
+enum { BACKUP_NONE, BACKUP_SIMPLE, BACKUP_NUMBERED, BACKUP_EXISTING };
 
 /* Updated by the copies of every loop: atomics (a relaxed add would do for
    the counters, but += on an _Atomic is short and they are not hot). */
@@ -114,6 +130,7 @@ char *path_join(const char *a, const char *b);
 
 /* main.c */
 void cp_pin_loop(unsigned i);
+extern const char *cp_prog; /* the name we were run as: messages start with it */
 
 /* progress.c */
 void progress_start(void);

@@ -16,14 +16,18 @@
 #include <unistd.h>
 
 #include "../tool.h"
-
 #include "cp.h"
-#include "../tool.h"
 
 struct cp_opts O = {.progress = -1, .jobs = 64, .depth = 4, .chunk = 1 << 20};
 struct cp_stats S;
 
+/* Messages start with the name we were run as (cp's style: "cp: ..." when
+   installed or linked as cp), set from argv[0] in main. */
 static const char *prog = "urt-cp";
+const char *cp_prog = "urt-cp";
+
+/* Usage errors exit 1, as cp's do (not the other tools' 2). */
+#define CP_EXIT_USAGE 1
 
 void cp_err(int err, const char *what, const char *path)
 {
@@ -115,8 +119,8 @@ static void usage(FILE *f)
 
 static int try_help(void)
 {
-	fprintf(stderr, "Try 'urt-cp --help' for more information.\n");
-	return TOOL_EXIT_USAGE;
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+	return CP_EXIT_USAGE;
 }
 
 /* Option values through the tools' shared parser (tools/tool.h): digits
@@ -159,7 +163,7 @@ static int parse_preserve(const char *opt, const char *list, unsigned *out)
 			return -1;
 		}
 		if (k == 4 && !strcmp(opt, "--preserve")) {
-			cp_msg("cannot preserve security context: not supported by urt-cp");
+			cp_msg("cannot preserve security context without an SELinux-enabled kernel");
 			free(dup);
 			return -1;
 		}
@@ -167,6 +171,53 @@ static int parse_preserve(const char *opt, const char *list, unsigned *out)
 	}
 	free(dup);
 	return 0;
+}
+
+/*
+ * --backup=CONTROL (NULL: -b, or --backup alone: $VERSION_CONTROL, else
+ * "existing"), as cp's argmatch reads it: a word, its synonym, or an
+ * unambiguous abbreviation of either.
+ */
+static int parse_backup(const char *arg, int *out)
+{
+	static const char *const words[] = {"none", "off", "simple", "never", "existing",
+					    "nil", "numbered", "t", NULL};
+	static const int kinds[] = {BACKUP_NONE, BACKUP_NONE, BACKUP_SIMPLE, BACKUP_SIMPLE,
+				    BACKUP_EXISTING, BACKUP_EXISTING, BACKUP_NUMBERED,
+				    BACKUP_NUMBERED};
+	const char *ctx = "backup type";
+	if (!arg) {
+		arg = getenv("VERSION_CONTROL");
+		ctx = "$VERSION_CONTROL";
+		if (!arg || !*arg) {
+			*out = BACKUP_EXISTING;
+			return 0;
+		}
+	}
+	size_t len = strlen(arg);
+	int found = -1;
+	bool ambiguous = false;
+	for (int i = 0; words[i]; i++) {
+		if (strncmp(words[i], arg, len))
+			continue;
+		if (strlen(words[i]) == len) {
+			found = i, ambiguous = false;
+			break;
+		}
+		if (found < 0)
+			found = i;
+		else if (kinds[found] != kinds[i])
+			ambiguous = true;
+	}
+	if (found >= 0 && !ambiguous && len) {
+		*out = kinds[found];
+		return 0;
+	}
+	fprintf(stderr, "%s: %s argument '%s' for '%s'\nValid arguments are:\n", prog,
+		found >= 0 && len ? "ambiguous" : "invalid", arg, ctx);
+	for (int i = 0; words[i]; i += 2)
+		fprintf(stderr, "  - '%s', '%s'\n", words[i], words[i + 1]);
+	return -1;
 }
 
 struct run_args {
@@ -282,9 +333,23 @@ int main(int argc, char **argv)
 {
 	enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_QD, OPT_CHUNK, OPT_DIRECT, OPT_VERIFY,
 	       OPT_SYNC, OPT_HELP, OPT_VERSION, OPT_PRESERVE, OPT_NO_PRESERVE, OPT_SPARSE,
-	       OPT_REFLINK, OPT_THREADS };
+	       OPT_REFLINK, OPT_THREADS, OPT_BACKUP, OPT_REMOVE_DEST, OPT_ATTR_ONLY,
+	       OPT_COPY_CONTENTS, OPT_PARENTS, OPT_STRIP_SLASHES };
 	static const struct option longopts[] = {
 		{"archive", no_argument, NULL, 'a'},
+		{"attributes-only", no_argument, NULL, OPT_ATTR_ONLY},
+		{"backup", optional_argument, NULL, OPT_BACKUP},
+		{"copy-contents", no_argument, NULL, OPT_COPY_CONTENTS},
+		{"force", no_argument, NULL, 'f'},
+		{"interactive", no_argument, NULL, 'i'},
+		{"link", no_argument, NULL, 'l'},
+		{"one-file-system", no_argument, NULL, 'x'},
+		{"parents", no_argument, NULL, OPT_PARENTS},
+		{"remove-destination", no_argument, NULL, OPT_REMOVE_DEST},
+		{"strip-trailing-slashes", no_argument, NULL, OPT_STRIP_SLASHES},
+		{"suffix", required_argument, NULL, 'S'},
+		{"symbolic-link", no_argument, NULL, 's'},
+		{"context", optional_argument, NULL, 'Z'},
 		{"recursive", no_argument, NULL, 'r'},
 		{"preserve", optional_argument, NULL, OPT_PRESERVE},
 		{"no-preserve", required_argument, NULL, OPT_NO_PRESERVE},
@@ -313,12 +378,44 @@ int main(int argc, char **argv)
 	static const char *const sparse_vals[] = {"auto", "always", "never", NULL};
 	static const char *const reflink_vals[] = {"auto", "always", "never", NULL};
 	const char *target_dir = NULL;
-	bool no_target_dir = false;
+	bool no_target_dir = false, make_backups = false;
+	const char *backup_arg = NULL;
 	unsigned pbits;
 	int c, k;
-	argv[0] = (char *)prog; /* getopt's messages: "urt-cp: ...", as cp's */
-	while ((c = getopt_long(argc, argv, "aHdrRpLPnuvj:t:T", longopts, NULL)) != -1) {
+	if (argv[0] && *argv[0]) {
+		const char *slash = strrchr(argv[0], '/');
+		prog = cp_prog = slash ? slash + 1 : argv[0];
+	}
+	argv[0] = (char *)prog; /* getopt's messages: "cp: ...", as cp's */
+	while ((c = getopt_long(argc, argv, "abdfHilLnprsS:uvxj:t:TPRZ", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'f': O.force = true; break;
+		case 'i': O.interactive = true, O.noclobber = false; break;
+		case 'n': O.noclobber = true, O.interactive = false; break;
+		case OPT_REMOVE_DEST: O.remove_dest = true; break;
+		case 'b':
+		case OPT_BACKUP:
+			make_backups = true;
+			if (optarg)
+				backup_arg = optarg;
+			break;
+		case 'S':
+			make_backups = true;
+			O.suffix = optarg;
+			break;
+		case 'l': O.hardlink = true; break;
+		case 's': O.symlink = true; break;
+		case 'x': O.one_fs = true; break;
+		case OPT_ATTR_ONLY: O.attr_only = true; break;
+		case OPT_COPY_CONTENTS: O.copy_contents = true; break;
+		case OPT_PARENTS: O.parents = true; break;
+		case OPT_STRIP_SLASHES: O.strip_slashes = true; break;
+		case 'Z':
+			/* as cp without SELinux: -Z is ignored, a context named is
+			   ignored with a warning (urt-cp never sets contexts) */
+			if (optarg)
+				cp_msg("warning: ignoring --context; it requires an SELinux-enabled kernel");
+			break;
 		case 'a':
 			O.recursive = true;
 			O.deref = 'P';
@@ -347,7 +444,6 @@ int main(int argc, char **argv)
 				O.no_preserve_mode = true;
 			break;
 		case 'L': case 'P': case 'H': O.deref = c; break;
-		case 'n': O.noclobber = true; break;
 		case 'u': O.update = true; break;
 		case 'v': O.verbose = true; break;
 		case 't': target_dir = optarg; break;
@@ -397,6 +493,23 @@ int main(int argc, char **argv)
 		default:
 			return try_help();
 		}
+	}
+	if (O.hardlink && O.symlink) {
+		cp_msg("cannot make both hard and symbolic links");
+		return try_help();
+	}
+	if (make_backups && O.noclobber) {
+		cp_msg("options --backup and --no-clobber are mutually exclusive");
+		return try_help();
+	}
+	if (make_backups && parse_backup(backup_arg, &O.backup) < 0)
+		return try_help();
+	if (O.backup != BACKUP_NONE) {
+		if (!O.suffix)
+			O.suffix = getenv("SIMPLE_BACKUP_SUFFIX");
+		/* cp: a suffix with a slash (or none) is "~" */
+		if (!O.suffix || !*O.suffix || strchr(O.suffix, '/'))
+			O.suffix = "~";
 	}
 	if (O.reflink == REFLINK_ALWAYS && O.sparse != SPARSE_AUTO) {
 		cp_msg("--reflink can be used only with --sparse=auto");

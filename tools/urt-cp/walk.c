@@ -58,7 +58,7 @@ char *path_join(const char *a, const char *b)
 	size_t la = strlen(a), lb = strlen(b);
 	char *p = malloc(la + lb + 2);
 	if (!p) {
-		fprintf(stderr, "urt-cp: out of memory\n");
+		fprintf(stderr, "%s: out of memory\n", cp_prog);
 		exit(1);
 	}
 	memcpy(p, a, la);
@@ -252,7 +252,7 @@ static struct job *job_new(struct dnode *d, const char *sname, const char *dname
 	size_t ls = strlen(sname) + 1, ld = strlen(dname) + 1;
 	struct job *j = calloc(1, sizeof *j + ls + ld);
 	if (!j) {
-		fprintf(stderr, "urt-cp: out of memory\n");
+		fprintf(stderr, "%s: out of memory\n", cp_prog);
 		exit(1);
 	}
 	char *names = (char *)(j + 1);
@@ -328,7 +328,7 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 
 	struct dnode *d = calloc(1, sizeof *d);
 	if (!d) {
-		fprintf(stderr, "urt-cp: out of memory\n");
+		fprintf(stderr, "%s: out of memory\n", cp_prog);
 		exit(1);
 	}
 	d->refs = 1; /* the walk's own reference */
@@ -501,7 +501,7 @@ static void *xmalloc(size_t n)
 {
 	void *p = malloc(n);
 	if (!p) {
-		fprintf(stderr, "urt-cp: out of memory\n");
+		fprintf(stderr, "%s: out of memory\n", cp_prog);
 		exit(1);
 	}
 	return p;
@@ -527,7 +527,7 @@ static int op_wait(struct opdone *od)
 		return 0;
 	}
 	if (!od->f && urt_xfuture_new(&od->f) < 0) {
-		fprintf(stderr, "urt-cp: out of memory\n");
+		fprintf(stderr, "%s: out of memory\n", cp_prog);
 		exit(1);
 	}
 	urt_xfuture *f = od->f;
