@@ -127,11 +127,12 @@ exec 3<&-
 stop_server
 echo "ok good values"
 if [ -n "$CP" ]; then
-	# cp_refused OPTION VALUE: exit 2, the message names OPTION, then the hint
+	# cp_refused OPTION VALUE: exit 1 (cp's usage status), the message names
+	# OPTION, then the hint
 	cp_refused() {
 		timeout 5 "$CP" "$1" "$2" /etc/hostname "$work/cpout" >"$work/o" 2>"$work/e" </dev/null
 		local rc=$?
-		[ "$rc" = 2 ] || fail "urt-cp $1 '$2': exit status $rc, not 2 ($(head -c 300 "$work/e"))"
+		[ "$rc" = 1 ] || fail "urt-cp $1 '$2': exit status $rc, not 1 ($(head -c 300 "$work/e"))"
 		[ "$(wc -l <"$work/e")" = 2 ] || fail "urt-cp $1 '$2': not two lines: $(cat "$work/e")"
 		head -1 "$work/e" | grep -q -- "^urt-cp: .*$1" || fail "urt-cp $1 '$2': $(cat "$work/e")"
 		grep -q "Try 'urt-cp --help'" "$work/e" || fail "urt-cp $1 '$2': no hint line"

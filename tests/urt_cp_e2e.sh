@@ -205,7 +205,7 @@ both() {
 
 # msgs FILE: the messages without the program's name, sorted (copies on
 # several loops report in any order)
-msgs() { sed -E 's/^(cp|urt-cp): //' "$1" | LC_ALL=C sort; }
+msgs() { sed -E "s/^(cp|urt-cp): //; s/^Try 'urt-cp --help'/Try 'cp --help'/" "$1" | LC_ALL=C sort; }
 
 # snap DIR: one line per entry: path, type, mode, owner, link group (the
 # first path of its inode), content or link target, ACL, xattrs, file
@@ -1391,7 +1391,7 @@ t_opt_preserve_list() {
 		[ "$(getfattr --only-values -n user.urt x 2>/dev/null)" = yes ] || fail "--preserve=xattr: user.urt not copied"
 	fi
 	run --preserve=bogus f y
-	expect_rc 2 "--preserve=bogus"
+	expect_rc 1 "--preserve=bogus"
 	grep -q "invalid argument 'bogus' for '--preserve'" "$ERR" || fail "--preserve=bogus message: $(errtext)"
 	[ ! -e y ] || fail "--preserve=bogus copied anyway"
 }
@@ -1426,7 +1426,7 @@ t_opt_target_dir() {
 	cp -T a out 2>/dev/null; local cprc=$?
 	expect_rc $cprc "urt-cp -T a out (out a directory; cp: $cprc)"
 	run -T a b c
-	expect_rc 2 "urt-cp -T a b c"
+	expect_rc 1 "urt-cp -T a b c"
 	grep -q "extra operand 'c'" "$ERR" || fail "-T with 3 operands: $(errtext)"
 }
 
@@ -1446,7 +1446,7 @@ t_opt_sparse() {
 	expect_rc 0 "--sparse=auto"
 	sparse_check h ha "--sparse=auto"
 	run --sparse=sometimes h hx
-	expect_rc 2 "--sparse=sometimes"
+	expect_rc 1 "--sparse=sometimes"
 	grep -q "invalid argument 'sometimes' for '--sparse'" "$ERR" || fail "--sparse=sometimes: $(errtext)"
 }
 
@@ -1467,9 +1467,9 @@ t_opt_reflink() {
 	expect_rc 0 "--reflink=never"
 	same_file f g3 "--reflink=never"
 	run --reflink=bogus f g4
-	expect_rc 2 "--reflink=bogus"
+	expect_rc 1 "--reflink=bogus"
 	run --reflink=always --sparse=never f g5
-	expect_rc 2 "--reflink=always --sparse=never"
+	expect_rc 1 "--reflink=always --sparse=never"
 }
 
 reflink_fs() {
@@ -1541,22 +1541,23 @@ t_opt_sync() {
 }
 
 t_usage_exit() {
+	# usage errors exit 1, as cp's (urt's other tools exit 2)
 	touch a
 	run --bogus a b
-	expect_rc 2 "urt-cp --bogus"
+	expect_rc 1 "urt-cp --bogus"
 	grep -q "^urt-cp: unrecognized option '--bogus'" "$ERR" || fail "--bogus message: $(errtext)"
 	grep -q "Try 'urt-cp --help'" "$ERR" || fail "--bogus: no 'Try' line: $(errtext)"
-	run -f a b
-	expect_rc 2 "urt-cp -f (not supported)"
-	grep -q "invalid option -- 'f'" "$ERR" || fail "-f message: $(errtext)"
+	run -y a b
+	expect_rc 1 "urt-cp -y (no such option)"
+	grep -q "invalid option -- 'y'" "$ERR" || fail "-y message: $(errtext)"
 	run -j -3 a b
-	expect_rc 2 "urt-cp -j -3"
+	expect_rc 1 "urt-cp -j -3"
 	run -j 99999999999999999999 a b
-	expect_rc 2 "urt-cp -j huge"
+	expect_rc 1 "urt-cp -j huge"
 	run --chunk-size 17179869184G a b
-	expect_rc 2 "urt-cp --chunk-size overflow"
+	expect_rc 1 "urt-cp --chunk-size overflow"
 	run --preserve=context a b
-	expect_rc 2 "urt-cp --preserve=context (unsupported)"
+	expect_rc 1 "urt-cp --preserve=context (no SELinux)"
 	[ ! -e b ] || fail "a refused option still copied"
 }
 
@@ -1666,7 +1667,7 @@ t_threads_usage() {
 	local v
 	for v in 0 -1 abc 1025 '' 2x; do
 		run --threads "$v" a b
-		expect_rc 2 "urt-cp --threads '$v'"
+		expect_rc 1 "urt-cp --threads '$v'"
 		grep -q "^urt-cp: invalid value '$v' for --threads" "$ERR" ||
 			fail "--threads '$v' message: $(errtext)"
 		[ "$(grep -c . "$ERR")" = 2 ] || fail "--threads '$v': not one line and the hint: $(errtext)"
@@ -2022,6 +2023,220 @@ t_archive_over_hard_links_leaves_temporaries() {
 
 # ----------------------------------------------------------------- runner
 
+# ---------------------------------------------------------------- issue 21:
+# options cp scripts use (-f, -i, -n, -b/--backup/-S, --remove-destination,
+# -v, -Z, usage errors, the program's name in messages), each against GNU cp
+
+# stdout of both (-v) must match, line for line
+like_gnu_out() {
+	local d
+	d=$(diff "$GOUT" "$OUT" | head -6 | tr '\n' '|')
+	[ -z "$d" ] || fail "$1: stdout differs from cp's (< cp, > urt-cp): $d"
+}
+
+mk_force() { echo new >f; echo old >ro; chmod 444 ro; ln -s loop loop; ln -s nowhere dangle; }
+force_case() {
+	same_input mk_force
+	[ ${#RUN_PRE[@]} -eq 0 ] || chmod -R a+rwX gnu urt
+	both f ro
+	like_gnu "cp f ro (ro read-only; $1)"
+	both -f f ro
+	like_gnu "cp -f f ro (read-only: replaced; $1)"
+	both -f f loop
+	like_gnu "cp -f f loop (a self-loop symlink; $1)"
+	both -f f dangle
+	like_gnu "cp -f f dangle (a dangling symlink is still refused; $1)"
+	both -fn f ro
+	like_gnu "cp -fn f ro (-f does not undo -n; $1)"
+}
+t_opt_force() {
+	mkdir r1 r2
+	cd r1 && on_ext4_and_tmpfs force_case
+	cd ../r2 && as_nobody && on_ext4_and_tmpfs force_case
+}
+
+mk_inter() { echo c >c; echo d >d; mkdir -p a b/a/c; touch a/c; }
+t_opt_interactive() {
+	local ans opts
+	for ans in y n; do
+		for opts in -vi -vni -vin -vfi -vfn -vnf; do
+			same_input mk_inter
+			(cd gnu && echo "$ans" | "$GNUCP" $opts c d) >"$GOUT" 2>"$GERR"; grc=$?
+			(cd urt && echo "$ans" | "$URTCP" $opts c d) >"$OUT" 2>"$ERR"; rc=$?
+			like_gnu "echo $ans | cp $opts c d"
+			like_gnu_out "echo $ans | cp $opts c d"
+		done
+	done
+	# the question comes before "cannot overwrite directory"
+	same_input mk_inter
+	(cd gnu && echo n | "$GNUCP" -iR a b) >"$GOUT" 2>"$GERR"; grc=$?
+	(cd urt && echo n | "$URTCP" -iR a b) >"$OUT" 2>"$ERR"; rc=$?
+	like_gnu "echo n | cp -iR a b (b/a/c a directory)"
+	# a read-only destination: the other question
+	same_input mk_inter
+	chmod 444 gnu/d urt/d
+	as_nobody
+	(cd gnu && echo n | "${RUN_PRE[@]}" "$GNUCP" -i c d) >"$GOUT" 2>"$GERR"; grc=$?
+	(cd urt && echo n | "${RUN_PRE[@]}" "$URTCP" -i c d) >"$OUT" 2>"$ERR"; rc=$?
+	[ "$rc" -eq "$grc" ] || fail "cp -i c d (read-only d): exit $rc, cp's $grc"
+	grep -q "replace 'd', overriding mode 0444 (-r--r--r--)?" "$ERR" ||
+		fail "cp -i of a read-only file: no 'replace ... overriding mode' question: $(errtext)"
+	cd urt && run -bn c d; cd ..
+	expect_rc 1 "cp -bn c d (--backup and --no-clobber)"
+}
+
+mk_backup() { touch x; }
+t_opt_backup() {
+	local init ctl
+	for init in 'y' 'y y~' 'y y.~1~' 'y y~ y.~1~' 'y y.~3~ y.~12~ yy.~20~'; do
+		for ctl in none off numbered t existing nil simple never; do
+			same_input mk_backup
+			(cd gnu && touch $init) && (cd urt && touch $init)
+			echo "$ctl $init" >gnu/x; echo "$ctl $init" >urt/x
+			both --backup=$ctl x y
+			like_gnu "cp --backup=$ctl x y (there: $init)"
+		done
+	done
+	# -b takes VERSION_CONTROL; -S and SIMPLE_BACKUP_SUFFIX the suffix
+	for ctl in '' numbered simple existing bogus; do
+		same_input mk_backup
+		(cd gnu && touch y y.~1~) && (cd urt && touch y y.~1~)
+		(cd gnu && VERSION_CONTROL=$ctl "$GNUCP" -b x y) >"$GOUT" 2>"$GERR"; grc=$?
+		(cd urt && VERSION_CONTROL=$ctl "$URTCP" -b x y) >"$OUT" 2>"$ERR"; rc=$?
+		like_gnu "VERSION_CONTROL=$ctl cp -b x y"
+	done
+	same_input mk_backup
+	touch gnu/y urt/y
+	both -S .bak x y
+	like_gnu "cp -S .bak x y"
+	same_input mk_backup
+	touch gnu/y urt/y
+	(cd gnu && SIMPLE_BACKUP_SUFFIX=.old "$GNUCP" -b x y) >"$GOUT" 2>"$GERR"; grc=$?
+	(cd urt && SIMPLE_BACKUP_SUFFIX=.old "$URTCP" -b x y) >"$OUT" 2>"$ERR"; rc=$?
+	like_gnu "SIMPLE_BACKUP_SUFFIX=.old cp -b x y"
+	# cp --force --backup F F copies F to its backup's name
+	same_input mk_backup
+	echo data >gnu/x; echo data >urt/x
+	both --force --backup=simple --suffix=.b x x
+	like_gnu "cp --force --backup=simple --suffix=.b x x"
+	# the backup would be the source
+	same_input mk_backup
+	echo a >gnu/a; echo a >urt/a; echo t >gnu/a~; echo t >urt/a~
+	both --b=simple a~ a
+	like_gnu "cp --b=simple a~ a"
+	# -v names the backup; directories are not backed up in a tree
+	same_input mk_backup
+	mkdir -p {gnu,urt}/s/d {gnu,urt}/t/s/d
+	echo 1 >gnu/s/d/f; echo 1 >urt/s/d/f; touch gnu/t/s/d/f urt/t/s/d/f
+	both -vb x y
+	like_gnu "cp -vb x y (no y)"
+	like_gnu_out "cp -vb x y (no y)"
+	both -vb x y
+	like_gnu "cp -vb x y"
+	like_gnu_out "cp -vb x y"
+	both -Rb --backup=numbered s t
+	like_gnu "cp -R --backup=numbered s t (t/s/d/f there)"
+	# symlinks and special files at the destination are backed up too
+	same_input mk_backup
+	ln -s x gnu/sl; ln -s x urt/sl; mkfifo gnu/ff urt/ff
+	both -b x sl
+	like_gnu "cp -b x sl (sl a symlink to x)"
+	both -b x ff
+	like_gnu "cp -b x ff (ff a FIFO)"
+	both -bd sl y
+	like_gnu "cp -bd sl y (a symlink copied onto a file)"
+	# the copy fails: the destination and no backup stay as they were
+	local M=$PWD/mnt
+	mount_fs tmpfs "$M" 1M
+	rand_file big $((2 * 1024 * 1024))
+	echo keep >"$M/keep"
+	run -b big "$M/keep"
+	expect_rc 1 "urt-cp -b of a 2M file onto a full 1M tmpfs"
+	[ "$(cat "$M/keep")" = keep ] || fail "cp -b after ENOSPC: the destination changed"
+	[ ! -e "$M/keep~" ] || fail "cp -b after ENOSPC: a backup was made of a copy that failed"
+	no_temp_files "$M" "cp -b after ENOSPC"
+}
+
+mk_rmdest() {
+	echo new >f; echo old >g; ln g g2; ln -s loop loop; ln -s f sl; mkdir d e
+	echo x >d/x; ln -s nowhere dangle; mkfifo fifo
+}
+rmdest_case() {
+	same_input mk_rmdest
+	both --remove-destination f g
+	like_gnu "cp --remove-destination f g (g has a second link g2; $1)"
+	both --remove-destination f loop
+	like_gnu "cp --remove-destination f loop ($1)"
+	both --remove-destination f dangle
+	like_gnu "cp --remove-destination f dangle ($1)"
+	both --remove-destination f fifo
+	like_gnu "cp --remove-destination f fifo ($1)"
+	both --remove-destination sl f
+	like_gnu "cp --remove-destination sl f (sl -> f; $1)"
+	both -R --remove-destination d e
+	like_gnu "cp -R --remove-destination d e ($1)"
+	both -R --remove-destination d e
+	like_gnu "cp -R --remove-destination d e, again ($1)"
+	both -v --remove-destination f g2
+	like_gnu "cp -v --remove-destination f g2 ($1)"
+	like_gnu_out "cp -v --remove-destination f g2 ($1)"
+}
+t_opt_remove_destination() {
+	on_ext4_and_tmpfs rmdest_case
+	# a failed copy leaves the destination whole (cp would have removed it)
+	local M=$PWD/mnt
+	mount_fs tmpfs "$M" 1M
+	rand_file big $((2 * 1024 * 1024))
+	echo keep >"$M/keep"
+	run --remove-destination big "$M/keep"
+	expect_rc 1 "urt-cp --remove-destination of a 2M file onto a full 1M tmpfs"
+	[ "$(cat "$M/keep")" = keep ] || fail "--remove-destination after ENOSPC: the destination changed"
+	no_temp_files "$M" "--remove-destination after ENOSPC"
+}
+
+mk_verbose() { echo a >a; mkdir -p s/d; echo b >s/d/b; ln -s a sl; }
+t_opt_verbose() {
+	same_input mk_verbose
+	both -v a b
+	like_gnu "cp -v a b"; like_gnu_out "cp -v a b"
+	both -vn a b
+	like_gnu "cp -vn a b"; like_gnu_out "cp -vn a b"
+	both -vu a b
+	like_gnu "cp -vu a b"; like_gnu_out "cp -vu a b"
+	both -vd sl sl2
+	like_gnu "cp -vd sl sl2"; like_gnu_out "cp -vd sl sl2"
+}
+
+mk_ctx() { echo a >a; }
+t_opt_context() {
+	[ -e /sys/fs/selinux/enforce ] && skip "SELinux is enabled here"
+	same_input mk_ctx
+	both -Z a b
+	like_gnu "cp -Z a b (no SELinux: ignored)"
+	both --context=system_u:object_r:tmp_t:s0 a c
+	like_gnu "cp --context=CTX a c (no SELinux: a warning)"
+	both --preserve=context a d
+	like_gnu "cp --preserve=context a d (no SELinux: refused)"
+}
+
+# usage errors exit 1, messages start with the name cp was run as
+t_usage_name_and_status() {
+	need_gnu_cp
+	ln -s "$URTCP" cp
+	local args
+	for args in "" "a" "--bogus a b" "--backup=foo a b" "-T a b c" "--sparse=never --reflink a b" \
+		"-t nodir a" "-bn a b" "-ls a b" "--chunk-size=5 a b"; do
+		./cp $args >"$OUT" 2>"$ERR"; rc=$?
+		"$GNUCP" $args >"$GOUT" 2>"$GERR"; grc=$?
+		[ "$rc" -eq "$grc" ] || fail "cp $args: exit status $rc, cp's $grc; stderr: $(errtext)"
+		grep -q "^cp: " "$ERR" || fail "cp $args: message does not start with 'cp: ': $(errtext)"
+		if grep -q "^Try " "$GERR"; then
+			grep -qxF "Try 'cp --help' for more information." "$ERR" ||
+				fail "cp $args: no \"Try 'cp --help'\" line: $(errtext)"
+		fi
+	done
+}
+
 ALL_TESTS=(
 	single_file empty_file large_file mixed_sizes_default
 	tree_r tree_R_long tree_p_modes tree_p_mtimes umask_modes
@@ -2056,6 +2271,8 @@ ALL_TESTS=(
 	no_deref_symlink_onto_its_target hardlinked_symlinks_same_file
 	setid_kept_without_owner preserve_group_without_owner
 	posixly_correct_dangling_symlink archive_over_hard_links_leaves_temporaries
+	opt_force opt_interactive opt_backup opt_remove_destination opt_verbose opt_context
+	usage_name_and_status
 )
 
 if [ $# -gt 0 ]; then TESTS=("$@"); else TESTS=("${ALL_TESTS[@]}"); fi

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "dest.h"
 
 #define DIO_ALIGN 4096
 
@@ -1104,7 +1105,14 @@ int cp_set_attrs_path(int dfd, const char *name, const struct stat *st, bool nof
 /* ---------------------------------------------------------------------- */
 /* What is at the destination                                              */
 
-enum { DEST_NEW, DEST_REPLACE, DEST_THROUGH };
+/*
+ * NEW: nothing there. REPLACE: a new inode renamed over the old one, which
+ * it resembles (owner, group, mode). THROUGH: the old inode written in
+ * place. FRESH: a new inode, as a new file is made, renamed over the old
+ * name (--backup, --remove-destination, -f after a refused open: cp
+ * unlinks the old name first and creates a new file).
+ */
+enum { DEST_NEW, DEST_REPLACE, DEST_THROUGH, DEST_FRESH };
 
 struct dest {
 	int kind;
@@ -1235,12 +1243,19 @@ static int check_dest(struct job *j, struct dest *d, bool link)
 	}
 	/* an earlier operand made this name in this run (walk.c, cp_operand) */
 	bool seen = j->seen && d->st.st_dev == j->seen_dev && d->st.st_ino == j->seen_ino;
+	struct stat lst = d->st; /* the name's own, not followed */
 	bool via_link = false, dlink = S_ISLNK(d->st.st_mode);
+	/* the name itself is replaced: a symlink there is not followed */
+	bool unlink_first = O.backup != BACKUP_NONE || O.remove_dest;
 	if (dlink && !link) {
 		/* cp writes through a symlink at the destination */
 		if (fstatat(j->ddir, j->dname, &d->st, 0) < 0) {
-			if (errno != ENOENT) {
-				cp_err(errno, "cannot stat", j->dpath);
+			int err = errno;
+			d->st = lst;
+			if (unlink_first || (O.force && err != ENOENT))
+				goto fresh; /* cp -f f loop: a self-loop symlink is replaced */
+			if (err != ENOENT) {
+				cp_err(err, "cannot stat", j->dpath);
 				return -1;
 			}
 			if (seen) {
@@ -1274,25 +1289,60 @@ static int check_dest(struct job *j, struct dest *d, bool link)
 		       d->st.st_ino == t.st_ino;
 	}
 	bool return_now = false; /* nothing to do (after the -n and -u checks, as cp) */
-	if (same && link && dlink && !same_entry(j))
-		same = false, return_now = true; /* two names of one symlink: cp leaves them */
+	if (same && link && dlink && !same_entry(j)) {
+		/* two names of one symlink: cp leaves them, or backs one up */
+		same = false;
+		return_now = O.backup == BACKUP_NONE;
+	}
+	/*
+	 * cp's same_file_ok: with a backup, or when the destination is removed
+	 * first, two names of one file are fine (cp moves or unlinks the
+	 * destination's name, and the source's stays); one directory entry
+	 * never is, nor (with a backup) a symlink onto the file it names.
+	 * same_link: the names themselves, not followed, are one inode.
+	 */
+	if (same && !link) {
+		struct stat sl;
+		bool slink = fstatat(j->sdir, j->sname, &sl, AT_SYMLINK_NOFOLLOW) == 0 &&
+			     S_ISLNK(sl.st_mode);
+		bool same_link = slink == dlink &&
+				 (!slink || (sl.st_dev == lst.st_dev && sl.st_ino == lst.st_ino));
+		bool ok;
+		if (slink && dlink && O.remove_dest)
+			ok = true;
+		else if (O.backup != BACKUP_NONE)
+			ok = same_link ? !same_entry(j) : !(slink && !dlink);
+		else if (O.remove_dest)
+			ok = dlink || (same_link && lst.st_nlink > 1 && !same_entry(j));
+		else
+			ok = O.symlink && dlink; /* -s: a symlink there is made anew */
+		if (ok)
+			same = false;
+	} else if (same && O.backup != BACKUP_NONE && !same_entry(j)) {
+		same = false;
+	}
 	if (same) {
 		cp_msg("'%s' and '%s' are the same file", j->spath, j->dpath);
 		return -1;
 	}
-	if (S_ISDIR(d->st.st_mode)) {
-		cp_msg("cannot overwrite directory '%s' with non-directory", j->dpath);
-		return -1;
-	}
-	if (O.noclobber)
-		return -2;
+	/* cp's order: -u, then -n and -i, then what cannot be done */
 	if (O.update && (d->st.st_mtim.tv_sec > j->st.st_mtim.tv_sec ||
 			 (d->st.st_mtim.tv_sec == j->st.st_mtim.tv_sec &&
 			  d->st.st_mtim.tv_nsec >= j->st.st_mtim.tv_nsec)))
 		return -3;
+	if (O.noclobber)
+		return -2;
+	if (O.interactive && !dest_ask(j->dpath, &d->st))
+		return -2;
 	if (return_now)
 		return -2;
-	if (seen) {
+	if (S_ISDIR(d->st.st_mode)) {
+		cp_msg("cannot overwrite directory '%s' with non-directory", j->dpath);
+		return -1;
+	}
+	/* a backup keeps what was there (cp: a numbered one, or any through a
+	   symlink) */
+	if (seen && (via_link ? O.backup == BACKUP_NONE : O.backup != BACKUP_NUMBERED)) {
 		if (via_link)
 			cp_msg("will not copy '%s' through just-created symlink '%s'", j->spath,
 			       j->dpath);
@@ -1300,11 +1350,22 @@ static int check_dest(struct job *j, struct dest *d, bool link)
 			cp_msg("will not overwrite just-created '%s' with '%s'", j->dpath, j->spath);
 		return -1;
 	}
-	if (link)
+	if (unlink_first) {
+fresh:
+		if (O.backup != BACKUP_NONE && dest_backup_is_src(j)) {
+			cp_msg("backing up '%s' might destroy source;  '%s' not copied", j->dpath,
+			       j->spath);
+			return -1;
+		}
+		j->backup = O.backup != BACKUP_NONE;
+		d->kind = link ? DEST_REPLACE : DEST_FRESH;
+	} else if (link)
 		d->kind = DEST_REPLACE;
 	else if (via_link || !S_ISREG(d->st.st_mode) || d->st.st_nlink > 1 ||
 		 has_xattrs(j->ddir, j->dname))
 		d->kind = DEST_THROUGH;
+	else if (faccessat(j->ddir, j->dname, W_OK, AT_EACCESS) < 0 && errno == EACCES)
+		d->kind = DEST_THROUGH; /* cp cannot open it either (then -f replaces it) */
 	else
 		d->kind = DEST_REPLACE;
 	return 0;
@@ -1509,6 +1570,12 @@ int cp_regular(struct job *j)
 		if (r < 0)
 			goto out;
 		if (first) {
+			char bk[4096];
+			bk[0] = 0;
+			if (j->backup && (r = dest_backup(j, bk, sizeof bk)) < 0) {
+				what = "cannot backup";
+				goto out;
+			}
 			r = link_over(first->dpath, j, d.kind != DEST_NEW);
 			if (r < 0) {
 				what = "cannot create hard link";
@@ -1516,7 +1583,7 @@ int cp_regular(struct job *j)
 			}
 			S.bytes_done += (uint64_t)st.st_size;
 			if (O.verbose)
-				printf("'%s' -> '%s'\n", j->spath, j->dpath);
+				cp_verbose(j, d.kind == DEST_FRESH && O.remove_dest, bk);
 			urt_close(sfd);
 			return 0;
 		}
@@ -1538,13 +1605,19 @@ int cp_regular(struct job *j)
 				d.kind = DEST_THROUGH;
 			}
 		}
-	} else if (d.kind == DEST_NEW) {
+	} else if (d.kind == DEST_NEW || d.kind == DEST_FRESH) {
 		r = tmp_open(j, mode, &t, &ddirect);
 	}
 	if (d.kind == DEST_THROUGH) {
 		r = open_through(j, &d, &ddirect);
-		if (r >= 0)
+		if (r >= 0) {
 			wfd = r, r = 0;
+		} else if (O.force && r != -ECANCELED) {
+			/* -f: what cannot be opened is replaced by a new file */
+			d.kind = DEST_FRESH;
+			r = tmp_open(j, mode, &t, &ddirect);
+			wfd = t.fd;
+		}
 	} else {
 		wfd = t.fd;
 	}
@@ -1556,7 +1629,7 @@ int cp_regular(struct job *j)
 	struct copy_ctx c = {.sfd = sfd, .dfd = wfd, .st = &st, .dst_regular = dreg,
 			     .sdirect = sdirect, .ddirect = ddirect,
 			     .ddev = d.kind == DEST_NEW ? 0 : d.st.st_dev};
-	if (d.kind == DEST_NEW) {
+	if (d.kind == DEST_NEW || d.kind == DEST_FRESH) {
 		struct stat ds;
 		if (fstat(wfd, &ds) == 0)
 			c.ddev = ds.st_dev;
@@ -1590,8 +1663,14 @@ int cp_regular(struct job *j)
 			goto out;
 		}
 	}
+	char backup[4096];
+	backup[0] = 0;
+	if (j->backup && (r = dest_backup(j, backup, sizeof backup)) < 0) {
+		what = "cannot backup";
+		goto out;
+	}
 	if (d.kind != DEST_THROUGH) {
-		r = tmp_commit(j, &t, d.kind == DEST_REPLACE);
+		r = tmp_commit(j, &t, d.kind != DEST_NEW);
 		if (r == -ENOENT && !t.name[0] && !no_tmpfile) {
 			/* no /proc to name the O_TMPFILE by: use named temporaries */
 			no_tmpfile = true;
@@ -1620,7 +1699,7 @@ int cp_regular(struct job *j)
 	}
 	j->made = true;
 	if (O.verbose)
-		printf("'%s' -> '%s'\n", j->spath, j->dpath);
+		cp_verbose(j, d.kind == DEST_FRESH && O.remove_dest, backup);
 out:
 	if (r < 0) {
 		if (r != -ECANCELED && what && !strcmp(what, "failed to clone"))
@@ -1669,19 +1748,25 @@ int cp_symlink(struct job *j)
 			cp_err(-r, "cannot preserve attributes of", j->dpath);
 		r = 0;
 	}
-	if (r == 0 && d.kind != DEST_NEW) {
-		r = urt_renameat(j->ddir, name, j->ddir, j->dname, 0);
+	char bk[4096];
+	bk[0] = 0;
+	const char *what = "cannot create symbolic link";
+	if (r == 0 && j->backup && (r = dest_backup(j, bk, sizeof bk)) < 0)
+		what = "cannot backup";
+	if (d.kind != DEST_NEW) {
+		if (r == 0)
+			r = urt_renameat(j->ddir, name, j->ddir, j->dname, 0);
 		if (r < 0)
-			urt_unlinkat(j->ddir, name, 0);
+			unlinkat(j->ddir, name, 0); /* not through the ring: also when cancelled */
 	}
 	if (r < 0) {
 		if (r != -ECANCELED)
-			cp_err(-r, "cannot create symbolic link", j->dpath);
+			cp_err(-r, what, j->dpath);
 		S.failed = true;
 		return r;
 	}
 	j->made = true;
 	if (O.verbose)
-		printf("'%s' -> '%s'\n", j->spath, j->dpath);
+		cp_verbose(j, O.remove_dest && d.kind != DEST_NEW, bk);
 	return 0;
 }

@@ -93,6 +93,7 @@ struct job {
 	struct stat st;        /* lstat/stat of the source */
 	bool dst_fresh;        /* destination directory was created by us: no stat needed */
 	bool made;             /* the copy made its destination (set by copyfile.c) */
+	bool backup;           /* back the destination up before the copy takes its name */
 	bool seen;             /* an earlier operand made (seen_dev, seen_ino) at dname */
 	dev_t seen_dev;
 	ino_t seen_ino;

@@ -17,6 +17,7 @@
 
 #include "../tool.h"
 #include "cp.h"
+#include "dest.h"
 
 struct cp_opts O = {.progress = -1, .jobs = 64, .depth = 4, .chunk = 1 << 20};
 struct cp_stats S;
@@ -113,7 +114,7 @@ static void usage(FILE *f)
 		"changes. Every other destination is written through as cp does: files\n"
 		"with more links or xattrs, symlinks (a dangling one is refused), device\n"
 		"nodes and FIFOs, and files whose directory is not writable.\n"
-		"Exit status: 0 if all went well, 1 if any file failed, 2 for usage\n"
+		"Exit status: 0 if all went well, 1 if any file failed or for usage\n"
 		"errors, 130 if interrupted.\n");
 }
 
@@ -165,7 +166,7 @@ static int parse_preserve(const char *opt, const char *list, unsigned *out)
 		if (k == 4 && !strcmp(opt, "--preserve")) {
 			cp_msg("cannot preserve security context without an SELinux-enabled kernel");
 			free(dup);
-			return -1;
+			return -2; /* cp: not a usage error, no "Try" line */
 		}
 		*out |= bits[k];
 	}
@@ -431,8 +432,9 @@ int main(int argc, char **argv)
 			if (!optarg) {
 				O.preserve |= P_MODE | P_OWNER | P_TIME;
 			} else {
-				if (parse_preserve("--preserve", optarg, &pbits) < 0)
-					return try_help();
+				int pr = parse_preserve("--preserve", optarg, &pbits);
+				if (pr < 0)
+					return pr == -2 ? 1 : try_help();
 				O.preserve |= pbits;
 			}
 			break;
@@ -557,6 +559,17 @@ int main(int argc, char **argv)
 		cp_msg("target '%s' is not a directory", a.dst);
 		return 1;
 	}
+	/* cp: "cp --force --backup f f" copies f to its backup's name */
+	struct stat sst;
+	if (O.force && O.backup != BACKUP_NONE && a.nsrc == 1 && !a.into_dir &&
+	    !strcmp(a.srcs[0], a.dst) && !dst_err && S_ISREG(dst.st_mode)) {
+		char *b = dest_backup_path(a.dst);
+		if (!b) {
+			cp_msg("out of memory");
+			return 1;
+		}
+		a.dst = b; /* lives until exit */
+	}
 
 	/*
 	 * One regular file: stay on one CPU. The loop's thread reads a chunk
@@ -568,7 +581,6 @@ int main(int argc, char **argv)
 	 * runs on executor threads, which unpin themselves: cp_all_cpus.)
 	 */
 	const char *pin = getenv("URTCP_PIN");
-	struct stat sst;
 	if (a.nsrc == 1 && (!pin || atoi(pin)) && stat(a.srcs[0], &sst) == 0 && S_ISREG(sst.st_mode) &&
 	    sst.st_size >= (off_t)(2 * O.chunk)) {
 		int cpu = sched_getcpu();
@@ -582,7 +594,7 @@ int main(int argc, char **argv)
 	}
 	a.loops = 1;
 	if (a.nsrc > 1 || (O.recursive && stat(a.srcs[0], &sst) == 0 && S_ISDIR(sst.st_mode)))
-		a.loops = tree_loops();
+		a.loops = O.interactive ? 1 : tree_loops(); /* -i: one question at a time */
 	if (cp_copy_init() < 0) {
 		cp_msg("out of memory");
 		return 1;
