@@ -140,6 +140,11 @@ static int tmp_open_(struct job *j, mode_t mode, struct tmp *t, bool *direct)
 			return t->fd;
 		no_tmpfile = true;
 	}
+	/* A named temporary can be opened by others until it is complete: when
+	   its owner is to change, nobody but us may read it before (cp's
+	   omitted permissions); cp_regular restores the mode. */
+	if (O.preserve & P_OWNER)
+		mode &= 0700;
 	for (int tries = 0; tries < 100; tries++) {
 		tmp_name(t->name, sizeof t->name);
 		t->fd = urt_openat(j->ddir, t->name, O_CREAT | O_EXCL | wr | (*direct ? O_DIRECT : 0),
@@ -1648,6 +1653,8 @@ int cp_regular(struct job *j)
 	if (dreg) {
 		/* a replaced file keeps its mode unless -p, as with cp */
 		int keep = d.kind == DEST_REPLACE ? (int)(d.st.st_mode & 07777) : -1;
+		if (keep < 0 && t.name[0] && (O.preserve & P_OWNER))
+			keep = (int)(mode & ~O.umask); /* tmp_open_ created it 0700 at most */
 		/* an ACL on the copy: its directory's default ACL, or the old file's */
 		bool acl_may = d.kind != DEST_NEW || !j->dir || j->dir->dacl || j->own_dname;
 		r = cp_set_attrs_fd(wfd, sfd, &st, keep, acl_may, j->dpath);
