@@ -190,6 +190,8 @@ same_input() {
 	mkdir gnu urt || fail "mkdir gnu urt"
 	(cd gnu && "$1") || fail "making the input ($1) in gnu/"
 	(cd urt && "$1") || fail "making the input ($1) in urt/"
+	# as nobody (as_nobody): the two directories, not the input, writable
+	[ ${#RUN_PRE[@]} -eq 0 ] || chmod 0777 gnu urt
 }
 
 # both ARGS...: cp ARGS in gnu/ (status $grc, stderr $GERR) and urt-cp ARGS
@@ -2037,7 +2039,6 @@ like_gnu_out() {
 mk_force() { echo new >f; echo old >ro; chmod 444 ro; ln -s loop loop; ln -s nowhere dangle; }
 force_case() {
 	same_input mk_force
-	[ ${#RUN_PRE[@]} -eq 0 ] || chmod -R a+rwX gnu urt
 	both f ro
 	like_gnu "cp f ro (ro read-only; $1)"
 	both -f f ro
@@ -2086,7 +2087,7 @@ t_opt_interactive() {
 }
 
 mk_backup() { touch x; }
-t_opt_backup() {
+backup_case() {
 	local init ctl
 	for init in 'y' 'y y~' 'y y.~1~' 'y y~ y.~1~' 'y y.~3~ y.~12~ yy.~20~'; do
 		for ctl in none off numbered t existing nil simple never; do
@@ -2145,6 +2146,12 @@ t_opt_backup() {
 	like_gnu "cp -b x ff (ff a FIFO)"
 	both -bd sl y
 	like_gnu "cp -bd sl y (a symlink copied onto a file)"
+}
+t_opt_backup() {
+	mkdir r1 r2
+	cd r1 && on_ext4_and_tmpfs backup_case
+	cd ../r2 && as_nobody && on_ext4_and_tmpfs backup_case
+	cd .. && RUN_PRE=()
 	# the copy fails: the destination and no backup stay as they were
 	local M=$PWD/mnt
 	mount_fs tmpfs "$M" 1M
@@ -2182,7 +2189,10 @@ rmdest_case() {
 	like_gnu_out "cp -v --remove-destination f g2 ($1)"
 }
 t_opt_remove_destination() {
-	on_ext4_and_tmpfs rmdest_case
+	mkdir r1 r2
+	cd r1 && on_ext4_and_tmpfs rmdest_case
+	cd ../r2 && as_nobody && on_ext4_and_tmpfs rmdest_case
+	cd .. && RUN_PRE=()
 	# a failed copy leaves the destination whole (cp would have removed it)
 	local M=$PWD/mnt
 	mount_fs tmpfs "$M" 1M

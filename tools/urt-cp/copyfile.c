@@ -1628,6 +1628,10 @@ int cp_regular(struct job *j)
 	}
 	if (r < 0) {
 		what = "cannot create regular file", wpath = j->dpath;
+		/* the directory refuses entries: cp, which backs up or removes
+		   the old name first, fails at that step, and says so */
+		if (d.kind == DEST_FRESH && (r == -EACCES || r == -EPERM || r == -EROFS))
+			what = j->backup ? "cannot backup" : O.remove_dest ? "cannot remove" : what;
 		goto out;
 	}
 	bool dreg = d.kind != DEST_THROUGH || S_ISREG(d.st.st_mode);
