@@ -1629,6 +1629,8 @@ out:
 	if (r < 0) {
 		if (r != -ECANCELED && what && !strcmp(what, "failed to clone"))
 			cp_msg("failed to clone '%s' from '%s': %s", j->dpath, j->spath, strerror(-r));
+		else if (r != -ECANCELED && what && !strcmp(what, "cannot open"))
+			cp_msg("cannot open '%s' for reading: %s", wpath, strerror(-r));
 		else if (r != -ECANCELED && what)
 			cp_err(-r, what, wpath);
 		S.failed = true;

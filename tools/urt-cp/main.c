@@ -594,15 +594,17 @@ int main(int argc, char **argv)
 	O.umask = umask(0);
 	umask(O.umask);
 
-	if (O.strip_slashes) /* "dir/" -> "dir", "/" stays */
-		for (int i = optind; i < argc - (target_dir ? 0 : 1); i++)
-			for (size_t n = strlen(argv[i]); n > 1 && argv[i][n - 1] == '/'; n--)
-				argv[i][n - 1] = 0;
 	struct run_args a = {.srcs = argv + optind, .nsrc = target_dir ? nops : nops - 1,
 			     .dst = target_dir ? target_dir : argv[argc - 1]};
 	struct stat dst;
 	int dst_err = stat(a.dst, &dst) == 0 ? 0 : errno;
 	a.into_dir = !no_target_dir && !dst_err && S_ISDIR(dst.st_mode);
+	/* --strip-trailing-slashes: "dir/" -> "dir" ("/" stays); as cp, only
+	   for sources copied into a directory */
+	if (O.strip_slashes && a.into_dir)
+		for (int i = 0; i < a.nsrc; i++)
+			for (size_t n = strlen(a.srcs[i]); n > 1 && a.srcs[i][n - 1] == '/'; n--)
+				a.srcs[i][n - 1] = 0;
 	if (O.parents && !a.into_dir) {
 		cp_msg("with --parents, the destination must be a directory");
 		return try_help();

@@ -92,6 +92,7 @@ int cp_parents_make(const char *dst, const char *src, const char *dpath)
 		return 0;
 	}
 	bool keep = O.preserve & (P_OWNER | P_MODE | P_TIME);
+	struct pdir **mark = pdirs_tail; /* this operand's directories follow */
 	for (char *slash = s + (rel - s);; slash++) {
 		slash = strchr(slash, '/');
 		if (slash)
@@ -160,6 +161,16 @@ int cp_parents_make(const char *dst, const char *src, const char *dpath)
 		*slash = '/';
 	}
 	free(s);
+	if (ret < 0) {
+		/* cp: the operand is not copied, and what was made above it
+		   keeps the modes it was made with */
+		while (*mark) {
+			struct pdir *p = *mark;
+			*mark = p->next;
+			free(p);
+		}
+		pdirs_tail = mark;
+	}
 	return ret;
 }
 

@@ -58,6 +58,7 @@ static struct opdone *top_op; /* the operand walk_dir starts (cp_operand) */
    stops, as cp's does. */
 static char *top_spath, *top_dpath;
 static bool into_self;
+static bool root_made; /* this operand made its first directory (roots) */
 
 char *path_join(const char *a, const char *b)
 {
@@ -376,7 +377,10 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 	}
 	d->sfd = urt_openat(sdir, sname, O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC, 0);
 	d->dfd = urt_openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (d->dfd >= 0 && top && n_roots < 64) {
+	/* cp remembers the first directory each operand creates (not one that
+	   was there): copying into itself stops when the walk reaches it */
+	if (d->dfd >= 0 && created && !root_made && n_roots < 64) {
+		root_made = true;
 		struct stat ds;
 		if (fstat(d->dfd, &ds) == 0) {
 			roots[n_roots].dev = ds.st_dev;
@@ -743,6 +747,7 @@ int cp_operand(const char *src, const char *dst, bool into_dir)
 		top_spath = xstrdup(src);
 		top_dpath = xstrdup(dpath);
 		into_self = false;
+		root_made = false;
 		r = walk_dir(NULL, AT_FDCWD, src, AT_FDCWD, dpath, xstrdup(src), dpath, &st, true,
 			     follow);
 		if (top_op) /* it made no directory */
