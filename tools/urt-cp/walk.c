@@ -54,8 +54,10 @@ static unsigned n_roots;
 static struct opdone *top_op; /* the operand walk_dir starts (cp_operand) */
 
 /* The operand being walked, for cp's into-itself message, which names it
-   (not the directory where it was found); once said, the operand's walk
-   stops, as cp's does. */
+   (not the directory where it was found). cp then stops the operand's
+   walk; its listing is sorted by inode, so the directory it made, the
+   newest, usually comes last: here the walk skips it and goes on, which
+   gives the same copy without depending on the listing's order. */
 static char *top_spath, *top_dpath;
 static bool into_self;
 static bool root_made; /* this operand made its first directory (roots) */
@@ -316,8 +318,10 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 {
 	struct root *root = find_root(st);
 	if (root) {
-		cp_msg("cannot copy a directory, '%s', into itself, '%s'",
-		       top_spath ? top_spath : root->spath, top_dpath ? top_dpath : root->dpath);
+		if (!into_self) /* once per operand, as cp */
+			cp_msg("cannot copy a directory, '%s', into itself, '%s'",
+			       top_spath ? top_spath : root->spath,
+			       top_dpath ? top_dpath : root->dpath);
 		into_self = true;
 		S.failed = true;
 		free(spath);
@@ -434,8 +438,6 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
 			continue;
 		r = walk_entry(d, e->d_name, e->d_type);
-		if (into_self)
-			break;
 		if (r == -ECANCELED || S.interrupted) {
 			r = -ECANCELED;
 			break;
