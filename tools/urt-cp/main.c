@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,15 @@ static bool low_address_space(void)
 	    rl.rlim_cur >= LOW_AS_LIMIT)
 		return false;
 	mallopt(M_ARENA_MAX, 1);
+	/* threads that do start (the epoll backend's file-op workers, the
+	   executor's) run system calls, not tasks: 256 KiB of stack, not
+	   RLIMIT_STACK's 8 MiB */
+	pthread_attr_t ta;
+	if (pthread_attr_init(&ta) == 0) {
+		if (pthread_attr_setstacksize(&ta, 256 * 1024) == 0)
+			pthread_setattr_default_np(&ta);
+		pthread_attr_destroy(&ta);
+	}
 	return true;
 }
 
