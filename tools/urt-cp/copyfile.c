@@ -1484,7 +1484,7 @@ static int link_over(const char *path, struct job *j, bool exists)
 static int open_through(struct job *j, const struct dest *d, bool *direct)
 {
 	int fl = (O.verify ? O_RDWR : O_WRONLY) | O_CLOEXEC;
-	if (S_ISREG(d->st.st_mode))
+	if (S_ISREG(d->st.st_mode) && !O.attr_only)
 		fl |= O_TRUNC;
 	*direct = O.direct && S_ISREG(d->st.st_mode);
 	bool was = urt_io_offload(O.offload != 0);
@@ -1543,10 +1543,12 @@ int cp_regular(struct job *j)
 	}
 	S.bytes_total += (uint64_t)st.st_size;
 	j->st = st;
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st.st_mode) && !(cp_is_special(st.st_mode) && cp_copy_as_regular(st.st_mode))) {
 		r = -EINVAL, what = "not a regular file:", wpath = j->spath;
 		goto out;
 	}
+	if (!S_ISREG(st.st_mode))
+		st.st_size = 0; /* a FIFO or device: read to its end (copy_to_eof) */
 	int ex = check_dest(j, &d, false);
 	/* Names of one inode: its hard links, and with followed symlinks (-L;
 	   -H and cp's default without -R on the command line) any file, which
@@ -1596,6 +1598,8 @@ int cp_regular(struct job *j)
 	mode_t mode = st.st_mode & 0777;
 	if (O.no_preserve_mode && !(O.preserve & P_MODE))
 		mode = 0666; /* cp: new files get 0666 less the umask */
+	if (O.attr_only && d.kind == DEST_REPLACE)
+		d.kind = DEST_THROUGH; /* --attributes-only: its data stays, also for its other links */
 	if (d.kind == DEST_REPLACE) {
 		r = tmp_open(j, 0600, &t, &ddirect);
 		if (r == -EACCES || r == -EPERM || r == -EROFS) {
@@ -1643,13 +1647,13 @@ int cp_regular(struct job *j)
 		if (fstat(wfd, &ds) == 0)
 			c.ddev = ds.st_dev;
 	}
-	r = copy_data(&c);
+	r = O.attr_only ? 0 : copy_data(&c); /* --attributes-only: no data */
 	what = c.what;
 	if (r < 0) {
 		wpath = (what && strstr(what, "read")) ? j->spath : j->dpath;
 		goto out;
 	}
-	if (O.verify) {
+	if (O.verify && !O.attr_only) {
 		r = verify(sfd, wfd, st.st_size, sdirect && ddirect, &what);
 		if (r < 0)
 			goto out;
@@ -1715,6 +1719,8 @@ out:
 	if (r < 0) {
 		if (r != -ECANCELED && what && !strcmp(what, "failed to clone"))
 			cp_msg("failed to clone '%s' from '%s': %s", j->dpath, j->spath, strerror(-r));
+		else if (r != -ECANCELED && what && !strcmp(what, "cannot open"))
+			cp_msg("cannot open '%s' for reading: %s", wpath, strerror(-r));
 		else if (r != -ECANCELED && what)
 			cp_err(-r, what, wpath);
 		S.failed = true;
@@ -1745,6 +1751,12 @@ int cp_symlink(struct job *j)
 		if (ex == -1)
 			S.failed = true;
 		return 0;
+	}
+	if (d.kind != DEST_NEW && O.attr_only && !O.force && !O.remove_dest) {
+		/* cp: without data to copy the old file is not removed first */
+		cp_err(EEXIST, "cannot create symbolic link", j->dpath);
+		S.failed = true;
+		return -1;
 	}
 	char name[48];
 	const char *at = j->dname;

@@ -124,6 +124,23 @@ void buf_put(void *b);
 void buf_pool_free(void);
 int cp_copy_init(void);
 
+/* links.c: -l, -s */
+int cp_hardlink(struct job *j);
+int cp_make_symlink(struct job *j);
+int backup_first(struct job *j, char *bk, size_t n);
+int cp_replace_with(struct job *j, int (*make)(struct job *j, const char *name, void *arg),
+		    void *arg);
+
+/* special.c: FIFOs, device nodes and sockets (-R without --copy-contents) */
+int cp_special(struct job *j);
+bool cp_is_special(mode_t mode);
+bool cp_copy_as_regular(mode_t mode);
+
+/* parents.c: --parents */
+char *cp_parents_dpath(const char *dst, const char *src);
+int cp_parents_make(const char *dst, const char *src, const char *dpath);
+void cp_parents_finish(void);
+
 /* util */
 void cp_err(int err, const char *what, const char *path);
 void cp_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,9 +9,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -264,12 +267,17 @@ static int watcher(void *arg)
 	return 0;
 }
 
-static int cp_main(void *arg)
+/*
+ * The walk: operands, then the wait for every copy. It recurses once per
+ * directory level, so it runs on a stack of its own (WALK_STACK), not the
+ * loop's default one that the copy jobs use: with the default at 1 MiB,
+ * the first stack slab alone reserved 64 MiB of address space.
+ */
+#define WALK_STACK (1u << 20)
+
+static int walk_main(void *arg)
 {
 	struct run_args *a = arg;
-	a->started = true;
-	urt_local_set(0, &a->sigfd);
-	urt_task *w = a->sigfd >= 0 ? urt_spawn(watcher, urt_current()) : NULL;
 	progress_start();
 	cp_loops_start(a->loops);
 	for (int i = 0; i < a->nsrc && !S.interrupted; i++)
@@ -277,7 +285,27 @@ static int cp_main(void *arg)
 			break;
 	cp_loops_stop();
 	cp_wait_all();
+	cp_parents_finish();
 	progress_stop();
+	return 0;
+}
+
+static int cp_main(void *arg)
+{
+	struct run_args *a = arg;
+	a->started = true;
+	urt_local_set(0, &a->sigfd);
+	struct urt_spawn_attr wa = {.name = "walk", .stack_size = WALK_STACK};
+	urt_task *walker = urt_spawn_attr(&wa, walk_main, a);
+	if (!walker) {
+		cp_msg("out of memory");
+		return 1;
+	}
+	urt_task *w = a->sigfd >= 0 ? urt_spawn(watcher, walker) : NULL;
+	/* a cancel of the walker (SIGINT) ends its waits early; it still
+	   waits for every copy before it returns */
+	while (urt_join(walker, NULL) == -ECANCELED)
+		;
 	if (w) {
 		urt_cancel(w);
 		urt_join(w, NULL);
@@ -287,6 +315,37 @@ static int cp_main(void *arg)
 		return 130;
 	}
 	return S.failed ? 1 : 0;
+}
+
+/*
+ * A small address space limit (ulimit -v; coreutils' link-heap.sh runs cp
+ * -al under 50 MB): copy on one loop, whatever the tree. More loops cost
+ * a thread each (an 8 MiB stack mapping by default), a ring and a stack
+ * slab, and glibc gives each thread that allocates an arena of its own,
+ * 64 MiB of address space: with one arena (M_ARENA_MAX) and one loop a
+ * tree needs about what a single file needs. Without such a limit
+ * nothing changes: these reservations cost no memory, and the loops and
+ * arenas are what make a tree copy fast.
+ */
+#define LOW_AS_LIMIT (1ull << 30)
+
+static bool low_address_space(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_AS, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= LOW_AS_LIMIT)
+		return false;
+	mallopt(M_ARENA_MAX, 1);
+	/* threads that do start (the epoll backend's file-op workers, the
+	   executor's) run system calls, not tasks: 256 KiB of stack, not
+	   RLIMIT_STACK's 8 MiB */
+	pthread_attr_t ta;
+	if (pthread_attr_init(&ta) == 0) {
+		if (pthread_attr_setstacksize(&ta, 256 * 1024) == 0)
+			pthread_setattr_default_np(&ta);
+		pthread_attr_destroy(&ta);
+	}
+	return true;
 }
 
 extern cpu_set_t cp_all_cpus;
@@ -365,6 +424,7 @@ int main(int argc, char **argv)
 		{"link", no_argument, NULL, 'l'},
 		{"one-file-system", no_argument, NULL, 'x'},
 		{"parents", no_argument, NULL, OPT_PARENTS},
+		{"path", no_argument, NULL, OPT_PARENTS}, /* cp: deprecated --parents */
 		{"remove-destination", no_argument, NULL, OPT_REMOVE_DEST},
 		{"strip-trailing-slashes", no_argument, NULL, OPT_STRIP_SLASHES},
 		{"suffix", required_argument, NULL, 'S'},
@@ -515,6 +575,10 @@ int main(int argc, char **argv)
 			return try_help();
 		}
 	}
+	/* cp: with -l and none of -H -L -P, symlinks are followed, also
+	   with -R (hard links to what they point to) */
+	if (O.hardlink && !O.deref)
+		O.deref = 'L';
 	if (O.hardlink && O.symlink) {
 		cp_msg("cannot make both hard and symbolic links");
 		return try_help();
@@ -567,6 +631,16 @@ int main(int argc, char **argv)
 	struct stat dst;
 	int dst_err = stat(a.dst, &dst) == 0 ? 0 : errno;
 	a.into_dir = !no_target_dir && !dst_err && S_ISDIR(dst.st_mode);
+	/* --strip-trailing-slashes: "dir/" -> "dir" ("/" stays); as cp, only
+	   for sources copied into a directory */
+	if (O.strip_slashes && a.into_dir)
+		for (int i = 0; i < a.nsrc; i++)
+			for (size_t n = strlen(a.srcs[i]); n > 1 && a.srcs[i][n - 1] == '/'; n--)
+				a.srcs[i][n - 1] = 0;
+	if (O.parents && !a.into_dir) {
+		cp_msg("with --parents, the destination must be a directory");
+		return try_help();
+	}
 	if (target_dir && !a.into_dir) {
 		if (dst_err)
 			cp_err(dst_err, "target directory", a.dst);
@@ -612,8 +686,10 @@ int main(int argc, char **argv)
 		}
 	}
 	a.loops = 1;
-	if (a.nsrc > 1 || (O.recursive && stat(a.srcs[0], &sst) == 0 && S_ISDIR(sst.st_mode)))
-		a.loops = O.interactive ? 1 : tree_loops(); /* -i: one question at a time */
+	bool low_as = low_address_space();
+	if (!low_as && !O.interactive && /* -i: one question at a time */
+	    (a.nsrc > 1 || (O.recursive && stat(a.srcs[0], &sst) == 0 && S_ISDIR(sst.st_mode))))
+		a.loops = tree_loops();
 	if (cp_copy_init() < 0) {
 		cp_msg("out of memory");
 		return 1;
@@ -632,7 +708,9 @@ int main(int argc, char **argv)
 	a.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
 
 	/* the walk recurses in the main task: give it room for deep trees */
-	struct urt_options uo = {.sq_entries = 512, .stack_size = 1 << 20, .flags = URT_OPT_QUIET};
+	/* the default stack is the copy jobs' (64 KiB, from slabs of 64);
+	   the walk has one of its own (walk_main) */
+	struct urt_options uo = {.sq_entries = 512, .stack_size = 64 * 1024, .flags = URT_OPT_QUIET};
 	int r;
 	if (a.loops > 1) {
 		/* executor threads (copy_file_range of large files) as one loop has

@@ -53,6 +53,15 @@ static unsigned n_roots;
 
 static struct opdone *top_op; /* the operand walk_dir starts (cp_operand) */
 
+/* The operand being walked, for cp's into-itself message, which names it
+   (not the directory where it was found). cp then stops the operand's
+   walk; its listing is sorted by inode, so the directory it made, the
+   newest, usually comes last: here the walk skips it and goes on, which
+   gives the same copy without depending on the listing's order. */
+static char *top_spath, *top_dpath;
+static bool into_self;
+static bool root_made; /* this operand made its first directory (roots) */
+
 char *path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -172,8 +181,18 @@ static int job_main(void *arg)
 	struct job *j = arg;
 	j->started = true;
 	int r = 0;
-	if (!S.interrupted)
-		r = S_ISLNK(j->st.st_mode) && !j->follow ? cp_symlink(j) : cp_regular(j);
+	if (S.interrupted)
+		;
+	else if (O.hardlink)
+		r = cp_hardlink(j);
+	else if (O.symlink)
+		r = cp_make_symlink(j);
+	else if (S_ISLNK(j->st.st_mode) && !j->follow)
+		r = cp_symlink(j);
+	else if (cp_is_special(j->st.st_mode) && !cp_copy_as_regular(j->st.st_mode))
+		r = cp_special(j);
+	else
+		r = cp_regular(j);
 	S.files_done++;
 	job_done(j);
 	return r;
@@ -203,6 +222,15 @@ static int local_submit(struct job *j)
 	}
 	S.files_total++;
 	active++;
+	if (O.hardlink || O.symlink) {
+		/* a link is one short system call: made here, by the submitting
+		   task, with no task (and no stack) of its own. Many in flight
+		   would only add stacks: with 64, a tree needed 4.6 MiB more
+		   address space than one file (coreutils' link-heap.sh allows 4) */
+		j->prev = j->next = NULL;
+		job_main(j);
+		return 0;
+	}
 	j->prev = NULL;
 	j->next = live;
 	if (live)
@@ -290,7 +318,11 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 {
 	struct root *root = find_root(st);
 	if (root) {
-		cp_msg("cannot copy a directory, '%s', into itself, '%s'", root->spath, root->dpath);
+		if (!into_self) /* once per operand, as cp */
+			cp_msg("cannot copy a directory, '%s', into itself, '%s'",
+			       top_spath ? top_spath : root->spath,
+			       top_dpath ? top_dpath : root->dpath);
+		into_self = true;
 		S.failed = true;
 		free(spath);
 		free(dpath);
@@ -298,7 +330,11 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 	}
 	bool created = true;
 	mode_t mode = O.no_preserve_mode && !(O.preserve & P_MODE) ? 0777 : st->st_mode & 07777;
-	int r = urt_mkdirat(ddir, dname, (mode & ~O.umask) | S_IRWXU);
+	/* closed to group and others while we fill it where its owner will
+	   change (-p), as cp does (tests/cp/parent-perm-race.sh); never
+	   group- or other-writable; its mode is set when it is done */
+	mode_t omitted = (O.preserve & P_OWNER) ? S_IRWXG | S_IRWXO : S_IWGRP | S_IWOTH;
+	int r = urt_mkdirat(ddir, dname, (mode & ~O.umask & ~omitted) | S_IRWXU);
 	if (r == -EEXIST) {
 		struct stat ds;
 		created = false;
@@ -345,7 +381,10 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 	}
 	d->sfd = urt_openat(sdir, sname, O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC, 0);
 	d->dfd = urt_openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (d->dfd >= 0 && top && n_roots < 64) {
+	/* cp remembers the first directory each operand creates (not one that
+	   was there): copying into itself stops when the walk reaches it */
+	if (d->dfd >= 0 && created && !root_made && n_roots < 64) {
+		root_made = true;
 		struct stat ds;
 		if (fstat(d->dfd, &ds) == 0) {
 			roots[n_roots].dev = ds.st_dev;
@@ -370,6 +409,11 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 		return r == -ECANCELED ? r : 0;
 	}
 
+	if (O.one_fs && parent && parent->st.st_dev != st->st_dev) {
+		/* -x: a directory on another file system is made, not entered */
+		dnode_put(d);
+		return 0;
+	}
 	int lfd = dup(d->sfd); /* the listing's own fd; d->sfd stays for the jobs */
 	DIR *dir = lfd >= 0 ? fdopendir(lfd) : NULL;
 	if (!dir) {
@@ -409,7 +453,9 @@ static int walk_entry(struct dnode *d, const char *name, unsigned char type)
 	struct stat st;
 	bool follow = O.deref == 'L';
 	/* hard links (-a, --preserve=links) need the link count: stat everything */
-	if (type == DT_UNKNOWN || type == DT_DIR || (type == DT_LNK && (follow || O.preserve || O.update))) {
+	bool special = type == DT_FIFO || type == DT_CHR || type == DT_BLK || type == DT_SOCK;
+	if (type == DT_UNKNOWN || type == DT_DIR || special ||
+	    (type == DT_LNK && (follow || O.preserve || O.update || O.hardlink))) {
 		if (fstatat(d->sfd, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
 			char *p = path_join(d->spath, name);
 			cp_err(errno, "cannot stat", p);
@@ -424,12 +470,6 @@ static int walk_entry(struct dnode *d, const char *name, unsigned char type)
 	if (S_ISDIR(st.st_mode))
 		return walk_dir(d, d->sfd, name, d->dfd, name, path_join(d->spath, name),
 				path_join(d->dpath, name), &st, false, follow);
-	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
-		char *p = path_join(d->spath, name);
-		cp_msg("skipping special file '%s'", p);
-		free(p);
-		return 0;
-	}
 	struct job *j = job_new(d, name, name, path_join(d->spath, name), path_join(d->dpath, name),
 				d->created);
 	j->st = st;
@@ -666,7 +706,20 @@ static void op_free(void)
 int cp_operand(const char *src, const char *dst, bool into_dir)
 {
 	char base[4096];
-	char *dpath = into_dir ? path_join(dst, base_name(src, base, sizeof base)) : xstrdup(dst);
+	char *dpath = O.parents ? cp_parents_dpath(dst, src)
+		      : into_dir ? path_join(dst, base_name(src, base, sizeof base))
+				 : xstrdup(dst);
+	base_name(src, base, sizeof base);
+	if (O.parents) {
+		/* the directories above it, made as the source's (parents.c);
+		   names are not shared between operands here: no op_begin */
+		into_dir = false;
+		if (cp_parents_make(dst, src, dpath) < 0) {
+			S.failed = true;
+			free(dpath);
+			return 0;
+		}
+	}
 	bool follow = O.deref == 'L' || O.deref == 'H' || (O.deref == 0 && !O.recursive);
 	struct stat st;
 	if ((follow ? stat(src, &st) : lstat(src, &st)) < 0) {
@@ -693,17 +746,20 @@ int cp_operand(const char *src, const char *dst, bool into_dir)
 		}
 		/* walk_dir owns dpath (and may free it before returning) */
 		top_op = od;
+		top_spath = xstrdup(src);
+		top_dpath = xstrdup(dpath);
+		into_self = false;
+		root_made = false;
 		r = walk_dir(NULL, AT_FDCWD, src, AT_FDCWD, dpath, xstrdup(src), dpath, &st, true,
 			     follow);
 		if (top_op) /* it made no directory */
 			op_settle(top_op, false);
 		top_op = NULL;
+		free(top_spath);
+		free(top_dpath);
+		top_spath = top_dpath = NULL;
+		into_self = false;
 		return r;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
-		cp_msg("skipping special file '%s'", src);
-		free(dpath);
-		return 0;
 	}
 	/*
 	 * The job works in the destination's own directory: temporaries are
