@@ -120,6 +120,14 @@ int cp_hardlink(struct job *j)
 {
 	struct stat ss;
 	bool have = fstatat(j->sdir, j->sname, &ss, j->follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0;
+	if (have && !j->follow && S_ISLNK(ss.st_mode) && !j->dst_fresh) {
+		/* cp -dl sl f, sl -> f: cp's same_file_ok finds nothing to do */
+		struct stat ts, ds;
+		if (fstatat(j->sdir, j->sname, &ts, 0) == 0 &&
+		    fstatat(j->ddir, j->dname, &ds, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    ts.st_dev == ds.st_dev && ts.st_ino == ds.st_ino)
+			return 0;
+	}
 	bool exists;
 	int k = link_dest(j, have ? &ss : NULL, &exists, "hard link");
 	if (k < 0)
