@@ -2512,6 +2512,26 @@ t_usage_name_and_status() {
 	done
 }
 
+# cp -rl a dir dir, run again over its own result: the copy made inside
+# dir was walked again, a level deeper each time, until the walk's stack
+# overflowed (on tmpfs, whose listing puts the newest entry first)
+mk_into_itself_again() { mkdir a dir; }
+into_itself_again_case() {
+	same_input mk_into_itself_again
+	local i
+	for i in 1 2 3; do
+		both -rl a dir dir
+		[ "$rc" -lt 128 ] || fail "cp -rl a dir dir, run $i: urt-cp died ($rc): $(errtext) ($1)"
+		[ "$rc" -eq "$grc" ] || fail "cp -rl a dir dir, run $i: exit status $rc, cp's $grc ($1)"
+		d=$(diff <(msgs "$GERR") <(msgs "$ERR") | head -4 | tr '\n' '|')
+		[ -z "$d" ] || fail "cp -rl a dir dir, run $i: messages differ from cp's: $d ($1)"
+	done
+}
+t_into_itself_walks_its_own_copy() {
+	local d
+	on_ext4_and_tmpfs into_itself_again_case
+}
+
 ALL_TESTS=(
 	single_file empty_file large_file mixed_sizes_default
 	tree_r tree_R_long tree_p_modes tree_p_mtimes umask_modes
@@ -2547,7 +2567,7 @@ ALL_TESTS=(
 	setid_kept_without_owner preserve_group_without_owner
 	posixly_correct_dangling_symlink archive_over_hard_links_leaves_temporaries
 	opt_force opt_interactive opt_backup opt_remove_destination opt_verbose opt_context
-	usage_name_and_status
+	usage_name_and_status into_itself_walks_its_own_copy
 	opt_link opt_symlink opt_attributes_only opt_copy_contents opt_special_files opt_one_file_system opt_parents opt_strip_trailing_slashes address_space_link_heap
 )
 

@@ -299,6 +299,45 @@ static struct job *job_new(struct dnode *d, const char *sname, const char *dname
 	return j;
 }
 
+/*
+ * Every directory this run made (the walker makes them all, on its own
+ * task: no lock). A source directory among them is a copy being copied
+ * again: cp -rl a dir dir with dir/dir already there makes dir/dir/dir,
+ * which the walk of dir/dir then lists, and so on until the stack gives
+ * out. 16 bytes a directory, freed at exit.
+ */
+struct made_dir {
+	struct made_dir *next;
+	dev_t dev;
+	ino_t ino;
+};
+#define MADE_BUCKETS 1024
+static struct made_dir *made_dirs[MADE_BUCKETS];
+
+static unsigned made_hash(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
+	return (unsigned)((h * 0xbf58476d1ce4e5b9ull) >> 40) % MADE_BUCKETS;
+}
+
+static void made_add(dev_t dev, ino_t ino)
+{
+	struct made_dir *m = malloc(sizeof *m);
+	if (!m)
+		return; /* then only the roots catch it */
+	unsigned h = made_hash(dev, ino);
+	*m = (struct made_dir){.next = made_dirs[h], .dev = dev, .ino = ino};
+	made_dirs[h] = m;
+}
+
+static bool made_has(const struct stat *st)
+{
+	for (struct made_dir *m = made_dirs[made_hash(st->st_dev, st->st_ino)]; m; m = m->next)
+		if (m->dev == st->st_dev && m->ino == st->st_ino)
+			return true;
+	return false;
+}
+
 static struct root *find_root(const struct stat *st)
 {
 	for (unsigned i = 0; i < n_roots; i++)
@@ -317,11 +356,11 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 		    char *spath, char *dpath, const struct stat *st, bool top, bool follow)
 {
 	struct root *root = find_root(st);
-	if (root) {
+	if (root || made_has(st)) {
 		if (!into_self) /* once per operand, as cp */
 			cp_msg("cannot copy a directory, '%s', into itself, '%s'",
-			       top_spath ? top_spath : root->spath,
-			       top_dpath ? top_dpath : root->dpath);
+			       top_spath ? top_spath : root ? root->spath : spath,
+			       top_dpath ? top_dpath : root ? root->dpath : dpath);
 		into_self = true;
 		S.failed = true;
 		free(spath);
@@ -383,6 +422,9 @@ static int walk_dir(struct dnode *parent, int sdir, const char *sname, int ddir,
 	d->dfd = urt_openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	/* cp remembers the first directory each operand creates (not one that
 	   was there): copying into itself stops when the walk reaches it */
+	struct stat dst_st;
+	if (d->dfd >= 0 && created && fstat(d->dfd, &dst_st) == 0)
+		made_add(dst_st.st_dev, dst_st.st_ino);
 	if (d->dfd >= 0 && created && !root_made && n_roots < 64) {
 		root_made = true;
 		struct stat ds;
