@@ -2418,15 +2418,22 @@ t_opt_backup() {
 	cd ../r2 && as_nobody && on_ext4_and_tmpfs backup_case
 	cd .. && RUN_PRE=()
 	# the copy fails: the destination and no backup stay as they were
+	enospc_keeps_dest -b
+	[ ! -e "$PWD/mnt/keep~" ] || fail "cp -b after ENOSPC: a backup was made of a copy that failed"
+}
+
+# enospc_keeps_dest OPTION: a copy onto an existing file that runs out of
+# space leaves that file whole and no temporary (cp leaves it truncated,
+# or with -b/--remove-destination, moved or gone)
+enospc_keeps_dest() {
 	local M=$PWD/mnt
 	mount_fs tmpfs "$M" 1M
 	rand_file big $((2 * 1024 * 1024))
 	echo keep >"$M/keep"
-	run -b big "$M/keep"
-	expect_rc 1 "urt-cp -b of a 2M file onto a full 1M tmpfs"
-	[ "$(cat "$M/keep")" = keep ] || fail "cp -b after ENOSPC: the destination changed"
-	[ ! -e "$M/keep~" ] || fail "cp -b after ENOSPC: a backup was made of a copy that failed"
-	no_temp_files "$M" "cp -b after ENOSPC"
+	run "$1" big "$M/keep"
+	expect_rc 1 "urt-cp $1 of a 2M file onto a full 1M tmpfs"
+	[ "$(cat "$M/keep")" = keep ] || fail "$1 after ENOSPC: the destination changed"
+	no_temp_files "$M" "$1 after ENOSPC"
 }
 
 mk_rmdest() {
@@ -2459,14 +2466,7 @@ t_opt_remove_destination() {
 	cd ../r2 && as_nobody && on_ext4_and_tmpfs rmdest_case
 	cd .. && RUN_PRE=()
 	# a failed copy leaves the destination whole (cp would have removed it)
-	local M=$PWD/mnt
-	mount_fs tmpfs "$M" 1M
-	rand_file big $((2 * 1024 * 1024))
-	echo keep >"$M/keep"
-	run --remove-destination big "$M/keep"
-	expect_rc 1 "urt-cp --remove-destination of a 2M file onto a full 1M tmpfs"
-	[ "$(cat "$M/keep")" = keep ] || fail "--remove-destination after ENOSPC: the destination changed"
-	no_temp_files "$M" "--remove-destination after ENOSPC"
+	enospc_keeps_dest --remove-destination
 }
 
 mk_verbose() { echo a >a; mkdir -p s/d; echo b >s/d/b; ln -s a sl; }
@@ -2532,6 +2532,29 @@ t_into_itself_walks_its_own_copy() {
 	on_ext4_and_tmpfs into_itself_again_case
 }
 
+# --parents and -l keep the promise: no partial file under a final name
+t_parents_and_links_no_partial_file() {
+	local M=$PWD/mnt
+	mount_fs tmpfs "$M" 1M
+	mkdir -p a/b
+	rand_file a/b/big $((2 * 1024 * 1024))
+	rand_file a/b/small 1000
+	run --parents a/b/big "$M"
+	expect_rc 1 "urt-cp --parents of a 2M file onto a 1M tmpfs"
+	[ ! -e "$M/a/b/big" ] || fail "--parents after ENOSPC: a partial a/b/big ($(stat -c %s "$M/a/b/big") bytes)"
+	no_temp_files "$M" "--parents after ENOSPC"
+	run --parents a/b/small "$M"
+	expect_rc 0 "urt-cp --parents a/b/small after the failure"
+	same_file a/b/small "$M/a/b/small" "--parents: the file that fits"
+	# -lf over existing names: each is the old file or the new link, never missing
+	mkdir t
+	echo old >t/small
+	run -lf a/b/small t/small
+	expect_rc 0 "urt-cp -lf a/b/small t/small"
+	[ "$(stat -c %i a/b/small)" = "$(stat -c %i t/small)" ] || fail "cp -lf: t/small is not a link of a/b/small"
+	no_temp_files t "cp -lf"
+}
+
 ALL_TESTS=(
 	single_file empty_file large_file mixed_sizes_default
 	tree_r tree_R_long tree_p_modes tree_p_mtimes umask_modes
@@ -2567,7 +2590,7 @@ ALL_TESTS=(
 	setid_kept_without_owner preserve_group_without_owner
 	posixly_correct_dangling_symlink archive_over_hard_links_leaves_temporaries
 	opt_force opt_interactive opt_backup opt_remove_destination opt_verbose opt_context
-	usage_name_and_status into_itself_walks_its_own_copy
+	usage_name_and_status into_itself_walks_its_own_copy parents_and_links_no_partial_file
 	opt_link opt_symlink opt_attributes_only opt_copy_contents opt_special_files opt_one_file_system opt_parents opt_strip_trailing_slashes address_space_link_heap
 )
 

@@ -108,6 +108,27 @@ static int link_dest(struct job *j, const struct stat *src, bool *exists, const 
 	return 0;
 }
 
+/* Make the link (backing up or replacing what exists), report, -v. */
+static int link_made(struct job *j, bool exists,
+		     int (*make)(struct job *j, const char *name, void *arg), void *arg,
+		     const char *what)
+{
+	char bk[4096];
+	int r = backup_first(j, bk, sizeof bk);
+	if (r < 0)
+		return r;
+	r = exists ? cp_replace_with(j, make, arg) : make(j, j->dname, arg);
+	if (r < 0) {
+		cp_msg("cannot create %s '%s' to '%s': %s", what, j->dpath, j->spath, strerror(-r));
+		S.failed = true;
+		return r;
+	}
+	j->made = true;
+	if (O.verbose)
+		cp_verbose(j, exists && O.remove_dest, bk);
+	return 0;
+}
+
 static int make_hardlink(struct job *j, const char *name, void *arg)
 {
 	(void)arg;
@@ -134,20 +155,7 @@ int cp_hardlink(struct job *j)
 		S.failed = true;
 	if (k)
 		return k < 0 ? -1 : 0;
-	char bk[4096];
-	int r = backup_first(j, bk, sizeof bk);
-	if (r < 0)
-		return r;
-	r = exists ? cp_replace_with(j, make_hardlink, NULL) : make_hardlink(j, j->dname, NULL);
-	if (r < 0) {
-		cp_msg("cannot create hard link '%s' to '%s': %s", j->dpath, j->spath, strerror(-r));
-		S.failed = true;
-		return r;
-	}
-	j->made = true;
-	if (O.verbose)
-		cp_verbose(j, exists && O.remove_dest, bk);
-	return 0;
+	return link_made(j, exists, make_hardlink, NULL, "hard link");
 }
 
 static int make_symlink(struct job *j, const char *name, void *arg)
@@ -181,20 +189,5 @@ int cp_make_symlink(struct job *j)
 		S.failed = true;
 	if (k)
 		return k < 0 ? -1 : 0;
-	char bk[4096];
-	int r = backup_first(j, bk, sizeof bk);
-	if (r < 0)
-		return r;
-	r = exists ? cp_replace_with(j, make_symlink, (void *)target)
-		   : make_symlink(j, j->dname, (void *)target);
-	if (r < 0) {
-		cp_msg("cannot create symbolic link '%s' to '%s': %s", j->dpath, j->spath,
-		       strerror(-r));
-		S.failed = true;
-		return r;
-	}
-	j->made = true;
-	if (O.verbose)
-		cp_verbose(j, exists && O.remove_dest, bk);
-	return 0;
+	return link_made(j, exists, make_symlink, (void *)target, "symbolic link");
 }
