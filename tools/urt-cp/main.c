@@ -653,6 +653,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* cp: "cp --force --backup f f" copies f to its backup's name */
+	char *backup_dst = NULL;
 	struct stat sst;
 	if (O.force && O.backup != BACKUP_NONE && a.nsrc == 1 && !a.into_dir &&
 	    !strcmp(a.srcs[0], a.dst) && !dst_err && S_ISREG(dst.st_mode)) {
@@ -661,7 +662,7 @@ int main(int argc, char **argv)
 			cp_msg("out of memory");
 			return 1;
 		}
-		a.dst = b; /* lives until exit */
+		a.dst = backup_dst = b; /* freed at the end */
 	}
 
 	/*
@@ -692,6 +693,7 @@ int main(int argc, char **argv)
 		a.loops = tree_loops();
 	if (cp_copy_init() < 0) {
 		cp_msg("out of memory");
+		free(backup_dst);
 		return 1;
 	}
 	tool_raise_nofile();
@@ -728,8 +730,9 @@ int main(int argc, char **argv)
 	}
 	if (r < 0) {
 		cp_msg("cannot start the I/O loop: %s", strerror(-r));
-		return 1;
+		r = 1;
 	}
+	free(backup_dst);
 	fflush(stdout);
 	return r;
 }
