@@ -235,10 +235,7 @@ static void stack_unmap_own(struct urt__stack *s)
 	munmap(map, (size_t)((char *)s + HDR_SIZE - map));
 }
 
-/*
- * A stack with at least `size` usable bytes. Returns NULL when memory (or
- * address space) runs out.
- */
+/* The page size, read once (guard pages, slot sizes). */
 static void page_size_init(void)
 {
 	page_size = (size_t)sysconf(_SC_PAGESIZE);
@@ -252,6 +249,10 @@ void urt__stack_init(void)
 	pthread_once(&once, page_size_init);
 }
 
+/*
+ * A stack with at least `size` usable bytes. Returns NULL when memory (or
+ * address space) runs out.
+ */
 struct urt__stack *urt__stack_get(size_t size)
 {
 	struct urt_loop *L = urt__L;

@@ -2,7 +2,9 @@
 /*
  * Sleeps, user-space wait timeouts and deadline scopes.
  *
- * Timers are a binary min-heap of tasks in user space; the loop hands the
+ * Timers are a binary min-heap of timer records (struct urt__timer: an
+ * expiry, a heap slot, a fire callback, embedded where one is needed; it
+ * knows nothing of tasks) in user space; the loop hands the
  * earliest expiry to the kernel as the timeout of its one io_uring_enter
  * per turn (IORING_ENTER_EXT_ARG). Measured against one IORING_OP_TIMEOUT
  * per sleep (see bench/RESULTS.md), the heap costs no SQE, no CQE and no

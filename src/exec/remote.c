@@ -11,10 +11,12 @@
  * "background" request: no task waits on it, so it does not count as work
  * in flight (a loop with nothing else to do still ends).
  *
- * eventfd rather than IORING_OP_MSG_RING: a foreign thread has no ring to
- * send from (bench/wakeup.c measured the two as doorbells between rings:
- * MSG_RING ~25% cheaper per round trip, but it needs a ring per sender and
- * a fallback when the target's CQ is full).
+ * The doorbell is an eventfd for a foreign thread, which has no ring to
+ * send from. A sender that is itself a loop of the same urt_run_loops on
+ * io_uring sends IORING_OP_MSG_RING instead (ring_doorbell, below):
+ * bench/wakeup.c measured MSG_RING ~25% cheaper per round trip between
+ * rings; it needs the sender's ring and falls back to the eventfd where the
+ * kernel refuses it (urt__rt_no_msg_ring).
  *
  * A loop of urt_loop_new on io_uring is driven by a program that sleeps
  * in its own epoll_wait on urt_loop_fd (the eventfd the ring signals on

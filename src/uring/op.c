@@ -155,8 +155,12 @@ void urt__reap(void)
 			if (--op->pending == 0)
 				urt__ready(op->task);
 		} else if (ud & URT__UD_MULTI) {
+			/* liburing's own wait timeout (kernels without EXT_ARG)
+			   has user_data -1: all bits set, so it lands in this
+			   branch (its URT__UD_MULTI bit is set) and is skipped
+			   here before being taken for a multishot record */
 			if (ud == LIBURING_UDATA_TIMEOUT)
-				continue; /* liburing's own wait timeout (kernels without EXT_ARG) */
+				continue;
 			struct urt__multi *m = (struct urt__multi *)(uintptr_t)(ud & ~(uint64_t)3);
 			unsigned flags = cqe->flags;
 			/* the request's last CQE; background ones were never counted */
