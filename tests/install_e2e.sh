@@ -219,7 +219,7 @@ else
 fi
 step "installed tools, a build with --prefix under /tmp"
 pfx=$tmp/prefix
-if "$meson" setup "$tmp/pbuild" "$src" --prefix="$pfx" -Dtests=disabled -Dbench=false \
+if "$meson" setup "$tmp/pbuild" "$src" --prefix="$pfx" -Dtests=disabled -Dbench=disabled \
 		-Dtools=enabled >"$tmp/pbuild.log" 2>&1 &&
 	ninja -C "$tmp/pbuild" >>"$tmp/pbuild.log" 2>&1 &&
 	"$meson" install -C "$tmp/pbuild" --no-rebuild --quiet >>"$tmp/pbuild.log" 2>&1; then
