@@ -38,14 +38,13 @@
  * cancellation pending).
  */
 #include <errno.h>
-#include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/futex.h"
 #include "exec/xwait.h"
 
 struct urt_remote {
@@ -111,7 +110,7 @@ static void complete(struct urt_remote *h, int res)
 	if (w)
 		urt__xwait_deliver(w, 0); /* a task of some loop waits */
 	else
-		syscall(SYS_futex, &h->done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		urt__futex_wake_one(&h->done);
 	handle_put(h);
 }
 
@@ -494,7 +493,7 @@ int urt_remote_wait(urt_remote *h, int *result)
 	if (urt__L && urt__L == h->loop && !atomic_load_explicit(&h->done, memory_order_acquire))
 		return -EDEADLK; /* blocking the loop that has to run it */
 	while (!atomic_load_explicit(&h->done, memory_order_acquire))
-		syscall(SYS_futex, &h->done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+		urt__futex_wait(&h->done, 0, NULL);
 	if (result)
 		*result = h->result;
 	handle_put(h);
@@ -583,7 +582,7 @@ int urt__xwait_block(struct urt__xwait *w, int64_t deadline)
 			ts.tv_nsec = left % URT_NS_PER_SEC;
 			tp = &ts;
 		}
-		syscall(SYS_futex, &w->delivered, FUTEX_WAIT_PRIVATE, 0, tp, NULL, 0);
+		urt__futex_wait(&w->delivered, 0, tp);
 	}
 	return 0;
 }
@@ -595,7 +594,7 @@ void urt__xwait_settle(struct urt__xwait *w)
 		w->loop->xwaiting++; /* the delivery is on its way */
 	while (!atomic_load_explicit(&w->delivered, memory_order_acquire)) {
 		if (!w->loop) {
-			syscall(SYS_futex, &w->delivered, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+			urt__futex_wait(&w->delivered, 0, NULL);
 			continue;
 		}
 		if (urt__wait_user(URT__NO_DEADLINE) == -ECANCELED)
@@ -612,7 +611,7 @@ void urt__xwait_deliver(struct urt__xwait *w, int res)
 	w->res = res;
 	if (!w->loop) {
 		atomic_store_explicit(&w->delivered, 1, memory_order_release);
-		syscall(SYS_futex, &w->delivered, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		urt__futex_wake_one(&w->delivered);
 	} else if (w->loop == urt__L) {
 		atomic_store_explicit(&w->delivered, 1, memory_order_release);
 		urt__wake(w->task, 0); /* our own loop: no queue */
