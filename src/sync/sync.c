@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "core/ring_index.h"
 
 struct sync_waiter {
 	struct urt__waiter w;
@@ -306,22 +307,16 @@ void urt_queue_destroy(urt_queue *q)
 	q->cap = q->len = 0;
 }
 
-/* Ring indices wrap with a compare, not %: a 64-bit div per item was a
-   third of the queue's cost (callgrind, bench/offload.c). */
 static void q_push(urt_queue *q, void *item)
 {
-	size_t i = q->head + q->len++;
-	if (i >= q->cap)
-		i -= q->cap;
-	q->items[i] = item;
+	q->items[urt__ring_at(q->head, q->len++, q->cap)] = item;
 	q->unfinished++;
 }
 
 static void *q_pop(urt_queue *q)
 {
 	void *item = q->items[q->head];
-	if (++q->head == q->cap)
-		q->head = 0;
+	q->head = urt__ring_next(q->head, q->cap);
 	q->len--;
 	return item;
 }

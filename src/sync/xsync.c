@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "core/ring_index.h"
 #include "exec/xwait.h"
 
 /* ---- the shared head: every type starts with it ---- */
@@ -379,7 +380,7 @@ int urt_xqueue_put(urt_xqueue *q, void *item, int64_t timeout_ns)
 		return 0;
 	}
 	if (q->len < q->cap && urt__list_empty(&q->putters)) {
-		q->ring[(q->head + q->len++) % q->cap] = item;
+		q->ring[urt__ring_at(q->head, q->len++, q->cap)] = item;
 		pthread_mutex_unlock(&q->h.mu);
 		return 0;
 	}
@@ -395,12 +396,12 @@ int urt_xqueue_get(urt_xqueue *q, int64_t timeout_ns, void **item)
 	pthread_mutex_lock(&q->h.mu);
 	if (q->len) {
 		void *it = q->ring[q->head];
-		q->head = (q->head + 1) % q->cap;
+		q->head = urt__ring_next(q->head, q->cap);
 		q->len--;
 		/* a slot is free: the first blocked putter's item goes in, in order */
 		struct urt__xwait *p = grant_first(&q->putters);
 		if (p)
-			q->ring[(q->head + q->len++) % q->cap] = p->item;
+			q->ring[urt__ring_at(q->head, q->len++, q->cap)] = p->item;
 		pthread_mutex_unlock(&q->h.mu);
 		if (p)
 			urt__xwait_deliver(p, 0);

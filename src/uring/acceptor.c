@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/ring_index.h"
 #include "uring/op.h"
 #include "epoll/epoll.h"
 
@@ -43,20 +44,20 @@ static int q_push(urt_acceptor *a, int fd)
 		if (!q)
 			return -ENOMEM;
 		for (unsigned i = 0; i < a->qlen; i++)
-			q[i] = a->q[(a->qhead + i) % a->qcap];
+			q[i] = a->q[urt__ring_at(a->qhead, i, a->qcap)];
 		free(a->q);
 		a->q = q;
 		a->qhead = 0;
 		a->qcap = cap;
 	}
-	a->q[(a->qhead + a->qlen++) % a->qcap] = fd;
+	a->q[urt__ring_at(a->qhead, a->qlen++, a->qcap)] = fd;
 	return 0;
 }
 
 static int q_pop(urt_acceptor *a)
 {
 	int fd = a->q[a->qhead];
-	a->qhead = (a->qhead + 1) % a->qcap;
+	a->qhead = (unsigned)urt__ring_next(a->qhead, a->qcap);
 	a->qlen--;
 	return fd;
 }
