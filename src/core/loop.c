@@ -130,10 +130,7 @@ static void io_step(struct urt_loop *L)
 		urt__timers_expire(urt__now());
 }
 
-/* The backend of a new loop: io_uring unless told otherwise or refused
-   (seccomp, kernel.io_uring_disabled, no io_uring in this kernel, a
-   memlock limit on old kernels): then epoll. URT_BACKEND (io_uring or
-   epoll) and the URT_OPT_BACKEND_* flags force one. */
+/* Close the loop's backend (its ring, or its epoll set and workers). */
 static void be_exit(struct urt_loop *L)
 {
 	if (urt__on_uring(L))
@@ -142,6 +139,10 @@ static void be_exit(struct urt_loop *L)
 		urt__epoll_exit(L);
 }
 
+/* The backend of a new loop: io_uring unless told otherwise or refused
+   (seccomp, kernel.io_uring_disabled, no io_uring in this kernel, a
+   memlock limit on old kernels): then epoll. URT_BACKEND (io_uring or
+   epoll) and the URT_OPT_BACKEND_* flags force one. */
 static int backend_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq)
 {
 	const char *e = getenv("URT_BACKEND");
