@@ -247,7 +247,7 @@ static void head_timeout(struct conn *c)
 	/* what came of the head tells whether it is a HEAD (no body) */
 	http_parse_request(c->rbuf, c->rlen, &limits, &req);
 	if (resp_status(c, 408, req.meth == HTTP_M_HEAD) == 0)
-		urt_send(c->fd, c->obuf, c->olen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		urt_send(c->fd, c->obuf, c->olen, MSG_DONTWAIT);
 	c->olen = 0;
 	while (urt_recv(c->fd, c->rbuf, CONN_RBUF, MSG_DONTWAIT) > 0)
 		;

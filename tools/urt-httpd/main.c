@@ -39,7 +39,7 @@ static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
    buffer only loses the courtesy) and close, keeping the accept loop free. */
 static void refuse(int fd)
 {
-	urt_send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	urt_send(fd, busy, sizeof busy - 1, MSG_DONTWAIT);
 	close(fd);
 }
 

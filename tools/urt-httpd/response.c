@@ -67,13 +67,13 @@ int conn_flush(struct conn *c)
 {
 	if (!c->olen)
 		return 0;
-	ssize_t r = urt_send(c->fd, c->obuf, c->olen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t r = urt_send(c->fd, c->obuf, c->olen, MSG_DONTWAIT);
 	size_t done = r > 0 ? (size_t)r : 0;
 	if (r == -EAGAIN || (r >= 0 && done < c->olen)) {
 		int64_t t = c->srv->idle_ns;
 		if (t > 0 && urt_deadline_push(t) < 0)
 			t = 0;
-		r = urt_send_all(c->fd, c->obuf + done, c->olen - done, MSG_NOSIGNAL, NULL);
+		r = urt_send_all(c->fd, c->obuf + done, c->olen - done, 0, NULL);
 		if (t > 0)
 			urt_deadline_pop();
 	}
