@@ -83,21 +83,15 @@ ssize_t urt_read_full_ex(int fd, void *buf, size_t n, int64_t off, size_t *done)
 	return r < 0 ? r : (ssize_t)got;
 }
 
+static ssize_t write_step(int fd, const char *p, size_t len, int64_t at, int flags)
+{
+	(void)flags;
+	return urt_write(fd, p, len, at);
+}
+
 ssize_t urt_write_all_ex(int fd, const void *buf, size_t n, int64_t off, size_t *done)
 {
-	size_t put = 0;
-	ssize_t r = 0;
-	while (put < n) {
-		r = urt_write(fd, (const char *)buf + put, n - put, off < 0 ? -1 : off + (int64_t)put);
-		if (r == 0)
-			r = -EIO; /* no progress and no error: do not spin */
-		if (r < 0)
-			break;
-		put += (size_t)r;
-	}
-	if (done)
-		*done = put;
-	return r < 0 ? r : (ssize_t)put;
+	return urt__put_all(write_step, fd, buf, n, off, 0, done);
 }
 
 ssize_t urt_read_full(int fd, void *buf, size_t n, int64_t off)

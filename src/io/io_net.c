@@ -52,21 +52,15 @@ ssize_t urt_send(int fd, const void *buf, size_t n, int flags)
 					  .flags = (uint32_t)flags | MSG_NOSIGNAL});
 }
 
+static ssize_t send_step(int fd, const char *p, size_t len, int64_t at, int flags)
+{
+	(void)at;
+	return urt_send(fd, p, len, flags);
+}
+
 ssize_t urt_send_all(int fd, const void *buf, size_t n, int flags, size_t *done)
 {
-	size_t put = 0;
-	ssize_t r = 0;
-	while (put < n) {
-		r = urt_send(fd, (const char *)buf + put, n - put, flags);
-		if (r == 0)
-			r = -EIO; /* no progress and no error: do not spin */
-		if (r < 0)
-			break;
-		put += (size_t)r;
-	}
-	if (done)
-		*done = put;
-	return r < 0 ? r : (ssize_t)put;
+	return urt__put_all(send_step, fd, buf, n, -1, flags, done);
 }
 
 ssize_t urt_recvmsg(int fd, struct msghdr *msg, int flags)

@@ -43,4 +43,30 @@ static inline unsigned urt__clamp_len(size_t n)
 	return n > INT32_MAX ? INT32_MAX : (unsigned)n;
 }
 
+/*
+ * The loop of urt_write_all and urt_send_all: step(fd, p, len, at, flags)
+ * until all n bytes are put, at = off + what is put (or -1: the file
+ * position). A step that puts 0 without an error becomes -EIO: no
+ * progress, do not spin. Returns n, or the error (*done: what was put).
+ */
+static inline ssize_t urt__put_all(ssize_t (*step)(int fd, const char *p, size_t len, int64_t at,
+						  int flags),
+				   int fd, const char *buf, size_t n, int64_t off, int flags,
+				   size_t *done)
+{
+	size_t put = 0;
+	ssize_t r = 0;
+	while (put < n) {
+		r = step(fd, buf + put, n - put, off < 0 ? -1 : off + (int64_t)put, flags);
+		if (r == 0)
+			r = -EIO;
+		if (r < 0)
+			break;
+		put += (size_t)r;
+	}
+	if (done)
+		*done = put;
+	return r < 0 ? r : (ssize_t)put;
+}
+
 #endif
