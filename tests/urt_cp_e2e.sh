@@ -2303,6 +2303,15 @@ t_address_space_link_heap() {
 # options cp scripts use (-f, -i, -n, -b/--backup/-S, --remove-destination,
 # -v, -Z, usage errors, the program's name in messages), each against GNU cp
 
+# as_root_and_nobody CASE: CASE on ext4 and tmpfs, as root, then as nobody
+# (each in a directory of its own); RUN_PRE is empty again after
+as_root_and_nobody() {
+	mkdir r1 r2
+	cd r1 && on_ext4_and_tmpfs "$1"
+	cd ../r2 && as_nobody && on_ext4_and_tmpfs "$1"
+	cd .. && RUN_PRE=()
+}
+
 # stdout of both (-v) must match, line for line
 like_gnu_out() {
 	local d
@@ -2324,11 +2333,7 @@ force_case() {
 	both -fn f ro
 	like_gnu "cp -fn f ro (-f does not undo -n; $1)"
 }
-t_opt_force() {
-	mkdir r1 r2
-	cd r1 && on_ext4_and_tmpfs force_case
-	cd ../r2 && as_nobody && on_ext4_and_tmpfs force_case
-}
+t_opt_force() { as_root_and_nobody force_case; }
 
 mk_inter() { echo c >c; echo d >d; mkdir -p a b/a/c; touch a/c; }
 t_opt_interactive() {
@@ -2422,10 +2427,7 @@ backup_case() {
 	like_gnu "cp -bd sl y (a symlink copied onto a file)"
 }
 t_opt_backup() {
-	mkdir r1 r2
-	cd r1 && on_ext4_and_tmpfs backup_case
-	cd ../r2 && as_nobody && on_ext4_and_tmpfs backup_case
-	cd .. && RUN_PRE=()
+	as_root_and_nobody backup_case
 	# the copy fails: the destination and no backup stay as they were
 	enospc_keeps_dest -b
 	[ ! -e "$PWD/mnt/keep~" ] || fail "cp -b after ENOSPC: a backup was made of a copy that failed"
@@ -2470,10 +2472,7 @@ rmdest_case() {
 	like_gnu_out "cp -v --remove-destination f g2 ($1)"
 }
 t_opt_remove_destination() {
-	mkdir r1 r2
-	cd r1 && on_ext4_and_tmpfs rmdest_case
-	cd ../r2 && as_nobody && on_ext4_and_tmpfs rmdest_case
-	cd .. && RUN_PRE=()
+	as_root_and_nobody rmdest_case
 	# a failed copy leaves the destination whole (cp would have removed it)
 	enospc_keeps_dest --remove-destination
 }
