@@ -409,14 +409,6 @@ static inline void urt__ready(urt_task *t)
 	L->nready++;
 }
 
-/* Whether t may still be waited for, once: a live task nobody detached,
-   grouped, joined or waits on (urt_join, urt_detach, urt_loop_run_until). */
-static inline bool urt__task_waitable(const urt_task *t)
-{
-	return t && t->state != URT__FREE && !t->detached && !t->group && !t->joined &&
-	       !t->has_joiner;
-}
-
 /* Take a pending cancellation: true (and cleared) if there was one. */
 static inline bool urt__take_cancel(urt_task *t)
 {

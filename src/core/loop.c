@@ -437,7 +437,7 @@ int urt_loop_run_until(urt_loop *L, urt_task *t, int *result)
 	int r = drivable(L);
 	if (r)
 		return r;
-	if (!urt__task_waitable(t))
+	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	L->stepping = true;
 	urt__remote_wait_begin(L);

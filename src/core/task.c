@@ -430,7 +430,7 @@ static int joinable(urt_task *t, urt_task *cur)
 {
 	if (!cur)
 		return -EPERM;
-	if (!urt__task_waitable(t))
+	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	if (t == cur)
 		return -EDEADLK;
@@ -471,7 +471,7 @@ int urt_join(urt_task *t, int *result)
 
 int urt_detach(urt_task *t)
 {
-	if (!urt__task_waitable(t))
+	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	t->detached = true;
 	if (t->state == URT__DONE && !t->stack && urt__L->exiting != t)
