@@ -113,7 +113,11 @@ timeout 10 "$LOAD" --port "$port" --conns 02 --duration 2e-1 --size 1K --pipelin
 	fail "urt-load with good values: $(cat "$work/load")"
 grep -q "conns=2 size=1024 pipeline=3 " "$work/load" || fail "urt-load values: $(cat "$work/load")"
 grep -q "errors 0$" "$work/load" || fail "urt-load errors: $(cat "$work/load")"
+# (urt-load exits 1 when no request completed: on two CPUs busy with the
+# rest of the suite, 0.2 s pinned to them once completed none, in CI. What
+# is tested here is the parsing: a second, longer try before failing.)
 timeout 10 "$LOAD" --port "$port" --conns 3 --duration 0.2 --threads 0002 --pin >"$work/load" 2>&1 ||
+	timeout 20 "$LOAD" --port "$port" --conns 3 --duration 2 --threads 0002 --pin >"$work/load" 2>&1 ||
 	fail "urt-load --threads 0002: $(cat "$work/load")"
 grep -q "conns=3 threads=2 size=64 " "$work/load" || fail "urt-load --threads 0002: $(cat "$work/load")"
 stop_server
