@@ -110,6 +110,7 @@ stop_server() {
 # number is real, size suffixes)
 start_server "$ECHO" --port 0 --drain 0.25 --bufring=4 --threads 02 --pin
 timeout 10 "$LOAD" --port "$port" --conns 02 --duration 2e-1 --size 1K --pipeline 3 >"$work/load" 2>&1 ||
+	timeout 20 "$LOAD" --port "$port" --conns 02 --duration 2e0 --size 1K --pipeline 3 >"$work/load" 2>&1 ||
 	fail "urt-load with good values: $(cat "$work/load")"
 grep -q "conns=2 size=1024 pipeline=3 " "$work/load" || fail "urt-load values: $(cat "$work/load")"
 grep -q "errors 0$" "$work/load" || fail "urt-load errors: $(cat "$work/load")"
