@@ -1331,9 +1331,7 @@ static int check_dest(struct job *j, struct dest *d, bool link)
 		return -1;
 	}
 	/* cp's order: -u, then -n and -i, then what cannot be done */
-	if (O.update && (d->st.st_mtim.tv_sec > j->st.st_mtim.tv_sec ||
-			 (d->st.st_mtim.tv_sec == j->st.st_mtim.tv_sec &&
-			  d->st.st_mtim.tv_nsec >= j->st.st_mtim.tv_nsec)))
+	if (dest_update_skips(&d->st, &j->st))
 		return -3;
 	if (O.noclobber)
 		return -2;

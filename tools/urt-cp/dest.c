@@ -179,3 +179,10 @@ char *dest_backup_path(const char *path)
 	free(dir);
 	return out;
 }
+
+bool dest_update_skips(const struct stat *dst, const struct stat *src)
+{
+	return O.update && (dst->st_mtim.tv_sec > src->st_mtim.tv_sec ||
+			    (dst->st_mtim.tv_sec == src->st_mtim.tv_sec &&
+			     dst->st_mtim.tv_nsec >= src->st_mtim.tv_nsec));
+}

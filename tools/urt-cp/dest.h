@@ -22,6 +22,9 @@ bool dest_backup_is_src(const struct job *j);
    the answer from stdin. True for an answer starting with y or Y. */
 bool dest_ask(const char *dpath, const struct stat *st);
 
+/* -u: the destination (dst) is no older than the source (src): keep it. */
+bool dest_update_skips(const struct stat *dst, const struct stat *src);
+
 /* The name the backup of path would get now (malloc'ed; NULL: no memory). */
 char *dest_backup_path(const char *path);
 

@@ -91,9 +91,7 @@ static int link_dest(struct job *j, const struct stat *src, bool *exists, const 
 	}
 	if (O.noclobber)
 		return 1;
-	if (O.update && src &&
-	    (ds.st_mtim.tv_sec > src->st_mtim.tv_sec ||
-	     (ds.st_mtim.tv_sec == src->st_mtim.tv_sec && ds.st_mtim.tv_nsec >= src->st_mtim.tv_nsec)))
+	if (src && dest_update_skips(&ds, src))
 		return 1;
 	if (O.interactive && !dest_ask(j->dpath, &ds))
 		return 1;

@@ -97,9 +97,7 @@ int cp_special(struct job *j)
 		}
 		if (O.noclobber)
 			return 0;
-		if (O.update && (ds.st_mtim.tv_sec > j->st.st_mtim.tv_sec ||
-				 (ds.st_mtim.tv_sec == j->st.st_mtim.tv_sec &&
-				  ds.st_mtim.tv_nsec >= j->st.st_mtim.tv_nsec)))
+		if (dest_update_skips(&ds, &j->st))
 			return 0;
 		if (O.interactive && !dest_ask(j->dpath, &ds))
 			return 0;
