@@ -13,8 +13,19 @@
 #              debt), one "from -> to symbol" a line; # starts a comment
 #
 # The rules (README, Layout): a folder may use the folders listed for it.
-#   arch:  nothing       core: arch           uring, epoll: core, arch
-#   sync:  core          exec: core, sync     io: core, sync, exec, uring, epoll
+#   arch:  nothing
+#   core:  arch
+#   uring, epoll (src/backend/uring, src/backend/epoll): core, arch
+#   backend (src/backend/select.c, the choice of one): core, uring, epoll
+#   sync:  core
+#   exec:  core, sync, backend
+#   io:    core, sync, exec
+# and past those, the two documented fast paths into io_uring (README,
+# Design): io/ may include backend/uring/op.h for the op entry (io/req.h)
+# and core/ backend/uring/poll.h for the loop's turn, calling only the
+# symbols in $fast below.
+# Nothing may use io/ (the top). So core names no backend, exec/ or sync/,
+# and the backends name neither each other nor anything above them.
 # Exit 0: every arrow is allowed or listed. 1: a new wrong arrow (listed
 # with the symbol and the object that uses it). Listed arrows that no
 # longer occur are reported, to be removed from ALLOWED.
@@ -28,13 +39,25 @@ declare -A may=(
 	[core]="arch"
 	[uring]="core arch"
 	[epoll]="core arch"
+	[backend]="core uring epoll"
 	[sync]="core"
-	[exec]="core sync"
-	[io]="core sync exec uring epoll"
+	[exec]="core sync backend"
+	[io]="core sync exec"
 )
+# what the inline fast paths call: urt__uring_io (io/req.h) and
+# urt__uring_poll (core/loop.c)
+fast=" urt__uring_has_op urt__uring_sync urt__sq_make_room urt__op_wait urt__reap "
 
-# folder of an archive member: src_<folder>_<file>.o
-folder() { local m=${1#src_}; echo "${m%%_*}"; }
+# folder of an archive member: src_<folder>_<file>.o, where a backend's
+# folder is src/backend/<name>/ (src_backend_<name>_<file>.o) and a file
+# of src/backend/ itself is in "backend"
+folder() {
+	local m=${1#src_}
+	case $m in
+	backend_uring_* | backend_epoll_*) m=${m#backend_}; echo "${m%%_*}" ;;
+	*) echo "${m%%_*}" ;;
+	esac
+}
 
 declare -A def=()
 while read -r member sym; do
@@ -56,6 +79,9 @@ while read -r member sym; do
 	[ -n "$to" ] && [ "$to" != "$from" ] || continue
 	total=$((total + 1))
 	case " ${may[$from]-} " in *" $to "*) continue ;; esac
+	case "$from -> $to" in
+	"io -> uring" | "core -> uring") case $fast in *" $sym "*) continue ;; esac ;;
+	esac
 	key="$from -> $to $sym"
 	seen[$key]=1
 	if [ -z "${listed[$key]:-}" ]; then
@@ -63,6 +89,35 @@ while read -r member sym; do
 		bad=1
 	fi
 done < <(nm -A -u "$lib" 2>/dev/null | awk '{ split($1, p, ":"); m = p[2]; sub(/.*\//, "", m); print m, $NF }' | sort -u)
+
+# The same rules on the include graph (a header of a folder one may not
+# use is a wrong arrow even where nothing is called through it yet): every
+# #include "folder/..." of src/, by the including file's folder.
+src=$(cd "$(dirname "$0")/../src" && pwd)
+inc_folder() { # path below src/ -> folder as above
+	case $1 in
+	backend/uring/* | backend/epoll/*) local m=${1#backend/}; echo "${m%%/*}" ;;
+	*) echo "${1%%/*}" ;;
+	esac
+}
+while IFS=: read -r file line; do
+	rel=${file#"$src"/}
+	from=$(inc_folder "$rel")
+	hdr=$(sed -n 's/^#include "\([^"]*\)".*/\1/p' <<<"$line")
+	case $hdr in */*) ;; *) continue ;; esac
+	to=$(inc_folder "$hdr")
+	[ "$to" != "$from" ] || continue
+	case " ${may[$from]-} " in *" $to "*) continue ;; esac
+	case "$rel $hdr" in # the fast paths
+	"io/req.h backend/uring/op.h" | "core/loop.c backend/uring/poll.h") continue ;;
+	esac
+	key="$from -> $to $hdr"
+	seen[$key]=1
+	if [ -z "${listed[$key]:-}" ]; then
+		echo "wrong include: $key (in src/$rel)"
+		bad=1
+	fi
+done < <(grep -rn --include='*.[ch]' '^#include "' "$src" | cut -d: -f1,3-)
 
 for key in "${!listed[@]}"; do
 	[ -n "${seen[$key]:-}" ] || echo "gone: $key (remove it from $allowed)"

@@ -177,7 +177,10 @@ static int main_timed_then_set(void *arg)
 	urt_future_init(&F);
 	urt_task *a = spawn_ok(timed_waiter, NULL);
 	urt_task *b = spawn_ok(waiter, (void *)(intptr_t)0);
-	OK(urt_sleep_ns(MS(15)));
+	/* until the waiter has timed out (not a fixed sleep: on a loaded
+	   machine it may start waiting later than 10 ms from now) */
+	while (timed_rc == 1)
+		OK(urt_sleep_ns(MS(2)));
 	cr_assert_eq(timed_rc, -ETIMEDOUT);
 	OK(urt_future_set(&F, 5, NULL));
 	join_ok(b);

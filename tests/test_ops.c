@@ -249,7 +249,7 @@ Test(ops, io_offload)
    changes nothing and reads the ring's current limits back. */
 
 #include <unistd.h>
-#include "uring/op.h"
+#include "backend/uring/op.h"
 
 static int main_iowq_query(void *arg)
 {

@@ -20,7 +20,7 @@
 
 #include "helpers.h"
 #include "core/core.h"
-#include "uring/op.h"
+#include "backend/uring/op.h"
 
 TestSuite(regress, .timeout = 30);
 

@@ -15,7 +15,6 @@
 #define URT__CORE_H
 
 #include <errno.h>
-#include <linux/time_types.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -82,30 +81,28 @@ struct urt__op {
 	uint8_t timed_out; /* the deadline fired */
 	uint8_t nocancel;  /* runs to completion: no cancel, no deadline (close) */
 	union {
-		struct __kernel_timespec ts; /* io_uring: deadline of the linked timeout */
-		struct {                     /* epoll: a readiness wait */
+		int64_t ts[2];               /* a backend's timeout record (io_uring: the
+						__kernel_timespec of the linked timeout) */
+		struct {                     /* a readiness wait (epoll) */
 			struct urt_list link; /* the fd's waiters */
 			uint32_t events;      /* EPOLLIN / EPOLLOUT / ... wanted */
 			uint32_t revents;     /* what was seen */
 			int fd;
-		} ep;
+		} rd;
 	};
 };
-
-/* user_data tags (op records are 8-byte aligned, so the low bits are free) */
-#define URT__UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
-#define URT__UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
-#define URT__UD_MULTI 2u         /* (multi | 2): a CQE of a multishot request */
-#define URT__UD_BACKGROUND 3u    /* (multi | 3): the same, but not counted in inflight
-				   (the remote queue's doorbell: no task waits on it) */
 
 /*
  * A multishot request (accept, recv with provided buffers): one SQE, many
  * CQEs, owned by a heap object rather than by a waiting task. The reaper
- * hands each CQE to on_cqe, in the scheduler's context: it may queue data
- * and wake tasks, nothing else (STYLE 7). A CQE without IORING_CQE_F_MORE
- * is the request's last; only after it may the object be freed.
+ * hands each completion to on_cqe, in the scheduler's context: it may queue
+ * data and wake tasks, nothing else (STYLE 7). flags: URT__MORE while more
+ * completions follow, URT__BUF with a provided buffer's id above
+ * URT__BUF_SHIFT. A completion without URT__MORE is the request's last;
+ * only after it may the object be freed.
  */
+#define URT__BUF 1u          /* res bytes went into provided buffer flags >> URT__BUF_SHIFT */
+#define URT__BUF_SHIFT 16
 struct urt__multi {
 	void (*on_cqe)(struct urt__multi *m, int res, unsigned flags);
 	void (*destroy)(struct urt__multi *m); /* at loop close, if still alive */
@@ -152,7 +149,8 @@ struct urt_task {
 	bool joined;              /* consumed by a join: must not be joined again */
 	bool has_joiner;
 	bool start_anyway;        /* runs even if cancelled before it started (remote.c) */
-	uint8_t sqe_flags;        /* io_uring: IOSQE_* added to every op (urt_io_offload) */
+	bool offload_hint;        /* urt_io_offload: prefer a worker thread for its ops */
+	uint8_t op_flags;         /* what the backend adds to every op for that hint */
 	int wake_res;             /* result handed over by urt__wake */
 	struct urt__op *wait_op;  /* WAIT_IO: the op to cancel */
 	int (*fn)(void *);
@@ -178,18 +176,58 @@ struct urt_task {
 };
 
 
-struct io_uring;
-struct urt__epoll;
+/* stack.c's pools of one loop (stack.c says how they work) */
+#define URT__STACK_CLASSES 8
+struct urt__slab;
+struct urt__stack_pool {
+	struct urt__stack *head;   /* pooled stacks of the loop's size (LIFO) */
+	unsigned len;
+	size_t size;               /* usable size of pooled (slab) stacks */
+	struct urt__slab *slabs;
+	struct urt__stack *fresh;  /* never-used slots of the newest slab */
+	struct {
+		size_t slot;
+		struct urt__stack *head;
+		unsigned len;
+	} own[URT__STACK_CLASSES]; /* other sizes, by slot size */
+};
 
-/* Room for the io_uring backend's struct io_uring, kept inside the loop
-   (uring/op.h: URT__RING) so the hot path reaches the ring at a constant
-   offset from the loop, with no header of liburing here (checked there). */
-#define URT__RING_BYTES 256
+/* task.c's pool of task structs (FIFO: see there) */
+struct urt__task_chunk;
+struct urt__task_pool {
+	struct urt__task_chunk *chunks;
+	urt_task *free_head, *free_tail;
+};
+
+/* Room for the backend's state inside the loop (io_uring: its struct
+   io_uring, backend/uring/op.h: URT__RING; epoll: a pointer to its set), so
+   the hot path reaches it at a constant offset from the loop, with no
+   header of a backend here (each checks its size). */
+#define URT__BE_BYTES 256
+
+/*
+ * Work other threads hand the loop (exec/remote.c sets this when it makes
+ * the loop's queue). The loop asks it, not exec/, by name.
+ */
+struct urt__intake {
+	bool (*pending)(struct urt_loop *L);    /* anything queued (any thread may ask) */
+	void (*take)(struct urt_loop *L);       /* spawn what is queued, without the doorbell */
+	void (*close)(struct urt_loop *L);      /* refuse, then spawn what is queued */
+	/* the loop is about to wait in the kernel (urt_loop_run_until,
+	   closing): keep the doorbell armed until wait_end, which leaves none
+	   behind (a loop of urt_loop_new; see remote.c) */
+	void (*wait_begin)(struct urt_loop *L);
+	void (*wait_end)(struct urt_loop *L);
+	/* drop a reference (urt_loop_unref), waking the loop if it may have
+	   been the last one of another thread; returns the count before */
+	unsigned (*unref)(struct urt_loop *L);
+	void (*free)(struct urt_loop *L);       /* at the last reference */
+};
 
 struct urt_loop {
-	_Alignas(64) unsigned char ring_store[URT__RING_BYTES]; /* io_uring backend only */
-	struct urt__epoll *ep;       /* epoll backend (epoll/), else NULL */
-	uint8_t backend;             /* enum urt__backend */
+	_Alignas(64) unsigned char be_store[URT__BE_BYTES]; /* the backend's own state */
+	const struct urt__backend *be; /* the backend's table (core/backend.h) */
+	bool be_fast;                /* io/req.h prepares ops inline (io_uring) */
 	unsigned ring_flags;
 	unsigned opt_flags;
 	struct urt__ctx sched_ctx;   /* the scheduler, on the thread's own stack */
@@ -214,6 +252,8 @@ struct urt_loop {
 	uint64_t progress;           /* bumped at every suspension (read by the watchdog) */
 	unsigned offload_threads, offload_queue;
 	size_t stack_size;
+	struct urt__task_pool task_pool; /* task structs (task.c) */
+	struct urt__stack_pool stacks;   /* task stacks (stack.c) */
 	struct urt_list tasks;       /* every task not yet released */
 	uint64_t alive;              /* tasks not yet DONE */
 	uint64_t max_tasks;          /* urt_options.max_tasks; 0: no limit */
@@ -233,15 +273,23 @@ struct urt_loop {
 	unsigned xwaiting;           /* tasks in a cross-thread wait (exec/xwait.h) */
 	_Atomic unsigned refs;       /* the owner's, plus urt_loop_ref's */
 	_Atomic bool stop;           /* urt_loop_stop asked */
-	struct urt__remote *remote;
+	struct urt__remote *remote;  /* exec/remote.c's queue */
+	const struct urt__intake *intake; /* its calls (NULL until exec/ makes it) */
 	/* thread-per-core (exec/loops.c): the runtime this loop belongs to */
 	struct urt__runtime *rt;     /* NULL: a loop on its own */
 	unsigned rt_index;
 	_Atomic uint64_t alive_pub;  /* `alive`, for other threads (least loaded) */
 	_Atomic bool closing;        /* shutting down (urt_run's main ended or was
 					stopped; intake closed): least loaded skips it */
-	/* io_uring backend: opcodes probed on this loop's ring (bit n: opcode n) */
-	uint64_t uring_probed, uring_ops;
+	/* the backend's probed features (io_uring: bit n, opcode n) */
+	uint64_t be_probed, be_ops;
+	/* exec/offload.c, set when exec/ starts the loop: run fn(arg) on a
+	   worker and wait for it, also when the caller is cancelled or its
+	   deadline passes while fn runs (then fn's result is returned and the
+	   cancellation stays pending); a call still queued when the
+	   cancellation comes is taken back (-ECANCELED, -ETIMEDOUT; fn never
+	   runs). For the backends' calls that block (epoll: files). */
+	int (*run_blocking)(void *(*fn)(void *), void *arg, void **result);
 	/* run by loop close, sorted by `when` (urt__close_hook_add) */
 	struct urt__close_hook close_hooks[URT__CLOSE_HOOKS_MAX];
 	unsigned nclose_hooks;
@@ -297,32 +345,13 @@ int urt__overflow_handler_install(void);
 void urt__overflow_handler_remove(void);
 
 /* How long after a deadline the user-space backstop cancels an op whose
-   IORING_OP_LINK_TIMEOUT has not completed it. */
+   backend timeout (io_uring: its linked timeout) has not completed it. */
 #define URT__LINK_TIMEOUT_GRACE (2 * URT_NS_PER_MS)
-
-/* io/registered.c: close fd now, without the backend (outside a task) */
-int urt__close_sync(int fd);
 
 /* loop.c: have fn run when L closes (see enum urt__close_when). Idempotent
    (fn already registered: nothing), so a module may call it each time it
    makes an object; cold path only. */
 void urt__close_hook_add(struct urt_loop *L, urt__close_fn *fn, enum urt__close_when when);
-
-/* remote.c: submissions from other threads */
-int urt__remote_init(struct urt_loop *L);
-void urt__remote_enable(struct urt_loop *L);
-void urt__remote_close(struct urt_loop *L); /* refuse, then spawn what is queued */
-bool urt__remote_pending(struct urt_loop *L); /* anything queued (any thread may ask) */
-void urt__remote_take(struct urt_loop *L);    /* spawn what is queued, without the doorbell */
-/* The loop is about to wait in the kernel (urt_loop_run_until, closing):
-   keep the doorbell read armed until urt__remote_wait_end, which leaves
-   none behind (a loop of urt_loop_new; see remote.c). */
-void urt__remote_wait_begin(struct urt_loop *L);
-void urt__remote_wait_end(struct urt_loop *L);
-/* A reference is going (urt_loop_unref): wake the loop if this may have
-   been the last one of another thread, so that it looks for a deadlock
-   again. Returns what urt_loop_unref's decrement returned. */
-unsigned urt__remote_unref(struct urt_loop *L);
 
 /* loop.c: make urt_loop_fd readable now (any thread; nothing if the loop
    has none). For a thread that has just handed the loop work. */
@@ -332,18 +361,36 @@ void urt__loop_kick(struct urt_loop *L);
    not leave in the kernel. */
 void urt__loop_wait_once(struct urt_loop *L);
 
-/* loops.c: may loops of rt ring each other with IORING_OP_MSG_RING? */
-bool urt__rt_msg_ring(struct urt__runtime *rt);
-void urt__rt_no_msg_ring(struct urt__runtime *rt); /* the kernel said no */
-
 /* stall.c */
 int urt__stall_start(struct urt_loop *L, const struct urt_options *o);
 
-/* group.c: t (just spawned) joins g */
-void urt__group_add(struct urt_group *g, urt_task *t);
+/* loop.c, for the layers above that start and end loops (exec/): make a
+   loop on the calling thread with the backend open_be opens (0 or a
+   negative errno); run main_fn as its main task to the end, then close
+   it (urt_run_opts' result); close one that will not run. */
+int urt__loop_open(const struct urt_options *o, bool embedded,
+		   int (*open_be)(struct urt_loop *L, const struct urt_options *o, unsigned sq,
+				  unsigned cq),
+		   struct urt_loop **out);
+int urt__loop_run_main(struct urt_loop *L, int (*main_fn)(void *), void *arg);
+void urt__loop_close(struct urt_loop *L);
+
+/* task.c: a new task, ready to run (urt_spawn_attr without its group:
+   sync/group.c adds that). NULL with errno set. */
+urt_task *urt__task_new(const struct urt_spawn_attr *a, int (*fn)(void *), void *arg);
 
 /* task.c: have notify(&t->end_w, t) run when t ends (one per task). */
 void urt__task_on_end(urt_task *t, void (*notify)(struct urt__waiter *w, urt_task *ended));
+
+/* env.c: the environment knobs (README, "Environment"), read once. */
+struct urt__env {
+	uint8_t backend;       /* URT_BACKEND: URT__ENV_BE_* */
+	bool debug;            /* URT_DEBUG set (not 0): the stall watchdog at 100 ms */
+	bool doorbell_eventfd; /* URT_DOORBELL=eventfd: no MSG_RING between loops */
+	unsigned ring_flags;   /* URT_RING_FLAGS: urt_options.flags to add (URT_OPT_*) */
+};
+enum { URT__ENV_BE_ANY, URT__ENV_BE_URING, URT__ENV_BE_EPOLL, URT__ENV_BE_BAD };
+struct urt__env urt__env(void);
 
 /* Clock: CLOCK_MONOTONIC in ns (vDSO, no system call). */
 int64_t urt__now(void);
@@ -448,32 +495,23 @@ static inline int urt__op_check(void)
 	return 0;
 }
 
-/* ---- backend dispatch (see core/backend.h) ---- */
-
-static inline bool urt__on_uring(const struct urt_loop *L)
-{
-	return likely(L->backend == URT__BE_URING);
-}
-
 /* t waits on an op (state WAIT_IO): ask the backend to cancel it. t still
    waits for the op's completion. */
 static inline void urt__op_cancel(urt_task *t)
 {
-	if (urt__on_uring(urt__L))
-		urt__uring_op_cancel(t);
-	else
-		urt__epoll_op_cancel(t);
+	urt__L->be->op_cancel(t);
 }
 
-/* Keep one read of fd (an eventfd: 8 bytes into buf) armed; when it
-   completes, m->on_cqe(m, res, 0) runs in the scheduler. A background
-   watch does not count as work in flight (no task waits on it). */
+/* Keep one read of fd armed (struct urt__backend: watch). */
 static inline void urt__watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background)
 {
-	if (urt__on_uring(urt__L))
-		urt__uring_watch(m, fd, buf, len, background);
-	else
-		urt__epoll_watch(m, fd, buf, len, background);
+	urt__L->be->watch(m, fd, buf, len, background);
+}
+
+/* Is anything queued by other threads? */
+static inline bool urt__intake_pending(struct urt_loop *L)
+{
+	return L->intake && L->intake->pending(L);
 }
 
 /*

@@ -7,7 +7,11 @@
  * backend that submits what those tasks asked for and, when no task is
  * ready, waits for the first completion or the earliest timer; then take
  * every completion and expire timers. On io_uring that call is at most one
- * io_uring_enter (uring/ring.c); on epoll one epoll_wait (epoll/loop.c).
+ * io_uring_enter (backend/uring/ring.c); on epoll one epoll_wait
+ * (backend/epoll/loop.c). The loop knows its backend only as a table of
+ * calls (core/backend.h), and the work other threads hand it only as
+ * another (struct urt__intake, exec/remote.c): the layers above start a
+ * loop with both (exec/start.c).
  */
 #include <assert.h>
 #include <errno.h>
@@ -20,18 +24,12 @@
 
 #include "core/core.h"
 #include "core/sanitizer.h"
-#include "uring/poll.h" /* the backend's turn, inline (hot path) */
+#include "backend/uring/poll.h" /* the turn's fast path (be_poll) */
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
 
 #define DEFAULT_SQ 256
 #define DEFAULT_STACK (64 * 1024)
-
-static unsigned env_flags(void)
-{
-	const char *e = getenv("URT_RING_FLAGS");
-	return e ? (unsigned)strtoul(e, NULL, 0) : 0;
-}
 
 /* Bounds of the calling thread's stack, for the ASan fiber annotations. */
 static void thread_stack_bounds(struct urt_loop *L)
@@ -64,12 +62,15 @@ static void on_deadlock(struct urt_loop *L)
 		urt_cancel(urt__container_of(pos, urt_task, all));
 }
 
+/* The turn's call into the backend: the one place core/ goes past the
+   backend's table, to io_uring's inline turn (backend/uring/poll.h says
+   what the table's call cost here). */
 static void be_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
 {
-	if (urt__on_uring(L))
+	if (likely(L->be_fast))
 		urt__uring_poll(L, timeout_ns, wait);
 	else
-		urt__epoll_poll(L, timeout_ns, wait);
+		L->be->poll(L, timeout_ns, wait);
 }
 
 /*
@@ -87,7 +88,7 @@ static bool others_may_wake(struct urt_loop *L)
 	/* acquire: pairs with urt_loop_unref's release, so a submission made
 	   before the last foreign reference went is seen queued below */
 	return atomic_load_explicit(&L->refs, memory_order_acquire) > 1 || L->xwaiting ||
-	       urt__remote_pending(L);
+	       urt__intake_pending(L);
 }
 
 void urt__loop_wait_once(struct urt_loop *L)
@@ -130,48 +131,12 @@ static void io_step(struct urt_loop *L)
 		urt__timers_expire(urt__now());
 }
 
-/* Close the loop's backend (its ring, or its epoll set and workers). */
-static void be_exit(struct urt_loop *L)
-{
-	if (urt__on_uring(L))
-		urt__uring_exit(L);
-	else
-		urt__epoll_exit(L);
-}
-
-/* The backend of a new loop: io_uring unless told otherwise or refused
-   (seccomp, kernel.io_uring_disabled, no io_uring in this kernel, a
-   memlock limit on old kernels): then epoll. URT_BACKEND (io_uring or
-   epoll) and the URT_OPT_BACKEND_* flags force one. */
-static int backend_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq)
-{
-	const char *e = getenv("URT_BACKEND");
-	bool epoll = L->opt_flags & URT_OPT_BACKEND_EPOLL;
-	bool uring_only = L->opt_flags & URT_OPT_BACKEND_URING;
-	if (e && *e) {
-		if (!strcmp(e, "epoll"))
-			epoll = true;
-		else if (!strcmp(e, "io_uring"))
-			uring_only = true, epoll = false;
-		else
-			return -EINVAL;
-	}
-	if (epoll && uring_only)
-		return -EINVAL;
-	if (!epoll) {
-		int r = urt__uring_init(L, o, sq, cq);
-		if (r == 0 || uring_only)
-			return r;
-	}
-	return urt__epoll_init(L, o);
-}
-
 const char *urt_backend_name(void)
 {
 	struct urt_loop *L = urt__L;
 	if (!L)
 		return NULL;
-	return urt__on_uring(L) ? "io_uring" : "epoll";
+	return L->be->name;
 }
 
 /* Tasks that ended but were never joined or detached (asyncio's
@@ -195,8 +160,12 @@ static void report_unjoined(struct urt_loop *L)
 		fprintf(stderr, "urt: ... and %u more tasks never joined\n", n - 10);
 }
 
-/* Set up a loop on the calling thread (urt__L). 0 or a negative errno. */
-static int loop_create(const struct urt_options *o, bool embedded, struct urt_loop **out)
+/* Set up a loop on the calling thread (urt__L), on the backend open_be
+   opens. 0 or a negative errno. */
+int urt__loop_open(const struct urt_options *o, bool embedded,
+		   int (*open_be)(struct urt_loop *L, const struct urt_options *o, unsigned sq,
+				  unsigned cq),
+		   struct urt_loop **out)
 {
 	if (urt__L)
 		return -EBUSY;
@@ -222,7 +191,7 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	if (!L)
 		return -ENOMEM;
 	memset(L, 0, sizeof *L);
-	L->opt_flags = o->flags | env_flags();
+	L->opt_flags = o->flags | urt__env().ring_flags;
 	L->stack_size = (stack + 4095) & ~(size_t)4095;
 	L->owner = pthread_self();
 	L->poll_fd = -1;
@@ -232,14 +201,8 @@ static int loop_create(const struct urt_options *o, bool embedded, struct urt_lo
 	urt__list_init(&L->tasks);
 	urt__list_init(&L->multis);
 	urt__list_init(&L->bufrings);
-	int r = backend_init(L, o, sq, cq);
+	int r = open_be(L, o, sq, cq);
 	if (r) {
-		free(L);
-		return r;
-	}
-	r = urt__remote_init(L);
-	if (r) {
-		be_exit(L);
 		free(L);
 		return r;
 	}
@@ -285,17 +248,17 @@ static void run_close_hooks(struct urt_loop *L, unsigned *next, enum urt__close_
 		L->close_hooks[(*next)++].fn(L);
 }
 
-/* Tear down what loop_create built; the struct itself lives on while
+/* Tear down what urt__loop_open built; the struct itself lives on while
    other threads hold references (urt_loop_ref). What the modules made
    goes through their close hooks: first those that need the ring, then
    (after it is gone) the rest, and the tasks and stacks last. */
-static void loop_close(struct urt_loop *L)
+void urt__loop_close(struct urt_loop *L)
 {
 	unsigned next = 0;
 	run_close_hooks(L, &next, URT__CLOSE_RING_EXIT);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
-	be_exit(L);
+	L->be->exit(L);
 	run_close_hooks(L, &next, URT__CLOSE_SHARED + 1);
 	L->nclose_hooks = 0;
 	/* after the hooks: the offload workers, joined by theirs, kick it */
@@ -329,32 +292,38 @@ static void turn(struct urt_loop *L, bool may_wait, const urt_task *until)
 		urt__timers_expire(urt__now());
 }
 
+static void intake_wait_begin(struct urt_loop *L)
+{
+	if (L->intake)
+		L->intake->wait_begin(L);
+}
+
+static void intake_wait_end(struct urt_loop *L)
+{
+	if (L->intake)
+		L->intake->wait_end(L);
+}
+
 /* Refuse further submissions from other threads and run the ones already
    queued to their end, so every accepted submission runs. */
 static void close_remote(struct urt_loop *L)
 {
-	urt__remote_close(L);
+	if (L->intake)
+		L->intake->close(L);
 	bool was = L->stepping;
 	L->stepping = true;
 	if (L->alive) {
-		urt__remote_wait_begin(L); /* its tasks may still be woken from other threads */
+		intake_wait_begin(L); /* its tasks may still be woken from other threads */
 		while (L->alive)
 			turn(L, true, NULL);
-		urt__remote_wait_end(L);
+		intake_wait_end(L);
 	}
 	L->stepping = was;
 }
 
-int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
+int urt__loop_run_main(struct urt_loop *L, int (*main_fn)(void *), void *arg)
 {
-	if (urt__L)
-		return -EBUSY;
-	if (!main_fn)
-		return -EINVAL;
-	struct urt_loop *L;
-	int r = loop_create(o, false, &L);
-	if (r)
-		return r;
+	int r;
 	L->stepping = true;
 	L->main_task = urt_spawn(main_fn, arg);
 	if (!L->main_task) {
@@ -375,13 +344,8 @@ int urt_run_opts(const struct urt_options *o, int (*main_fn)(void *), void *arg)
 	}
 	close_remote(L);
 	L->stepping = false;
-	loop_close(L);
+	urt__loop_close(L);
 	return r;
-}
-
-int urt_run(int (*main_fn)(void *), void *arg)
-{
-	return urt_run_opts(NULL, main_fn, arg);
 }
 
 /* ---- the loop as an object the program drives (embedding) ---- */
@@ -399,20 +363,6 @@ static int drivable(struct urt_loop *L)
 	return 0;
 }
 
-int urt_loop_new(const struct urt_options *o, urt_loop **out)
-{
-	if (!out)
-		return -EINVAL;
-	*out = NULL;
-	struct urt_loop *L;
-	int r = loop_create(o, true, &L);
-	if (r)
-		return r;
-	urt__remote_enable(L); /* a loop the program drives takes work from any thread */
-	*out = L;
-	return 0;
-}
-
 int urt_loop_free(urt_loop *L)
 {
 	int r = drivable(L);
@@ -421,7 +371,7 @@ int urt_loop_free(urt_loop *L)
 	if (L->alive || L->inflight)
 		return -EBUSY; /* tasks alive or ops in flight: run them to the end first */
 	close_remote(L);
-	loop_close(L);
+	urt__loop_close(L);
 	return 0;
 }
 
@@ -440,7 +390,7 @@ int urt_loop_run_until(urt_loop *L, urt_task *t, int *result)
 	if (!t || t->state == URT__FREE || t->detached || t->group || t->joined || t->has_joiner)
 		return -EINVAL;
 	L->stepping = true;
-	urt__remote_wait_begin(L);
+	intake_wait_begin(L);
 	uint64_t deadlocks = L->deadlocks;
 	r = 0;
 	while (t->state != URT__DONE) {
@@ -456,7 +406,7 @@ int urt_loop_run_until(urt_loop *L, urt_task *t, int *result)
 			break;
 		}
 	}
-	urt__remote_wait_end(L);
+	intake_wait_end(L);
 	L->stepping = false;
 	if (t->state == URT__DONE) {
 		int res = t->result;
@@ -480,7 +430,8 @@ int urt_loop_step(urt_loop *L)
 		(void)n;
 	}
 	L->stepping = true;
-	urt__remote_take(L); /* before the turn: a submission runs in this step */
+	if (L->intake)
+		L->intake->take(L); /* before the turn: a submission runs in this step */
 	turn(L, false, NULL);
 	L->stepping = false;
 	if (atomic_exchange_explicit(&L->stop, false, memory_order_relaxed))
@@ -494,14 +445,14 @@ int urt_loop_fd(urt_loop *L)
 	if (r && r != -EBUSY)
 		return r;
 	if (L->poll_fd < 0) {
-		int fd = urt__on_uring(L) ? urt__uring_fd(L) : urt__epoll_fd(L);
+		int fd = L->be->fd(L);
 		if (fd < 0)
 			return fd;
 		L->poll_fd = fd;
 		/* io_uring: the threads that hand the loop work write it too (the
 		   ring's own signal of it can come late; see exec/remote.c).
 		   epoll: the set holds their eventfds already. */
-		if (urt__on_uring(L))
+		if (L->be->fd_needs_kick)
 			atomic_store_explicit(&L->kick_fd, fd, memory_order_release);
 	}
 	return L->poll_fd;
@@ -511,21 +462,12 @@ int64_t urt_loop_timeout_ns(urt_loop *L)
 {
 	if (!L || urt__L != L)
 		return -EINVAL;
-	if (L->nready || urt__remote_pending(L) ||
-	    (urt__on_uring(L) ? urt__uring_busy(L) : urt__epoll_busy(L)))
+	if (L->nready || urt__intake_pending(L) || L->be->busy(L))
 		return 0;
 	if (!L->heap_len)
 		return -1;
 	int64_t wait = urt__timer_next() - urt__now();
 	return wait > 0 ? wait : 0;
-}
-
-urt_loop *urt_loop_current(void)
-{
-	struct urt_loop *L = urt__L;
-	if (L)
-		urt__remote_enable(L); /* the handle may go to other threads */
-	return L;
 }
 
 urt_loop *urt_loop_ref(urt_loop *L)
@@ -537,8 +479,13 @@ urt_loop *urt_loop_ref(urt_loop *L)
 
 void urt_loop_unref(urt_loop *L)
 {
-	if (L && urt__remote_unref(L) == 1) {
-		free(L->remote);
+	if (!L)
+		return;
+	unsigned prev = L->intake ? L->intake->unref(L)
+				  : atomic_fetch_sub_explicit(&L->refs, 1, memory_order_acq_rel);
+	if (prev == 1) {
+		if (L->intake)
+			L->intake->free(L);
 		free(L);
 	}
 }

@@ -5,7 +5,7 @@
  * A stack is a slot of usable stack with a guard page below it and this
  * file's small header at the very top. Stacks of the loop's default size
  * are carved from slabs (one mmap for SLAB_STACKS slots, unmapped only when
- * the loop ends) and recycled through a per-thread LIFO pool: a fresh
+ * the loop ends) and recycled through a per-loop LIFO pool: a fresh
  * stack costs a page fault and a guard syscall, a pooled one nothing.
  * Other sizes get a mapping of their own, kept in a small per-size cache
  * (OWN_CLASSES sizes, OWN_CACHE_MAX stacks each) and unmapped beyond it.
@@ -60,27 +60,18 @@ struct urt__stack {
 	bool trimmed;            /* pages handed back with MADV_FREE */
 };
 
-struct slab {
-	struct slab *next;
+struct urt__slab {
+	struct urt__slab *next;
 	char *map;
 	size_t map_size;
 	bool guarded; /* every slot's guard page installed at creation */
 };
 
-static __thread struct urt__stack *pool;
-static __thread unsigned pool_len;
-static __thread size_t pool_size; /* usable size of pooled (slab) stacks */
-static __thread struct slab *slabs;
-static __thread struct urt__stack *slab_fresh; /* never-used slots of the newest slab */
-
-/* Stacks of other sizes than the loop default, cached per slot size. */
-#define OWN_CLASSES 8
+/* The pools live in the loop (struct urt__stack_pool, core.h: L->stacks),
+   so what a loop owns is visible in its struct; stacks of other sizes than
+   the loop default are cached per slot size there too (own[]). */
+#define OWN_CLASSES URT__STACK_CLASSES
 #define OWN_CACHE_MAX 256
-static __thread struct {
-	size_t slot;
-	struct urt__stack *head;
-	unsigned len;
-} own[OWN_CLASSES];
 
 static size_t page_size;
 struct urt__stack_test urt__stack_test;
@@ -203,9 +194,10 @@ static void *map_anon(size_t n)
 /* A never-used stack of the pooled size, from the current slab or a new one. */
 static struct urt__stack *slab_take(void)
 {
-	size_t slot = slot_size(pool_size);
-	struct slab *sl = slabs;
-	if (!sl || !slab_fresh) {
+	struct urt__stack_pool *P = &urt__L->stacks;
+	size_t slot = slot_size(P->size);
+	struct urt__slab *sl = P->slabs;
+	if (!sl || !P->fresh) {
 		sl = malloc(sizeof *sl);
 		if (!sl)
 			return NULL;
@@ -216,13 +208,13 @@ static struct urt__stack *slab_take(void)
 			return NULL;
 		}
 		sl->guarded = slab_guards_batch(sl->map, slot);
-		sl->next = slabs;
-		slabs = sl;
-		slab_fresh = (struct urt__stack *)sl->map; /* cursor: next unused slot */
+		sl->next = P->slabs;
+		P->slabs = sl;
+		P->fresh = (struct urt__stack *)sl->map; /* cursor: next unused slot */
 	}
-	char *at = (char *)slab_fresh;
+	char *at = (char *)P->fresh;
 	char *next = at + slot;
-	slab_fresh = next < sl->map + sl->map_size ? (struct urt__stack *)next : NULL;
+	P->fresh = next < sl->map + sl->map_size ? (struct urt__stack *)next : NULL;
 	return stack_init(at, slot, false, sl->guarded);
 }
 
@@ -256,15 +248,16 @@ void urt__stack_init(void)
 struct urt__stack *urt__stack_get(size_t size)
 {
 	struct urt_loop *L = urt__L;
-	if (pool_size != L->stack_size) {
-		urt__stacks_free_all(); /* first use on this thread */
-		pool_size = L->stack_size;
+	struct urt__stack_pool *P = &L->stacks;
+	if (P->size != L->stack_size) {
+		urt__stacks_free_all(); /* first use in this loop */
+		P->size = L->stack_size;
 	}
-	if (size == pool_size) {
-		struct urt__stack *s = pool;
+	if (size == P->size) {
+		struct urt__stack *s = P->head;
 		if (s) {
-			pool = s->next;
-			pool_len--;
+			P->head = s->next;
+			P->len--;
 			if (s->trimmed && s->guard == GUARD_NONE) {
 				/* the canary's page was handed back (MADV_FREE) and
 				   may read as zeros now: a false overflow otherwise */
@@ -277,10 +270,10 @@ struct urt__stack *urt__stack_get(size_t size)
 	}
 	size_t n = slot_size(size);
 	for (int i = 0; i < OWN_CLASSES; i++) {
-		if (own[i].slot == n && own[i].head) {
-			struct urt__stack *s = own[i].head;
-			own[i].head = s->next;
-			own[i].len--;
+		if (P->own[i].slot == n && P->own[i].head) {
+			struct urt__stack *s = P->own[i].head;
+			P->own[i].head = s->next;
+			P->own[i].len--;
 			return s;
 		}
 	}
@@ -293,39 +286,41 @@ struct urt__stack *urt__stack_get(size_t size)
    mmap, a guard madvise and a munmap each. */
 static bool own_cache_put(struct urt__stack *s)
 {
+	struct urt__stack_pool *P = &urt__L->stacks;
 	size_t slot = page_size + s->size + HDR_SIZE;
 	int free_class = -1;
 	for (int i = 0; i < OWN_CLASSES; i++) {
-		if (own[i].slot == slot) {
-			if (own[i].len >= OWN_CACHE_MAX)
+		if (P->own[i].slot == slot) {
+			if (P->own[i].len >= OWN_CACHE_MAX)
 				return false;
-			s->next = own[i].head;
-			own[i].head = s;
-			own[i].len++;
+			s->next = P->own[i].head;
+			P->own[i].head = s;
+			P->own[i].len++;
 			return true;
 		}
-		if (free_class < 0 && !own[i].head)
+		if (free_class < 0 && !P->own[i].head)
 			free_class = i;
 	}
 	if (free_class < 0)
 		return false;
-	own[free_class].slot = slot;
+	P->own[free_class].slot = slot;
 	s->next = NULL;
-	own[free_class].head = s;
-	own[free_class].len = 1;
+	P->own[free_class].head = s;
+	P->own[free_class].len = 1;
 	return true;
 }
 
 void urt__stack_put(struct urt__stack *s)
 {
+	struct urt__stack_pool *P = &urt__L->stacks;
 	if (s->own_map) {
 		if (!own_cache_put(s))
 			stack_unmap_own(s);
 		return;
 	}
-	s->next = pool;
-	pool = s;
-	pool_len++;
+	s->next = P->head;
+	P->head = s;
+	P->len++;
 }
 
 /*
@@ -335,12 +330,13 @@ void urt__stack_put(struct urt__stack *s)
  */
 void urt__stacks_trim(void)
 {
+	struct urt__stack_pool *P = &urt__L->stacks;
 	unsigned hot = urt__stack_test.pool_hot ? urt__stack_test.pool_hot : POOL_HOT;
-	if (pool_len <= hot)
+	if (P->len <= hot)
 		return;
 	int advice = urt__stack_test.trim_dontneed ? MADV_DONTNEED : MADV_FREE;
 	unsigned i = 0;
-	for (struct urt__stack *s = pool; s; s = s->next) {
+	for (struct urt__stack *s = P->head; s; s = s->next) {
 		if (++i <= hot || s->trimmed)
 			continue;
 		/* keep the top page: it holds the header and the pool link */
@@ -354,22 +350,23 @@ void urt__stacks_trim(void)
 
 void urt__stacks_free_all(void)
 {
+	struct urt__stack_pool *P = &urt__L->stacks;
 	for (int i = 0; i < OWN_CLASSES; i++) {
-		while (own[i].head) {
-			struct urt__stack *s = own[i].head;
-			own[i].head = s->next;
+		while (P->own[i].head) {
+			struct urt__stack *s = P->own[i].head;
+			P->own[i].head = s->next;
 			stack_unmap_own(s);
 		}
-		own[i].len = 0;
-		own[i].slot = 0;
+		P->own[i].len = 0;
+		P->own[i].slot = 0;
 	}
-	pool = NULL;
-	pool_len = 0;
-	slab_fresh = NULL;
-	while (slabs) {
-		struct slab *sl = slabs;
-		slabs = sl->next;
-		size_t slot = slot_size(pool_size);
+	P->head = NULL;
+	P->len = 0;
+	P->fresh = NULL;
+	while (P->slabs) {
+		struct urt__slab *sl = P->slabs;
+		P->slabs = sl->next;
+		size_t slot = slot_size(P->size);
 		for (char *p = sl->map; p + slot <= sl->map + sl->map_size; p += slot) {
 			struct urt__stack *s = (struct urt__stack *)(p + slot - HDR_SIZE);
 			if (s->lo != p + page_size)

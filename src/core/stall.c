@@ -93,8 +93,7 @@ static void stall_stop(struct urt_loop *L);
 int urt__stall_start(struct urt_loop *L, const struct urt_options *o)
 {
 	int64_t threshold = o->stall_ns;
-	const char *e = getenv("URT_DEBUG");
-	if (threshold <= 0 && e && *e && *e != '0')
+	if (threshold <= 0 && urt__env().debug)
 		threshold = URT_STALL_DEFAULT_NS;
 	if (threshold <= 0)
 		return 0;

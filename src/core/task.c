@@ -23,57 +23,56 @@
 
 #define TASK_CHUNK 64
 
-struct task_chunk {
-	struct task_chunk *next;
+struct urt__task_chunk {
+	struct urt__task_chunk *next;
 	urt_task tasks[TASK_CHUNK];
 };
 
-static __thread struct task_chunk *chunks;
-static __thread urt_task *free_head, *free_tail;
-
-static urt_task *task_alloc(void)
+static urt_task *task_alloc(struct urt__task_pool *P)
 {
-	if (!free_head) {
-		struct task_chunk *c = malloc(sizeof *c);
+	if (!P->free_head) {
+		struct urt__task_chunk *c = malloc(sizeof *c);
 		if (!c)
 			return NULL;
-		c->next = chunks;
-		chunks = c;
+		c->next = P->chunks;
+		P->chunks = c;
 		for (int i = 0; i < TASK_CHUNK; i++) {
 			c->tasks[i].state = URT__FREE;
 			c->tasks[i].ready_next = i + 1 < TASK_CHUNK ? &c->tasks[i + 1] : NULL;
 		}
-		free_head = &c->tasks[0];
-		free_tail = &c->tasks[TASK_CHUNK - 1];
+		P->free_head = &c->tasks[0];
+		P->free_tail = &c->tasks[TASK_CHUNK - 1];
 	}
-	urt_task *t = free_head;
-	free_head = t->ready_next;
-	if (!free_head)
-		free_tail = NULL;
+	urt_task *t = P->free_head;
+	P->free_head = t->ready_next;
+	if (!P->free_head)
+		P->free_tail = NULL;
 	return t;
 }
 
 /* Return t's struct to the pool. t must be DONE with its stack already freed. */
 void urt__task_release(urt_task *t)
 {
+	struct urt__task_pool *P = &urt__L->task_pool;
 	urt__list_del(&t->all);
 	t->state = URT__FREE;
 	t->ready_next = NULL;
-	if (free_tail)
-		free_tail->ready_next = t;
+	if (P->free_tail)
+		P->free_tail->ready_next = t;
 	else
-		free_head = t;
-	free_tail = t;
+		P->free_head = t;
+	P->free_tail = t;
 }
 
 void urt__tasks_free_all(void)
 {
-	while (chunks) {
-		struct task_chunk *c = chunks;
-		chunks = c->next;
+	struct urt__task_pool *P = &urt__L->task_pool;
+	while (P->chunks) {
+		struct urt__task_chunk *c = P->chunks;
+		P->chunks = c->next;
 		free(c);
 	}
-	free_head = free_tail = NULL;
+	P->free_head = P->free_tail = NULL;
 }
 
 /* ---- ready queue ---- */
@@ -367,10 +366,10 @@ int urt__wait_done(urt_task *t, int64_t deadline)
 
 /* ---- public API ---- */
 
-urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void *arg)
+urt_task *urt__task_new(const struct urt_spawn_attr *a, int (*fn)(void *), void *arg)
 {
 	struct urt_loop *L = urt__L;
-	if (!L || !fn || (a && a->group && a->group->cancelling)) {
+	if (!L || !fn) {
 		errno = !L ? EPERM : EINVAL;
 		return NULL;
 	}
@@ -378,7 +377,7 @@ urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void
 		errno = EAGAIN;
 		return NULL;
 	}
-	urt_task *t = task_alloc();
+	urt_task *t = task_alloc(&L->task_pool);
 	if (!t) {
 		errno = ENOMEM;
 		return NULL;
@@ -407,8 +406,6 @@ urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void
 		t->detached = a->detached;
 		if (a->name)
 			urt_task_set_name(t, a->name);
-		if (a->group)
-			urt__group_add(a->group, t);
 	}
 	urt__list_add_tail(&L->tasks, &t->all);
 	L->alive++;
@@ -422,7 +419,7 @@ urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void
 
 urt_task *urt_spawn(int (*fn)(void *), void *arg)
 {
-	return urt_spawn_attr(NULL, fn, arg);
+	return urt__task_new(NULL, fn, arg);
 }
 
 /* Can `t` be joined by the calling task? 0 or a negative errno. */

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include "exec/exec.h"
 
 #define URT__MAX_PIN_CPUS 1024
 
@@ -180,8 +180,7 @@ int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *o,
 	}
 	/* URT_DOORBELL=eventfd|msg_ring picks the cross-loop doorbell (for
 	   bench/xloop.c); default msg_ring, which falls back by itself */
-	const char *db = getenv("URT_DOORBELL");
-	atomic_init(&rt->msg_ring, !(db && strcmp(db, "eventfd") == 0));
+	atomic_init(&rt->msg_ring, !urt__env().doorbell_eventfd);
 	if (flags & URT_LOOPS_PIN)
 		read_cpus(rt);
 	rt->loops = calloc(n, sizeof *rt->loops);

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "epoll/epoll.h"
+#include "exec/exec.h"
 
 enum work_state { W_QUEUED, W_RUNNING };
 
@@ -221,19 +221,17 @@ int urt__offload_wait(void *(*fn)(void *), void *arg, void **result)
 	return offload(fn, arg, result, NULL, true);
 }
 
-/* must_finish: a call that started is waited for whatever happens (the
-   epoll backend's file ops: their buffers must outlive them). */
-static int offload(void *(*fn)(void *), void *arg, void **result,
-		   void (*orphan)(void *arg, void *result), bool must_finish)
+/* The checks, the pool, a slot and a work record for the calling task's
+   offload of fn(arg). 0, or an error with nothing taken: fn never runs. */
+static int offload_begin(void *(*fn)(void *), void *arg, void (*orphan)(void *arg, void *result),
+			 struct urt__pool **pp, struct urt__work **wp)
 {
 	int r = fn ? urt__op_check() : -EINVAL;
 	if (r)
-		goto early;
-	urt_task *t = urt__L->current;
+		return r;
 	struct urt__pool *p = pool_get();
-	r = -ENOMEM;
 	if (!p)
-		goto early;
+		return -ENOMEM;
 	/* a slot: at most offload_queue offloads outstanding per loop, FIFO.
 	   A slot granted as a cancel or the deadline arrived is passed on:
 	   fn must not start for a caller already gone. */
@@ -241,26 +239,33 @@ static int offload(void *(*fn)(void *), void *arg, void **result,
 	if (r == 0 && (r = urt__op_check()) < 0)
 		urt_sem_release(&p->slots);
 	if (r)
-		goto early;
+		return r;
 	struct urt__work *w = p->free;
 	if (w) {
 		p->free = w->next;
 	} else if (!(w = malloc(sizeof *w))) {
 		urt_sem_release(&p->slots);
-		r = -ENOMEM;
-		goto early;
+		return -ENOMEM;
 	}
-	*w = (struct urt__work){.fn = fn, .arg = arg, .orphan = orphan, .task = t,
+	*w = (struct urt__work){.fn = fn, .arg = arg, .orphan = orphan, .task = urt__L->current,
 				.state = W_QUEUED};
+	*pp = p;
+	*wp = w;
+	return 0;
+}
 
+/* Queue w for the workers, starting one if none is idle. 0, or -EAGAIN
+   when there is no thread at all (w and its slot given back). */
+static int submit(struct urt__pool *p, struct urt__work *w)
+{
 	pthread_mutex_lock(&p->mu);
 	if (p->idle == 0 && p->nthreads < p->max_threads) {
-		r = spawn_worker(p);
+		int r = spawn_worker(p);
 		if (r && p->nthreads == 0) {
 			pthread_mutex_unlock(&p->mu);
 			work_put(p, w);
 			urt_sem_release(&p->slots);
-			goto early; /* no thread at all: -EAGAIN */
+			return r;
 		}
 	}
 	w->prev = p->qtail;
@@ -279,20 +284,16 @@ static int offload(void *(*fn)(void *), void *arg, void **result,
 		pthread_cond_signal(&p->cv);
 	if (!p->armed)
 		arm(p);
+	return 0;
+}
 
-	r = urt__wait_user(t->deadline);
-	if (w->reaped) { /* done: the result wins over a late cancel/timeout */
-		if (r == -ECANCELED)
-			urt__cancel_rearm(t);
-		if (result)
-			*result = w->result;
-		work_put(p, w);
-		return 0;
-	}
-	/* cancelled or timed out before completion */
+/* The wait ended before w completed: take w out of the queue if no worker
+   has started it. true: taken out (fn never runs). */
+static bool dequeue(struct urt__pool *p, struct urt__work *w)
+{
 	pthread_mutex_lock(&p->mu);
 	bool queued = w->state == W_QUEUED;
-	if (queued) { /* never started: take it out of the queue */
+	if (queued) {
 		if (w->prev)
 			w->prev->next = w->next;
 		else
@@ -303,7 +304,43 @@ static int offload(void *(*fn)(void *), void *arg, void **result,
 			p->qtail = w->prev;
 	}
 	pthread_mutex_unlock(&p->mu);
-	if (queued) {
+	return queued;
+}
+
+/* w is done (reaped): its result wins over a cancellation that came
+   meanwhile, which stays pending for t's next suspension point. */
+static int finished(struct urt__pool *p, struct urt__work *w, urt_task *t, bool cancelled,
+		    void **result)
+{
+	if (cancelled)
+		urt__cancel_rearm(t);
+	if (result)
+		*result = w->result;
+	work_put(p, w);
+	return 0;
+}
+
+/* must_finish: a call that started is waited for whatever happens (the
+   epoll backend's file ops: their buffers must outlive them). */
+static int offload(void *(*fn)(void *), void *arg, void **result,
+		   void (*orphan)(void *arg, void *result), bool must_finish)
+{
+	struct urt__pool *p;
+	struct urt__work *w;
+	int r = offload_begin(fn, arg, orphan, &p, &w);
+	if (r == 0)
+		r = submit(p, w);
+	if (r) { /* fn never ran and never will */
+		if (orphan)
+			orphan(arg, NULL);
+		return r;
+	}
+	urt_task *t = w->task;
+	r = urt__wait_user(t->deadline);
+	if (w->reaped)
+		return finished(p, w, t, r == -ECANCELED, result);
+	/* cancelled or timed out before completion */
+	if (dequeue(p, w)) {
 		work_put(p, w);
 		slot_release(p);
 		if (orphan)
@@ -315,20 +352,11 @@ static int offload(void *(*fn)(void *), void *arg, void **result,
 		while (!w->reaped)
 			if (urt__wait_user(URT__NO_DEADLINE) == -ECANCELED)
 				cancelled = true;
-		if (cancelled)
-			urt__cancel_rearm(t);
-		if (result)
-			*result = w->result;
-		work_put(p, w);
-		return 0;
+		return finished(p, w, t, cancelled, result);
 	} else {
 		w->abandoned = true; /* running or finished: the loop frees it on completion */
 	}
 	return r < 0 ? r : -EINTR;
-early: /* fn never ran and never will */
-	if (orphan)
-		orphan(arg, NULL);
-	return r;
 }
 
 /* At loop close, after the ring is gone: stop the workers (waiting for

@@ -12,11 +12,15 @@
  * in flight (a loop with nothing else to do still ends).
  *
  * The doorbell is an eventfd for a foreign thread, which has no ring to
- * send from. A sender that is itself a loop of the same urt_run_loops on
- * io_uring sends IORING_OP_MSG_RING instead (ring_doorbell, below):
+ * send from. A sender that is itself a loop of the same urt_run_loops
+ * sends through its backend where both have a msg_ring (io_uring's
+ * IORING_OP_MSG_RING; ring_doorbell, below):
  * bench/wakeup.c measured MSG_RING ~25% cheaper per round trip between
  * rings; it needs the sender's ring and falls back to the eventfd where the
  * kernel refuses it (urt__rt_no_msg_ring).
+ *
+ * The loop asks this file through struct urt__intake (core.h: L->intake),
+ * not by name.
  *
  * A loop of urt_loop_new on io_uring is driven by a program that sleeps
  * in its own epoll_wait on urt_loop_fd (the eventfd the ring signals on
@@ -27,7 +31,7 @@
  * callback, ~15 ms later; without it, the completion is task work that
  * interrupts the host's epoll_wait (EINTR). So such a loop keeps the read
  * armed only while it waits in the ring itself (urt_loop_run_until,
- * closing: urt__remote_wait_begin/_end) and leaves none behind; the
+ * closing: the intake's wait_begin/_end) and leaves none behind; the
  * submitting thread also writes urt_loop_fd (urt__loop_kick), and
  * urt_loop_step takes the queue directly.
  *
@@ -43,8 +47,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "core/core.h"
 #include "core/futex.h"
+#include "exec/exec.h"
 #include "exec/xwait.h"
 
 struct urt_remote {
@@ -195,6 +199,7 @@ static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 
 static void remote_close(struct urt_loop *L);
 static void remote_free(struct urt_loop *L);
+static const struct urt__intake intake;
 
 int urt__remote_init(struct urt_loop *L)
 {
@@ -210,8 +215,9 @@ int urt__remote_init(struct urt_loop *L)
 	rq->m.on_cqe = on_cqe;
 	urt__list_init(&rq->m.link);
 	rq->loop = L;
-	rq->lazy = L->embedded && urt__on_uring(L);
+	rq->lazy = L->embedded && L->be->watch_in_kernel;
 	L->remote = rq;
+	L->intake = &intake;
 	urt__close_hook_add(L, remote_close, URT__CLOSE_STOP_INTAKE);
 	urt__close_hook_add(L, remote_free, URT__CLOSE_FDS);
 	return 0;
@@ -225,16 +231,24 @@ void urt__remote_enable(struct urt_loop *L)
 		arm(L->remote);
 }
 
-bool urt__remote_pending(struct urt_loop *L)
+urt_loop *urt_loop_current(void)
+{
+	struct urt_loop *L = urt__L;
+	if (L)
+		urt__remote_enable(L); /* the handle may go to other threads */
+	return L;
+}
+
+static bool remote_pending(struct urt_loop *L)
 {
 	return atomic_load_explicit(&L->remote->head, memory_order_acquire) != NULL;
 }
 
 /* urt_loop_step: what other threads queued, without a ring round trip
    (a lazy loop has no read armed between its waits). */
-void urt__remote_take(struct urt_loop *L)
+static void remote_take(struct urt_loop *L)
 {
-	if (urt__remote_pending(L))
+	if (remote_pending(L))
 		drain(L->remote);
 }
 
@@ -250,7 +264,7 @@ void urt__remote_take(struct urt_loop *L)
 static void disarm(struct urt_loop *L)
 {
 	struct urt__remote *rq = L->remote;
-	if (!rq->armed || !urt__on_uring(L))
+	if (!rq->armed || !L->be->watch_in_kernel)
 		return;
 	uint64_t one = 1;
 	ssize_t n = write(rq->efd, &one, sizeof one);
@@ -260,7 +274,7 @@ static void disarm(struct urt_loop *L)
 	while (rq->armed);
 }
 
-void urt__remote_wait_begin(struct urt_loop *L)
+static void remote_wait_begin(struct urt_loop *L)
 {
 	struct urt__remote *rq = L->remote;
 	if (!rq->lazy)
@@ -270,7 +284,7 @@ void urt__remote_wait_begin(struct urt_loop *L)
 		arm(rq);
 }
 
-void urt__remote_wait_end(struct urt_loop *L)
+static void remote_wait_end(struct urt_loop *L)
 {
 	struct urt__remote *rq = L->remote;
 	if (!rq->lazy)
@@ -283,7 +297,7 @@ void urt__remote_wait_end(struct urt_loop *L)
    queued ones (the caller runs the loop until they have ended too; see
    close_remote in core/loop.c). Idempotent: the close hook below finds it
    done. Before the ring goes (its read still targets rq->buf). */
-void urt__remote_close(struct urt_loop *L)
+static void remote_stop_intake(struct urt_loop *L)
 {
 	struct urt__remote *rq = L->remote;
 	if (atomic_load(&rq->closed))
@@ -298,7 +312,7 @@ void urt__remote_close(struct urt_loop *L)
 /* The loop's tasks have all ended (the ring still exists). */
 static void remote_close(struct urt_loop *L)
 {
-	urt__remote_close(L);
+	remote_stop_intake(L);
 	L->remote->ending = true;
 	disarm(L);
 }
@@ -390,10 +404,10 @@ static void ring_doorbell(struct urt__remote *rq)
 {
 	struct urt_loop *S = urt__L, *T = rq->loop;
 	if (S && S != T && S->rt && S->rt == T->rt && urt__rt_msg_ring(S->rt) &&
-	    urt__on_uring(S) && urt__on_uring(T) && S->remote) {
+	    S->be->msg_ring && S->be == T->be && S->remote) {
 		struct sent *d = sent_to(S, T);
 		if (d) {
-			urt__uring_msg_ring(T, &rq->m, &d->m, true);
+			S->be->msg_ring(T, &rq->m, &d->m, true);
 			return;
 		}
 	}
@@ -628,7 +642,7 @@ void urt__xwait_arrived(struct urt__xnode *n)
 	urt__wake(t, 0); /* (not waiting any more, e.g. timed out: it looks at delivered) */
 }
 
-unsigned urt__remote_unref(struct urt_loop *L)
+static unsigned remote_unref(struct urt_loop *L)
 {
 	struct urt__remote *rq = L->remote;
 	/* Entered while our reference still keeps L valid; inside, the loop
@@ -660,3 +674,20 @@ int urt_loop_stop(urt_loop *L)
 	atomic_fetch_sub(&rq->users, 1);
 	return 0;
 }
+
+/* At the loop's last reference: the record itself (its fd went at close). */
+static void remote_release(struct urt_loop *L)
+{
+	free(L->remote);
+	L->remote = NULL;
+}
+
+static const struct urt__intake intake = {
+	.pending = remote_pending,
+	.take = remote_take,
+	.close = remote_stop_intake,
+	.wait_begin = remote_wait_begin,
+	.wait_end = remote_wait_end,
+	.unref = remote_unref,
+	.free = remote_release,
+};

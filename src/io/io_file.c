@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "io/io.h"
 #include "io/req.h"
 
 int urt_openat(int dfd, const char *path, int flags, mode_t mode)
@@ -208,9 +209,9 @@ int urt_nop(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Registered buffers and files: io_uring's tables (uring/ring.c); on
+/* Registered buffers and files: io_uring's tables (backend/uring/ring.c); on
    epoll a fixed fd is a slot of a plain table and a registered buffer is
-   a buffer (epoll/loop.c). */
+   a buffer (backend/epoll/loop.c). */
 
 ssize_t urt_read_fixed(int fd, void *buf, size_t n, int64_t off, int buf_index)
 {
@@ -228,4 +229,19 @@ ssize_t urt_write_fixed(int fd, const void *buf, size_t n, int64_t off, int buf_
 	return urt__io(&(struct urt__req){.op = URT__R_WRITE_FIXED, .fd = fd, .addr = (void *)buf,
 					  .len = urt__clamp_len(n), .off = (uint64_t)off,
 					  .buf_index = buf_index});
+}
+
+/* The backend's hint (io_uring: IOSQE_ASYNC, an io-wq worker from the
+   start); epoll: remembered and reported, nothing else (there is no io-wq;
+   its files go to the executor anyway). */
+bool urt_io_offload(bool on)
+{
+	struct urt_loop *L = urt__L;
+	urt_task *t = L ? L->current : NULL;
+	if (!t)
+		return false;
+	bool was = t->offload_hint;
+	t->offload_hint = on;
+	t->op_flags = on ? L->be->offload_op_flags : 0;
+	return was;
 }

@@ -30,12 +30,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "epoll/epoll.h"
+#include "io/io.h"
 #include "io/req.h"
 
 #define POLL_EVENTS (POLLIN | POLLPRI | POLLOUT | POLLRDHUP | POLLERR | POLLHUP)
-
-int urt__uring_fixed_install(int fd);
 
 static int poll_once(int fd, unsigned events)
 {
@@ -69,7 +67,10 @@ static int poll_exact(int fd, unsigned events, unsigned want)
 	struct urt_loop *L = urt__L;
 	int real = fd, tmp = -1;
 	if (URT_IS_FIXED_FD(fd)) {
-		real = urt__on_uring(L) ? (tmp = urt__uring_fixed_install(fd)) : urt__epoll_fixed_fd(L, fd);
+		bool owned = false;
+		real = L->be->fixed_real(L, fd, &owned);
+		if (owned)
+			tmp = real;
 		if (real < 0) /* -EOPNOTSUPP, -EMFILE... (the slot was good a moment ago) */
 			return poll_backoff(fd, events, want);
 	}

@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Registered buffers and files. io_uring keeps them in kernel tables
- * (uring/ring.c); on epoll a fixed fd is a slot of a plain table that each
- * op looks up, and a registered buffer is just a buffer (epoll/loop.c).
+ * Registered buffers and files, through the backend's table. io_uring
+ * keeps them in kernel tables (backend/uring/ring.c); on epoll a fixed fd
+ * is a slot of a plain table that each op looks up, and a registered
+ * buffer is just a buffer (backend/epoll/loop.c).
  */
 #include <unistd.h>
 
 #include "core/core.h"
-#include "epoll/epoll.h"
-
-int urt__uring_close_fixed(struct urt_loop *L, int fd);
-int urt__uring_register_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n);
-int urt__uring_register_files(struct urt_loop *L, unsigned first, const int *fds, unsigned n,
-			      bool whole);
+#include "io/io.h"
 
 /* close(2) without the backend, for callers outside a task. */
 int urt__close_sync(int fd)
@@ -21,10 +17,10 @@ int urt__close_sync(int fd)
 	if (URT_IS_FIXED_FD(fd)) {
 		if (!L)
 			return -EBADF; /* fixed slots exist only inside a loop */
-		return urt__on_uring(L) ? urt__uring_close_fixed(L, fd) : urt__epoll_fixed_close(L, fd);
+		return L->be->fixed_close(L, fd);
 	}
-	if (L && !urt__on_uring(L))
-		urt__epoll_forget(L, fd);
+	if (L && L->be->fd_closing)
+		L->be->fd_closing(L, fd);
 	return close(fd) == 0 ? 0 : -errno;
 }
 
@@ -35,7 +31,7 @@ int urt_register_buffers(const struct iovec *iov, unsigned n)
 		return -EPERM;
 	if (!iov || !n)
 		return -EINVAL;
-	return urt__on_uring(L) ? urt__uring_register_buffers(L, iov, n) : urt__epoll_buffers(L, iov, n);
+	return L->be->register_buffers(L, iov, n);
 }
 
 int urt_unregister_buffers(void)
@@ -43,7 +39,7 @@ int urt_unregister_buffers(void)
 	struct urt_loop *L = urt__L;
 	if (!L)
 		return -EPERM;
-	return urt__on_uring(L) ? urt__uring_register_buffers(L, NULL, 0) : urt__epoll_buffers(L, NULL, 0);
+	return L->be->register_buffers(L, NULL, 0);
 }
 
 int urt_register_files(const int *fds, unsigned n)
@@ -53,8 +49,7 @@ int urt_register_files(const int *fds, unsigned n)
 		return -EPERM;
 	if (!fds || !n)
 		return -EINVAL;
-	return urt__on_uring(L) ? urt__uring_register_files(L, 0, fds, n, true)
-				: urt__epoll_fixed_set(L, 0, fds, n, true);
+	return L->be->register_files(L, 0, fds, n, true);
 }
 
 int urt_update_files(unsigned first, const int *fds, unsigned n)
@@ -64,8 +59,7 @@ int urt_update_files(unsigned first, const int *fds, unsigned n)
 		return -EPERM;
 	if (!fds || !n)
 		return -EINVAL;
-	return urt__on_uring(L) ? urt__uring_register_files(L, first, fds, n, false)
-				: urt__epoll_fixed_set(L, first, fds, n, false);
+	return L->be->register_files(L, first, fds, n, false);
 }
 
 int urt_unregister_files(void)
@@ -73,6 +67,5 @@ int urt_unregister_files(void)
 	struct urt_loop *L = urt__L;
 	if (!L)
 		return -EPERM;
-	return urt__on_uring(L) ? urt__uring_register_files(L, 0, NULL, 0, true)
-				: urt__epoll_fixed_set(L, 0, NULL, 0, true);
+	return L->be->register_files(L, 0, NULL, 0, true);
 }

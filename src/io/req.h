@@ -6,30 +6,32 @@
  *
  *	return urt__io(&(struct urt__req){.op = URT__R_READ, .fd = fd, ...});
  *
- * On io_uring the request becomes an SQE inline (the switch folds for a
- * constant op); on epoll it goes to epoll/io.c. Outside a task: -EPERM.
+ * The op entry is one of the two hot paths that skip the backend's table
+ * (core/backend.h): on io_uring (L->be_fast) the request becomes an SQE
+ * inline (the switch folds for a constant op); elsewhere it goes through
+ * the table (epoll: backend/epoll/io.c). Outside a task: -EPERM.
  */
 #ifndef URT__IO_REQ_H
 #define URT__IO_REQ_H
 
 #include "core/core.h"
-#include "uring/op.h"
+#include "backend/uring/op.h"
 
 static inline int urt__io_ex(struct urt__req *r, bool nocancel)
 {
 	struct urt_loop *L = urt__L;
 	if (unlikely(!L || !L->current))
 		return -EPERM;
-	if (urt__on_uring(L))
+	if (likely(L->be_fast))
 		return urt__uring_io(r, nocancel);
 	if (!nocancel && (r->op == URT__R_RECV || r->op == URT__R_SEND ||
 			  r->op == URT__R_RECVMSG || r->op == URT__R_SENDMSG))
-		return urt__epoll_sock(r->op, r->fd, r->addr, r->len, r->flags); /* folds */
+		return L->be->sock(r->op, r->fd, r->addr, r->len, r->flags); /* folds */
 	/* field by field: the request literal then never has to exist in
 	   memory on the io_uring path (by value or by pointer it would be
 	   zeroed there before the branch) */
-	return urt__epoll_io(r->op, r->fd, r->fd2, r->addr, r->addr2, r->off, r->off2, r->len,
-			     r->flags, r->mode, r->buf_index, nocancel);
+	return L->be->io(r->op, r->fd, r->fd2, r->addr, r->addr2, r->off, r->off2, r->len, r->flags,
+			 r->mode, r->buf_index, nocancel);
 }
 
 static inline int urt__io(struct urt__req *r)

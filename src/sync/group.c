@@ -48,12 +48,25 @@ static void member_done(struct urt__waiter *w, urt_task *t)
 		urt__wake(g->waiter, 0);
 }
 
-/* t (just made) becomes a member of g; urt_spawn_attr calls this. */
-void urt__group_add(urt_group *g, urt_task *t)
+/*
+ * A task spawned into a group becomes a member here: the group registers
+ * with the task (a done-waiter, like a joiner's), so the task code never
+ * calls into groups.
+ */
+urt_task *urt_spawn_attr(const struct urt_spawn_attr *a, int (*fn)(void *), void *arg)
 {
-	t->group = g;
-	urt__list_add_tail(&g->live, &t->group_link);
-	urt__task_on_end(t, member_done);
+	urt_group *g = a ? a->group : NULL;
+	if (g && g->cancelling && urt__L && fn) {
+		errno = EINVAL;
+		return NULL;
+	}
+	urt_task *t = urt__task_new(a, fn, arg);
+	if (t && g) {
+		t->group = g;
+		urt__list_add_tail(&g->live, &t->group_link);
+		urt__task_on_end(t, member_done);
+	}
+	return t;
 }
 
 int urt_group_wait(urt_group *g)

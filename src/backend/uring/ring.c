@@ -10,7 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "uring/op.h"
+#include "backend/uring/poll.h"
 
 
 /*
@@ -85,18 +85,19 @@ static void iowq_cap(struct urt_loop *L, const struct urt_options *o)
 		io_uring_register_iowq_max_workers(URT__RING(L), v); /* best effort (5.15+) */
 }
 
-int urt__uring_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq)
+static int uring_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq)
 {
 	memset(URT__RING(L), 0, sizeof *URT__RING(L));
 	int r = ring_init(L, sq, cq);
 	if (r)
 		return r;
-	L->backend = URT__BE_URING;
+	L->be = &urt__backend_uring;
+	L->be_fast = true; /* io/req.h prepares its SQEs inline */
 	iowq_cap(L, o);
 	return 0;
 }
 
-void urt__uring_exit(struct urt_loop *L)
+static void uring_exit(struct urt_loop *L)
 {
 	/* A doorbell for another loop (IORING_OP_MSG_RING) prepared by the
 	   last task to end may not have been submitted: send it now. */
@@ -106,13 +107,13 @@ void urt__uring_exit(struct urt_loop *L)
 }
 
 /* Anything to submit or to reap right now? */
-bool urt__uring_busy(struct urt_loop *L)
+static bool uring_busy(struct urt_loop *L)
 {
 	return io_uring_sq_ready(URT__RING(L)) || io_uring_cq_ready(URT__RING(L));
 }
 
 /* An eventfd the kernel signals on every CQE (urt_loop_fd). */
-int urt__uring_fd(struct urt_loop *L)
+static int uring_fd(struct urt_loop *L)
 {
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
@@ -134,14 +135,14 @@ bool urt__uring_has_op(int opcode)
 	if (opcode < 0 || opcode >= 64)
 		return false;
 	uint64_t bit = UINT64_C(1) << opcode;
-	if (!(L->uring_probed & bit)) {
+	if (!(L->be_probed & bit)) {
 		struct io_uring_probe *p = io_uring_get_probe_ring(URT__RING(L));
 		if (p && io_uring_opcode_supported(p, opcode))
-			L->uring_ops |= bit;
-		L->uring_probed |= bit;
+			L->be_ops |= bit;
+		L->be_probed |= bit;
 		free(p);
 	}
-	return L->uring_ops & bit;
+	return L->be_ops & bit;
 }
 
 /* IORING_OP_SOCKET (5.19) and IORING_OP_FTRUNCATE (6.9) where the kernel
@@ -168,7 +169,7 @@ int urt__uring_sync(struct urt__req *r)
    IORING_OP_FIXED_FD_INSTALL, which the table has no other way to give
    back; -EOPNOTSUPP before Linux 6.8. The caller closes it. Never
    cancelled (an fd installed behind a cancellation would leak). */
-int urt__uring_fixed_install(int fd)
+static int fixed_install(int fd)
 {
 	if (!urt__uring_has_op(URT__IORING_OP_FIXED_FD_INSTALL))
 		return -EOPNOTSUPP;
@@ -182,20 +183,28 @@ int urt__uring_fixed_install(int fd)
 	return urt__op_wait(&op, sqe);
 }
 
-int urt__uring_close_fixed(struct urt_loop *L, int fd)
+/* The table's fixed_real: a copy the caller closes. */
+static int fixed_real(struct urt_loop *L, int fd, bool *owned)
+{
+	(void)L;
+	*owned = true;
+	return fixed_install(fd);
+}
+
+static int close_fixed(struct urt_loop *L, int fd)
 {
 	int none = -1;
 	int r = io_uring_register_files_update(URT__RING(L), (unsigned)(fd - URT_FIXED_FD(0)), &none, 1);
 	return r < 0 ? r : 0;
 }
 
-int urt__uring_register_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n)
+static int register_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n)
 {
 	return iov ? io_uring_register_buffers(URT__RING(L), iov, n) : io_uring_unregister_buffers(URT__RING(L));
 }
 
-int urt__uring_register_files(struct urt_loop *L, unsigned first, const int *fds, unsigned n,
-			      bool whole)
+static int register_files(struct urt_loop *L, unsigned first, const int *fds, unsigned n,
+			  bool whole)
 {
 	if (!whole) {
 		int r = io_uring_register_files_update(URT__RING(L), first, fds, n);
@@ -205,8 +214,8 @@ int urt__uring_register_files(struct urt_loop *L, unsigned first, const int *fds
 }
 
 /* IORING_OP_MSG_RING doorbell between two loops' rings (exec/remote.c). */
-void urt__uring_msg_ring(struct urt_loop *target, struct urt__multi *target_m,
-			 struct urt__multi *sent_m, bool now)
+static void msg_ring(struct urt_loop *target, struct urt__multi *target_m,
+		     struct urt__multi *sent_m, bool now)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();
 	io_uring_prep_msg_ring(sqe, URT__RING(target)->ring_fd, URT__MSG_RING_RES,
@@ -219,3 +228,35 @@ void urt__uring_msg_ring(struct urt_loop *target, struct urt__multi *target_m,
 	if (now)
 		io_uring_submit(URT__RING(urt__L));
 }
+
+/* The loop's turn (backend/uring/poll.h; core/loop.c has it inline). */
+static void uring_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
+{
+	urt__uring_poll(L, timeout_ns, wait);
+}
+
+const struct urt__backend urt__backend_uring = {
+	.name = "io_uring",
+	.init = uring_init,
+	.exit = uring_exit,
+	.poll = uring_poll,
+	.busy = uring_busy,
+	.fd = uring_fd,
+	.fd_needs_kick = true,
+	.watch_in_kernel = true,
+	.op_cancel = urt__uring_op_cancel,
+	.cancel_fd = urt__uring_cancel_fd,
+	.watch = urt__uring_watch,
+	.offload_op_flags = IOSQE_ASYNC,
+	.register_buffers = register_buffers,
+	.register_files = register_files,
+	.fixed_close = close_fixed,
+	.fixed_real = fixed_real,
+	.accept_multi = urt__uring_accept_multi,
+	.recv_multi = urt__uring_recv_multi,
+	.multi_cancel = urt__uring_multi_cancel,
+	.bufring_register = urt__uring_bufring_register,
+	.bufring_recycle = urt__uring_bufring_recycle,
+	.bufring_unregister = urt__uring_bufring_unregister,
+	.msg_ring = msg_ring,
+};

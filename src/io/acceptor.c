@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Multishot accept: one armed IORING_OP_ACCEPT per listening socket, whose
- * CQEs (one per connection) fill a queue that tasks drain with
+ * Multishot accept: one armed accept request per listening socket (the
+ * backend's accept_multi: io_uring's IORING_OP_ACCEPT), whose completions
+ * (one per connection) fill a queue that tasks drain with
  * urt_acceptor_accept. The request belongs to the acceptor, not to a task,
  * so a waiting task that is cancelled or times out leaves it armed; only
  * urt_acceptor_free (or a cancel by fd from urt_sock_close) ends it, and
- * the object lives until the request's last CQE.
+ * the object lives until the request's last completion (io/multishot.h).
+ * Where the backend has no multishot accept (epoll), each call is a plain
+ * urt_accept.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,18 +16,11 @@
 #include <unistd.h>
 
 #include "core/ring_index.h"
-#include "uring/op.h"
-#include "epoll/epoll.h"
+#include "io/multishot.h"
 
 struct urt_acceptor {
-	struct urt__multi m;
-	int fd, flags;
-	bool armed;      /* the multishot request is in flight */
-	bool fallback;   /* the kernel refused multishot: one urt_accept per call */
-	bool ever_ok;    /* a connection came through the multishot */
-	bool orphan;     /* freed by the user: freed itself once the request's
-			    last CQE is in and no task is inside accept */
-	unsigned busy;   /* tasks inside urt_acceptor_accept */
+	struct urt__mshot s; /* first: its m is the multishot record */
+	int flags;
 	int err;         /* an accept error not yet handed to a task */
 	int *q;          /* accepted fds not yet taken: ring buffer */
 	unsigned qhead, qlen, qcap;
@@ -76,35 +72,34 @@ static void wake_one(urt_acceptor *a, int res)
 
 static void destroy(struct urt__multi *m)
 {
-	urt_acceptor *a = urt__container_of(m, urt_acceptor, m);
+	urt_acceptor *a = urt__container_of(m, urt_acceptor, s.m);
 	while (a->qlen)
 		close(q_pop(a));
-	urt__list_del(&a->m.link);
+	urt__list_del(&a->s.m.link);
 	free(a->q);
 	free(a);
 }
 
 static void on_cqe(struct urt__multi *m, int res, unsigned flags)
 {
-	urt_acceptor *a = urt__container_of(m, urt_acceptor, m);
-	bool more = flags & IORING_CQE_F_MORE;
-	if (!more)
-		a->armed = false;
-	if (a->orphan) {
+	urt_acceptor *a = urt__container_of(m, urt_acceptor, s.m);
+	bool refused;
+	bool more = urt__mshot_cqe(&a->s, res, flags, &refused);
+	if (a->s.orphan) {
 		if (res >= 0)
 			close(res); /* accepted while the cancel was on its way */
-		if (!more && !a->busy)
+		if (urt__mshot_gone(&a->s))
 			destroy(m);
 		return;
 	}
 	if (res >= 0) {
-		a->ever_ok = true;
+		a->s.ever_ok = true;
 		if (q_push(a, res) < 0)
 			close(res); /* out of memory: drop this connection, not the server */
 		else
 			wake_one(a, 1);
-	} else if (res == -EINVAL && !a->ever_ok && !more) {
-		a->fallback = true; /* no multishot accept in this kernel */
+	} else if (refused) {
+		/* no multishot accept in this kernel: the waiters fall back */
 	} else if (res == -ECANCELED && !more) {
 		/* cancelled by fd (urt_sock_close): every waiter gets it, as
 		   every pending urt_accept would */
@@ -133,25 +128,17 @@ int urt_acceptor_new(int fd, int flags, urt_acceptor **out)
 	urt_acceptor *a = calloc(1, sizeof *a);
 	if (!a)
 		return -ENOMEM;
-	a->m.on_cqe = on_cqe;
-	a->m.destroy = destroy;
-	a->fd = fd;
 	a->flags = flags;
-	/* epoll: no multishot; every call is a plain urt_accept */
-	a->fallback = (L->opt_flags & URT_OPT_NO_MULTISHOT) || !urt__on_uring(L);
 	urt__list_init(&a->waiters);
-	urt__list_add_tail(&L->multis, &a->m.link);
-	urt__close_hook_add(L, urt__multis_free_all, URT__CLOSE_OBJECTS);
+	urt__mshot_init(&a->s, L, fd, L->be->accept_multi, on_cqe, destroy);
 	*out = a;
 	return 0;
 }
 
 static void arm(urt_acceptor *a)
 {
-	struct io_uring_sqe *sqe = urt__sqe_get();
-	io_uring_prep_multishot_accept(sqe, a->fd, NULL, NULL, a->flags);
-	urt__sqe_queue(sqe, (uint64_t)(uintptr_t)&a->m | URT__UD_MULTI);
-	a->armed = true;
+	urt__L->be->accept_multi(&a->s.m, a->s.fd, a->flags);
+	a->s.armed = true;
 }
 
 static int accept_next(urt_acceptor *a, urt_task *t);
@@ -164,10 +151,11 @@ int urt_acceptor_accept(urt_acceptor *a)
 	if (r)
 		return r;
 	/* a stays alive while a task is in here, even if it is freed meanwhile */
-	a->busy++;
+	a->s.busy++;
 	r = accept_next(a, urt__L->current);
-	if (--a->busy == 0 && a->orphan && !a->armed)
-		destroy(&a->m);
+	a->s.busy--;
+	if (urt__mshot_gone(&a->s))
+		destroy(&a->s.m);
 	return r;
 }
 
@@ -175,7 +163,7 @@ static int accept_next(urt_acceptor *a, urt_task *t)
 {
 	int r;
 	for (;;) {
-		if (a->orphan)
+		if (a->s.orphan)
 			return -ECANCELED; /* freed by urt_acceptor_free */
 		if (a->qlen)
 			return q_pop(a);
@@ -184,9 +172,9 @@ static int accept_next(urt_acceptor *a, urt_task *t)
 			a->err = 0;
 			return r;
 		}
-		if (a->fallback)
-			return urt_accept(a->fd, NULL, NULL, a->flags);
-		if (!a->armed)
+		if (a->s.fallback)
+			return urt_accept(a->s.fd, NULL, NULL, a->flags);
+		if (!a->s.armed)
 			arm(a);
 		/* res 0: not woken; wake_one hands 1 (look again) or an error */
 		struct acc_waiter w = {.w.task = t, .res = 0};
@@ -202,7 +190,7 @@ static int accept_next(urt_acceptor *a, urt_task *t)
 			return w.res;
 		}
 		if (r < 0) {
-			if (woken && a->qlen && !a->orphan)
+			if (woken && a->qlen && !a->s.orphan)
 				wake_one(a, 1); /* woken for a connection we will not take: pass it on */
 			return r;
 		}
@@ -211,7 +199,8 @@ static int accept_next(urt_acceptor *a, urt_task *t)
 
 /*
  * Tasks waiting in urt_acceptor_accept are woken with -ECANCELED; the
- * object outlives them (and the request's last CQE) and then frees itself.
+ * object outlives them (and the request's last completion) and then frees
+ * itself.
  */
 void urt_acceptor_free(urt_acceptor *a)
 {
@@ -219,21 +208,16 @@ void urt_acceptor_free(urt_acceptor *a)
 		return;
 	while (a->qlen)
 		close(q_pop(a));
-	a->orphan = true;
 	while (!urt__list_empty(&a->waiters))
 		wake_one(a, -ECANCELED);
-	if (a->armed) {
-		urt__cancel_ud((uint64_t)(uintptr_t)&a->m | URT__UD_MULTI);
-	} else if (a->busy && !urt__on_uring(urt__L)) {
-		urt__epoll_cancel_fd(urt__L, a->fd); /* their readiness waits */
-	} else if (a->busy) {
+	bool armed = a->s.armed;
+	urt__mshot_orphan(&a->s);
+	if (!armed && a->s.busy) {
 		/* tasks in a fallback urt_accept on the listener: cancel those
 		   (by fd: they are the only ops a listening socket has) */
-		struct io_uring_sqe *sqe = urt__sqe_get();
-		io_uring_prep_cancel_fd(sqe, a->fd, IORING_ASYNC_CANCEL_ALL);
-		urt__sqe_queue(sqe, URT__UD_IGNORE);
-	} else {
-		destroy(&a->m);
+		urt__L->be->cancel_fd(urt__L, a->s.fd);
+	} else if (urt__mshot_gone(&a->s)) {
+		destroy(&a->s.m);
 	}
 }
 

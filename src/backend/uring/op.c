@@ -11,7 +11,7 @@
  */
 #include <errno.h>
 
-#include "uring/op.h"
+#include "backend/uring/op.h"
 
 /*
  * The SQ ring has fewer than `need` free entries: submit what is queued.
@@ -35,17 +35,17 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 	struct urt_loop *L = urt__L;
 	urt_task *t = op->task;
 	io_uring_sqe_set_data(sqe, op);
-	sqe->flags |= t->sqe_flags;
+	sqe->flags |= t->op_flags;
 	L->inflight++;
 	L->stats.sqes++;
 	if (unlikely(t->deadline != URT__NO_DEADLINE) && !op->nocancel) {
 		/* Space for this SQE was reserved by urt__op_start. The timespec is
 		   read when the SQE is submitted, and op outlives that. */
 		sqe->flags |= IOSQE_IO_LINK;
-		op->ts.tv_sec = t->deadline / URT_NS_PER_SEC;
-		op->ts.tv_nsec = t->deadline % URT_NS_PER_SEC;
+		op->ts[0] = t->deadline / URT_NS_PER_SEC;
+		op->ts[1] = t->deadline % URT_NS_PER_SEC;
 		struct io_uring_sqe *lt = io_uring_get_sqe(URT__RING(L));
-		io_uring_prep_link_timeout(lt, &op->ts, IORING_TIMEOUT_ABS);
+		io_uring_prep_link_timeout(lt, URT__OP_TS(op), IORING_TIMEOUT_ABS);
 		io_uring_sqe_set_data64(lt, (uint64_t)(uintptr_t)op | URT__UD_LINK_TIMEOUT);
 		op->pending = 2;
 		L->inflight++;
@@ -181,19 +181,7 @@ void urt__reap(void)
 	io_uring_smp_store_release(cq->khead, head);
 }
 
-/* epoll: remembered and reported, nothing else (there is no io-wq). */
-bool urt_io_offload(bool on)
-{
-	struct urt_loop *L = urt__L;
-	urt_task *t = L ? L->current : NULL;
-	if (!t)
-		return false;
-	bool was = t->sqe_flags & IOSQE_ASYNC;
-	t->sqe_flags = on ? IOSQE_ASYNC : 0;
-	return was;
-}
-
-/* The background or counted read of an eventfd (core.h: urt__watch). */
+/* The background or counted read of an eventfd (struct urt__backend: watch). */
 void urt__uring_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background)
 {
 	struct io_uring_sqe *sqe = urt__sqe_get();

@@ -32,7 +32,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "epoll/epoll.h"
+#include "backend/epoll/epoll.h"
 
 /* ---- calls on a worker thread ---- */
 
@@ -131,7 +131,7 @@ static void *blocking_fn(void *arg)
 static int on_worker(struct urt__req *r, int fd, int fd2)
 {
 	struct blocking b = {.r = r, .fd = fd, .fd2 = fd2};
-	int e = urt__offload_wait(blocking_fn, &b, NULL);
+	int e = urt__L->run_blocking(blocking_fn, &b, NULL); /* exec/offload.c */
 	return e < 0 ? e : (int)b.res;
 }
 
@@ -211,7 +211,7 @@ static ssize_t sock_call(unsigned op, int fd, void *addr, uint32_t len, int flag
    (io_net_retry: SOCK_STREAM, SOCK_SEQPACKET)? */
 static bool waitall_retries(int fd)
 {
-	struct ep_fd *rec = urt__ep_fd(urt__L->ep, fd, false);
+	struct ep_fd *rec = urt__ep_fd(URT__EP(urt__L), fd, false);
 	if (rec && rec->et && rec->stream)
 		return true;
 	int type = 0;
@@ -303,7 +303,7 @@ static int sock_io(unsigned op, int fd, void *addr, uint32_t len, uint32_t uflag
 	bool out = op == URT__R_SEND || op == URT__R_SENDMSG;
 	bool user_nowait = uflags & MSG_DONTWAIT;
 	int flags = (int)uflags | MSG_DONTWAIT;
-	struct ep_fd *rec = urt__ep_fd(urt__L->ep, fd, false);
+	struct ep_fd *rec = urt__ep_fd(URT__EP(urt__L), fd, false);
 	bool *ready = NULL; /* this direction's readiness hint, where it is kept */
 	if (rec && rec->stream && (op == URT__R_RECV || op == URT__R_SEND) &&
 	    !(uflags & (MSG_PEEK | MSG_DONTWAIT)) && !(out ? rec->out_end : rec->in_end))
@@ -540,7 +540,7 @@ static int do_poll(struct urt__req *r, int fd)
 		return (int)(r->flags & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
 	if (w < 0)
 		return w;
-	return (int)(op.ep.revents & (r->flags | POLLERR | POLLHUP | POLLNVAL));
+	return (int)(op.rd.revents & (r->flags | POLLERR | POLLHUP | POLLNVAL));
 }
 
 static int do_close(int fd)

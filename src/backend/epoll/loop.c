@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "epoll/epoll.h"
+#include "backend/epoll/epoll.h"
 
 #define NEVENTS URT__EP_NEVENTS
 #define NWATCH URT__EP_NWATCH
@@ -50,9 +50,9 @@
 /* epoll_event.data: an fd's number << 1, or a watch | 1 */
 #define TAG_WATCH 1u
 
-int urt__epoll_init(struct urt_loop *L, const struct urt_options *o)
+static int epoll_init(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq)
 {
-	(void)o;
+	(void)o, (void)sq, (void)cq;
 	struct urt__epoll *ep = calloc(1, sizeof *ep);
 	if (!ep)
 		return -ENOMEM;
@@ -62,14 +62,14 @@ int urt__epoll_init(struct urt_loop *L, const struct urt_options *o)
 		free(ep);
 		return e;
 	}
-	L->ep = ep;
-	L->backend = URT__BE_EPOLL;
+	URT__EP(L) = ep;
+	L->be = &urt__backend_epoll;
 	return 0;
 }
 
-void urt__epoll_exit(struct urt_loop *L)
+static void epoll_exit(struct urt_loop *L)
 {
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	close(ep->epfd);
 	for (unsigned i = 0; i < ep->nfds; i++)
 		free(ep->fds[i]);
@@ -80,7 +80,7 @@ void urt__epoll_exit(struct urt_loop *L)
 	free(ep->fixed);
 	free(ep->bufs);
 	free(ep);
-	L->ep = NULL;
+	URT__EP(L) = NULL;
 }
 
 struct ep_fd *urt__ep_fd_slow(struct urt__epoll *ep, int fd, bool make)
@@ -148,7 +148,7 @@ static int fd_arm(struct urt__epoll *ep, struct ep_fd *e, int fd)
 	uint32_t want = 0;
 	struct urt_list *pos;
 	for (pos = e->waiters.next; pos != &e->waiters; pos = pos->next)
-		want |= urt__container_of(pos, struct urt__op, ep.link)->ep.events;
+		want |= urt__container_of(pos, struct urt__op, rd.link)->rd.events;
 	struct epoll_event ev = {.events = want | EPOLLONESHOT, .data.u64 = (uint64_t)fd << 1};
 	int r = epoll_ctl(ep->epfd, e->added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
 	if (r < 0 && errno == ENOENT && e->added)
@@ -167,7 +167,7 @@ static int fd_arm(struct urt__epoll *ep, struct ep_fd *e, int fd)
 /* Finish one readiness wait with res (0: ready). */
 static void op_done(struct urt_loop *L, struct urt__op *op, int res)
 {
-	urt__list_del(&op->ep.link);
+	urt__list_del(&op->rd.link);
 	op->res = res;
 	op->pending = 0;
 	L->inflight--;
@@ -177,7 +177,7 @@ static void op_done(struct urt_loop *L, struct urt__op *op, int res)
 int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
 {
 	struct urt_loop *L = urt__L;
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	urt_task *t = L->current;
 	int c = urt__op_check();
 	if (c)
@@ -190,14 +190,14 @@ int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
 	op->nocancel = 0;
 	/* a hang-up ends a wait for input; a wait for output ignores it
 	   (see the top: it would never sleep again) */
-	op->ep.events = events & EPOLLIN ? events | EPOLLRDHUP : events;
-	op->ep.revents = 0;
-	op->ep.fd = fd;
-	urt__list_add_tail(&e->waiters, &op->ep.link);
+	op->rd.events = events & EPOLLIN ? events | EPOLLRDHUP : events;
+	op->rd.revents = 0;
+	op->rd.fd = fd;
+	urt__list_add_tail(&e->waiters, &op->rd.link);
 	if (!e->verified) { /* (edge-triggered and checked: nothing to arm) */
 		int r = fd_arm(ep, e, fd);
 		if (r < 0) {
-			urt__list_del(&op->ep.link);
+			urt__list_del(&op->rd.link);
 			return r;
 		}
 	}
@@ -218,16 +218,16 @@ int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events)
 void urt__epoll_op_cancel(urt_task *t)
 {
 	struct urt__op *op = t->wait_op;
-	if (op && op->pending && urt__list_linked(&op->ep.link))
+	if (op && op->pending && urt__list_linked(&op->rd.link))
 		op_done(urt__L, op, -ECANCELED);
 }
 
 int urt__epoll_cancel_fd(struct urt_loop *L, int fd)
 {
-	struct ep_fd *e = urt__ep_fd(L->ep, fd, false);
+	struct ep_fd *e = urt__ep_fd(URT__EP(L), fd, false);
 	int n = 0;
 	while (e && !urt__list_empty(&e->waiters)) {
-		op_done(L, urt__container_of(urt__list_first(&e->waiters), struct urt__op, ep.link),
+		op_done(L, urt__container_of(urt__list_first(&e->waiters), struct urt__op, rd.link),
 			-ECANCELED);
 		n++;
 	}
@@ -236,7 +236,7 @@ int urt__epoll_cancel_fd(struct urt_loop *L, int fd)
 
 void urt__epoll_forget(struct urt_loop *L, int fd)
 {
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	struct ep_fd *e = urt__ep_fd(ep, fd, false);
 	if (!e)
 		return;
@@ -252,7 +252,7 @@ void urt__epoll_forget(struct urt_loop *L, int fd)
 void urt__epoll_owned(struct urt_loop *L, int fd, bool stream)
 {
 	urt__epoll_forget(L, fd); /* a number reused: nothing of the old one stays */
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	struct ep_fd *e = urt__ep_fd(ep, fd, true);
 	if (!e)
 		return; /* no record: it stays one-shot, which is always correct */
@@ -267,7 +267,7 @@ void urt__epoll_owned(struct urt_loop *L, int fd, bool stream)
 
 bool urt__epoll_edge(struct urt_loop *L, int fd)
 {
-	struct ep_fd *e = urt__ep_fd(L->ep, fd, false);
+	struct ep_fd *e = urt__ep_fd(URT__EP(L), fd, false);
 	return e && e->et;
 }
 
@@ -288,7 +288,7 @@ static int watch_arm(struct urt__epoll *ep, struct ep_watch *w)
 void urt__epoll_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background)
 {
 	struct urt_loop *L = urt__L;
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	struct ep_watch *w = NULL, *free_slot = NULL;
 	for (unsigned i = 0; i < NWATCH; i++) {
 		if (ep->watch[i].m == m)
@@ -317,7 +317,7 @@ static void watch_fire(struct urt_loop *L, struct ep_watch *w)
 {
 	ssize_t n = read(w->fd, w->buf, w->len);
 	if (n < 0 && errno == EAGAIN) {
-		watch_arm(L->ep, w); /* spurious: look again */
+		watch_arm(URT__EP(L), w); /* spurious: look again */
 		return;
 	}
 	if (!w->background)
@@ -329,7 +329,7 @@ static void watch_fire(struct urt_loop *L, struct ep_watch *w)
 
 static void fd_fire(struct urt_loop *L, int fd, uint32_t revents)
 {
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	struct ep_fd *e = urt__ep_fd(ep, fd, false);
 	if (!e || (!e->armed && !e->et))
 		return; /* forgotten meanwhile */
@@ -351,9 +351,9 @@ static void fd_fire(struct urt_loop *L, int fd, uint32_t revents)
 	}
 	struct urt_list *pos, *tmp;
 	urt__list_for_each_safe(pos, tmp, &e->waiters) {
-		struct urt__op *op = urt__container_of(pos, struct urt__op, ep.link);
-		if (revents & (op->ep.events | EPOLLERR | EPOLLHUP)) {
-			op->ep.revents = revents;
+		struct urt__op *op = urt__container_of(pos, struct urt__op, rd.link);
+		if (revents & (op->rd.events | EPOLLERR | EPOLLHUP)) {
+			op->rd.revents = revents;
 			op_done(L, op, 0);
 		}
 	}
@@ -361,9 +361,9 @@ static void fd_fire(struct urt_loop *L, int fd, uint32_t revents)
 		fd_arm(ep, e, fd); /* the others still wait (an error: they retry at the next event) */
 }
 
-void urt__epoll_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
+static void epoll_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
 {
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	if (!wait)
 		timeout_ns = 0;
 	if (!ep->armed && !L->inflight && timeout_ns == 0)
@@ -399,7 +399,7 @@ void urt__epoll_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
 	}
 }
 
-bool urt__epoll_busy(struct urt_loop *L)
+static bool epoll_busy(struct urt_loop *L)
 {
 	(void)L;
 	return false; /* nothing is ever queued for later submission */
@@ -407,9 +407,9 @@ bool urt__epoll_busy(struct urt_loop *L)
 
 /* urt_loop_fd: the epoll set itself is readable when an event is ready
    (a dup, so that the loop's close of its poll_fd leaves the set alone). */
-int urt__epoll_fd(struct urt_loop *L)
+static int epoll_fd(struct urt_loop *L)
 {
-	int fd = fcntl(L->ep->epfd, F_DUPFD_CLOEXEC, 0);
+	int fd = fcntl(URT__EP(L)->epfd, F_DUPFD_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -417,7 +417,7 @@ int urt__epoll_fd(struct urt_loop *L)
 
 int urt__epoll_fixed_fd(struct urt_loop *L, int fd)
 {
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	unsigned i = (unsigned)(fd - URT_FIXED_FD(0));
 	if (i >= ep->nfixed || ep->fixed[i] < 0)
 		return -EBADF;
@@ -430,7 +430,7 @@ int urt__epoll_fixed_close(struct urt_loop *L, int fd)
 	if (real < 0)
 		return real;
 	urt__epoll_forget(L, real);
-	L->ep->fixed[fd - URT_FIXED_FD(0)] = -1;
+	URT__EP(L)->fixed[fd - URT_FIXED_FD(0)] = -1;
 	return close(real) == 0 ? 0 : -errno;
 }
 
@@ -440,7 +440,7 @@ int urt__epoll_fixed_close(struct urt_loop *L, int fd)
    close its fds, as with io_uring. */
 int urt__epoll_fixed_set(struct urt_loop *L, unsigned first, const int *fds, unsigned n, bool whole)
 {
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	if (whole && !fds) {
 		if (!ep->fixed)
 			return -ENXIO;
@@ -492,7 +492,7 @@ int urt__epoll_fixed_set(struct urt_loop *L, unsigned first, const int *fds, uns
    misuse fails as with io_uring (-EBUSY, -ENXIO, -EFAULT). */
 int urt__epoll_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n)
 {
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	if (iov && ep->bufs)
 		return -EBUSY;
 	if (!iov) {
@@ -514,9 +514,37 @@ int urt__epoll_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n)
 /* Does [addr, addr + len) lie in registered buffer i? */
 bool urt__epoll_buffer_ok(struct urt_loop *L, int i, const void *addr, size_t len)
 {
-	struct urt__epoll *ep = L->ep;
+	struct urt__epoll *ep = URT__EP(L);
 	if (i < 0 || (unsigned)i >= ep->nbufs)
 		return false;
 	uintptr_t lo = (uintptr_t)ep->bufs[i].iov_base, a = (uintptr_t)addr;
 	return a >= lo && len <= ep->bufs[i].iov_len && a - lo <= ep->bufs[i].iov_len - len;
 }
+
+/* The table's fixed_real: the table's own dup (borrowed, not to close). */
+static int fixed_real(struct urt_loop *L, int fd, bool *owned)
+{
+	*owned = false;
+	return urt__epoll_fixed_fd(L, fd);
+}
+
+const struct urt__backend urt__backend_epoll = {
+	.name = "epoll",
+	.init = epoll_init,
+	.exit = epoll_exit,
+	.poll = epoll_poll,
+	.busy = epoll_busy,
+	.fd = epoll_fd,
+	.op_cancel = urt__epoll_op_cancel,
+	.cancel_fd = urt__epoll_cancel_fd,
+	.fd_closing = urt__epoll_forget,
+	.watch = urt__epoll_watch,
+	.io = urt__epoll_io,
+	.sock = urt__epoll_sock,
+	.register_buffers = urt__epoll_buffers,
+	.register_files = urt__epoll_fixed_set,
+	.fixed_close = urt__epoll_fixed_close,
+	.fixed_real = fixed_real,
+	/* no multishot requests, provided-buffer rings or messages between
+	   loops: the objects above fall back, the doorbell is an eventfd */
+};

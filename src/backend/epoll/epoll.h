@@ -20,7 +20,7 @@
 #define URT__EP_NWATCH 4 /* eventfd watches: the offload pool and the remote queue */
 
 struct ep_fd {
-	struct urt_list waiters; /* struct urt__op.ep.link */
+	struct urt_list waiters; /* struct urt__op.rd.link */
 	uint32_t armed;          /* one-shot: events the set holds for it (0: disarmed) */
 	bool added;              /* in the epoll set (one-shot records) */
 	bool et;                 /* made by urt (accept, socket): registered once,
@@ -57,6 +57,9 @@ struct urt__epoll {
 	struct epoll_event ev[URT__EP_NEVENTS];
 };
 
+/* the loop's epoll state: a pointer in the loop's backend room */
+#define URT__EP(L) (*(struct urt__epoll **)(void *)(L)->be_store)
+
 /* fd's record (made if `make`), or NULL (none, or no memory). */
 struct ep_fd *urt__ep_fd_slow(struct urt__epoll *ep, int fd, bool make);
 static inline struct ep_fd *urt__ep_fd(struct urt__epoll *ep, int fd, bool make)
@@ -85,16 +88,18 @@ bool urt__epoll_edge(struct urt_loop *L, int fd);
 int urt__epoll_cancel_fd(struct urt_loop *L, int fd);
 
 /* Wait (state WAIT_IO) until fd shows one of events (EPOLLIN, EPOLLOUT,
-   ...) or the wait is cancelled or times out. 0 (op->ep.revents says
+   ...) or the wait is cancelled or times out. 0 (op->rd.revents says
    what was seen), -EPERM when epoll cannot watch fd (a regular file), or
    the op's error (-ECANCELED, -ETIMEDOUT). */
 int urt__epoll_wait_fd(struct urt__op *op, int fd, uint32_t events);
 
-/* exec/offload.c: run fn(arg) on a worker and wait for it, also when the
-   caller is cancelled or its deadline passes while fn runs (then fn's
-   result is returned and the cancellation stays pending). A call still
-   queued when the cancellation comes is taken back: -ECANCELED or
-   -ETIMEDOUT, fn never runs. */
-int urt__offload_wait(void *(*fn)(void *), void *arg, void **result);
+/* the backend's table (loop.c) and the calls of it defined in io.c */
+extern const struct urt__backend urt__backend_epoll;
+void urt__epoll_op_cancel(urt_task *t);
+void urt__epoll_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background);
+int urt__epoll_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint64_t off,
+		  uint64_t off2, uint32_t len, uint32_t flags, uint32_t mode, int buf_index,
+		  bool nocancel);
+int urt__epoll_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags);
 
 #endif

@@ -23,8 +23,23 @@
 #include "core/core.h"
 
 /* the loop's struct io_uring (core.h keeps the room for it) */
-#define URT__RING(L) ((struct io_uring *)(void *)(L)->ring_store)
-_Static_assert(sizeof(struct io_uring) <= URT__RING_BYTES, "URT__RING_BYTES too small");
+#define URT__RING(L) ((struct io_uring *)(void *)(L)->be_store)
+_Static_assert(sizeof(struct io_uring) <= URT__BE_BYTES, "URT__BE_BYTES too small");
+
+/* user_data tags (op records are 8-byte aligned, so the low bits are free) */
+#define URT__UD_IGNORE 0u        /* a CQE nobody waits for (cancel requests) */
+#define URT__UD_LINK_TIMEOUT 1u  /* (op | 1): the linked timeout of op */
+#define URT__UD_MULTI 2u         /* (multi | 2): a CQE of a multishot request */
+#define URT__UD_BACKGROUND 3u    /* (multi | 3): the same, but not counted in inflight
+				   (the remote queue's doorbell: no task waits on it) */
+
+/* struct urt__multi's flags are the CQE's own */
+_Static_assert(URT__MORE == IORING_CQE_F_MORE, "URT__MORE");
+_Static_assert(URT__BUF == IORING_CQE_F_BUFFER && URT__BUF_SHIFT == IORING_CQE_BUFFER_SHIFT,
+	       "URT__BUF");
+/* the op record's timeout room holds a __kernel_timespec */
+_Static_assert(sizeof(((struct urt__op *)0)->ts) == sizeof(struct __kernel_timespec), "op ts");
+#define URT__OP_TS(op) ((struct __kernel_timespec *)(void *)(op)->ts)
 
 void urt__sq_make_room(struct urt_loop *L, unsigned need);
 void urt__reap(void);
@@ -33,9 +48,20 @@ void urt__sqe_queue(struct io_uring_sqe *sqe, uint64_t ud);
 /* Submit a cancel for every request whose user_data is ud (CQE ignored). */
 void urt__cancel_ud(uint64_t ud);
 int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe);
-/* acceptor.c: the close hook (URT__CLOSE_OBJECTS) of every live multishot
-   object; registered by acceptor.c and bufring.c when they make one. */
-void urt__multis_free_all(struct urt_loop *L);
+
+/* the backend's table (ring.c) and the calls of it defined elsewhere */
+extern const struct urt__backend urt__backend_uring;
+void urt__uring_op_cancel(urt_task *t);
+void urt__uring_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool background);
+int urt__uring_cancel_fd(struct urt_loop *L, int fd);
+void urt__uring_accept_multi(struct urt__multi *m, int fd, int flags);
+void urt__uring_recv_multi(struct urt__multi *m, int fd, unsigned bgid);
+void urt__uring_multi_cancel(struct urt__multi *m);
+int urt__uring_bufring_register(struct urt_loop *L, void **ring, size_t *ring_bytes, char *mem,
+				size_t buf_size, size_t stride, unsigned nbufs, uint16_t *bgid);
+void urt__uring_bufring_recycle(void *ring, char *buf, unsigned buf_size, uint16_t bid,
+				unsigned nbufs);
+void urt__uring_bufring_unregister(struct urt_loop *L, void *ring, size_t ring_bytes, int bgid);
 
 /* An SQE slot for op (need: free slots it will take), for urt__op_start*. */
 static inline struct io_uring_sqe *urt__op_sqe(struct urt_loop *L, urt_task *t,

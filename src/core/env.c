@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The environment knobs, read in one place (README, "Environment"): the
+ * rest of the library asks urt__env() and never calls getenv, so what a
+ * program's environment can change is all here. Read afresh at each call
+ * (when a loop or a runtime starts: cold), so a program, or a test, that
+ * sets one before its next urt_run is heard.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+struct urt__env urt__env(void)
+{
+	struct urt__env env;
+	const char *e = getenv("URT_BACKEND");
+	if (!e || !*e)
+		env.backend = URT__ENV_BE_ANY;
+	else if (!strcmp(e, "io_uring"))
+		env.backend = URT__ENV_BE_URING;
+	else if (!strcmp(e, "epoll"))
+		env.backend = URT__ENV_BE_EPOLL;
+	else
+		env.backend = URT__ENV_BE_BAD;
+	e = getenv("URT_RING_FLAGS");
+	env.ring_flags = e ? (unsigned)strtoul(e, NULL, 0) : 0;
+	e = getenv("URT_DEBUG");
+	env.debug = e && *e && *e != '0';
+	e = getenv("URT_DOORBELL");
+	env.doorbell_eventfd = e && !strcmp(e, "eventfd");
+	return env;
+}
