@@ -10,8 +10,8 @@
  *  - Actions return int (or ssize_t): >= 0 on success, a negative errno on
  *    failure. errno is never used as a result, with one exception: the
  *    calls that return a new task handle (urt_spawn, urt_spawn_attr,
- *    urt_loop_spawn, urt_group_spawn) return NULL and set errno, so that a
- *    handle can be passed on directly (urt_join(urt_spawn(f, a), &r)).
+ *    urt_loop_spawn, urt_group_spawn) return NULL and set errno: a handle
+ *    cannot also carry an error code.
  *  - Accessors return what they name (a pointer, a count, bool for
  *    predicates); their NULL means "none", not an error (urt_current
  *    outside a task).
@@ -43,8 +43,8 @@
  *    elsewhere they return -EPERM.
  *  - Buffers: an I/O call returns only once the kernel is done with its
  *    buffers, also when it is cancelled or times out, so stack buffers are
- *    fine. (Exceptions, each documented: urt_offload's arg, a
- *    urt_receiver_recv chunk.)
+ *    fine. (Exceptions, each documented: urt_offload's arg, the chunk
+ *    urt_receiver_recv lends, registered buffers.)
  *  - Everything runs on one thread per loop: urt objects belong to the loop
  *    that created them and must not be touched from other threads (the
  *    cross-loop urt_x* types and the thread-safe loop calls excepted).
@@ -522,37 +522,40 @@ URT_API int urt_deadline_push(int64_t timeout_ns);
 URT_API void urt_deadline_pop(void);
 
 /* ---------------------------------------------------------------------- */
-/* Futures, sync primitives and queues: single-loop and cross-loop twins  */
-/* (asyncio.Future, Lock, Semaphore, Event, Condition, Queue;           */
-/* concurrent.futures.Future and thread-safe queues)                     */
+/* Futures, sync primitives and queues, each with its cross-loop twin      */
+/* (asyncio.Future, Lock, Semaphore, Event, Condition, Queue;              */
+/* concurrent.futures.Future, thread-safe semaphores, events and queues)   */
 /*
- * Each kind comes in two types. The single-loop one (urt_future, urt_sem,
- * urt_event, urt_queue; also urt_mutex and urt_cond) is caller-owned
- * storage (_init, and _destroy where it holds memory), takes no lock, and
- * serves the tasks of one loop. Its cross-loop twin (urt_xfuture,
- * urt_xsem, urt_xevent, urt_xqueue) is a heap object (_new/_free) shared
- * by the tasks of any loops and by plain threads. Twins take their
- * arguments in the same order: the object, the item or value (out)
- * pointer, then timeout_ns.
+ * Single-loop types (urt_future, urt_mutex, urt_sem, urt_event, urt_cond,
+ * urt_queue): caller-owned and embeddable (_init; urt_queue, which holds
+ * memory, also _destroy); for the tasks of one loop; no lock taken. Waits
+ * are FIFO and fair: a release hands the resource (lock ownership, a
+ * permit, a queue item or a free slot) to the first waiter directly, so
+ * late arrivals never barge. Every wait takes timeout_ns (< 0: none) and
+ * honours deadline scopes and cancellation: -ETIMEDOUT / -ECANCELED, and
+ * the waiter leaves no trace. If a grant and a cancellation cross, the
+ * grant wins: the call succeeds and the cancellation is delivered at the
+ * task's next suspension point. Calls that do not wait never suspend and
+ * never check for cancellation. -EPERM outside a task, -EINVAL for NULL.
+ * Non-blocking tries are spelled _try_ (urt_mutex_try_lock,
+ * urt_sem_try_acquire, urt_queue_try_put/_try_get): -EBUSY / -EAGAIN
+ * instead of waiting.
  *
- * Non-blocking tries: the single-loop types have _try_ calls
- * (urt_mutex_try_lock, urt_sem_try_acquire, urt_queue_try_put/_try_get)
- * that return -EBUSY / -EAGAIN instead of waiting. The cross-loop types
- * have no _try_ calls: timeout_ns 0 is their try (-EAGAIN at once).
+ * Cross-loop twins (urt_xfuture, urt_xsem, urt_xevent, urt_xqueue), each
+ * declared next to its single-loop type: shared by tasks of any loops and
+ * by plain threads (not by a loop's own thread outside its tasks: -EPERM,
+ * it would stall that loop). Heap objects (_new/_free); the caller frees
+ * them when nobody uses them. A waiter on loop A woken from loop B
+ * resumes on A. Waits are FIFO, take timeout_ns (< 0: none) and, in a
+ * task, its cancellation and deadline scopes: -ETIMEDOUT / -ECANCELED,
+ * nothing taken. They have no _try_ calls: timeout_ns 0 is their try, a
+ * call that would wait returns -EAGAIN at once (the same for all four
+ * types). Each call is one mutex round trip, plus a wake-up through the
+ * waiter's loop when it must be woken.
+ *
+ * Twins take the same arguments in the same order: the object, the item
+ * or value (out) pointer, then timeout_ns.
  */
-
-/*
- * Caller-owned and embeddable; for the tasks of one loop. Waits are FIFO
- * and fair: a release hands the resource (lock ownership, a permit, a
- * queue item or a free slot) to the first waiter directly, so late
- * arrivals never barge. Every wait takes timeout_ns (< 0: none) and honours
- * deadline scopes and cancellation: -ETIMEDOUT / -ECANCELED, and the
- * waiter leaves no trace. If a grant and a cancellation cross, the grant
- * wins: the call succeeds and the cancellation is delivered at the task's
- * next suspension point. Calls that do not wait never suspend and never
- * check for cancellation. -EPERM outside a task, -EINVAL for NULL.
- */
-
 
 typedef struct urt_future {
 	struct urt_list waiters; /* private */
@@ -575,23 +578,8 @@ URT_API int urt_future_set(urt_future *f, int res, void *value);
 URT_API int urt_future_wait(urt_future *f, void **value, int64_t timeout_ns);
 
 URT_API bool urt_future_done(const urt_future *f);
-/*
- * Cross-loop primitives: shared by tasks of any loops and by plain threads
- * (not by a loop's own thread outside its tasks: -EPERM, it would stall
- * that loop). Heap objects; the caller frees them when nobody uses them.
- * A waiter on loop A woken from loop B resumes on A. Waits are FIFO, take
- * timeout_ns (< 0: none) and, in a task, its cancellation and deadline
- * scopes: -ETIMEDOUT / -ECANCELED, nothing taken. timeout_ns 0 on a call
- * that would wait: -EAGAIN at once (a try; the same for all four types).
- * Each call is one mutex round trip, plus
- * a wake-up through the waiter's loop when it must be woken.
- *
- * urt_xfuture: set once (res, value) from anywhere; wait returns res.
- * urt_xevent: set wakes all waiters and stays set until cleared.
- * urt_xsem: counting semaphore; release hands a permit to the first waiter.
- * urt_xqueue: bounded FIFO of pointers (cap >= 1); put waits while full,
- *   get while empty; items handed directly to a waiting getter.
- */
+
+/* urt_xfuture: set once (res, value) from anywhere; wait returns res. */
 typedef struct urt_xfuture urt_xfuture;
 URT_API int urt_xfuture_new(urt_xfuture **out);
 URT_API void urt_xfuture_free(urt_xfuture *f);
@@ -619,12 +607,13 @@ URT_API int urt_sem_acquire(urt_sem *s, int64_t timeout_ns);
 URT_API int urt_sem_try_acquire(urt_sem *s); /* 0 or -EAGAIN */
 URT_API int urt_sem_release(urt_sem *s);     /* 0 or -EOVERFLOW; any task may release */
 URT_API unsigned urt_sem_value(const urt_sem *s);
+
+/* urt_xsem: counting semaphore; release hands a permit to the first waiter. */
 typedef struct urt_xsem urt_xsem;
 URT_API int urt_xsem_new(unsigned count, urt_xsem **out);
 URT_API void urt_xsem_free(urt_xsem *s);
 URT_API int urt_xsem_acquire(urt_xsem *s, int64_t timeout_ns);
 URT_API int urt_xsem_release(urt_xsem *s); /* 0 or -EOVERFLOW */
-
 
 typedef struct urt_event {
 	bool set;                 /* private */
@@ -635,13 +624,14 @@ URT_API void urt_event_set(urt_event *e);   /* wakes every waiter; stays set */
 URT_API void urt_event_clear(urt_event *e);
 URT_API bool urt_event_is_set(const urt_event *e);
 URT_API int urt_event_wait(urt_event *e, int64_t timeout_ns);
+
+/* urt_xevent: set wakes all waiters and stays set until cleared. */
 typedef struct urt_xevent urt_xevent;
 URT_API int urt_xevent_new(urt_xevent **out);
 URT_API void urt_xevent_free(urt_xevent *e);
 URT_API void urt_xevent_set(urt_xevent *e);
 URT_API void urt_xevent_clear(urt_xevent *e);
 URT_API int urt_xevent_wait(urt_xevent *e, int64_t timeout_ns);
-
 
 typedef struct urt_cond {
 	struct urt_list waiters;  /* private */
@@ -681,6 +671,9 @@ URT_API int urt_queue_task_done(urt_queue *q); /* 0, -EINVAL if nothing is unfin
 URT_API int urt_queue_join(urt_queue *q, int64_t timeout_ns);
 URT_API void urt_queue_close(urt_queue *q);
 URT_API size_t urt_queue_len(const urt_queue *q);
+
+/* urt_xqueue: bounded FIFO of pointers (cap >= 1); put waits while full,
+   get while empty; items handed directly to a waiting getter. */
 typedef struct urt_xqueue urt_xqueue;
 URT_API int urt_xqueue_new(size_t cap, urt_xqueue **out);
 URT_API void urt_xqueue_free(urt_xqueue *q);
