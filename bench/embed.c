@@ -67,7 +67,7 @@ static void *foreign(void *arg)
 static int wait_done(void *arg)
 {
 	(void)arg;
-	return urt_future_wait(&done_f, -1, NULL);
+	return urt_future_wait(&done_f, NULL, -1);
 }
 
 static double urt_round_trip(urt_loop *L, long n)

@@ -96,7 +96,7 @@ static int fut_ponger(void *arg)
 {
 	(void)arg;
 	for (long i = 0; i < N; i++) {
-		if (urt_xfuture_wait(ping[i], -1, NULL) || urt_xfuture_set(pong[i], 0, NULL))
+		if (urt_xfuture_wait(ping[i], NULL, -1) || urt_xfuture_set(pong[i], 0, NULL))
 			return 1;
 	}
 	return 0;
@@ -117,7 +117,7 @@ static int future_main(void *arg)
 		return 1;
 	int64_t t0 = bench_now_ns();
 	for (long i = 0; i < N; i++) {
-		if (urt_xfuture_set(ping[i], 0, NULL) || urt_xfuture_wait(pong[i], -1, NULL))
+		if (urt_xfuture_set(ping[i], 0, NULL) || urt_xfuture_wait(pong[i], NULL, -1))
 			return 1;
 	}
 	*out = (double)(bench_now_ns() - t0) / (double)N;
@@ -139,7 +139,7 @@ static int consumer(void *arg)
 	(void)arg;
 	for (long i = 0; i < 10 * N; i++) {
 		void *it;
-		if (urt_xqueue_get(xq, -1, &it))
+		if (urt_xqueue_get(xq, &it, -1))
 			return 1;
 		bench_keep(it);
 	}

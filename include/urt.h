@@ -8,19 +8,56 @@
  *
  * Conventions (the whole API):
  *  - Actions return int (or ssize_t): >= 0 on success, a negative errno on
- *    failure. errno is never used as a result.
- *  - Predicates return bool.
+ *    failure. errno is never used as a result, with one exception: the
+ *    calls that return a new task handle (urt_spawn, urt_spawn_attr,
+ *    urt_loop_spawn, urt_group_spawn) return NULL and set errno: a handle
+ *    cannot also carry an error code.
+ *  - Accessors return what they name (a pointer, a count, bool for
+ *    predicates); their NULL means "none", not an error (urt_current
+ *    outside a task).
+ *  - void only for calls that cannot fail: _init of caller-owned storage,
+ *    setters and wake-ups (urt_event_set, urt_cancel, ...), and the
+ *    releases (_destroy, _free), which do nothing given NULL.
+ *  - Lifecycle, one pair per kind of object: _init/_destroy for storage
+ *    the caller owns (urt_queue, urt_stream; _init alone where nothing is
+ *    allocated: urt_mutex, urt_future, ...), _new/_free for objects the
+ *    library allocates (urt_xqueue, urt_acceptor, urt_bufring, ...).
+ *    _destroy and _free return void: releasing cannot fail. The one
+ *    exception is urt_loop_free, which returns int because it genuinely
+ *    can fail (-EBUSY while tasks are alive), and then frees nothing.
+ *  - Argument order: the object first and timeout_ns last, after any out
+ *    pointer, so a timed call is its untimed form plus a timeout
+ *    (urt_join(t, &r) / urt_wait_for(t, &r, timeout_ns)), and the
+ *    single-loop and cross-loop twins (urt_queue_get / urt_xqueue_get,
+ *    urt_future_wait / urt_xfuture_wait, ...) take the same arguments in
+ *    the same order. Calls named after a system call keep its order.
+ *  - Timeouts are int64_t nanoseconds: < 0 none (URT_FOREVER), 0 polls.
+ *    A non-blocking attempt is spelled _try_ (urt_mutex_try_lock,
+ *    urt_sem_try_acquire, urt_queue_try_get); the cross-loop types have
+ *    no _try_ calls: timeout_ns 0 is their try (-EAGAIN at once).
  *  - Every function that may suspend ("suspension point") returns
  *    -ECANCELED when the calling task has been cancelled, and -ETIMEDOUT
  *    when an enclosing deadline scope (urt_deadline_push) has expired.
  *  - Functions that suspend may only be called from inside a task (that is,
  *    from the function given to urt_run or urt_spawn, or anything it calls);
  *    elsewhere they return -EPERM.
+ *  - Buffers: an I/O call returns only once the kernel is done with its
+ *    buffers, also when it is cancelled or times out, so stack buffers are
+ *    fine. (Exceptions, each documented: urt_offload's arg, the chunk
+ *    urt_receiver_recv lends, registered buffers.)
  *  - Everything runs on one thread per loop: urt objects belong to the loop
- *    that created them and must not be touched from other threads.
+ *    that created them and must not be touched from other threads (the
+ *    cross-loop urt_x* types and the thread-safe loop calls excepted).
  *
- * The comments in this header are the reference documentation; README.md
- * has the overview and design notes.
+ * The header is ordered the way the API is learnt: loops; tasks; time and
+ * deadlines; futures, sync primitives and queues (each single-loop type
+ * next to its cross-loop twin); files; sockets; streams; the executor,
+ * signals and observability; and last what is specific to io_uring.
+ *
+ * The comments here state each contract briefly; doc/reference.md has one
+ * entry per function (return values, errnos, buffer lifetimes), and
+ * README.md the guide and design notes. Changes between versions:
+ * README.md, "CHANGES".
  */
 #ifndef URT_H
 #define URT_H
@@ -187,7 +224,8 @@ URT_API int urt_run_opts(const struct urt_options *opts, int (*main)(void *), vo
  *   them to the end first: cancel them and run_until/step). Other threads
  *   holding references (urt_loop_ref) keep the handle valid; their
  *   submissions are refused with -ESHUTDOWN.
- * urt_loop_spawn: urt_spawn from outside any task (NULL on error).
+ * urt_loop_spawn: urt_spawn from outside any task: NULL with errno set on
+ *   error, as urt_spawn (EINVAL for a NULL loop, EPERM from another thread).
  * urt_loop_run_until: run until t ends, then join it (*result); 0, -EINVAL
  *   (t not joinable), -EINTR (urt_loop_stop), -EDEADLK (t cannot end: the
  *   loop is deadlocked, by the rule under urt_run; the blocked tasks were
@@ -312,50 +350,6 @@ URT_API int urt_loop_index(void);
 URT_API urt_loop *urt_loops_least_loaded(void);
 URT_API int urt_spawn_on(urt_loop *loop, int (*fn)(void *), void *arg, urt_remote **out);
 
-/*
- * Cross-loop primitives: shared by tasks of any loops and by plain threads
- * (not by a loop's own thread outside its tasks: -EPERM, it would stall
- * that loop). Heap objects; the caller frees them when nobody uses them.
- * A waiter on loop A woken from loop B resumes on A. Waits are FIFO, take
- * timeout_ns (< 0: none) and, in a task, its cancellation and deadline
- * scopes: -ETIMEDOUT / -ECANCELED, nothing taken. timeout_ns 0 on a call
- * that would wait: -EAGAIN at once (a try; the same for all four types).
- * Each call is one mutex round trip, plus
- * a wake-up through the waiter's loop when it must be woken.
- *
- * urt_xfuture: set once (res, value) from anywhere; wait returns res.
- * urt_xevent: set wakes all waiters and stays set until cleared.
- * urt_xsem: counting semaphore; release hands a permit to the first waiter.
- * urt_xqueue: bounded FIFO of pointers (cap >= 1); put waits while full,
- *   get while empty; items handed directly to a waiting getter.
- */
-typedef struct urt_xfuture urt_xfuture;
-URT_API int urt_xfuture_new(urt_xfuture **out);
-URT_API void urt_xfuture_free(urt_xfuture *f);
-URT_API int urt_xfuture_set(urt_xfuture *f, int res, void *value); /* 0 or -EALREADY */
-URT_API int urt_xfuture_wait(urt_xfuture *f, int64_t timeout_ns, void **value);
-URT_API bool urt_xfuture_done(urt_xfuture *f);
-
-typedef struct urt_xevent urt_xevent;
-URT_API int urt_xevent_new(urt_xevent **out);
-URT_API void urt_xevent_free(urt_xevent *e);
-URT_API void urt_xevent_set(urt_xevent *e);
-URT_API void urt_xevent_clear(urt_xevent *e);
-URT_API int urt_xevent_wait(urt_xevent *e, int64_t timeout_ns);
-
-typedef struct urt_xsem urt_xsem;
-URT_API int urt_xsem_new(unsigned count, urt_xsem **out);
-URT_API void urt_xsem_free(urt_xsem *s);
-URT_API int urt_xsem_acquire(urt_xsem *s, int64_t timeout_ns);
-URT_API int urt_xsem_release(urt_xsem *s); /* 0 or -EOVERFLOW */
-
-typedef struct urt_xqueue urt_xqueue;
-URT_API int urt_xqueue_new(size_t cap, urt_xqueue **out);
-URT_API void urt_xqueue_free(urt_xqueue *q);
-URT_API int urt_xqueue_put(urt_xqueue *q, void *item, int64_t timeout_ns);
-URT_API int urt_xqueue_get(urt_xqueue *q, int64_t timeout_ns, void **item);
-URT_API size_t urt_xqueue_len(urt_xqueue *q);
-
 /* ---------------------------------------------------------------------- */
 /* Tasks                                                                   */
 
@@ -425,7 +419,7 @@ URT_API int urt_wait_any(urt_task *const *tasks, size_t n, int64_t timeout_ns);
  * call returns -ECANCELED. Otherwise as urt_join. In every case but -EINVAL
  * and -EDEADLK, t has been joined and released when this returns.
  */
-URT_API int urt_wait_for(urt_task *t, int64_t timeout_ns, int *result);
+URT_API int urt_wait_for(urt_task *t, int *result, int64_t timeout_ns);
 
 /*
  * Request cancellation of t. Delivered as -ECANCELED at t's current or next
@@ -485,8 +479,9 @@ URT_API void urt_group_init(urt_group *g);
 
 /* Spawn fn(arg) into g. The group owns the task: do not join or detach it;
    the handle stays valid (e.g. for urt_cancel) until urt_group_wait returns.
-   Returns NULL when out of memory, or when g is already cancelling its
-   members (a member failed or the waiter was cancelled). */
+   Returns NULL with errno set, as urt_spawn: ENOMEM, EAGAIN, EPERM, or
+   EINVAL (g is NULL, or already cancelling its members: a member failed
+   or the waiter was cancelled). */
 URT_API urt_task *urt_group_spawn(urt_group *g, int (*fn)(void *), void *arg);
 
 /*
@@ -527,7 +522,40 @@ URT_API int urt_deadline_push(int64_t timeout_ns);
 URT_API void urt_deadline_pop(void);
 
 /* ---------------------------------------------------------------------- */
-/* Futures                                                                 */
+/* Futures, sync primitives and queues, each with its cross-loop twin      */
+/* (asyncio.Future, Lock, Semaphore, Event, Condition, Queue;              */
+/* concurrent.futures.Future, thread-safe semaphores, events and queues)   */
+/*
+ * Single-loop types (urt_future, urt_mutex, urt_sem, urt_event, urt_cond,
+ * urt_queue): caller-owned and embeddable (_init; urt_queue, which holds
+ * memory, also _destroy); for the tasks of one loop; no lock taken. Waits
+ * are FIFO and fair: a release hands the resource (lock ownership, a
+ * permit, a queue item or a free slot) to the first waiter directly, so
+ * late arrivals never barge. Every wait takes timeout_ns (< 0: none) and
+ * honours deadline scopes and cancellation: -ETIMEDOUT / -ECANCELED, and
+ * the waiter leaves no trace. If a grant and a cancellation cross, the
+ * grant wins: the call succeeds and the cancellation is delivered at the
+ * task's next suspension point. Calls that do not wait never suspend and
+ * never check for cancellation. -EPERM outside a task, -EINVAL for NULL.
+ * Non-blocking tries are spelled _try_ (urt_mutex_try_lock,
+ * urt_sem_try_acquire, urt_queue_try_put/_try_get): -EBUSY / -EAGAIN
+ * instead of waiting.
+ *
+ * Cross-loop twins (urt_xfuture, urt_xsem, urt_xevent, urt_xqueue), each
+ * declared next to its single-loop type: shared by tasks of any loops and
+ * by plain threads (not by a loop's own thread outside its tasks: -EPERM,
+ * it would stall that loop). Heap objects (_new/_free); the caller frees
+ * them when nobody uses them. A waiter on loop A woken from loop B
+ * resumes on A. Waits are FIFO, take timeout_ns (< 0: none) and, in a
+ * task, its cancellation and deadline scopes: -ETIMEDOUT / -ECANCELED,
+ * nothing taken. They have no _try_ calls: timeout_ns 0 is their try, a
+ * call that would wait returns -EAGAIN at once (the same for all four
+ * types). Each call is one mutex round trip, plus a wake-up through the
+ * waiter's loop when it must be woken.
+ *
+ * Twins take the same arguments in the same order: the object, the item
+ * or value (out) pointer, then timeout_ns.
+ */
 
 typedef struct urt_future {
 	struct urt_list waiters; /* private */
@@ -547,24 +575,18 @@ URT_API int urt_future_set(urt_future *f, int res, void *value);
 /* Wait (timeout_ns < 0: forever) until f is set. Returns the res given to
    urt_future_set and stores the pointer in *value (if value is non-NULL); or
    -ETIMEDOUT, -ECANCELED (f is left as it was). */
-URT_API int urt_future_wait(urt_future *f, int64_t timeout_ns, void **value);
+URT_API int urt_future_wait(urt_future *f, void **value, int64_t timeout_ns);
 
 URT_API bool urt_future_done(const urt_future *f);
 
-/* ---------------------------------------------------------------------- */
-/* Sync primitives and queues (asyncio.Lock, Semaphore, Event, Condition,  */
-/* Queue)                                                                  */
-/*
- * Caller-owned and embeddable; for the tasks of one loop. Waits are FIFO
- * and fair: a release hands the resource (lock ownership, a permit, a
- * queue item or a free slot) to the first waiter directly, so late
- * arrivals never barge. Every wait takes timeout_ns (< 0: none) and honours
- * deadline scopes and cancellation: -ETIMEDOUT / -ECANCELED, and the
- * waiter leaves no trace. If a grant and a cancellation cross, the grant
- * wins: the call succeeds and the cancellation is delivered at the task's
- * next suspension point. Calls that do not wait never suspend and never
- * check for cancellation. -EPERM outside a task, -EINVAL for NULL.
- */
+/* urt_xfuture: set once (res, value) from anywhere; wait returns res. */
+typedef struct urt_xfuture urt_xfuture;
+URT_API int urt_xfuture_new(urt_xfuture **out);
+URT_API void urt_xfuture_free(urt_xfuture *f);
+URT_API int urt_xfuture_set(urt_xfuture *f, int res, void *value); /* 0 or -EALREADY */
+URT_API int urt_xfuture_wait(urt_xfuture *f, void **value, int64_t timeout_ns);
+URT_API bool urt_xfuture_done(urt_xfuture *f);
+
 typedef struct urt_mutex {
 	urt_task *owner;          /* private */
 	struct urt_list waiters;  /* private */
@@ -572,7 +594,7 @@ typedef struct urt_mutex {
 URT_API void urt_mutex_init(urt_mutex *m);
 /* 0 (now the owner), -ETIMEDOUT, -ECANCELED, -EDEADLK (already the owner) */
 URT_API int urt_mutex_lock(urt_mutex *m, int64_t timeout_ns);
-URT_API int urt_mutex_trylock(urt_mutex *m); /* 0, -EBUSY, -EDEADLK */
+URT_API int urt_mutex_try_lock(urt_mutex *m); /* 0, -EBUSY, -EDEADLK */
 URT_API int urt_mutex_unlock(urt_mutex *m);  /* 0, -EPERM (not the owner) */
 URT_API bool urt_mutex_locked(const urt_mutex *m);
 
@@ -586,6 +608,13 @@ URT_API int urt_sem_try_acquire(urt_sem *s); /* 0 or -EAGAIN */
 URT_API int urt_sem_release(urt_sem *s);     /* 0 or -EOVERFLOW; any task may release */
 URT_API unsigned urt_sem_value(const urt_sem *s);
 
+/* urt_xsem: counting semaphore; release hands a permit to the first waiter. */
+typedef struct urt_xsem urt_xsem;
+URT_API int urt_xsem_new(unsigned count, urt_xsem **out);
+URT_API void urt_xsem_free(urt_xsem *s);
+URT_API int urt_xsem_acquire(urt_xsem *s, int64_t timeout_ns);
+URT_API int urt_xsem_release(urt_xsem *s); /* 0 or -EOVERFLOW */
+
 typedef struct urt_event {
 	bool set;                 /* private */
 	struct urt_list waiters;  /* private */
@@ -595,6 +624,14 @@ URT_API void urt_event_set(urt_event *e);   /* wakes every waiter; stays set */
 URT_API void urt_event_clear(urt_event *e);
 URT_API bool urt_event_is_set(const urt_event *e);
 URT_API int urt_event_wait(urt_event *e, int64_t timeout_ns);
+
+/* urt_xevent: set wakes all waiters and stays set until cleared. */
+typedef struct urt_xevent urt_xevent;
+URT_API int urt_xevent_new(urt_xevent **out);
+URT_API void urt_xevent_free(urt_xevent *e);
+URT_API void urt_xevent_set(urt_xevent *e);
+URT_API void urt_xevent_clear(urt_xevent *e);
+URT_API int urt_xevent_wait(urt_xevent *e, int64_t timeout_ns);
 
 typedef struct urt_cond {
 	struct urt_list waiters;  /* private */
@@ -634,6 +671,15 @@ URT_API int urt_queue_task_done(urt_queue *q); /* 0, -EINVAL if nothing is unfin
 URT_API int urt_queue_join(urt_queue *q, int64_t timeout_ns);
 URT_API void urt_queue_close(urt_queue *q);
 URT_API size_t urt_queue_len(const urt_queue *q);
+
+/* urt_xqueue: bounded FIFO of pointers (cap >= 1); put waits while full,
+   get while empty; items handed directly to a waiting getter. */
+typedef struct urt_xqueue urt_xqueue;
+URT_API int urt_xqueue_new(size_t cap, urt_xqueue **out);
+URT_API void urt_xqueue_free(urt_xqueue *q);
+URT_API int urt_xqueue_put(urt_xqueue *q, void *item, int64_t timeout_ns);
+URT_API int urt_xqueue_get(urt_xqueue *q, void **item, int64_t timeout_ns);
+URT_API size_t urt_xqueue_len(urt_xqueue *q);
 
 /* ---------------------------------------------------------------------- */
 /* Operations                                                              */
@@ -900,7 +946,7 @@ typedef struct urt_stream {
 	size_t rcap, rpos, rlen;   /* private: unread data is rbuf[rpos, rlen) */
 	size_t wcap, wlen;         /* private */
 	void *rtask, *wtask;       /* private: task with a read/write in flight */
-	void *closer;              /* private: task in urt_stream_free */
+	void *closer;              /* private: task in urt_stream_destroy */
 } urt_stream;
 
 /* Set up a stream on fd with read/write buffers of rbuf/wbuf bytes (0: 64 KiB;
@@ -911,8 +957,9 @@ URT_API int urt_stream_init(urt_stream *s, int fd, size_t rbuf, size_t wbuf);
 /* Free the buffers (unflushed output is dropped: flush first). A read or
    write that another task has in flight on s is cancelled first (it
    returns -ECANCELED) and waited for, so the kernel never writes into a
-   freed buffer; called from a task, this may therefore suspend. */
-URT_API void urt_stream_free(urt_stream *s);
+   freed buffer; called from a task, this may therefore suspend. Safe on a
+   stream whose init failed, twice, and on NULL. (Was urt_stream_free.) */
+URT_API void urt_stream_destroy(urt_stream *s);
 
 /* Up to n bytes: buffered ones, else what one read returns. 0 at EOF. */
 URT_API ssize_t urt_stream_read(urt_stream *s, void *buf, size_t n);

@@ -126,7 +126,7 @@ static int fut_rc = 1;
 static int future_waiter(void *arg)
 {
 	(void)arg;
-	fut_rc = urt_future_wait(&fut, URT_FOREVER, NULL);
+	fut_rc = urt_future_wait(&fut, NULL, URT_FOREVER);
 	return 3;
 }
 
@@ -506,7 +506,7 @@ static int wf_waiter(void *arg)
 {
 	(void)arg;
 	urt_task *t = spawn_ok(wf_inner_task, NULL);
-	wf_ret = urt_wait_for(t, SEC(20), NULL);
+	wf_ret = urt_wait_for(t, NULL, SEC(20));
 	return 0;
 }
 

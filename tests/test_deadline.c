@@ -180,7 +180,7 @@ static int main_deadline_everywhere(void *arg)
 	cr_assert_not(urt_task_done(t));
 
 	OK(urt_deadline_push(MS(10)));
-	cr_assert_eq(urt_future_wait(&never, URT_FOREVER, NULL), -ETIMEDOUT);
+	cr_assert_eq(urt_future_wait(&never, NULL, URT_FOREVER), -ETIMEDOUT);
 	urt_deadline_pop();
 	cr_assert_not(urt_future_done(&never));
 
@@ -215,7 +215,7 @@ static int main_deadline_future_ok(void *arg)
 	urt_future_init(&never);
 	urt_task *s = spawn_ok(setter, NULL);
 	OK(urt_deadline_push(SEC(5)));
-	cr_assert_eq(urt_future_wait(&never, URT_FOREVER, NULL), 8);
+	cr_assert_eq(urt_future_wait(&never, NULL, URT_FOREVER), 8);
 	urt_deadline_pop();
 	cr_assert_eq(join_ok(s), 0);
 	return 0;

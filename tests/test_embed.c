@@ -143,7 +143,9 @@ static void *other_thread(void *arg)
 	(void)arg;
 	CHECK(urt_loop_step(misuse_loop), -EPERM);
 	CHECK(urt_loop_free(misuse_loop), -EPERM);
+	errno = 0;
 	cr_assert_null(urt_loop_spawn(misuse_loop, sleeper, NULL));
+	cr_assert_eq(errno, EPERM); /* NULL + errno, as urt_spawn */
 	return NULL;
 }
 
@@ -158,6 +160,9 @@ Test(embed, misuse_gives_errno)
 	cr_assert_eq(pthread_create(&th, NULL, other_thread, NULL), 0);
 	pthread_join(th, NULL);
 	CHECK(urt_loop_step(NULL), -EINVAL);
+	errno = 0;
+	cr_assert_null(urt_loop_spawn(NULL, sleeper, NULL));
+	cr_assert_eq(errno, EINVAL);
 	CHECK(urt_loop_run_until(misuse_loop, NULL, NULL), -EINVAL);
 	OK(urt_loop_free(misuse_loop));
 	CHECK(urt_loop_submit(NULL, sleeper, NULL, NULL), -EINVAL);

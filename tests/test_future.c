@@ -15,13 +15,13 @@ static int main_set_before_wait(void *arg)
 	OK(urt_future_set(&F, 7, &payload_a));
 	cr_assert(urt_future_done(&F));
 	void *v = NULL;
-	cr_assert_eq(urt_future_wait(&F, URT_FOREVER, &v), 7);
+	cr_assert_eq(urt_future_wait(&F, &v, URT_FOREVER), 7);
 	cr_assert_eq(v, &payload_a);
 	/* Waiting again returns the same result; timeout 0 does not matter. */
 	v = NULL;
-	cr_assert_eq(urt_future_wait(&F, 0, &v), 7);
+	cr_assert_eq(urt_future_wait(&F, &v, 0), 7);
 	cr_assert_eq(v, &payload_a);
-	cr_assert_eq(urt_future_wait(&F, MS(1), NULL), 7);
+	cr_assert_eq(urt_future_wait(&F, NULL, MS(1)), 7);
 	return 0;
 }
 
@@ -40,7 +40,7 @@ static int w_woken;
 static int waiter(void *arg)
 {
 	int i = (int)(intptr_t)arg;
-	w_res[i] = urt_future_wait(&F, URT_FOREVER, &w_val[i]);
+	w_res[i] = urt_future_wait(&F, &w_val[i], URT_FOREVER);
 	w_woken++;
 	return 0;
 }
@@ -83,7 +83,7 @@ static int main_set_from_task(void *arg)
 	urt_future_init(&F);
 	urt_task *s = spawn_ok(setter, NULL);
 	void *v = &payload_a;
-	cr_assert_eq(urt_future_wait(&F, SEC(10), &v), 3);
+	cr_assert_eq(urt_future_wait(&F, &v, SEC(10)), 3);
 	cr_assert_null(v);
 	cr_assert_eq(join_ok(s), 0);
 	return 0;
@@ -104,7 +104,7 @@ static int main_set_twice(void *arg)
 	cr_assert_eq(urt_future_set(&F, 2, &payload_b), -EALREADY);
 	cr_assert_eq(urt_future_set(&F, -EIO, NULL), -EALREADY);
 	void *v = NULL;
-	cr_assert_eq(urt_future_wait(&F, URT_FOREVER, &v), 1);
+	cr_assert_eq(urt_future_wait(&F, &v, URT_FOREVER), 1);
 	cr_assert_eq(v, &payload_a);
 	return 0;
 }
@@ -139,14 +139,14 @@ static int main_wait_timeout(void *arg)
 	urt_future_init(&F);
 	int64_t t0 = urt_now_ns();
 	void *v = &payload_a;
-	cr_assert_eq(urt_future_wait(&F, MS(20), &v), -ETIMEDOUT);
+	cr_assert_eq(urt_future_wait(&F, &v, MS(20)), -ETIMEDOUT);
 	cr_assert_geq(urt_now_ns() - t0, MS(20));
 	cr_assert_eq(v, &payload_a, "value written on timeout");
 	cr_assert_not(urt_future_done(&F));
-	cr_assert_eq(urt_future_wait(&F, 0, NULL), -ETIMEDOUT);
+	cr_assert_eq(urt_future_wait(&F, NULL, 0), -ETIMEDOUT);
 	/* Still usable after the timeouts. */
 	OK(urt_future_set(&F, 9, NULL));
-	cr_assert_eq(urt_future_wait(&F, MS(20), NULL), 9);
+	cr_assert_eq(urt_future_wait(&F, NULL, MS(20)), 9);
 	return 0;
 }
 
@@ -162,7 +162,7 @@ static int timed_rc = 1;
 static int timed_waiter(void *arg)
 {
 	(void)arg;
-	timed_rc = urt_future_wait(&F, MS(5), NULL);
+	timed_rc = urt_future_wait(&F, NULL, MS(5));
 	/* Then sleep: a stale wake-up would end this sleep early. */
 	int64_t t0 = urt_now_ns();
 	int rc = urt_sleep_ns(MS(40));
@@ -234,7 +234,7 @@ static int main_preset(void *arg)
 {
 	(void)arg;
 	void *v = NULL;
-	cr_assert_eq(urt_future_wait(&pre, URT_FOREVER, &v), 4);
+	cr_assert_eq(urt_future_wait(&pre, &v, URT_FOREVER), 4);
 	cr_assert_eq(v, &payload_b);
 	return 0;
 }
@@ -252,7 +252,7 @@ Test(future, set_outside_task)
 Test(future, wait_outside_task_eperm)
 {
 	urt_future_init(&pre);
-	cr_assert_eq(urt_future_wait(&pre, MS(1), NULL), -EPERM);
+	cr_assert_eq(urt_future_wait(&pre, NULL, MS(1)), -EPERM);
 }
 
 /* Chain of futures: each task waits on its predecessor's future. */
@@ -263,7 +263,7 @@ static int chain_link(void *arg)
 {
 	int i = (int)(intptr_t)arg;
 	void *v;
-	int r = urt_future_wait(&chain_f[i], URT_FOREVER, &v);
+	int r = urt_future_wait(&chain_f[i], &v, URT_FOREVER);
 	cr_assert_eq(r, i);
 	return urt_future_set(&chain_f[i + 1], r + 1, v);
 }
@@ -279,7 +279,7 @@ static int main_chain(void *arg)
 	OK(urt_yield());
 	OK(urt_future_set(&chain_f[0], 0, &payload_a));
 	void *v = NULL;
-	cr_assert_eq(urt_future_wait(&chain_f[CHAIN], URT_FOREVER, &v), CHAIN);
+	cr_assert_eq(urt_future_wait(&chain_f[CHAIN], &v, URT_FOREVER), CHAIN);
 	cr_assert_eq(v, &payload_a);
 	cr_assert_eq(urt_join_all(t, CHAIN, NULL), 0);
 	return 0;

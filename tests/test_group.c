@@ -114,7 +114,12 @@ static int main_group_fail_no_waiter(void *arg)
 	/* Already cancelled, before anyone waits. */
 	cr_assert_eq(member_rc[0], -ECANCELED);
 	cr_assert_eq(member_rc[2], -ECANCELED);
+	errno = 0;
 	cr_assert_null(urt_group_spawn(&g, late_member, NULL));
+	cr_assert_eq(errno, EINVAL); /* NULL + errno, as urt_spawn */
+	errno = 0;
+	cr_assert_null(urt_group_spawn(NULL, late_member, NULL));
+	cr_assert_eq(errno, EINVAL);
 	cr_assert_eq(urt_group_wait(&g), -EIO);
 	cr_assert_eq(late_flag, 0);
 	return 0;

@@ -118,7 +118,7 @@ static int main_wait_for_expiry(void *arg)
 	urt_task *t = spawn_ok(wf_slow, NULL);
 	int res = 1234;
 	int64_t t0 = urt_now_ns();
-	cr_assert_eq(urt_wait_for(t, MS(20), &res), -ETIMEDOUT);
+	cr_assert_eq(urt_wait_for(t, &res, MS(20)), -ETIMEDOUT);
 	cr_assert_geq(urt_now_ns() - t0, MS(20));
 	cr_assert_eq(wf_inner_rc, -ECANCELED);
 	cr_assert_eq(wf_inner_cleanup, 1, "inner clean-up did not run before wait_for returned");
@@ -138,15 +138,15 @@ static int main_wait_for_success(void *arg)
 	(void)arg;
 	urt_task *t = spawn_ok(maybe_fail, (void *)(intptr_t)66);
 	int res = 0;
-	cr_assert_eq(urt_wait_for(t, SEC(10), &res), 0);
+	cr_assert_eq(urt_wait_for(t, &res, SEC(10)), 0);
 	cr_assert_eq(res, 66);
 	/* Negative timeout: no timeout. */
 	t = spawn_ok(maybe_fail, (void *)(intptr_t)67);
-	cr_assert_eq(urt_wait_for(t, URT_FOREVER, &res), 0);
+	cr_assert_eq(urt_wait_for(t, &res, URT_FOREVER), 0);
 	cr_assert_eq(res, 67);
 	/* Failing task: wait_for returns 0, the error is in *result. */
 	t = spawn_ok(maybe_fail, (void *)(intptr_t)-EIO);
-	cr_assert_eq(urt_wait_for(t, SEC(10), &res), 0);
+	cr_assert_eq(urt_wait_for(t, &res, SEC(10)), 0);
 	cr_assert_eq(res, -EIO);
 	return 0;
 }
@@ -159,8 +159,8 @@ Test(join, wait_for_success)
 static int main_wait_for_misuse(void *arg)
 {
 	(void)arg;
-	cr_assert_eq(urt_wait_for(NULL, MS(1), NULL), -EINVAL);
-	cr_assert_eq(urt_wait_for(urt_current(), MS(1), NULL), -EDEADLK);
+	cr_assert_eq(urt_wait_for(NULL, NULL, MS(1)), -EINVAL);
+	cr_assert_eq(urt_wait_for(urt_current(), NULL, MS(1)), -EDEADLK);
 	return 0;
 }
 

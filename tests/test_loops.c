@@ -208,7 +208,7 @@ static int fut_waiter(void *arg)
 {
 	(void)arg;
 	void *v = NULL;
-	int r = urt_xfuture_wait(fut, -1, &v);
+	int r = urt_xfuture_wait(fut, &v, -1);
 	if (r == 5 && v == &fut && urt_loop_index() == 1)
 		atomic_fetch_add(&woke_right, 1);
 	else
@@ -250,7 +250,7 @@ static int t_future(void *arg)
 		     atomic_load(&woke_wrong));
 	cr_assert(urt_xfuture_done(fut));
 	void *v;
-	cr_assert_eq(urt_xfuture_wait(fut, 0, &v), 5); /* set: no wait */
+	cr_assert_eq(urt_xfuture_wait(fut, &v, 0), 5); /* set: no wait */
 	urt_xfuture_free(fut);
 	return 0;
 }
@@ -282,7 +282,7 @@ static int consumer(void *arg)
 	int n = 0;
 	for (;;) {
 		void *it;
-		OK(urt_xqueue_get(q, -1, &it));
+		OK(urt_xqueue_get(q, &it, -1));
 		intptr_t v = (intptr_t)it;
 		if (v == 0)
 			return n; /* end marker */
@@ -329,8 +329,8 @@ static int t_queue(void *arg)
 	/* full and empty with timeout 0 and with a timeout */
 	cr_assert_eq(urt_xqueue_len(q), 0u);
 	void *it;
-	cr_assert_eq(urt_xqueue_get(q, 0, &it), -EAGAIN);
-	cr_assert_eq(urt_xqueue_get(q, 10 * URT_NS_PER_MS, &it), -ETIMEDOUT);
+	cr_assert_eq(urt_xqueue_get(q, &it, 0), -EAGAIN);
+	cr_assert_eq(urt_xqueue_get(q, &it, 10 * URT_NS_PER_MS), -ETIMEDOUT);
 	for (int i = 0; i < 16; i++)
 		OK(urt_xqueue_put(q, &it, 0));
 	cr_assert_eq(urt_xqueue_put(q, &it, 0), -EAGAIN);
@@ -352,7 +352,7 @@ static urt_xfuture *never;
 static int wait_never(void *arg)
 {
 	(void)arg;
-	return urt_xfuture_wait(never, -1, NULL); /* -ECANCELED */
+	return urt_xfuture_wait(never, NULL, -1); /* -ECANCELED */
 }
 
 static int slow(void *arg)
@@ -382,7 +382,7 @@ static int t_cancel(void *arg)
 	OK(urt_remote_wait(h, &res));
 	cr_assert_eq(res, 9);
 	/* waits on the cross-loop primitives honour timeouts and cancellation */
-	cr_assert_eq(urt_xfuture_wait(never, 5 * URT_NS_PER_MS, NULL), -ETIMEDOUT);
+	cr_assert_eq(urt_xfuture_wait(never, NULL, 5 * URT_NS_PER_MS), -ETIMEDOUT);
 	urt_xsem *s;
 	OK(urt_xsem_new(0, &s));
 	cr_assert_eq(urt_xsem_acquire(s, 0), -EAGAIN);
@@ -454,7 +454,7 @@ Test(loops, semaphore_excludes_across_loops_event_releases_all)
 static void *thread_waiter(void *arg)
 {
 	void *v = NULL;
-	intptr_t r = urt_xfuture_wait(arg, 5 * URT_NS_PER_SEC, &v);
+	intptr_t r = urt_xfuture_wait(arg, &v, 5 * URT_NS_PER_SEC);
 	return (void *)r;
 }
 
@@ -487,7 +487,7 @@ static urt_xfuture *blocker;
 static int block_fut(void *arg)
 {
 	(void)arg;
-	if (urt_xfuture_wait(blocker, -1, NULL) == -ECANCELED)
+	if (urt_xfuture_wait(blocker, NULL, -1) == -ECANCELED)
 		atomic_fetch_add(&ended_cancelled, 1);
 	return 0;
 }

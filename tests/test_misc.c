@@ -141,7 +141,7 @@ static int main_detach_misuse(void *arg)
 	/* t is still sleeping, so the handle is still valid. */
 	cr_assert_eq(urt_detach(t), -EINVAL);
 	cr_assert_eq(urt_join(t, NULL), -EINVAL);
-	cr_assert_eq(urt_wait_for(t, MS(1), NULL), -EINVAL);
+	cr_assert_eq(urt_wait_for(t, NULL, MS(1)), -EINVAL);
 	OK(urt_sleep_ns(MS(60)));
 	cr_assert_eq(det_done, 1);
 
@@ -308,7 +308,7 @@ static int main_deadlock(void *arg)
 {
 	(void)arg;
 	urt_future_init(&never);
-	dl_main_rc = urt_future_wait(&never, URT_FOREVER, NULL);
+	dl_main_rc = urt_future_wait(&never, NULL, URT_FOREVER);
 	return 77; /* returned only after the deadlock was detected */
 }
 
@@ -323,7 +323,7 @@ static int dl_child_rc = 1;
 static int dl_child(void *arg)
 {
 	(void)arg;
-	dl_child_rc = urt_future_wait(&never, URT_FOREVER, NULL);
+	dl_child_rc = urt_future_wait(&never, NULL, URT_FOREVER);
 	return 0;
 }
 
@@ -356,7 +356,7 @@ static int main_not_deadlock(void *arg)
 	(void)arg;
 	urt_future_init(&never);
 	urt_task *t = spawn_ok(waker, NULL);
-	cr_assert_eq(urt_future_wait(&never, URT_FOREVER, NULL), 1);
+	cr_assert_eq(urt_future_wait(&never, NULL, URT_FOREVER), 1);
 	return join_ok(t);
 }
 

@@ -707,7 +707,7 @@ static int sock_close_recv_main(void *arg)
 	cr_assert_eq(errno, EBADF);
 	p.sfd = -1;
 	int res = 0;
-	OK(urt_wait_for(t, SEC(10), &res)); /* hang guard */
+	OK(urt_wait_for(t, &res, SEC(10))); /* hang guard */
 	CHECK(res, -ECANCELED);
 	CHECK(b.r, -ECANCELED);
 	/* The peer sees the close as EOF. */
@@ -740,7 +740,7 @@ static int sock_close_accept_main(void *arg)
 	cr_assert_eq(errno, EBADF);
 	for (int i = 0; i < 3; i++) {
 		int res = 0;
-		OK(urt_wait_for(t[i], SEC(10), &res));
+		OK(urt_wait_for(t[i], &res, SEC(10)));
 		CHECK(res, -ECANCELED);
 	}
 	/* The port is no longer listening. */

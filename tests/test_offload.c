@@ -187,7 +187,7 @@ static void join_all_guarded(urt_task **t, int n)
 	for (int i = 0; i < n; i++) {
 		int res = -1;
 		int64_t left = end - urt_now_ns();
-		int rc = urt_wait_for(t[i], left > 0 ? left : 0, &res);
+		int rc = urt_wait_for(t[i], &res, left > 0 ? left : 0);
 		cr_assert_eq(rc, 0, "task %d never finished (lost wake-up?)", i);
 		cr_assert_eq(res, 0);
 	}

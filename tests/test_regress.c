@@ -210,7 +210,7 @@ static int do_wait(struct wctx *w)
 	switch (w->kind) {
 	case K_WAIT_FOR: {
 		urt_task *c = spawn_ok(sleep_20_return_7, NULL);
-		r = urt_wait_for(c, to, &res);
+		r = urt_wait_for(c, &res, to);
 		if (r == 0)
 			cr_assert_eq(res, 7);
 		break;
@@ -227,7 +227,7 @@ static int do_wait(struct wctx *w)
 		break;
 	}
 	case K_FUTURE:
-		r = urt_future_wait(&w->f, to, &v);
+		r = urt_future_wait(&w->f, &v, to);
 		if (r >= 0) {
 			cr_assert_eq(r, 5);
 			cr_assert_eq(v, (void *)w);
@@ -451,7 +451,7 @@ struct fut_waiter {
 static int future_then_sleep(void *arg)
 {
 	struct fut_waiter *fw = arg;
-	fw->rc = urt_future_wait(&fw->f, -1, &fw->v);
+	fw->rc = urt_future_wait(&fw->f, &fw->v, -1);
 	fw->after = urt_sleep_ms(200);
 	return 0;
 }
@@ -558,7 +558,7 @@ static int wait_with_cleanup(void *arg)
 	}
 	if (cl->how == C_WAIT_FOR) {
 		int res;
-		cl->rc = urt_wait_for(c, MS(5), &res);
+		cl->rc = urt_wait_for(c, &res, MS(5));
 	} else {
 		OK(urt_deadline_push(MS(5)));
 		int res;
@@ -761,7 +761,7 @@ static int t_receiver_free_waiting(void *arg)
 	cr_assert_not(urt_task_done(t));
 	urt_receiver_free(x.r);
 	int res;
-	OK(urt_wait_for(t, SEC(5), &res)); /* woken, not left hanging */
+	OK(urt_wait_for(t, &res, SEC(5))); /* woken, not left hanging */
 	CHECK(x.n, -ECANCELED);
 	OK(x.after);
 	/* the socket is still the caller's and still works */
@@ -838,7 +838,7 @@ static int t_acceptor_free_waiting(void *arg)
 	urt_cancel(t[2]); /* cancelling one afterwards must not touch the freed acceptor */
 	for (int i = 0; i < 3; i++) {
 		int res;
-		OK(urt_wait_for(t[i], SEC(5), &res));
+		OK(urt_wait_for(t[i], &res, SEC(5)));
 		CHECK(x[i].rc, -ECANCELED);
 		OK(x[i].after); /* for t[2], its -ECANCELED was the delivery */
 	}
@@ -990,7 +990,7 @@ Test(regress, acceptor_error_lost_when_cancelled)
 	RUN(t_acceptor_error_cancel, NULL);
 }
 
-/* urt_stream_free while another task's read is in flight into the stream's
+/* urt_stream_destroy while another task's read is in flight into the stream's
    buffer: the read went on into freed memory (and took the next bytes the
    peer sent). The read is cancelled and waited for before the free. */
 struct sreader {
@@ -1006,7 +1006,7 @@ static int stream_reader(void *arg)
 	return 0;
 }
 
-static int t_stream_free_reading(void *arg)
+static int t_stream_destroy_reading(void *arg)
 {
 	(void)arg;
 	int sv[2];
@@ -1015,8 +1015,8 @@ static int t_stream_free_reading(void *arg)
 	OK(urt_stream_init(&r.st, sv[0], 4096, 4096));
 	urt_task *t = spawn_ok(stream_reader, &r);
 	OK(urt_sleep_ms(5)); /* t's recv into the stream's buffer is in flight */
-	urt_stream_free(&r.st);
-	cr_assert(urt_task_done(t), "urt_stream_free returned with the read in flight");
+	urt_stream_destroy(&r.st);
+	cr_assert(urt_task_done(t), "urt_stream_destroy returned with the read in flight");
 	join_ok(t);
 	CHECK(r.n, -ECANCELED);
 	/* the bytes sent now stay in the socket */
@@ -1030,7 +1030,7 @@ static int t_stream_free_reading(void *arg)
 	return 0;
 }
 
-Test(regress, stream_free_while_reading_use_after_free)
+Test(regress, stream_destroy_while_reading_use_after_free)
 {
-	RUN(t_stream_free_reading, NULL);
+	RUN(t_stream_destroy_reading, NULL);
 }

@@ -337,11 +337,11 @@ static void x_zero_checks(void)
 	OK(urt_xfuture_new(&f));
 	OK(urt_xevent_new(&e));
 	void *v = NULL;
-	CHECK(urt_xfuture_wait(f, 0, &v), -EAGAIN);
+	CHECK(urt_xfuture_wait(f, &v, 0), -EAGAIN);
 	CHECK(urt_xevent_wait(e, 0), -EAGAIN);
 	OK(urt_xfuture_set(f, 7, (void *)f));
 	urt_xevent_set(e);
-	CHECK(urt_xfuture_wait(f, 0, &v), 7);
+	CHECK(urt_xfuture_wait(f, &v, 0), 7);
 	cr_assert_eq(v, (void *)f);
 	OK(urt_xevent_wait(e, 0));
 	urt_xevent_clear(e);

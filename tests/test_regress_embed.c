@@ -40,7 +40,7 @@ static int wait_never(void *arg)
 {
 	(void)arg;
 	void *v = NULL;
-	int r = urt_future_wait(&never, -1, &v);
+	int r = urt_future_wait(&never, &v, -1);
 	return r < 0 ? r : (int)(intptr_t)v;
 }
 
@@ -149,7 +149,7 @@ static void *set_xf_later(void *arg)
 static int wait_xf(void *arg)
 {
 	(void)arg;
-	return urt_xfuture_wait(xf, -1, NULL);
+	return urt_xfuture_wait(xf, NULL, -1);
 }
 
 Test(regress_embed, run_until_xfuture_wait_is_no_deadlock, .timeout = 10)

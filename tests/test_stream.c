@@ -12,7 +12,7 @@
  *  - urt_stream_write / flush / write_all: buffering (nothing reaches the
  *    peer before a flush), large writes, a closed peer (-EPIPE/-ECONNRESET,
  *    no SIGPIPE on sockets);
- *  - init with a bad fd or absurd buffer size, calls after urt_stream_free;
+ *  - init with a bad fd or absurd buffer size, calls after urt_stream_destroy;
  *  - cancellation and deadlines of a blocked readline (the stream keeps
  *    working);
  *  - a 1000-line echo round trip through streams on both sides.
@@ -254,7 +254,7 @@ BOTH(read_buffered_first)
 	cr_assert_eq(memcmp(buf, "3456", 4), 0);
 	cr_assert_eq(urt_stream_read(&s, buf, sizeof buf), (ssize_t)3);
 	cr_assert_eq(memcmp(buf, "789", 3), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -285,7 +285,7 @@ BOTH(read_eof_returns_zero)
 	CHECK(urt_stream_read(&s, buf, 1000), 0); /* >= the buffer size */
 	CHECK(urt_stream_read_exact(&s, buf, 10), 0);
 	CHECK(urt_stream_readline(&s, buf, 64), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -358,7 +358,7 @@ BOTH(read_large)
 	CHECK(join_ok(t), 0);
 	free(data);
 	free(got);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -392,7 +392,7 @@ BOTH(read_exact_many_small_writes)
 	cr_assert_eq(memcmp(got, data, N), 0);
 	CHECK(join_ok(t), 0);
 	CHECK(urt_stream_read_exact(&s, got, 0), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -414,7 +414,7 @@ BOTH(read_exact_short_at_eof)
 	cr_assert_eq(memcmp(got, data, 30), 0);
 	CHECK(join_ok(t), 0);
 	CHECK(urt_stream_read_exact(&s, got, 100), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -429,7 +429,7 @@ BOTH(read_exact_eof_at_once)
 	uint8_t got[10];
 	CHECK(urt_stream_read_exact(&s, got, sizeof got), 0);
 	CHECK(urt_stream_read_exact(&s, got, 1000), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -452,7 +452,7 @@ BOTH(readline_several_lines_in_one_chunk)
 	EXPECT_LINE(&s, 64, "three\n");
 	xp_close_w(&x);
 	CHECK(urt_stream_readline(&s, (char[64]){0}, 64), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -481,7 +481,7 @@ BOTH(read_until_delimiter_split_across_reads)
 	CHECK(join_ok(t), 0);
 	cr_assert_eq(urt_stream_read(&s, buf, sizeof buf), (ssize_t)1);
 	cr_assert_eq(buf[0], 'z');
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -503,7 +503,7 @@ BOTH(read_until_one_byte_at_a_time)
 	EXPECT_UNTIL(&s, "\r\n\r\n", 4, 64, "x\r\r\ny\r\n\r\n"); /* overlapping prefixes */
 	CHECK(urt_stream_read_until(&s, "\r\n", 2, (char[64]){0}, 64), 0);
 	CHECK(join_ok(t), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -531,7 +531,7 @@ BOTH(read_until_multibyte_delimiter)
 		cr_assert_eq(memcmp(buf, "BODY", 4), 0, "cut at %zu", cut);
 		CHECK(join_ok(t), 0);
 	}
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -594,7 +594,7 @@ BOTH(read_until_max_boundary)
 	urt_deadline_pop();
 	CHECK(urt_stream_read_exact(&s, buf, 10), 10);
 	cr_assert_eq(memcmp(buf, "0123456789", 10), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -618,7 +618,7 @@ BOTH(read_until_enodata_after_partial_record)
 	cr_assert_eq(memcmp(buf, "partial", 7), 0);
 	CHECK(urt_stream_readline(&s, buf, 64), 0); /* now a clean EOF */
 	CHECK(urt_stream_read(&s, buf, sizeof buf), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -639,7 +639,7 @@ BOTH(read_until_clean_eof)
 	CHECK(urt_stream_readline(&s, buf, 64), 0);
 	CHECK(urt_stream_read_until(&s, "\r\n\r\n", 4, buf, 64), 0);
 	CHECK(join_ok(t), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 
 	/* EOF before any byte */
@@ -647,7 +647,7 @@ BOTH(read_until_clean_eof)
 	OK(urt_stream_init(&s, x.rfd, 64, 64));
 	xp_close_w(&x);
 	CHECK(urt_stream_readline(&s, buf, 64), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -667,7 +667,7 @@ BOTH(read_until_einval)
 	CHECK(urt_stream_read_until(&s, NULL, 1, buf, 64), -EINVAL);
 	cr_assert_eq(avail(x.rfd), 5); /* none of them read anything */
 	EXPECT_LINE(&s, 64, "data\n");
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -710,7 +710,7 @@ BOTH(readline_small_buffer_compaction)
 	}
 	CHECK(urt_stream_readline(&s, buf, 64), 0);
 	CHECK(join_ok(t), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -771,7 +771,7 @@ BOTH(write_buffers_until_flush)
 	cr_assert_eq(memcmp(buf, a, 40), 0);
 	cr_assert_eq(memcmp(buf + 40, b, 40), 0);
 	assert_nothing_sent(&x);
-	urt_stream_free(&w);
+	urt_stream_destroy(&w);
 	xp_close(&x);
 	return 0;
 }
@@ -821,7 +821,7 @@ BOTH(write_larger_than_buffer)
 	assert_nothing_sent(&x);
 	free(data);
 	free(got);
-	urt_stream_free(&w);
+	urt_stream_destroy(&w);
 	xp_close(&x);
 	return 0;
 }
@@ -853,7 +853,7 @@ BOTH(write_all_flushes)
 	CHECK(raw_read_exact(x.rfd, buf, 1 + sizeof big), 1 + (ssize_t)sizeof big);
 	cr_assert_eq(buf[0], '<');
 	cr_assert_eq(memcmp(buf + 1, big, sizeof big), 0);
-	urt_stream_free(&w);
+	urt_stream_destroy(&w);
 	xp_close(&x);
 	return 0;
 }
@@ -898,7 +898,7 @@ static int closed_peer_tcp_main(void *arg)
 	CHECK(urt_stream_flush(&w), -EPIPE);
 	CHECK(urt_stream_write_all(&w, "y", 1), -EPIPE);
 	cr_assert_eq(sigpipes, 0);
-	urt_stream_free(&w);
+	urt_stream_destroy(&w);
 	xp_close(&x);
 	return 0;
 }
@@ -925,7 +925,7 @@ static int closed_peer_pipe_main(void *arg)
 	CHECK(urt_stream_write_all(&w, "abc", 3), -EPIPE);
 	char big[200] = {0};
 	CHECK(urt_stream_write(&w, big, sizeof big), -EPIPE); /* the unbuffered path */
-	urt_stream_free(&w);
+	urt_stream_destroy(&w);
 	xp_close(&x);
 	return 0;
 }
@@ -957,7 +957,7 @@ static int init_bad_fd_main(void *arg)
 	urt_stream s;
 	CHECK(urt_stream_init(&s, -1, 64, 64), -EBADF);
 	assert_all_einval(&s);
-	urt_stream_free(&s); /* harmless after a failed init */
+	urt_stream_destroy(&s); /* harmless after a failed init */
 	int p[2];
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
 	close(p[0]);
@@ -985,10 +985,10 @@ static int init_huge_main(void *arg)
 	urt_stream s;
 	res[0] = urt_stream_init(&s, p[0], SIZE_MAX - 10, 64);
 	if (res[0] == 0)
-		urt_stream_free(&s);
+		urt_stream_destroy(&s);
 	res[1] = urt_stream_init(&s, p[1], 64, SIZE_MAX - 62);
 	if (res[1] == 0)
-		urt_stream_free(&s);
+		urt_stream_destroy(&s);
 	close(p[0]);
 	close(p[1]);
 	return 0;
@@ -1010,15 +1010,16 @@ BOTH(calls_after_free_einval)
 	OK(urt_stream_init(&s, x.rfd, 0, 0)); /* default sizes */
 	raw_send(&x, "line\n", 5);
 	EXPECT_LINE(&s, 64, "line\n");
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	assert_all_einval(&s);
-	urt_stream_free(&s); /* twice is fine */
+	urt_stream_destroy(&s); /* twice is fine */
+	urt_stream_destroy(NULL); /* as is NULL, as for every release */
 
 	/* unflushed output is dropped by free */
 	urt_stream w;
 	OK(urt_stream_init(&w, x.wfd, 64, 64));
 	CHECK(urt_stream_write(&w, "lost", 4), 4);
-	urt_stream_free(&w);
+	urt_stream_destroy(&w);
 	assert_all_einval(&w);
 	assert_nothing_sent(&x);
 	/* the fd is still the caller's, open and working */
@@ -1063,7 +1064,7 @@ BOTH(cancel_blocked_readline)
 	cr_assert(!urt_task_done(t));
 	urt_cancel(t);
 	int res = 0;
-	OK(urt_wait_for(t, HANG, &res));
+	OK(urt_wait_for(t, &res, HANG));
 	CHECK(res, -ECANCELED);
 	CHECK(l.r, -ECANCELED);
 
@@ -1077,7 +1078,7 @@ BOTH(cancel_blocked_readline)
 		OK(urt_sleep_ms(1));
 	cr_assert(!urt_task_done(t));
 	urt_cancel(t);
-	OK(urt_wait_for(t, HANG, &res));
+	OK(urt_wait_for(t, &res, HANG));
 	CHECK(res, -ECANCELED);
 	CHECK(l.r, -ECANCELED);
 
@@ -1087,7 +1088,7 @@ BOTH(cancel_blocked_readline)
 	EXPECT_LINE(&s, 64, "partial\n");
 	EXPECT_LINE(&s, 64, "next\n");
 	urt_deadline_pop();
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -1134,7 +1135,7 @@ BOTH(deadline_on_readline_then_stream_works)
 	raw_send(&x, "abcd", 4);
 	CHECK(urt_stream_read_exact(&s, buf, 4), 4);
 	cr_assert_eq(memcmp(buf, "abcd", 4), 0);
-	urt_stream_free(&s);
+	urt_stream_destroy(&s);
 	xp_close(&x);
 	return 0;
 }
@@ -1193,9 +1194,9 @@ static int rt_server(void *arg)
 	}
 	OK(urt_stream_flush(w));
 	half_close(rt->kind, rt->s_w);
-	urt_stream_free(&rs);
+	urt_stream_destroy(&rs);
 	if (w != &rs)
-		urt_stream_free(&ws);
+		urt_stream_destroy(&ws);
 	return 0;
 }
 
@@ -1216,7 +1217,7 @@ static int rt_client_writer(void *arg)
 	}
 	OK(urt_stream_flush(&ws));
 	half_close(rt->kind, rt->c_w);
-	urt_stream_free(&ws);
+	urt_stream_destroy(&ws);
 	return 0;
 }
 
@@ -1251,7 +1252,7 @@ BOTH(round_trip_1000_lines)
 	CHECK(join_ok(cw), 0);
 	CHECK(join_ok(srv), 0);
 	cr_assert_eq(rt.lines, RT_LINES);
-	urt_stream_free(&rs);
+	urt_stream_destroy(&rs);
 	if (kind == TCP) {
 		xp_close(&a);
 	} else {

@@ -108,7 +108,7 @@ Test(sync, outside_task_eperm)
 	urt_mutex_init(&m);
 	CHECK(urt_mutex_lock(&m, 0), -EPERM);
 	CHECK(urt_mutex_lock(&m, URT_FOREVER), -EPERM);
-	CHECK(urt_mutex_trylock(&m), -EPERM);
+	CHECK(urt_mutex_try_lock(&m), -EPERM);
 	CHECK(urt_mutex_unlock(&m), -EPERM);
 	cr_assert_not(urt_mutex_locked(&m));
 
@@ -155,12 +155,12 @@ static int main_mutex_basic(void *arg)
 	CHECK(urt_mutex_lock(&M, URT_FOREVER), -EDEADLK);
 	CHECK(urt_mutex_lock(&M, 0), -EDEADLK);
 	CHECK(urt_mutex_lock(&M, MS(1)), -EDEADLK);
-	CHECK(urt_mutex_trylock(&M), -EDEADLK);
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK);
 	cr_assert(urt_mutex_locked(&M));
 	OK(urt_mutex_unlock(&M));
 	cr_assert_not(urt_mutex_locked(&M));
 	CHECK(urt_mutex_unlock(&M), -EPERM);
-	OK(urt_mutex_trylock(&M));
+	OK(urt_mutex_try_lock(&M));
 	cr_assert(urt_mutex_locked(&M));
 	OK(urt_mutex_unlock(&M));
 	/* A free mutex is taken even with a zero timeout. */
@@ -169,7 +169,7 @@ static int main_mutex_basic(void *arg)
 	cr_assert_not(urt_mutex_locked(&M));
 
 	CHECK(urt_mutex_lock(NULL, URT_FOREVER), -EINVAL);
-	CHECK(urt_mutex_trylock(NULL), -EINVAL);
+	CHECK(urt_mutex_try_lock(NULL), -EINVAL);
 	CHECK(urt_mutex_unlock(NULL), -EINVAL);
 	cr_assert_not(urt_mutex_locked(NULL));
 	only_main_alive();
@@ -249,7 +249,7 @@ static int locker(void *arg)
 		return r;
 	}
 	rec(id);
-	CHECK(urt_mutex_trylock(&M), -EDEADLK); /* we own it */
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK); /* we own it */
 	OK(urt_yield());
 	OK(urt_mutex_unlock(&M));
 	return 0;
@@ -269,7 +269,7 @@ static int main_mutex_fifo(void *arg)
 	cr_assert_eq(norder, 0);
 	OK(urt_mutex_unlock(&M));
 	cr_assert(urt_mutex_locked(&M), "unlock with waiters must hand the lock over");
-	CHECK(urt_mutex_trylock(&M), -EBUSY); /* no barging */
+	CHECK(urt_mutex_try_lock(&M), -EBUSY); /* no barging */
 	CHECK(urt_mutex_lock(&M, 0), -ETIMEDOUT);
 	OK(urt_mutex_lock(&M, URT_FOREVER)); /* queues behind all of them */
 	rec(100);
@@ -297,7 +297,7 @@ static int nonowner(void *arg)
 {
 	(void)arg;
 	CHECK(urt_mutex_unlock(&M), -EPERM);
-	CHECK(urt_mutex_trylock(&M), -EBUSY);
+	CHECK(urt_mutex_try_lock(&M), -EBUSY);
 	CHECK(urt_mutex_lock(&M, 0), -ETIMEDOUT);
 	CHECK(urt_mutex_lock(&M, MS(2)), -ETIMEDOUT);
 	CHECK(urt_mutex_unlock(&M), -EPERM);
@@ -311,7 +311,7 @@ static int main_mutex_nonowner(void *arg)
 	urt_mutex_init(&M);
 	OK(urt_mutex_lock(&M, URT_FOREVER));
 	cr_assert_eq(join_ok(spawn_ok(nonowner, NULL)), 7);
-	CHECK(urt_mutex_trylock(&M), -EDEADLK); /* still ours */
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK); /* still ours */
 	OK(urt_mutex_unlock(&M));
 	cr_assert_not(urt_mutex_locked(&M));
 	only_main_alive();
@@ -363,7 +363,7 @@ static int main_mutex_timeout(void *arg)
 	cr_assert_eq(timed_rc, -ETIMEDOUT);
 	OK(urt_mutex_unlock(&M));
 	cr_assert_not(urt_mutex_locked(&M), "unlock handed the lock to a timed-out waiter");
-	OK(urt_mutex_trylock(&M));
+	OK(urt_mutex_try_lock(&M));
 	OK(urt_mutex_unlock(&M));
 
 	/* Timeout 0 on a held mutex fails at once. */
@@ -404,7 +404,7 @@ static int main_mutex_cancel(void *arg)
 	urt_cancel(t[2]);
 	cr_assert_eq(join_ok(t[0]), -ECANCELED);
 	cr_assert_eq(join_ok(t[2]), -ECANCELED);
-	CHECK(urt_mutex_trylock(&M), -EDEADLK); /* still ours */
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK); /* still ours */
 	OK(urt_mutex_unlock(&M));
 	cr_assert(urt_mutex_locked(&M));
 	cr_assert_eq(join_ok(t[1]), 0);
@@ -485,7 +485,7 @@ static int cross_locker(void *arg)
 	cross_rc = urt_mutex_lock(&M, (int64_t)(intptr_t)arg);
 	if (cross_rc)
 		return cross_rc;
-	CHECK(urt_mutex_trylock(&M), -EDEADLK); /* owner */
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK); /* owner */
 	cross_tail();
 	cr_assert(urt_mutex_locked(&M));
 	return urt_mutex_unlock(&M);
@@ -504,7 +504,7 @@ static int main_mutex_cross_cancel(void *arg)
 		OK(urt_mutex_unlock(&M)); /* granted to w, which has not run yet */
 		urt_cancel(w);
 		cr_assert(urt_mutex_locked(&M));
-		CHECK(urt_mutex_trylock(&M), -EBUSY); /* w owns it */
+		CHECK(urt_mutex_try_lock(&M), -EBUSY); /* w owns it */
 		cr_assert_eq(join_ok(w), 0);
 		cross_check();
 		cr_assert_not(urt_mutex_locked(&M));
@@ -550,7 +550,7 @@ static int cross_timed_locker(void *arg)
 	ct_ran = 1;
 	if (cross_rc)
 		return cross_rc;
-	CHECK(urt_mutex_trylock(&M), -EDEADLK);
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK);
 	cross_next = urt_yield(); /* no cancellation involved */
 	return urt_mutex_unlock(&M);
 }
@@ -1063,7 +1063,7 @@ static int main_cond_eperm(void *arg)
 	cr_assert_eq(join_ok(spawn_ok(cond_other_eperm, NULL)), 0);
 	CHECK(urt_cond_wait(NULL, &M, 0), -EINVAL);
 	CHECK(urt_cond_wait(&C, NULL, 0), -EINVAL);
-	CHECK(urt_mutex_trylock(&M), -EDEADLK); /* untouched: still ours */
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK); /* untouched: still ours */
 	OK(urt_mutex_unlock(&M));
 	cr_assert_not(urt_mutex_locked(&M));
 	/* No waiters: signal and broadcast do nothing. */
@@ -1183,7 +1183,7 @@ static int cond_waiter(void *arg)
 	int id = PI(arg);
 	OK(urt_mutex_lock(&M, URT_FOREVER));
 	int r = urt_cond_wait(&C, &M, URT_FOREVER);
-	CHECK(urt_mutex_trylock(&M), -EDEADLK); /* owns m again, whatever r */
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK); /* owns m again, whatever r */
 	if (r == 0)
 		rec(id);
 	cond_woken++;
@@ -1258,19 +1258,19 @@ static int main_cond_timeout(void *arg)
 
 	OK(urt_mutex_lock(&M, URT_FOREVER));
 	CHECK(urt_cond_wait(&C, &M, 0), -ETIMEDOUT);
-	CHECK(urt_mutex_trylock(&M), -EDEADLK);
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK);
 	CHECK(urt_cond_wait(&C, &M, MS(5)), -ETIMEDOUT);
-	CHECK(urt_mutex_trylock(&M), -EDEADLK);
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK);
 	OK(urt_deadline_push(MS(5)));
 	CHECK(urt_cond_wait(&C, &M, URT_FOREVER), -ETIMEDOUT);
 	urt_deadline_pop();
-	CHECK(urt_mutex_trylock(&M), -EDEADLK);
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK);
 
 	urt_task *h = spawn_ok(holder, NULL);
 	OK(urt_yield()); /* h waits for the mutex */
 	CHECK(urt_cond_wait(&C, &M, MS(5)), -ETIMEDOUT);
 	cr_assert_eq(holder_released, 1, "cond_wait returned before it had the mutex again");
-	CHECK(urt_mutex_trylock(&M), -EDEADLK);
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK);
 	OK(urt_mutex_unlock(&M));
 	cr_assert_not(urt_mutex_locked(&M));
 	cr_assert_eq(join_ok(h), 0);
@@ -1294,7 +1294,7 @@ static int cond_waiter_next(void *arg)
 	(void)arg;
 	OK(urt_mutex_lock(&M, URT_FOREVER));
 	cw_rc = urt_cond_wait(&C, &M, SEC(30));
-	CHECK(urt_mutex_trylock(&M), -EDEADLK);
+	CHECK(urt_mutex_try_lock(&M), -EDEADLK);
 	cw_next = urt_yield();
 	cr_assert(urt_mutex_locked(&M));
 	OK(urt_mutex_unlock(&M));

@@ -377,8 +377,14 @@ int urt_loop_free(urt_loop *L)
 
 urt_task *urt_loop_spawn(urt_loop *L, int (*fn)(void *), void *arg)
 {
-	if (!L || urt__L != L || !pthread_equal(L->owner, pthread_self()))
+	if (!L) {
+		errno = EINVAL;
 		return NULL;
+	}
+	if (urt__L != L || !pthread_equal(L->owner, pthread_self())) {
+		errno = EPERM;
+		return NULL;
+	}
 	return urt_spawn(fn, arg);
 }
 

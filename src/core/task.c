@@ -489,7 +489,7 @@ static void wait_done_uninterruptible(urt_task *t)
 		urt__cancel_rearm(urt__L->current);
 }
 
-int urt_wait_for(urt_task *t, int64_t timeout_ns, int *result)
+int urt_wait_for(urt_task *t, int *result, int64_t timeout_ns)
 {
 	urt_task *cur = urt__cur();
 	int r = joinable(t, cur);

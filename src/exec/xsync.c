@@ -173,7 +173,7 @@ int urt_xfuture_set(urt_xfuture *f, int res, void *value)
 	return 0;
 }
 
-int urt_xfuture_wait(urt_xfuture *f, int64_t timeout_ns, void **value)
+int urt_xfuture_wait(urt_xfuture *f, void **value, int64_t timeout_ns)
 {
 	if (!f)
 		return -EINVAL;
@@ -387,7 +387,7 @@ int urt_xqueue_put(urt_xqueue *q, void *item, int64_t timeout_ns)
 	return xwait_item(&q->h.mu, &q->putters, timeout_ns, &item); /* granted: a getter took it */
 }
 
-int urt_xqueue_get(urt_xqueue *q, int64_t timeout_ns, void **item)
+int urt_xqueue_get(urt_xqueue *q, void **item, int64_t timeout_ns)
 {
 	if (!q)
 		return -EINVAL;

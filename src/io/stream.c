@@ -31,14 +31,16 @@ int urt_stream_init(urt_stream *s, int fd, size_t rbuf, size_t wbuf)
 	s->rbuf = aligned_alloc(64, (s->rcap + 63) & ~(size_t)63);
 	s->wbuf = aligned_alloc(64, (s->wcap + 63) & ~(size_t)63);
 	if (!s->rbuf || !s->wbuf) {
-		urt_stream_free(s);
+		urt_stream_destroy(s);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-void urt_stream_free(urt_stream *s)
+void urt_stream_destroy(urt_stream *s)
 {
+	if (!s) /* releases do nothing given NULL (urt.h) */
+		return;
 	urt_task *cur = urt__cur();
 	if (cur && (s->rtask || s->wtask)) {
 		/* another task has an op in flight on our buffers: cancel it and
@@ -64,7 +66,7 @@ void urt_stream_free(urt_stream *s)
 }
 
 /* The only places a stream suspends with its buffers in the kernel's
-   hands: they record the task, so urt_stream_free can cancel the op and
+   hands: they record the task, so urt_stream_destroy can cancel the op and
    wait, and refuse to start once a free is under way. */
 static ssize_t raw_read(urt_stream *s, void *buf, size_t n)
 {

@@ -30,7 +30,7 @@ int urt_future_set(urt_future *f, int res, void *value)
 	return 0;
 }
 
-int urt_future_wait(urt_future *f, int64_t timeout_ns, void **value)
+int urt_future_wait(urt_future *f, void **value, int64_t timeout_ns)
 {
 	urt_task *cur = urt__cur();
 	if (!cur)

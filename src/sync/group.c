@@ -19,8 +19,10 @@ void urt_group_init(urt_group *g)
 
 urt_task *urt_group_spawn(urt_group *g, int (*fn)(void *), void *arg)
 {
-	if (!g)
+	if (!g) {
+		errno = EINVAL; /* NULL + errno, as urt_spawn */
 		return NULL;
+	}
 	struct urt_spawn_attr a = {.group = g};
 	return urt_spawn_attr(&a, fn, arg);
 }

@@ -91,7 +91,7 @@ int urt_mutex_lock(urt_mutex *m, int64_t timeout_ns)
 	return wait_on(&m->waiters, &w, t, timeout_ns); /* granted: unlock made us owner */
 }
 
-int urt_mutex_trylock(urt_mutex *m)
+int urt_mutex_try_lock(urt_mutex *m)
 {
 	urt_task *t = urt__cur();
 	if (!t)

@@ -271,7 +271,7 @@ static int sem_acquire(struct sem *s)
 		s->tail = &s->head;
 	*s->tail = &w;
 	s->tail = &w.next;
-	int r = urt_future_wait(&w.go, URT_FOREVER, NULL);
+	int r = urt_future_wait(&w.go, NULL, URT_FOREVER);
 	if (r < 0 && !urt_future_done(&w.go)) {
 		struct sem_wait **pp = &s->head;
 		while (*pp != &w)
@@ -1420,7 +1420,7 @@ static int hl_claim(struct job *j, const struct stat *st, struct hlink **hl, str
 	while (*pp && (*pp)->state == 0) {
 		struct hlink *h = *pp;
 		pthread_mutex_unlock(&hl_mu);
-		int r = urt_xfuture_wait(h->done, URT_FOREVER, NULL);
+		int r = urt_xfuture_wait(h->done, NULL, URT_FOREVER);
 		if (r < 0)
 			return r;
 		pthread_mutex_lock(&hl_mu);

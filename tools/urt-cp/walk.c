@@ -204,7 +204,7 @@ static int wait_slot(void)
 	urt_future f;
 	urt_future_init(&f);
 	slot_waiter = &f;
-	int r = urt_future_wait(&f, URT_FOREVER, NULL);
+	int r = urt_future_wait(&f, NULL, URT_FOREVER);
 	slot_waiter = NULL;
 	return r;
 }
@@ -614,7 +614,7 @@ static int op_wait(struct opdone *od)
 	}
 	urt_xfuture *f = od->f;
 	pthread_mutex_unlock(&op_mu);
-	return urt_xfuture_wait(f, URT_FOREVER, NULL);
+	return urt_xfuture_wait(f, NULL, URT_FOREVER);
 }
 
 static unsigned op_hash_name(const char *s)
@@ -938,7 +938,7 @@ static int feeder(void *arg)
 		slots = 1; /* main gives no loop more than O.jobs loops */
 	for (;;) {
 		void *it = NULL;
-		int r = urt_xqueue_get(M.q, URT_FOREVER, &it);
+		int r = urt_xqueue_get(M.q, &it, URT_FOREVER);
 		if (r == -ECANCELED) { /* delivered once: the next get waits again */
 			stop_jobs();
 			continue;

@@ -154,7 +154,7 @@ static ssize_t batch_end(struct conn *k, ssize_t r)
 		return r;
 	if (r < 0)
 		urt_cancel(k->sender);
-	urt_wait_for(k->sender, URT_FOREVER, NULL);
+	urt_wait_for(k->sender, NULL, URT_FOREVER);
 	k->sender = NULL;
 	return k->send_err ? k->send_err : r;
 }
