@@ -36,27 +36,6 @@
 /* --threads at most (0 means one per usable CPU). */
 #define TOOL_MAX_THREADS 1024
 
-/* The CPUs this process may run on (its affinity mask, as taskset sets
-   it), in order, at most max; returns how many (>= 1). Where the mask
-   cannot be read (more CPUs than a cpu_set_t holds): the online CPUs. */
-static inline unsigned tool_cpus(int *cpus, unsigned max)
-{
-	cpu_set_t set;
-	unsigned n = 0;
-	if (sched_getaffinity(0, sizeof set, &set) == 0) {
-		for (int c = 0; c < CPU_SETSIZE && n < max; c++)
-			if (CPU_ISSET(c, &set))
-				cpus[n++] = c;
-	} else {
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		for (; (long)n < online && n < max; n++)
-			cpus[n] = (int)n;
-	}
-	if (!n)
-		cpus[n++] = 0;
-	return n;
-}
-
 /*
  * --threads: 0..TOOL_MAX_THREADS, 0 meaning one per CPU the process may
  * run on (all online CPUs unless taskset or a cpuset narrows it: more
@@ -69,58 +48,11 @@ static inline int tool_parse_threads(const char *prog, const char *s, unsigned *
 	if (tool_parse_u64(prog, "--threads", s, 0, TOOL_MAX_THREADS, &u))
 		return -1;
 	if (!u) {
-		int cpus[TOOL_MAX_THREADS];
-		u = tool_cpus(cpus, TOOL_MAX_THREADS);
+		int n = urt_cpus(NULL, 0);
+		u = n < 1 ? 1 : n > TOOL_MAX_THREADS ? TOOL_MAX_THREADS : (uint64_t)n;
 	}
 	*out = (unsigned)u;
 	return 0;
-}
-
-/* Fill *ss for a numeric IPv4/IPv6 address (NULL: every IPv4 address), as
-   urt_tcp_listen reads it. 0 or -EINVAL. */
-static inline int tool__sockaddr(const char *ip, int port, struct sockaddr_storage *ss,
-				 socklen_t *len)
-{
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	memset(ss, 0, sizeof *ss);
-	if (!ip || inet_pton(AF_INET, ip, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		if (!ip)
-			in4->sin_addr.s_addr = htonl(INADDR_ANY);
-		in4->sin_port = htons((uint16_t)port);
-		*len = sizeof *in4;
-	} else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *in6;
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* One SO_REUSEPORT listener on ip:port (SO_REUSEADDR too, as
-   urt_tcp_listen). The fd or a negative errno. */
-static inline int tool__listen_reuseport(const char *ip, int port, int backlog)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int r = tool__sockaddr(ip, port, &ss, &len);
-	if (r)
-		return r;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* both before bind: the kernel groups only sockets bound with SO_REUSEPORT */
-	if ((r = urt_set_reuseaddr(fd, true)) == 0 && (r = urt_set_reuseport(fd, true)) == 0 &&
-	    (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0))
-		r = -errno;
-	if (r) {
-		close(fd);
-		return r;
-	}
-	return fd;
 }
 
 /*
@@ -138,17 +70,17 @@ static inline int tool__listen_reuseport(const char *ip, int port, int backlog)
 static inline int tool_listen_group(const char *ip, int port, unsigned n, int *fds)
 {
 	if (n == 1) {
-		fds[0] = urt_tcp_listen(ip, port, 4096);
+		fds[0] = urt_tcp_listen(ip, port, 4096, 0);
 		return fds[0] < 0 ? fds[0] : 0;
 	}
 	if (port) {
-		int probe = urt_tcp_listen(ip, port, 1);
+		int probe = urt_tcp_listen(ip, port, 1, 0);
 		if (probe < 0)
 			return probe;
 		close(probe);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		int r = fds[i] = tool__listen_reuseport(ip, port, 4096);
+		int r = fds[i] = urt_tcp_listen(ip, port, 4096, URT_LISTEN_REUSEPORT);
 		if (r >= 0 && !port && (r = port = urt_sock_port(fds[i])) < 0)
 			close(fds[i]);
 		if (r < 0) {
