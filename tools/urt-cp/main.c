@@ -18,7 +18,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../tool.h"
+#include "tool.h"
 #include "cp.h"
 #include "dest.h"
 
@@ -146,7 +146,7 @@ static int try_help(void)
 	return CP_EXIT_USAGE;
 }
 
-/* Option values through the tools' shared parser (tools/tool.h): digits
+/* Option values through the tools' shared parser (tools/common/tool.h): digits
    only, range checked before any cast; one message line, then the hint. */
 static int opt_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
