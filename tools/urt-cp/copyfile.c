@@ -35,7 +35,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <linux/fs.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,9 +446,6 @@ static int pump(void *arg)
 /* ---------------------------------------------------------------------- */
 /* copy_file_range on the executor                                         */
 
-cpu_set_t cp_all_cpus; /* the process's CPUs before main pinned the loop */
-bool cp_all_cpus_set;
-
 /* The fds are the function's own dups: after a cancel the task closes
    its fds at once while the function may still be running. */
 struct cfr_arg {
@@ -464,11 +460,7 @@ static void *cfr_fn(void *arg)
 {
 	/* Executor threads inherit the loop's pinning (main.c pins a single
 	   large file to one CPU); an in-kernel copy wants its own CPU. */
-	static __thread bool unpinned;
-	if (!unpinned && cp_all_cpus_set) {
-		sched_setaffinity(0, sizeof cp_all_cpus, &cp_all_cpus);
-		unpinned = true;
-	}
+	cp_unpin_self();
 	struct cfr_arg *a = arg;
 	a->ran = true;
 	while (a->done < a->len) {
