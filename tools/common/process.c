@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The process set-up every tool does. */
+#include <signal.h>
 #include <sys/resource.h>
 
 #include "tool.h"
@@ -11,4 +12,13 @@ void tool_raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+sigset_t tool_stop_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	return set;
 }

@@ -22,16 +22,6 @@
 
 #include "tool_loops.h"
 
-/* The signals that stop a server. */
-static sigset_t stop_signals(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	return set;
-}
-
 /* A plain write: an eventfd write never blocks short of 2^64 - 1 stops. */
 void tool_stop_all(const struct tool_loops *tl)
 {
@@ -45,7 +35,7 @@ void tool_stop_all(const struct tool_loops *tl)
 /* Loop 0's signal task: the stop signals arrive once per process. */
 static int signal_task(void *arg)
 {
-	sigset_t set = stop_signals();
+	sigset_t set = tool_stop_signals();
 	if (urt_signal_wait(&set, -1) > 0)
 		tool_stop_all(arg);
 	return 0;
@@ -75,7 +65,7 @@ int tool_wait_stop(const struct tool_loops *tl, unsigned index)
 int tool_servers_prepare(struct tool_loops *tl)
 {
 	tool_raise_nofile();
-	sigset_t set = stop_signals();
+	sigset_t set = tool_stop_signals();
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	tl->stopfd = eventfd(0, EFD_CLOEXEC);

@@ -7,6 +7,7 @@
 #ifndef URT_TOOL_H
 #define URT_TOOL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,5 +58,10 @@ int tool_parse_threads(const char *prog, const char *s, unsigned *out);
 
 /* Many files or connections in flight need fds: take the hard limit. */
 void tool_raise_nofile(void);
+
+/* The signals that stop a tool: SIGINT and SIGTERM. Block them before
+   any thread starts (every thread inherits the mask) and read them with
+   urt_signal_wait in one task. */
+sigset_t tool_stop_signals(void);
 
 #endif

@@ -54,14 +54,12 @@ struct run_args {
 	bool started;    /* cp_main ran */
 };
 
-/* The signals that interrupt a copy; blocked in every thread from the
-   start, read by the watcher. */
+/* The signals that interrupt a copy: the tools' stop signals, and SIGHUP
+   (which kills cp; urt-cp removes its temporaries first). Blocked in
+   every thread from the start, read by the watcher. */
 static sigset_t interrupt_signals(void)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	sigset_t set = tool_stop_signals();
 	sigaddset(&set, SIGHUP);
 	return set;
 }

@@ -150,7 +150,6 @@ static void setup(void *slot, const struct tool_listener *l, void *ctx)
 	s->l.single_accept = C.single_accept;
 }
 
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {

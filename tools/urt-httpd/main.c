@@ -95,7 +95,6 @@ static void setup(void *slot, const struct tool_listener *l, void *ctx)
 	s->max_conns = (cfg->max_conns + n - 1) / n;
 }
 
-
 /* Listen (one socket per loop), say so, run the loops, report what they served. */
 static int serve(struct httpd *cfg)
 {
