@@ -344,6 +344,20 @@ URT_API int urt_loop_stop(urt_loop *loop);
 #define URT_LOOPS_PIN (1u << 0)
 URT_API int urt_run_loops(unsigned n, unsigned flags, const struct urt_options *opts,
 			  int (*main)(void *), void *arg);
+/*
+ * The CPUs behind URT_LOOPS_PIN, for code that pins threads of its own.
+ * urt_cpus: the CPUs of the calling thread's affinity mask (as taskset or
+ *   a cpuset sets it), in increasing order; the first max of them go to
+ *   cpus (NULL with max 0: just count). Returns how many the mask holds
+ *   (>= 1) -- more than max when cpus was too small, which the caller
+ *   compares -- or a negative errno when the mask cannot be read.
+ * urt_pin_self: restrict the calling thread to the n CPUs of cpus (one:
+ *   pin it; a list urt_cpus gave before: undo a pin). 0, -EINVAL (n is 0,
+ *   a CPU is negative or beyond any mask, or none of them is usable), or
+ *   another negative errno of sched_setaffinity.
+ */
+URT_API int urt_cpus(int *cpus, unsigned max);
+URT_API int urt_pin_self(const int *cpus, unsigned n);
 URT_API unsigned urt_loops_count(void);
 URT_API urt_loop *urt_loops_get(unsigned i);
 URT_API int urt_loop_index(void);
@@ -891,8 +905,13 @@ URT_API int urt_sock_close(int fd);
    back with urt_sock_port. Sockets are SOCK_CLOEXEC. urt_tcp_connect also
    takes a host name: it is resolved with urt_getaddrinfo and each address
    is tried in turn (IPv6 and IPv4); the last error is returned if none
-   connects. */
-URT_API int urt_tcp_listen(const char *ip, int port, int backlog); /* SO_REUSEADDR set */
+   connects.
+   urt_tcp_listen sets SO_REUSEADDR; flags: 0, or URT_LISTEN_REUSEPORT to
+   set SO_REUSEPORT too (before bind: several sockets of this user then
+   share the port, the kernel spreading new connections over them, as for
+   one listener per loop). Unknown flags: -EINVAL. */
+#define URT_LISTEN_REUSEPORT (1u << 0)
+URT_API int urt_tcp_listen(const char *ip, int port, int backlog, unsigned flags);
 URT_API int urt_tcp_connect(const char *host, int port);
 URT_API int urt_udp_bind(const char *ip, int port);
 URT_API int urt_sock_port(int fd); /* the local port, or a negative errno */

@@ -174,6 +174,48 @@ Test(loops, default_count_follows_the_affinity_mask)
 	cr_assert_eq(urt_run_loops(0, 0, NULL, one_cpu_main, NULL), 0);
 }
 
+/*
+ * urt_cpus lists the affinity mask in order, counts with (NULL, 0), and
+ * with too small an array writes max and returns the whole count;
+ * urt_pin_self pins to one of them, undoes it with the whole list, and
+ * refuses an empty list or an impossible CPU without changing the mask.
+ */
+Test(loops, cpus_and_pin_self)
+{
+	cpu_set_t set;
+	cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
+	int want[CPU_SETSIZE], nwant = 0;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			want[nwant++] = c;
+	int cpus[CPU_SETSIZE + 1];
+	cr_assert_eq(urt_cpus(NULL, 0), nwant);
+	cr_assert_eq(urt_cpus(cpus, CPU_SETSIZE + 1), nwant);
+	for (int i = 0; i < nwant; i++)
+		cr_assert_eq(cpus[i], want[i], "cpu %d: %d, want %d", i, cpus[i], want[i]);
+	/* too small: the first max written, nothing past them, the full count back */
+	cpus[0] = cpus[1] = -7;
+	cr_assert_eq(urt_cpus(cpus, 1), nwant);
+	cr_assert_eq(cpus[0], want[0]);
+	cr_assert_eq(cpus[1], -7);
+	cr_assert_eq(urt_cpus(NULL, 1), -EINVAL);
+
+	int last = want[nwant - 1];
+	OK(urt_pin_self(&last, 1));
+	cr_assert_eq(urt_cpus(cpus, CPU_SETSIZE + 1), 1);
+	cr_assert_eq(cpus[0], last);
+	cr_assert_eq(sched_getcpu(), last); /* the kernel moved us at once */
+	int bad[] = {want[0], -1};
+	cr_assert_eq(urt_pin_self(bad, 2), -EINVAL);
+	cr_assert_eq(urt_pin_self(want, 0), -EINVAL);
+	cr_assert_eq(urt_pin_self(NULL, 1), -EINVAL);
+	int huge = 1 << 30;
+	cr_assert_eq(urt_pin_self(&huge, 1), -EINVAL);
+	cr_assert_eq(urt_cpus(NULL, 0), 1, "a refused pin changed the mask");
+	OK(urt_pin_self(want, (unsigned)nwant)); /* undo */
+	cr_assert_eq(urt_cpus(NULL, 0), nwant);
+}
+
 /* Least loaded: 200 spawns land on every loop. */
 static int t_spread(void *arg)
 {

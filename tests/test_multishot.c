@@ -51,7 +51,7 @@ static int run_mode(unsigned flags, int (*fn)(void *), void *arg, unsigned cq)
 
 static int listen_local(int *port)
 {
-	int lfd = urt_tcp_listen(LOCAL, 0, 1024);
+	int lfd = urt_tcp_listen(LOCAL, 0, 1024, 0);
 	cr_assert_geq(lfd, 0);
 	*port = urt_sock_port(lfd);
 	cr_assert_gt(*port, 0);

@@ -37,7 +37,7 @@ TestSuite(net, .timeout = 60);
 /* A listening socket on 127.0.0.1 with a kernel-chosen port. */
 static int listen_local(int *port)
 {
-	int lfd = urt_tcp_listen(LOCAL, 0, 1024);
+	int lfd = urt_tcp_listen(LOCAL, 0, 1024, 0);
 	cr_assert_geq(lfd, 0, "urt_tcp_listen: %d", lfd);
 	int p = urt_sock_port(lfd);
 	cr_assert_gt(p, 0);
@@ -261,7 +261,7 @@ Test(net, echo_500_concurrent_clients_big_ring)
 static int echo_v6_main(void *arg)
 {
 	(void)arg;
-	int lfd = urt_tcp_listen("::1", 0, 16);
+	int lfd = urt_tcp_listen("::1", 0, 16, 0);
 	if (lfd == -EADDRNOTAVAIL || lfd == -EAFNOSUPPORT)
 		return 1; /* no IPv6 loopback here */
 	cr_assert_geq(lfd, 0);
@@ -1000,10 +1000,10 @@ static int bad_input_main(void *arg)
 	close(pfd[0]);
 	close(pfd[1]);
 
-	CHECK(urt_tcp_listen("not-an-ip", 0, 16), -EINVAL);
-	CHECK(urt_tcp_listen("localhost", 0, 16), -EINVAL); /* numeric only */
-	CHECK(urt_tcp_listen(LOCAL, 70000, 16), -EINVAL);
-	CHECK(urt_tcp_listen(LOCAL, -1, 16), -EINVAL);
+	CHECK(urt_tcp_listen("not-an-ip", 0, 16, 0), -EINVAL);
+	CHECK(urt_tcp_listen("localhost", 0, 16, 0), -EINVAL); /* numeric only */
+	CHECK(urt_tcp_listen(LOCAL, 70000, 16, 0), -EINVAL);
+	CHECK(urt_tcp_listen(LOCAL, -1, 16, 0), -EINVAL);
 	CHECK(urt_tcp_connect(NULL, 1), -EINVAL);
 	int nr = urt_tcp_connect("no-such-host.invalid", 1); /* a name now: resolved, fails */
 	cr_assert(nr == -ENOENT || nr == -EAGAIN, "got %d", nr);
@@ -1132,10 +1132,40 @@ Test(net, socket_options)
 /* The option helpers and urt_sock_port do not suspend: fine outside a task. */
 Test(net, option_helpers_outside_task)
 {
-	int lfd = urt_tcp_listen(LOCAL, 0, 4); /* plain syscalls: no loop needed */
+	int lfd = urt_tcp_listen(LOCAL, 0, 4, 0); /* plain syscalls: no loop needed */
 	cr_assert_geq(lfd, 0);
 	cr_assert_gt(urt_sock_port(lfd), 0);
 	OK(urt_set_nodelay(lfd, true));
 	cr_assert_neq(getopt_int(lfd, IPPROTO_TCP, TCP_NODELAY), 0);
 	close(lfd);
+}
+
+/*
+ * URT_LISTEN_REUSEPORT: two listeners share a port when both set it (one
+ * per loop, as the tools' --threads do); without it the second bind is
+ * refused, so a server started twice by mistake still fails. Unknown
+ * flags are refused.
+ */
+Test(net, listen_reuseport_shares_a_port)
+{
+	int a = urt_tcp_listen(LOCAL, 0, 4, URT_LISTEN_REUSEPORT);
+	cr_assert_geq(a, 0, "first: %d", a);
+	int port = urt_sock_port(a);
+	cr_assert_gt(port, 0);
+	cr_assert_neq(getopt_int(a, SOL_SOCKET, SO_REUSEPORT), 0);
+	int b = urt_tcp_listen(LOCAL, port, 4, URT_LISTEN_REUSEPORT);
+	cr_assert_geq(b, 0, "second with REUSEPORT: %d", b);
+	cr_assert_eq(urt_sock_port(b), port);
+	close(b);
+	close(a);
+
+	a = urt_tcp_listen(LOCAL, 0, 4, 0);
+	cr_assert_geq(a, 0);
+	port = urt_sock_port(a);
+	cr_assert_eq(getopt_int(a, SOL_SOCKET, SO_REUSEPORT), 0);
+	CHECK(urt_tcp_listen(LOCAL, port, 4, 0), -EADDRINUSE);
+	/* one side without the flag is enough to refuse the group */
+	CHECK(urt_tcp_listen(LOCAL, port, 4, URT_LISTEN_REUSEPORT), -EADDRINUSE);
+	close(a);
+	CHECK(urt_tcp_listen(LOCAL, 0, 4, 1u << 7), -EINVAL);
 }

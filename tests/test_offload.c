@@ -1167,7 +1167,7 @@ Test(offload, getaddrinfo_in_flight_at_shutdown)
 static int main_connect_name(void *arg)
 {
 	(void)arg;
-	int lfd = urt_tcp_listen("127.0.0.1", 0, 16);
+	int lfd = urt_tcp_listen("127.0.0.1", 0, 16, 0);
 	cr_assert_geq(lfd, 0, "urt_tcp_listen: %d", lfd);
 	int port = urt_sock_port(lfd);
 	cr_assert_gt(port, 0);

@@ -164,7 +164,7 @@ static int send_later(void *arg)
 static int t_edge(void *arg)
 {
 	(void)arg;
-	int lfd = urt_tcp_listen("127.0.0.1", 0, 8);
+	int lfd = urt_tcp_listen("127.0.0.1", 0, 8, 0);
 	cr_assert_geq(lfd, 0);
 	int c = urt_tcp_connect("127.0.0.1", urt_sock_port(lfd));
 	cr_assert_geq(c, 0);
@@ -212,7 +212,7 @@ Test(poll, edge_registration_passed_edge_and_reused_fd)
    hanging. They run on every configuration. */
 static void tcp_pair(int *lfd, int *c, int *s)
 {
-	*lfd = urt_tcp_listen("127.0.0.1", 0, 8);
+	*lfd = urt_tcp_listen("127.0.0.1", 0, 8, 0);
 	cr_assert_geq(*lfd, 0);
 	*c = urt_tcp_connect("127.0.0.1", urt_sock_port(*lfd));
 	cr_assert_geq(*c, 0);

@@ -823,7 +823,7 @@ static int acc_waiter(void *arg)
 static int t_acceptor_free_waiting(void *arg)
 {
 	(void)arg;
-	int lfd = urt_tcp_listen("127.0.0.1", 0, 16);
+	int lfd = urt_tcp_listen("127.0.0.1", 0, 16, 0);
 	cr_assert_geq(lfd, 0);
 	urt_acceptor *a;
 	OK(urt_acceptor_new(lfd, SOCK_CLOEXEC, &a));
@@ -937,7 +937,7 @@ Test(regress, canary_in_trimmed_stack_false_overflow)
 static int t_acceptor_error_cancel(void *arg)
 {
 	(void)arg;
-	int lfd = urt_tcp_listen("127.0.0.1", 0, 16);
+	int lfd = urt_tcp_listen("127.0.0.1", 0, 16, 0);
 	cr_assert_geq(lfd, 0);
 	int port = urt_sock_port(lfd);
 	urt_acceptor *a;

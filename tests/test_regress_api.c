@@ -48,7 +48,7 @@ static void unix_pair(int sv[2])
    on epoll): c[0] the client, c[1] the accepted end. Small buffers. */
 static void tcp_pair(int c[2])
 {
-	int l = urt_tcp_listen("127.0.0.1", 0, 16);
+	int l = urt_tcp_listen("127.0.0.1", 0, 16, 0);
 	cr_assert_geq(l, 0);
 	int port = urt_sock_port(l);
 	c[0] = urt_tcp_connect("127.0.0.1", port);
@@ -247,7 +247,7 @@ Test(regress_api, send_blocked_half_closed_peer_deadline_returns_eintr_tcp)
 static int t_fixed_sock(void *arg)
 {
 	(void)arg;
-	int l = urt_tcp_listen("127.0.0.1", 0, 16);
+	int l = urt_tcp_listen("127.0.0.1", 0, 16, 0);
 	cr_assert_geq(l, 0);
 	int port = urt_sock_port(l);
 	int s = urt_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

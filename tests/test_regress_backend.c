@@ -46,7 +46,7 @@ static const char *tmp_dir(void)
 
 static int closed_port(void)
 {
-	int l = urt_tcp_listen(LOCAL, 0, 1);
+	int l = urt_tcp_listen(LOCAL, 0, 1, 0);
 	cr_assert_geq(l, 0);
 	int port = urt_sock_port(l);
 	close(l);
@@ -254,7 +254,7 @@ static void obj_close(struct fuzz *f, struct obj *o)
 static int fd_reuse_fuzz_main(void *arg)
 {
 	struct fuzz *f = arg;
-	f->lfd = urt_tcp_listen(LOCAL, 0, 64);
+	f->lfd = urt_tcp_listen(LOCAL, 0, 64, 0);
 	cr_assert_geq(f->lfd, 0);
 	f->port = urt_sock_port(f->lfd);
 	for (int step = 0; step < 1500; step++) {
@@ -299,7 +299,7 @@ Test(regress_backend, fd_reuse_random_closes_every_wait_woken)
    with plain syscalls (foreign: one-shot, level-triggered waits). */
 static void tcp_pair2(bool by_urt, int *c, int *s, int *l)
 {
-	*l = urt_tcp_listen(LOCAL, 0, 8);
+	*l = urt_tcp_listen(LOCAL, 0, 8, 0);
 	cr_assert_geq(*l, 0);
 	if (by_urt) {
 		*c = urt_tcp_connect(LOCAL, urt_sock_port(*l));

@@ -65,7 +65,7 @@ static void xp_open(struct xp *x, int kind)
 		x->wfd = p[1];
 		return;
 	}
-	x->lfd = urt_tcp_listen(LOCAL, 0, 16);
+	x->lfd = urt_tcp_listen(LOCAL, 0, 16, 0);
 	cr_assert_geq(x->lfd, 0, "urt_tcp_listen: %d", x->lfd);
 	int port = urt_sock_port(x->lfd);
 	cr_assert_gt(port, 0);

@@ -169,8 +169,10 @@ int urt_set_nodelay(int fd, bool on)
 	return set_flag(fd, IPPROTO_TCP, TCP_NODELAY, on);
 }
 
-int urt_tcp_listen(const char *ip, int port, int backlog)
+int urt_tcp_listen(const char *ip, int port, int backlog, unsigned flags)
 {
+	if (flags & ~URT_LISTEN_REUSEPORT)
+		return -EINVAL;
 	struct sockaddr_storage ss;
 	unsigned len;
 	int r = parse_addr(ip, port, &ss, &len);
@@ -180,7 +182,11 @@ int urt_tcp_listen(const char *ip, int port, int backlog)
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if ((r = urt_set_reuseaddr(fd, true)) == 0) {
+	/* both before bind: the kernel groups only sockets bound with SO_REUSEPORT */
+	r = urt_set_reuseaddr(fd, true);
+	if (r == 0 && (flags & URT_LISTEN_REUSEPORT))
+		r = urt_set_reuseport(fd, true);
+	if (r == 0) {
 		if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog > 0 ? backlog : 511) < 0)
 			r = -errno;
 	}

@@ -100,7 +100,7 @@ static int embed_work_start(urt_loop *L, struct embed_work *w)
 {
 	memset(w, 0, sizeof *w);
 	snprintf(w->path, sizeof w->path, "/tmp/urt-embed-%d", (int)getpid());
-	w->lfd = urt_tcp_listen("127.0.0.1", 0, 16);
+	w->lfd = urt_tcp_listen("127.0.0.1", 0, 16, 0);
 	if (w->lfd < 0)
 		return w->lfd;
 	w->port = urt_sock_port(w->lfd);

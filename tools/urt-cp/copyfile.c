@@ -35,7 +35,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <linux/fs.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,9 +446,6 @@ static int pump(void *arg)
 /* ---------------------------------------------------------------------- */
 /* copy_file_range on the executor                                         */
 
-cpu_set_t cp_all_cpus; /* the process's CPUs before main pinned the loop */
-bool cp_all_cpus_set;
-
 /* The fds are the function's own dups: after a cancel the task closes
    its fds at once while the function may still be running. */
 struct cfr_arg {
@@ -464,11 +460,7 @@ static void *cfr_fn(void *arg)
 {
 	/* Executor threads inherit the loop's pinning (main.c pins a single
 	   large file to one CPU); an in-kernel copy wants its own CPU. */
-	static __thread bool unpinned;
-	if (!unpinned && cp_all_cpus_set) {
-		sched_setaffinity(0, sizeof cp_all_cpus, &cp_all_cpus);
-		unpinned = true;
-	}
+	cp_unpin_self();
 	struct cfr_arg *a = arg;
 	a->ran = true;
 	while (a->done < a->len) {
@@ -1495,6 +1487,283 @@ static int open_through(struct job *j, const struct dest *d, bool *direct)
 	return fd;
 }
 
+/*
+ * One regular file's copy in progress: what the steps of cp_regular share,
+ * and what settle releases whichever step ended it.
+ */
+struct reg {
+	struct job *j;
+	int sfd;                 /* the source */
+	struct stat st;          /* its fstat (st_size 0 for a FIFO or device) */
+	bool sdirect, ddirect;   /* O_DIRECT, per file: other jobs may be mid-copy with O_DIRECT fds */
+	struct dest d;           /* the destination as check_dest found it */
+	struct tmp t;            /* the new inode, named when complete */
+	int wfd;                 /* where the data goes: t.fd or the existing file */
+	struct hlink *hl;        /* we are the first copy of a multiply linked inode */
+	mode_t mode;             /* the copy's mode */
+	bool dreg;               /* the destination is (or will be) a regular file */
+	const char *what, *wpath; /* on error: what failed, on which path */
+};
+
+/* What a step returns besides 0 (go on) and a negative errno. */
+enum {
+	REG_DONE = 1,            /* nothing more to do: settle */
+	REG_RETRY_NAMED,         /* start again with named temporaries (reg_name) */
+};
+
+/* Open and fstat the source; only regular files (and special files read
+   as such) go on. */
+static int reg_open_source(struct reg *f)
+{
+	struct job *j = f->j;
+	int oflags = O_RDONLY | O_CLOEXEC;
+	if (j->dir && !j->follow)
+		oflags |= O_NOFOLLOW; /* it was a regular file when listed: never follow */
+	f->sfd = urt_openat(j->sdir, j->sname, oflags | (f->sdirect ? O_DIRECT : 0), 0);
+	if (f->sfd == -EINVAL && f->sdirect) { /* the filesystem has no O_DIRECT: buffered */
+		f->sdirect = false;
+		f->sfd = urt_openat(j->sdir, j->sname, oflags, 0);
+	}
+	f->wpath = j->spath;
+	if (f->sfd < 0) {
+		f->what = "cannot open";
+		return f->sfd;
+	}
+	/* fstat of an open fd is a short syscall that never blocks on I/O */
+	if (fstat(f->sfd, &f->st) < 0) {
+		f->what = "cannot stat";
+		return -errno;
+	}
+	S.bytes_total += (uint64_t)f->st.st_size;
+	j->st = f->st;
+	if (!S_ISREG(f->st.st_mode) &&
+	    !(cp_is_special(f->st.st_mode) && cp_copy_as_regular(f->st.st_mode))) {
+		f->what = "not a regular file:";
+		return -EINVAL;
+	}
+	if (!S_ISREG(f->st.st_mode))
+		f->st.st_size = 0; /* a FIFO or device: read to its end (copy_to_eof) */
+	f->wpath = j->dpath;
+	return 0;
+}
+
+/*
+ * What the existing destination and the source's other names decide before
+ * any data moves: the destination is kept (-n, -u, or it failed its
+ * checks), or the source is another name of an inode copied already, which
+ * becomes a link to that copy. REG_DONE then; 0 to copy.
+ */
+static int reg_check_dest(struct reg *f)
+{
+	struct job *j = f->j;
+	int ex = check_dest(j, &f->d, false);
+	/* Names of one inode: its hard links, and with followed symlinks (-L;
+	   -H and cp's default without -R on the command line) any file, which
+	   another symlink may reach again. cp keeps them one inode. */
+	bool track = f->st.st_nlink > 1 || j->follow;
+	struct hlink *first = NULL;
+	int r;
+	if (ex == -3 && track) {
+		/* -u keeps this name: it becomes the copy of this inode, or a link
+		   to the copy made already, as with cp (the group stays one) */
+		r = hl_claim(j, &f->st, &f->hl, &first);
+		if (r == 0 && first && (r = link_over(first->dpath, j, true)) < 0)
+			f->what = "cannot create hard link";
+		S.bytes_done += (uint64_t)f->st.st_size;
+		return r < 0 ? r : REG_DONE;
+	}
+	if (ex < 0) {
+		if (ex == -1)
+			S.failed = true;
+		S.bytes_done += (uint64_t)f->st.st_size;
+		return REG_DONE;
+	}
+	if (!(O.preserve & P_LINKS) || !track)
+		return 0;
+	r = hl_claim(j, &f->st, &f->hl, &first);
+	if (r < 0 || !first)
+		return r;
+	char bk[4096];
+	bk[0] = 0;
+	if (j->backup && (r = dest_backup(j, bk, sizeof bk)) < 0) {
+		f->what = "cannot backup";
+		return r;
+	}
+	r = link_over(first->dpath, j, f->d.kind != DEST_NEW);
+	if (r < 0) {
+		f->what = "cannot create hard link";
+		return r;
+	}
+	S.bytes_done += (uint64_t)f->st.st_size;
+	if (O.verbose)
+		cp_verbose(j, f->d.kind == DEST_FRESH && O.remove_dest, bk);
+	return REG_DONE;
+}
+
+/*
+ * Where the data goes (f->wfd): a new temporary for a new or replaced
+ * file, or the existing file itself (DEST_THROUGH) where it cannot be
+ * replaced. A replaced file whose owner the temporary cannot take keeps
+ * its inode; -f replaces what cannot be opened.
+ */
+static int reg_open_dest(struct reg *f)
+{
+	struct job *j = f->j;
+	struct dest *d = &f->d;
+	int r = 0;
+	f->mode = f->st.st_mode & 0777;
+	if (O.no_preserve_mode && !(O.preserve & P_MODE))
+		f->mode = 0666; /* cp: new files get 0666 less the umask */
+	if (O.attr_only && d->kind == DEST_REPLACE)
+		d->kind = DEST_THROUGH; /* --attributes-only: its data stays, also for its other links */
+	if (d->kind == DEST_REPLACE) {
+		r = tmp_open(j, 0600, &f->t, &f->ddirect);
+		if (r == -EACCES || r == -EPERM || r == -EROFS) {
+			d->kind = DEST_THROUGH; /* the file is ours to write, its directory is not */
+		} else if (r == 0) {
+			struct stat ts;
+			if (fstat(f->t.fd, &ts) < 0 ||
+			    ((ts.st_uid != d->st.st_uid || ts.st_gid != d->st.st_gid) &&
+			     fchown(f->t.fd, d->st.st_uid, d->st.st_gid) < 0)) {
+				/* the temporary cannot have the old owner: keep the old inode */
+				tmp_discard(j, &f->t);
+				d->kind = DEST_THROUGH;
+			}
+		}
+	} else if (d->kind == DEST_NEW || d->kind == DEST_FRESH) {
+		r = tmp_open(j, f->mode, &f->t, &f->ddirect);
+	}
+	if (d->kind == DEST_THROUGH) {
+		r = open_through(j, d, &f->ddirect);
+		if (r >= 0) {
+			f->wfd = r, r = 0;
+		} else if (O.force && r != -ECANCELED) {
+			/* -f: what cannot be opened is replaced by a new file */
+			d->kind = DEST_FRESH;
+			r = tmp_open(j, f->mode, &f->t, &f->ddirect);
+			f->wfd = f->t.fd;
+		}
+	} else {
+		f->wfd = f->t.fd;
+	}
+	if (r < 0) {
+		f->what = "cannot create regular file";
+		/* the directory refuses entries: cp, which backs up or removes
+		   the old name first, fails at that step, and says so */
+		if (d->kind == DEST_FRESH && (r == -EACCES || r == -EPERM || r == -EROFS))
+			f->what = j->backup ? "cannot backup" : O.remove_dest ? "cannot remove" : f->what;
+	}
+	f->dreg = d->kind != DEST_THROUGH || S_ISREG(d->st.st_mode);
+	return r;
+}
+
+/* The data (unless --attributes-only), --verify, the attributes, --sync. */
+static int reg_copy(struct reg *f)
+{
+	struct job *j = f->j;
+	const struct dest *d = &f->d;
+	struct copy_ctx c = {.sfd = f->sfd, .dfd = f->wfd, .st = &f->st, .dst_regular = f->dreg,
+			     .sdirect = f->sdirect, .ddirect = f->ddirect,
+			     .ddev = d->kind == DEST_NEW ? 0 : d->st.st_dev};
+	if (d->kind == DEST_NEW || d->kind == DEST_FRESH) {
+		struct stat ds;
+		if (fstat(f->wfd, &ds) == 0)
+			c.ddev = ds.st_dev;
+	}
+	int r = O.attr_only ? 0 : copy_data(&c); /* --attributes-only: no data */
+	f->what = c.what;
+	if (r < 0) {
+		f->wpath = (f->what && strstr(f->what, "read")) ? j->spath : j->dpath;
+		return r;
+	}
+	if (O.verify && !O.attr_only) {
+		r = verify(f->sfd, f->wfd, f->st.st_size, f->sdirect && f->ddirect, &f->what);
+		if (r < 0)
+			return r;
+	}
+	if (f->dreg) {
+		/* a replaced file keeps its mode unless -p, as with cp */
+		int keep = d->kind == DEST_REPLACE ? (int)(d->st.st_mode & 07777) : -1;
+		if (keep < 0 && f->t.name[0] && (O.preserve & P_OWNER))
+			keep = (int)(f->mode & ~O.umask); /* tmp_open_ created it 0700 at most */
+		/* an ACL on the copy: its directory's default ACL, or the old file's */
+		bool acl_may = d->kind != DEST_NEW || !j->dir || j->dir->dacl || j->own_dname;
+		r = cp_set_attrs_fd(f->wfd, f->sfd, &f->st, keep, acl_may, j->dpath);
+		if (r < 0) {
+			f->what = "cannot set attributes of";
+			return r;
+		}
+	}
+	if (O.sync && (r = urt_fsync(f->wfd)) < 0)
+		f->what = "cannot sync";
+	return r;
+}
+
+/*
+ * The copy is complete: back up the old name (-b) and give the temporary
+ * its name. REG_RETRY_NAMED when an O_TMPFILE cannot be named here (no
+ * /proc): named temporaries from now on.
+ */
+static int reg_name(struct reg *f)
+{
+	struct job *j = f->j;
+	char backup[4096];
+	backup[0] = 0;
+	int r;
+	if (j->backup && (r = dest_backup(j, backup, sizeof backup)) < 0) {
+		f->what = "cannot backup";
+		return r;
+	}
+	if (f->d.kind != DEST_THROUGH) {
+		r = tmp_commit(j, &f->t, f->d.kind != DEST_NEW);
+		if (r == -ENOENT && !f->t.name[0] && !no_tmpfile)
+			return REG_RETRY_NAMED;
+		if (r == -EEXIST && O.noclobber)
+			r = 0; /* appeared meanwhile: keep it */
+		if (r < 0) {
+			f->what = "cannot create regular file";
+			return r;
+		}
+		if (O.sync && j->own_ddir) {
+			/* the new name lives in a directory we did not create */
+			int dfd = openat(j->ddir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
+	}
+	j->made = true;
+	if (O.verbose)
+		cp_verbose(j, f->d.kind == DEST_FRESH && O.remove_dest, backup);
+	return 0;
+}
+
+/* The end of a copy that ended with r, whatever step it reached: the
+   message, the waiters on this inode, the temporary (removed unless it
+   was named) and the fds. Returns r. */
+static int reg_settle(struct reg *f, int r)
+{
+	struct job *j = f->j;
+	if (r < 0) {
+		if (r != -ECANCELED && f->what && !strcmp(f->what, "failed to clone"))
+			cp_msg("failed to clone '%s' from '%s': %s", j->dpath, j->spath, strerror(-r));
+		else if (r != -ECANCELED && f->what && !strcmp(f->what, "cannot open"))
+			cp_msg("cannot open '%s' for reading: %s", f->wpath, strerror(-r));
+		else if (r != -ECANCELED && f->what)
+			cp_err(-r, f->what, f->wpath);
+		S.failed = true;
+	}
+	if (f->hl)
+		hl_settle(f->hl, r >= 0);
+	tmp_discard(j, &f->t); /* after a commit only closes the fd */
+	if (f->wfd >= 0 && f->wfd != f->t.fd && f->d.kind == DEST_THROUGH)
+		urt_close(f->wfd);
+	if (f->sfd >= 0)
+		urt_close(f->sfd);
+	return r;
+}
+
 int cp_regular(struct job *j)
 {
 	/*
@@ -1513,224 +1782,29 @@ int cp_regular(struct job *j)
 	 */
 	if (O.offload == 1)
 		urt_io_offload(true);
-	const char *what = NULL, *wpath = j->dpath;
-	int r = 0;
-	struct tmp t = {.fd = -1};
-	int wfd = -1;            /* where the data goes: t.fd or the existing file */
-	struct hlink *hl = NULL; /* we are the first copy of a multiply linked inode */
-	struct dest d = {.kind = DEST_NEW};
-	/* Per file, never global: other jobs may be mid-copy with O_DIRECT fds. */
-	bool sdirect = O.direct, ddirect = O.direct;
-	int oflags = O_RDONLY | O_CLOEXEC;
-	if (j->dir && !j->follow)
-		oflags |= O_NOFOLLOW; /* it was a regular file when listed: never follow */
-	int sfd = urt_openat(j->sdir, j->sname, oflags | (sdirect ? O_DIRECT : 0), 0);
-	if (sfd == -EINVAL && sdirect) { /* the filesystem has no O_DIRECT: buffered */
-		sdirect = false;
-		sfd = urt_openat(j->sdir, j->sname, oflags, 0);
+	struct reg f = {.j = j, .sfd = -1, .sdirect = O.direct, .ddirect = O.direct,
+			.d = {.kind = DEST_NEW}, .t = {.fd = -1}, .wfd = -1, .wpath = j->dpath};
+	int r = reg_open_source(&f);
+	if (r == 0)
+		r = reg_check_dest(&f);
+	if (r == 0)
+		r = reg_open_dest(&f);
+	if (r == 0)
+		r = reg_copy(&f);
+	if (r == 0)
+		r = reg_name(&f);
+	if (r == REG_RETRY_NAMED) {
+		/* no /proc to name the O_TMPFILE by: use named temporaries */
+		no_tmpfile = true;
+		tmp_discard(j, &f.t);
+		urt_close(f.sfd);
+		S.bytes_done -= (uint64_t)f.st.st_size;
+		S.bytes_total -= (uint64_t)f.st.st_size;
+		if (f.hl) /* waiters copy on their own (hl stays: they may touch it) */
+			hl_settle(f.hl, false);
+		return cp_regular(j);
 	}
-	if (sfd < 0) {
-		r = sfd, what = "cannot open", wpath = j->spath;
-		goto out;
-	}
-	/* fstat of an open fd is a short syscall that never blocks on I/O */
-	struct stat st;
-	if (fstat(sfd, &st) < 0) {
-		r = -errno, what = "cannot stat", wpath = j->spath;
-		goto out;
-	}
-	S.bytes_total += (uint64_t)st.st_size;
-	j->st = st;
-	if (!S_ISREG(st.st_mode) && !(cp_is_special(st.st_mode) && cp_copy_as_regular(st.st_mode))) {
-		r = -EINVAL, what = "not a regular file:", wpath = j->spath;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode))
-		st.st_size = 0; /* a FIFO or device: read to its end (copy_to_eof) */
-	int ex = check_dest(j, &d, false);
-	/* Names of one inode: its hard links, and with followed symlinks (-L;
-	   -H and cp's default without -R on the command line) any file, which
-	   another symlink may reach again. cp keeps them one inode. */
-	bool track = st.st_nlink > 1 || j->follow;
-	if (ex == -3 && track) {
-		/* -u keeps this name: it becomes the copy of this inode, or a link
-		   to the copy made already, as with cp (the group stays one) */
-		struct hlink *first = NULL;
-		r = hl_claim(j, &st, &hl, &first);
-		if (r == 0 && first && (r = link_over(first->dpath, j, true)) < 0)
-			what = "cannot create hard link";
-		S.bytes_done += (uint64_t)st.st_size;
-		goto out;
-	}
-	if (ex < 0) {
-		if (ex == -1)
-			S.failed = true;
-		S.bytes_done += (uint64_t)st.st_size;
-		urt_close(sfd);
-		return 0;
-	}
-	if ((O.preserve & P_LINKS) && track) {
-		struct hlink *first = NULL;
-		r = hl_claim(j, &st, &hl, &first);
-		if (r < 0)
-			goto out;
-		if (first) {
-			char bk[4096];
-			bk[0] = 0;
-			if (j->backup && (r = dest_backup(j, bk, sizeof bk)) < 0) {
-				what = "cannot backup";
-				goto out;
-			}
-			r = link_over(first->dpath, j, d.kind != DEST_NEW);
-			if (r < 0) {
-				what = "cannot create hard link";
-				goto out;
-			}
-			S.bytes_done += (uint64_t)st.st_size;
-			if (O.verbose)
-				cp_verbose(j, d.kind == DEST_FRESH && O.remove_dest, bk);
-			urt_close(sfd);
-			return 0;
-		}
-	}
-	mode_t mode = st.st_mode & 0777;
-	if (O.no_preserve_mode && !(O.preserve & P_MODE))
-		mode = 0666; /* cp: new files get 0666 less the umask */
-	if (O.attr_only && d.kind == DEST_REPLACE)
-		d.kind = DEST_THROUGH; /* --attributes-only: its data stays, also for its other links */
-	if (d.kind == DEST_REPLACE) {
-		r = tmp_open(j, 0600, &t, &ddirect);
-		if (r == -EACCES || r == -EPERM || r == -EROFS) {
-			d.kind = DEST_THROUGH; /* the file is ours to write, its directory is not */
-		} else if (r == 0) {
-			struct stat ts;
-			if (fstat(t.fd, &ts) < 0 ||
-			    ((ts.st_uid != d.st.st_uid || ts.st_gid != d.st.st_gid) &&
-			     fchown(t.fd, d.st.st_uid, d.st.st_gid) < 0)) {
-				/* the temporary cannot have the old owner: keep the old inode */
-				tmp_discard(j, &t);
-				d.kind = DEST_THROUGH;
-			}
-		}
-	} else if (d.kind == DEST_NEW || d.kind == DEST_FRESH) {
-		r = tmp_open(j, mode, &t, &ddirect);
-	}
-	if (d.kind == DEST_THROUGH) {
-		r = open_through(j, &d, &ddirect);
-		if (r >= 0) {
-			wfd = r, r = 0;
-		} else if (O.force && r != -ECANCELED) {
-			/* -f: what cannot be opened is replaced by a new file */
-			d.kind = DEST_FRESH;
-			r = tmp_open(j, mode, &t, &ddirect);
-			wfd = t.fd;
-		}
-	} else {
-		wfd = t.fd;
-	}
-	if (r < 0) {
-		what = "cannot create regular file", wpath = j->dpath;
-		/* the directory refuses entries: cp, which backs up or removes
-		   the old name first, fails at that step, and says so */
-		if (d.kind == DEST_FRESH && (r == -EACCES || r == -EPERM || r == -EROFS))
-			what = j->backup ? "cannot backup" : O.remove_dest ? "cannot remove" : what;
-		goto out;
-	}
-	bool dreg = d.kind != DEST_THROUGH || S_ISREG(d.st.st_mode);
-	struct copy_ctx c = {.sfd = sfd, .dfd = wfd, .st = &st, .dst_regular = dreg,
-			     .sdirect = sdirect, .ddirect = ddirect,
-			     .ddev = d.kind == DEST_NEW ? 0 : d.st.st_dev};
-	if (d.kind == DEST_NEW || d.kind == DEST_FRESH) {
-		struct stat ds;
-		if (fstat(wfd, &ds) == 0)
-			c.ddev = ds.st_dev;
-	}
-	r = O.attr_only ? 0 : copy_data(&c); /* --attributes-only: no data */
-	what = c.what;
-	if (r < 0) {
-		wpath = (what && strstr(what, "read")) ? j->spath : j->dpath;
-		goto out;
-	}
-	if (O.verify && !O.attr_only) {
-		r = verify(sfd, wfd, st.st_size, sdirect && ddirect, &what);
-		if (r < 0)
-			goto out;
-	}
-	if (dreg) {
-		/* a replaced file keeps its mode unless -p, as with cp */
-		int keep = d.kind == DEST_REPLACE ? (int)(d.st.st_mode & 07777) : -1;
-		if (keep < 0 && t.name[0] && (O.preserve & P_OWNER))
-			keep = (int)(mode & ~O.umask); /* tmp_open_ created it 0700 at most */
-		/* an ACL on the copy: its directory's default ACL, or the old file's */
-		bool acl_may = d.kind != DEST_NEW || !j->dir || j->dir->dacl || j->own_dname;
-		r = cp_set_attrs_fd(wfd, sfd, &st, keep, acl_may, j->dpath);
-	}
-	if (r < 0) {
-		what = "cannot set attributes of";
-		goto out;
-	}
-	if (O.sync) {
-		r = urt_fsync(wfd);
-		if (r < 0) {
-			what = "cannot sync";
-			goto out;
-		}
-	}
-	char backup[4096];
-	backup[0] = 0;
-	if (j->backup && (r = dest_backup(j, backup, sizeof backup)) < 0) {
-		what = "cannot backup";
-		goto out;
-	}
-	if (d.kind != DEST_THROUGH) {
-		r = tmp_commit(j, &t, d.kind != DEST_NEW);
-		if (r == -ENOENT && !t.name[0] && !no_tmpfile) {
-			/* no /proc to name the O_TMPFILE by: use named temporaries */
-			no_tmpfile = true;
-			tmp_discard(j, &t);
-			urt_close(sfd);
-			S.bytes_done -= (uint64_t)st.st_size;
-			S.bytes_total -= (uint64_t)st.st_size;
-			if (hl) /* waiters copy on their own (hl stays: they may touch it) */
-				hl_settle(hl, false);
-			return cp_regular(j);
-		}
-		if (r == -EEXIST && O.noclobber)
-			r = 0; /* appeared meanwhile: keep it */
-		if (r < 0) {
-			what = "cannot create regular file";
-			goto out;
-		}
-		if (O.sync && j->own_ddir) {
-			/* the new name lives in a directory we did not create */
-			int dfd = openat(j->ddir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				fsync(dfd);
-				close(dfd);
-			}
-		}
-	}
-	j->made = true;
-	if (O.verbose)
-		cp_verbose(j, d.kind == DEST_FRESH && O.remove_dest, backup);
-out:
-	if (r < 0) {
-		if (r != -ECANCELED && what && !strcmp(what, "failed to clone"))
-			cp_msg("failed to clone '%s' from '%s': %s", j->dpath, j->spath, strerror(-r));
-		else if (r != -ECANCELED && what && !strcmp(what, "cannot open"))
-			cp_msg("cannot open '%s' for reading: %s", wpath, strerror(-r));
-		else if (r != -ECANCELED && what)
-			cp_err(-r, what, wpath);
-		S.failed = true;
-	}
-	if (hl)
-		hl_settle(hl, r >= 0);
-	tmp_discard(j, &t); /* after a commit only closes the fd */
-	if (wfd >= 0 && wfd != t.fd && d.kind == DEST_THROUGH)
-		urt_close(wfd);
-	if (sfd >= 0)
-		urt_close(sfd);
-	return r;
+	return reg_settle(&f, r == REG_DONE ? 0 : r);
 }
 
 int cp_symlink(struct job *j)

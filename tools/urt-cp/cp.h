@@ -146,8 +146,29 @@ void cp_err(int err, const char *what, const char *path);
 void cp_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *path_join(const char *a, const char *b);
 
+/* pin.c: where the threads run */
+bool cp_pin_wanted(void);       /* URTCP_PIN is not 0 */
+int cp_cpu_count(void);         /* the CPUs this process may run on; 0 when unknown */
+/* Remember those CPUs (before anything is pinned), for cp_unpin_self. */
+bool cp_pin_remember(void);
+/* Pin the calling thread to the CPU it is on (cp_pin_remember first). */
+void cp_pin_here(void);
+/* Back to the remembered CPUs, once per thread (executor threads). */
+void cp_unpin_self(void);
+
+/* options.c: the command line */
+struct cp_args {
+	const char *target_dir;  /* -t DIR */
+	bool no_target_dir;      /* -T */
+};
+/* The options into O and *a (optind is then the first operand). Returns -1
+   to go on, else the exit status (--help, --version, or a usage error after
+   its message). */
+int cp_options(int argc, char **argv, struct cp_args *a);
+/* "Try ... --help" on stderr; returns the usage error's exit status. */
+int cp_try_help(void);
+
 /* main.c */
-void cp_pin_loop(unsigned i);
 extern const char *cp_prog; /* the name we were run as: messages start with it */
 
 /* progress.c */

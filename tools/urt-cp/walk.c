@@ -932,7 +932,6 @@ static void run_batch(struct job *j)
 static int feeder(void *arg)
 {
 	unsigned i = (unsigned)(uintptr_t)arg;
-	cp_pin_loop(i);
 	slots = O.jobs / M.n + (i < O.jobs % M.n);
 	if (!slots)
 		slots = 1; /* main gives no loop more than O.jobs loops */

@@ -15,7 +15,7 @@
  * --threads N runs N loops, one per thread, each with its own listening
  * socket on the port (SO_REUSEPORT) and its own connections; loop 0 (the
  * main thread) reads the stop signals and wakes the others
- * (tools/tool_loops.h). At exit it prints the connections served and bytes
+ * (tools/common/). At exit it prints the connections served and bytes
  * echoed, summed over the loops, with each loop's connections.
  */
 #include <stddef.h>
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include <urt.h>
-#include "../tool_loops.h"
+#include "tool_loops.h"
 
 #define BUF_SIZE 16384
 
@@ -50,10 +50,7 @@ static struct config C = {.host = "127.0.0.1", .port = 7007, .drain = 1, .thread
    counts, touched only by its own thread (aligned: the loops' counters do
    not share a cache line). */
 struct server {
-	_Alignas(64) int lfd;
-	unsigned index;                /* 0: the main thread's loop, which reads the signals */
-	const struct tool_loops *loops;
-	urt_acceptor *acc;
+	_Alignas(64) struct tool_listener l;
 	urt_bufring *ring;
 	urt_group conns;
 	uint64_t accepted;             /* connections served */
@@ -123,17 +120,6 @@ static void take(void *arg, int fd)
 		close(fd);
 }
 
-static int accept_loop(void *arg)
-{
-	struct server *s = arg;
-	for (;;) {
-		int fd = tool_accept(s->acc, s->lfd, "urt-echo");
-		if (fd < 0)
-			return 0;
-		take(s, fd);
-	}
-}
-
 /*
  * One loop's main task: serve its listener until the server stops (a stop
  * signal, read on loop 0, or another loop's end: tool_wait_stop), then
@@ -143,44 +129,25 @@ static int server_main(void *arg)
 {
 	struct server *s = arg;
 	self = s;
-	int r = C.single_accept ? 0 : urt_acceptor_new(s->lfd, SOCK_CLOEXEC, &s->acc);
-	if (r == 0 && C.bufs)
-		r = urt_bufring_new(C.bufs, BUF_SIZE, &s->ring);
+	int r = C.bufs ? urt_bufring_new(C.bufs, BUF_SIZE, &s->ring) : 0;
 	if (r) {
-		fprintf(stderr, "urt-echo: %s: %s\n", s->acc ? "buffer ring" : "acceptor", strerror(-r));
-		urt_acceptor_free(s->acc);
-		close(s->lfd);
+		fprintf(stderr, "urt-echo: buffer ring: %s\n", strerror(-r));
+		close(s->l.lfd);
 		return 1;
 	}
-	urt_group_init(&s->conns);
 	/* graceful: stop accepting, give connections --drain seconds to end,
 	   then cancel the rest */
-	int status = tool_serve_loop(s->loops, s->index, accept_loop, take, s, &s->acc, s->lfd,
-				     &s->conns, (int64_t)(C.drain * 1e9));
+	int status = tool_serve_loop(&s->l, take, s, &s->conns, (int64_t)(C.drain * 1e9));
 	urt_bufring_free(s->ring);
 	return status;
 }
 
-static void setup(void *slot, unsigned i, int lfd, const struct tool_loops *tl, void *ctx)
+static void setup(void *slot, const struct tool_listener *l, void *ctx)
 {
 	(void)ctx;
-	*(struct server *)slot = (struct server){.lfd = lfd, .index = i, .loops = tl};
-}
-
-/* At exit, on stderr: what the loops did, summed, and each thread's
-   connections (the spread SO_REUSEPORT gave them). */
-static void report(const void *slots, unsigned n, void *ctx)
-{
-	const struct server *srv = slots;
-	uint64_t conns = 0, bytes = 0;
-	(void)ctx;
-	for (unsigned i = 0; i < n; i++) {
-		conns += srv[i].accepted;
-		bytes += srv[i].bytes;
-	}
-	fprintf(stderr, "urt-echo: served %llu connections, echoed %llu bytes", (unsigned long long)conns,
-		(unsigned long long)bytes);
-	tool_report_spread(srv, sizeof *srv, offsetof(struct server, accepted), n);
+	struct server *s = slot;
+	*s = (struct server){.l = *l};
+	s->l.single_accept = C.single_accept;
 }
 
 int main(int argc, char **argv)
@@ -262,5 +229,10 @@ int main(int argc, char **argv)
 		.opts = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET},
 		.fn = server_main, .size = sizeof(struct server),
 	};
-	return tool_serve(&tl, C.host, C.port, setup, report, NULL);
+	/* at exit, on stderr: the connections served and bytes echoed */
+	static const struct tool_served served = {
+		.accepted = offsetof(struct server, accepted), .counted = offsetof(struct server, bytes),
+		.before = "echoed ", .after = " bytes",
+	};
+	return tool_serve(&tl, C.host, C.port, setup, &served, NULL);
 }

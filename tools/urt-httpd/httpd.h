@@ -9,8 +9,7 @@
 #include <urt.h>
 
 #include "http_parse.h"
-
-struct tool_loops;
+#include "tool_loops.h"
 
 /* The read buffer is also the head limit: a head that does not fit is 431. */
 #define CONN_RBUF 16384
@@ -23,8 +22,6 @@ struct tool_loops;
 struct httpd {
 	_Alignas(64) const char *host;
 	int port;
-	int lfd;
-	urt_acceptor *acc;   /* multishot accept on lfd */
 	int rootfd;          /* --root as an O_PATH fd; -1 without one */
 	bool openat2;        /* openat2(RESOLVE_BENEATH) works (probed at start) */
 	int64_t idle_ns;     /* a connection silent this long is closed; 0: never */
@@ -35,8 +32,7 @@ struct httpd {
 	unsigned threads;    /* --threads: loops, one per thread */
 	bool pin;            /* --pin */
 	/* the loop's own */
-	unsigned index;      /* 0: the main thread's loop, which reads the signals */
-	const struct tool_loops *loops;
+	struct tool_listener l; /* its listener, loop index and the loops */
 	unsigned live;       /* connection tasks running */
 	uint64_t accepted;   /* connections served */
 	uint64_t requests;   /* requests answered */

@@ -11,7 +11,7 @@
  * --threads N runs N loops, one per thread, each with its own listening
  * socket on the port (SO_REUSEPORT), its own connections and its own copy
  * of the settings; loop 0 (the main thread) reads the stop signals and
- * wakes the others (tools/tool_loops.h). At exit it prints the connections
+ * wakes the others (tools/common/). At exit it prints the connections
  * and requests served, summed over the loops, with each loop's connections.
  */
 #include <stddef.h>
@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "httpd.h"
-#include "../tool_loops.h"
+#include "tool_loops.h"
 
 /* The answer when --max-conns are already open. */
 static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
@@ -72,17 +72,6 @@ static void take(void *arg, int fd)
 	s->accepted++;
 }
 
-static int accept_loop(void *arg)
-{
-	struct httpd *s = arg;
-	for (;;) {
-		int fd = tool_accept(s->acc, s->lfd, "urt-httpd");
-		if (fd < 0)
-			return 0;
-		take(s, fd);
-	}
-}
-
 /*
  * One loop's main task: serve its listener until the server stops (a stop
  * signal, read on loop 0, or another loop's end: tool_wait_stop), then
@@ -91,49 +80,22 @@ static int accept_loop(void *arg)
 static int server_main(void *arg)
 {
 	struct httpd *s = arg;
-	/* multishot accept: one SQE for many connections */
-	int r = urt_acceptor_new(s->lfd, SOCK_CLOEXEC, &s->acc);
-	if (r < 0) {
-		fprintf(stderr, "urt-httpd: acceptor: %s\n", strerror(-r));
-		close(s->lfd);
-		return 1;
-	}
-	urt_group_init(&s->conns);
-	return tool_serve_loop(s->loops, s->index, accept_loop, take, s, &s->acc, s->lfd, &s->conns,
-			       s->drain_ns);
+	return tool_serve_loop(&s->l, take, s, &s->conns, s->drain_ns);
 }
 
 /* Every loop gets a copy of the settings; --max-conns is split between
    them (rounded up), so the process never holds many more than asked for. */
-static void setup(void *slot, unsigned i, int lfd, const struct tool_loops *tl, void *ctx)
+static void setup(void *slot, const struct tool_listener *l, void *ctx)
 {
 	const struct httpd *cfg = ctx;
 	struct httpd *s = slot;
-	unsigned n = tl->n;
+	unsigned n = l->loops->n;
 	*s = *cfg;
-	s->lfd = lfd;
-	s->index = i;
-	s->loops = tl;
+	s->l = *l;
 	s->max_conns = (cfg->max_conns + n - 1) / n;
 }
 
-/* At exit, on stderr: what the loops did, summed, and each thread's
-   connections (the spread SO_REUSEPORT gave them). */
-static void report(const void *slots, unsigned n, void *ctx)
-{
-	const struct httpd *srv = slots;
-	uint64_t conns = 0, reqs = 0;
-	(void)ctx;
-	for (unsigned i = 0; i < n; i++) {
-		conns += srv[i].accepted;
-		reqs += srv[i].requests;
-	}
-	fprintf(stderr, "urt-httpd: served %llu connections, %llu requests", (unsigned long long)conns,
-		(unsigned long long)reqs);
-	tool_report_spread(srv, sizeof *srv, offsetof(struct httpd, accepted), n);
-}
-
-/* Listen (one socket per loop), say so, run the loops, report. */
+/* Listen (one socket per loop), say so, run the loops, report what they served. */
 static int serve(struct httpd *cfg)
 {
 	struct tool_loops tl = {
@@ -141,7 +103,12 @@ static int serve(struct httpd *cfg)
 		.opts = {.sq_entries = 1024, .stack_size = 64 * 1024, .flags = URT_OPT_QUIET},
 		.fn = server_main, .size = sizeof(struct httpd),
 	};
-	return tool_serve(&tl, cfg->host, cfg->port, setup, report, cfg);
+	/* at exit, on stderr: the connections and requests served */
+	static const struct tool_served served = {
+		.accepted = offsetof(struct httpd, accepted), .counted = offsetof(struct httpd, requests),
+		.before = "", .after = " requests",
+	};
+	return tool_serve(&tl, cfg->host, cfg->port, setup, &served, cfg);
 }
 
 /* Seconds to nanoseconds for a limit where 0 means none: a positive value

@@ -28,7 +28,7 @@
 
 #include "hist.h"
 #include "http_resp.h"
-#include "../tool_loops.h"
+#include "tool_loops.h"
 
 /* The options, read-only once the loops run. */
 struct cfg {
@@ -109,7 +109,7 @@ struct conn {
 static int send_rest(void *arg)
 {
 	struct conn *k = arg;
-	ssize_t r = urt_send_all(k->fd, out + k->sent, batch - k->sent, MSG_NOSIGNAL, NULL);
+	ssize_t r = urt_send_all(k->fd, out + k->sent, batch - k->sent, 0, NULL);
 	if (r < 0 && r != -ECANCELED) {
 		k->send_err = (int)r;
 		urt_shutdown(k->fd, SHUT_RDWR);
@@ -128,7 +128,7 @@ static int send_rest(void *arg)
  */
 static int batch_send(struct conn *k)
 {
-	ssize_t r = urt_send(k->fd, out, batch, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t r = urt_send(k->fd, out, batch, MSG_DONTWAIT);
 	if (r == -EAGAIN)
 		r = 0;
 	if (r < 0)
