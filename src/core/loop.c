@@ -218,15 +218,6 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	return 0;
 }
 
-unsigned urt__cpu_count(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-		return (unsigned)CPU_COUNT(&set);
-	long n = sysconf(_SC_NPROCESSORS_ONLN); /* more CPUs than a cpu_set_t */
-	return n > 0 ? (unsigned)n : 1;
-}
-
 void urt__close_hook_add(struct urt_loop *L, urt__close_fn *fn, enum urt__close_when when)
 {
 	assert(when != URT__CLOSE_RING_EXIT);
