@@ -1072,6 +1072,7 @@ struct urt_stats {
 	uint64_t spawned;   /* tasks created */
 	uint64_t tasks;     /* tasks alive now (not yet ended) */
 	uint64_t loop_turns;/* scheduler iterations */
+	uint64_t faults;    /* faults injected (URT_FAULT, a -Dfault_injection=true build) */
 };
 
 /* Counters of the loop running on this thread. Returns 0 or -EPERM (no loop). */

@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "core/core.h"
+#include "core/fault.h"
 #include "backend/select.h"
 
 extern const struct urt__backend urt__backend_uring, urt__backend_epoll;
@@ -29,10 +30,14 @@ int urt__backend_open(struct urt_loop *L, const struct urt_options *o, unsigned 
 	}
 	if (epoll && uring_only)
 		return -EINVAL;
-	if (!epoll) {
-		int r = urt__backend_uring.init(L, o, sq, cq);
-		if (r == 0 || uring_only)
-			return r;
-	}
-	return urt__backend_epoll.init(L, o, sq, cq);
+	int r = -EINVAL;
+	if (!epoll)
+		r = urt__backend_uring.init(L, o, sq, cq);
+	if (r && !uring_only)
+		r = urt__backend_epoll.init(L, o, sq, cq);
+#if URT__FAULT_INJECTION
+	if (r == 0 && L->fault)
+		urt__fault_wrap(L);
+#endif
+	return r;
 }

@@ -9,4 +9,8 @@ struct urt_options;
    core's urt__loop_open takes. 0 or a negative errno. */
 int urt__backend_open(struct urt_loop *L, const struct urt_options *o, unsigned sq, unsigned cq);
 
+/* backend/fault.c: wrap L's backend in the fault-injecting one (L->fault
+   set: URT_FAULT, a -Dfault_injection=true build). */
+void urt__fault_wrap(struct urt_loop *L);
+
 #endif

@@ -124,7 +124,8 @@ struct urt__backend {
 	void (*watch)(struct urt__multi *m, int fd, void *buf, unsigned len, bool background);
 	/* An op of the API layer (struct urt__req's fields; io/req.h says why
 	   not the struct), and the socket calls of the hot path with the
-	   request in registers. NULL where io/req.h prepares ops inline. */
+	   request in registers (io_uring fills them for a wrapper such as
+	   backend/fault.c; io/req.h prepares its ops inline instead). */
 	int (*io)(unsigned op, int fd, int fd2, void *addr, void *addr2, uint64_t off, uint64_t off2,
 		  uint32_t len, uint32_t flags, uint32_t mode, int buf_index, bool nocancel);
 	int (*sock)(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags);

@@ -275,6 +275,7 @@ struct urt_loop {
 	_Atomic bool stop;           /* urt_loop_stop asked */
 	struct urt__remote *remote;  /* exec/remote.c's queue */
 	const struct urt__intake *intake; /* its calls (NULL until exec/ makes it) */
+	struct urt__fault *fault;    /* URT_FAULT's injection (core/fault.h), or NULL */
 	/* thread-per-core (exec/loops.c): the runtime this loop belongs to */
 	struct urt__runtime *rt;     /* NULL: a loop on its own */
 	unsigned rt_index;
@@ -388,6 +389,12 @@ struct urt__env {
 	bool debug;            /* URT_DEBUG set (not 0): the stall watchdog at 100 ms */
 	bool doorbell_eventfd; /* URT_DOORBELL=eventfd: no MSG_RING between loops */
 	unsigned ring_flags;   /* URT_RING_FLAGS: urt_options.flags to add (URT_OPT_*) */
+	/* URT_FAULT (core/fault.h): fault is 1 when set, -EINVAL when it
+	   does not parse; then its seed, rate and the kinds it names */
+	int fault;
+	uint64_t fault_seed;
+	uint32_t fault_rate;
+	unsigned fault_kinds;
 };
 enum { URT__ENV_BE_ANY, URT__ENV_BE_URING, URT__ENV_BE_EPOLL, URT__ENV_BE_BAD };
 struct urt__env urt__env(void);

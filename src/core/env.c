@@ -6,10 +6,11 @@
  * (when a loop or a runtime starts: cold), so a program, or a test, that
  * sets one before its next urt_run is heard.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "core/fault.h"
 
 struct urt__env urt__env(void)
 {
@@ -29,5 +30,11 @@ struct urt__env urt__env(void)
 	env.debug = e && *e && *e != '0';
 	e = getenv("URT_DOORBELL");
 	env.doorbell_eventfd = e && !strcmp(e, "eventfd");
+	e = getenv("URT_FAULT");
+	unsigned named;
+	env.fault = 0;
+	if (e && *e)
+		env.fault = urt__fault_parse(e, &env.fault_seed, &env.fault_rate, &env.fault_kinds,
+					     &named) ? -EINVAL : 1;
 	return env;
 }

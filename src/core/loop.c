@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/fault.h"
 #include "core/sanitizer.h"
 #include "backend/uring/poll.h" /* the turn's fast path (be_poll) */
 
@@ -160,6 +161,26 @@ static void report_unjoined(struct urt_loop *L)
 		fprintf(stderr, "urt: ... and %u more tasks never joined\n", n - 10);
 }
 
+/* URT_FAULT asked for fault injection: the loop's record of it (the
+   backend opener wraps the backend in backend/fault.c's). A build without
+   it refuses, rather than run what was meant as a fault test without. */
+static int fault_start(struct urt_loop *L, const struct urt__env *env)
+{
+	if (env->fault < 0)
+		return -EINVAL;
+	if (!env->fault)
+		return 0;
+	if (!URT__FAULT_INJECTION)
+		return -EOPNOTSUPP;
+	L->fault = calloc(1, sizeof *L->fault);
+	if (!L->fault)
+		return -ENOMEM;
+	L->fault->seed = env->fault_seed;
+	L->fault->rate = env->fault_rate;
+	L->fault->kinds = env->fault_kinds;
+	return 0;
+}
+
 /* Set up a loop on the calling thread (urt__L), on the backend open_be
    opens. 0 or a negative errno. */
 int urt__loop_open(const struct urt_options *o, bool embedded,
@@ -191,7 +212,8 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	if (!L)
 		return -ENOMEM;
 	memset(L, 0, sizeof *L);
-	L->opt_flags = o->flags | urt__env().ring_flags;
+	struct urt__env env = urt__env();
+	L->opt_flags = o->flags | env.ring_flags;
 	L->stack_size = (stack + 4095) & ~(size_t)4095;
 	L->owner = pthread_self();
 	L->poll_fd = -1;
@@ -201,8 +223,11 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	urt__list_init(&L->tasks);
 	urt__list_init(&L->multis);
 	urt__list_init(&L->bufrings);
-	int r = open_be(L, o, sq, cq);
+	int r = fault_start(L, &env);
+	if (r == 0)
+		r = open_be(L, o, sq, cq);
 	if (r) {
+		free(L->fault);
 		free(L);
 		return r;
 	}
@@ -250,6 +275,8 @@ void urt__loop_close(struct urt_loop *L)
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	L->be->exit(L);
+	free(L->fault);
+	L->fault = NULL;
 	run_close_hooks(L, &next, URT__CLOSE_SHARED + 1);
 	L->nclose_hooks = 0;
 	/* after the hooks: the offload workers, joined by theirs, kick it */
@@ -494,6 +521,9 @@ int urt_stats_get(struct urt_stats *out)
 		return L ? -EINVAL : -EPERM;
 	*out = L->stats;
 	out->tasks = L->alive;
+	out->faults = 0;
+	for (int k = 0; L->fault && k < URT__FK_N; k++)
+		out->faults += L->fault->hits[k];
 	return 0;
 }
 

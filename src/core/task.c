@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/fault.h"
 #include "core/sanitizer.h"
 
 /* ---- task structs: a per-loop FIFO pool ----
@@ -371,6 +372,10 @@ urt_task *urt__task_new(const struct urt_spawn_attr *a, int (*fn)(void *), void 
 	struct urt_loop *L = urt__L;
 	if (!L || !fn) {
 		errno = !L ? EPERM : EINVAL;
+		return NULL;
+	}
+	if (URT__FAULT_INJECTION && unlikely(L->fault) && urt__fault_hit(L, URT__FK_SPAWN)) {
+		errno = ENOMEM;
 		return NULL;
 	}
 	if (unlikely(L->max_tasks) && L->alive >= L->max_tasks) {

@@ -235,6 +235,23 @@ static void uring_poll(struct urt_loop *L, int64_t timeout_ns, bool wait)
 	urt__uring_poll(L, timeout_ns, wait);
 }
 
+/* The op entry through the table (io/req.h inlines urt__uring_io instead;
+   this serves a wrapper such as backend/fault.c). */
+static int uring_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint64_t off,
+		    uint64_t off2, uint32_t len, uint32_t flags, uint32_t mode, int buf_index,
+		    bool nocancel)
+{
+	struct urt__req r = {.op = (uint8_t)op, .fd = fd, .fd2 = fd2, .addr = addr, .addr2 = addr2,
+			     .off = off, .off2 = off2, .len = len, .flags = flags, .mode = mode,
+			     .buf_index = buf_index};
+	return urt__uring_io(&r, nocancel);
+}
+
+static int uring_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags)
+{
+	return uring_io(op, fd, -1, addr, NULL, 0, 0, len, flags, 0, 0, false);
+}
+
 const struct urt__backend urt__backend_uring = {
 	.name = "io_uring",
 	.init = uring_init,
@@ -247,6 +264,8 @@ const struct urt__backend urt__backend_uring = {
 	.op_cancel = urt__uring_op_cancel,
 	.cancel_fd = urt__uring_cancel_fd,
 	.watch = urt__uring_watch,
+	.io = uring_io,
+	.sock = uring_sock,
 	.offload_op_flags = IOSQE_ASYNC,
 	.register_buffers = register_buffers,
 	.register_files = register_files,

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fault-injecting backend (issue 23): a table that wraps the loop's
+ * real one (io_uring or epoll) and turns a seeded fraction of operations
+ * into failures that really happen for them (core/fault.h decides which).
+ * Every call but the op entry passes straight through; the loop's fast
+ * path is off (L->be_fast), so each op comes here.
+ *
+ * A fault is never a lie about work done: a short transfer asks the real
+ * backend for fewer bytes (so a short send really sent only those), and an
+ * error is returned instead of calling it (nothing was read, written,
+ * opened). So a caller that handles the error or the short count loses
+ * nothing, and one that does not is what this is for. The checks every
+ * suspension point makes (cancellation, deadline) come first, as they
+ * would in the real op.
+ */
+#include <errno.h>
+#include <sys/uio.h>
+
+#include "core/fault.h"
+#include "backend/select.h"
+
+#define INNER (urt__L->fault->inner)
+
+/* The error or the shortened length for op, before the real backend runs
+   it; 0: run it (with *len, maybe halved). */
+static int inject(struct urt_loop *L, unsigned op, uint32_t *len)
+{
+	if (urt__fault_hit(L, URT__FK_DELAY))
+		urt_yield(); /* another interleaving; its result is the op's */
+	switch (op) {
+	case URT__R_READ:
+	case URT__R_READ_FIXED:
+	case URT__R_READV:
+		if (urt__fault_hit(L, URT__FK_IO))
+			return -EIO;
+		break;
+	case URT__R_WRITE:
+	case URT__R_WRITE_FIXED:
+	case URT__R_WRITEV:
+		if (urt__fault_hit(L, URT__FK_IO))
+			return urt__fault_pick(L, 2) ? -ENOSPC : -EIO;
+		break;
+	case URT__R_FSYNC:
+		if (urt__fault_hit(L, URT__FK_IO))
+			return -EIO;
+		return 0;
+	case URT__R_FALLOCATE:
+		if (urt__fault_hit(L, URT__FK_IO))
+			return -ENOSPC;
+		return 0;
+	case URT__R_OPENAT:
+	case URT__R_ACCEPT:
+	case URT__R_SOCKET:
+		if (urt__fault_hit(L, URT__FK_NOFD))
+			return urt__fault_pick(L, 2) ? -EMFILE : -ENOMEM;
+		return 0;
+	case URT__R_RECV:
+	case URT__R_RECVMSG:
+		if (urt__fault_hit(L, URT__FK_NET))
+			return -ECONNRESET;
+		break;
+	case URT__R_SEND:
+	case URT__R_SENDMSG:
+		if (urt__fault_hit(L, URT__FK_NET))
+			return urt__fault_pick(L, 2) ? -EPIPE : -ECONNRESET;
+		break;
+	default:
+		return 0;
+	}
+	/* a transfer: maybe a short one (readv, writev, msg: the count of
+	   iovecs is not a byte count; those keep theirs) */
+	if (*len > 1 && op != URT__R_READV && op != URT__R_WRITEV && op != URT__R_RECVMSG &&
+	    op != URT__R_SENDMSG && urt__fault_hit(L, URT__FK_SHORT))
+		*len = 1 + urt__fault_pick(L, *len - 1);
+	return 0;
+}
+
+static int fault_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint64_t off,
+		    uint64_t off2, uint32_t len, uint32_t flags, uint32_t mode, int buf_index,
+		    bool nocancel)
+{
+	struct urt_loop *L = urt__L;
+	if (!nocancel) {
+		int r = urt__op_check();
+		if (r)
+			return r;
+		r = inject(L, op, &len);
+		if (r)
+			return r;
+	}
+	return INNER->io(op, fd, fd2, addr, addr2, off, off2, len, flags, mode, buf_index, nocancel);
+}
+
+static int fault_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags)
+{
+	struct urt_loop *L = urt__L;
+	int r = urt__op_check();
+	if (r)
+		return r;
+	r = inject(L, op, &len);
+	if (r)
+		return r;
+	return INNER->sock(op, fd, addr, len, flags);
+}
+
+/* ---- pass-through ---- */
+
+static void f_exit(struct urt_loop *L) { L->fault->inner->exit(L); }
+static void f_poll(struct urt_loop *L, int64_t t, bool w) { L->fault->inner->poll(L, t, w); }
+static bool f_busy(struct urt_loop *L) { return L->fault->inner->busy(L); }
+static int f_fd(struct urt_loop *L) { return L->fault->inner->fd(L); }
+static void f_op_cancel(urt_task *t) { INNER->op_cancel(t); }
+static int f_cancel_fd(struct urt_loop *L, int fd) { return L->fault->inner->cancel_fd(L, fd); }
+
+static void f_fd_closing(struct urt_loop *L, int fd)
+{
+	if (L->fault->inner->fd_closing)
+		L->fault->inner->fd_closing(L, fd);
+}
+
+static void f_watch(struct urt__multi *m, int fd, void *buf, unsigned len, bool bg)
+{
+	INNER->watch(m, fd, buf, len, bg);
+}
+
+static int f_register_buffers(struct urt_loop *L, const struct iovec *iov, unsigned n)
+{
+	return L->fault->inner->register_buffers(L, iov, n);
+}
+
+static int f_register_files(struct urt_loop *L, unsigned first, const int *fds, unsigned n,
+			    bool whole)
+{
+	return L->fault->inner->register_files(L, first, fds, n, whole);
+}
+
+static int f_fixed_close(struct urt_loop *L, int fd) { return L->fault->inner->fixed_close(L, fd); }
+
+static int f_fixed_real(struct urt_loop *L, int fd, bool *owned)
+{
+	return L->fault->inner->fixed_real(L, fd, owned);
+}
+
+static void f_accept_multi(struct urt__multi *m, int fd, int flags)
+{
+	INNER->accept_multi(m, fd, flags);
+}
+
+static void f_recv_multi(struct urt__multi *m, int fd, unsigned bgid)
+{
+	INNER->recv_multi(m, fd, bgid);
+}
+
+static void f_multi_cancel(struct urt__multi *m) { INNER->multi_cancel(m); }
+
+static int f_bufring_register(struct urt_loop *L, void **ring, size_t *ring_bytes, char *mem,
+			      size_t buf_size, size_t stride, unsigned nbufs, uint16_t *bgid)
+{
+	return L->fault->inner->bufring_register(L, ring, ring_bytes, mem, buf_size, stride, nbufs,
+						 bgid);
+}
+
+static void f_bufring_recycle(void *ring, char *buf, unsigned buf_size, uint16_t bid,
+			      unsigned nbufs)
+{
+	INNER->bufring_recycle(ring, buf, buf_size, bid, nbufs);
+}
+
+static void f_bufring_unregister(struct urt_loop *L, void *ring, size_t ring_bytes, int bgid)
+{
+	L->fault->inner->bufring_unregister(L, ring, ring_bytes, bgid);
+}
+
+static void f_msg_ring(struct urt_loop *target, struct urt__multi *target_m,
+		       struct urt__multi *sent_m, bool now)
+{
+	INNER->msg_ring(target, target_m, sent_m, now);
+}
+
+void urt__fault_wrap(struct urt_loop *L)
+{
+	struct urt__fault *f = L->fault;
+	const struct urt__backend *in = L->be;
+	f->inner = in;
+	f->table = (struct urt__backend){
+		.name = in->name, /* the backend that runs is still this one */
+		.init = in->init,
+		.exit = f_exit,
+		.poll = f_poll,
+		.busy = f_busy,
+		.fd = f_fd,
+		.fd_needs_kick = in->fd_needs_kick,
+		.watch_in_kernel = in->watch_in_kernel,
+		.op_cancel = f_op_cancel,
+		.cancel_fd = f_cancel_fd,
+		.fd_closing = f_fd_closing,
+		.watch = f_watch,
+		.io = fault_io,
+		.sock = fault_sock,
+		.offload_op_flags = in->offload_op_flags,
+		.register_buffers = f_register_buffers,
+		.register_files = f_register_files,
+		.fixed_close = f_fixed_close,
+		.fixed_real = f_fixed_real,
+		/* what the real one lacks, the wrapper lacks too */
+		.accept_multi = in->accept_multi ? f_accept_multi : NULL,
+		.recv_multi = in->recv_multi ? f_recv_multi : NULL,
+		.multi_cancel = in->multi_cancel ? f_multi_cancel : NULL,
+		.bufring_register = in->bufring_register ? f_bufring_register : NULL,
+		.bufring_recycle = in->bufring_recycle ? f_bufring_recycle : NULL,
+		.bufring_unregister = in->bufring_unregister ? f_bufring_unregister : NULL,
+		.msg_ring = in->msg_ring ? f_msg_ring : NULL,
+	};
+	L->be = &f->table;
+	L->be_fast = false; /* every op through the table, so through fault_io */
+}
