@@ -289,3 +289,39 @@ Test(fault, cancellation_wins_over_a_fault)
 	fault_env("seed=6,rate=1,kinds=io");
 	RUN(main_cancel_first, NULL);
 }
+
+/* Regression (found by tests/fault_net_e2e.sh: urt-echo on epoll once in
+   ~30 runs did not finish its SIGTERM drain): a cancellation that arrives
+   while a delay fault has the task yielding before its op is the op's
+   result. It was swallowed by the yield, and the real recv then waited
+   with nobody left to end it (here: until its deadline). */
+static int recv_task(void *arg)
+{
+	(void)arg;
+	char c;
+	OK(urt_deadline_push(MS(2000)));
+	int r = (int)urt_recv(sv[1], &c, 1, 0);
+	urt_deadline_pop();
+	return r;
+}
+
+static int main_delay_cancel(void *arg)
+{
+	(void)arg;
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	urt_task *t = spawn_ok(recv_task, NULL);
+	OK(urt_yield()); /* t runs into its recv's delay fault: it yields back */
+	urt_cancel(t);
+	int r = 0;
+	OK(urt_join(t, &r));
+	CHECK(r, -ECANCELED);
+	close(sv[0]);
+	close(sv[1]);
+	return 0;
+}
+
+Test(fault, cancel_during_delay_fault_reaches_the_op)
+{
+	fault_env("seed=1,rate=1,kinds=delay");
+	RUN(main_delay_cancel, NULL);
+}

@@ -15,6 +15,7 @@
  * would in the real op.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "core/fault.h"
@@ -22,56 +23,93 @@
 
 #define INNER (urt__L->fault->inner)
 
-/* The error or the shortened length for op, before the real backend runs
-   it; 0: run it (with *len, maybe halved). */
-static int inject(struct urt_loop *L, unsigned op, uint32_t *len)
+/* What fd is, for the faults that can really happen on it: 'f' a file
+   (regular or block device), 'p' a pipe, 's' a socket, 'o' anything else
+   (an eventfd or a signalfd reads whole records or fails: no short read
+   ever happens there, no -EIO either). A fixed fd is 'o'. */
+static char fd_kind(int fd)
 {
-	if (urt__fault_hit(L, URT__FK_DELAY))
-		urt_yield(); /* another interleaving; its result is the op's */
+	struct stat st;
+	if (URT_IS_FIXED_FD(fd) || fstat(fd, &st) < 0)
+		return 'o';
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		return 'f';
+	if (S_ISFIFO(st.st_mode))
+		return 'p';
+	return S_ISSOCK(st.st_mode) ? 's' : 'o';
+}
+
+/* The error or the shortened length for op on fd, before the real backend
+   runs it; 0: run it (with *len, maybe shortened). */
+static int inject(struct urt_loop *L, unsigned op, int fd, uint32_t *len)
+{
+	if (urt__fault_hit(L, URT__FK_DELAY)) {
+		/* another interleaving. A cancellation (or the deadline) that
+		   comes while it yields is the op's result: swallowed here, it
+		   would leave the real op waiting with nobody to end it (found
+		   so: urt-echo on epoll deaf to SIGTERM's drain, once in ~30) */
+		int r = urt_yield();
+		if (r < 0)
+			return r;
+	}
+	char kind = 'o';
+	bool shortable = false; /* a byte count in *len that may come up short */
 	switch (op) {
-	case URT__R_READ:
-	case URT__R_READ_FIXED:
-	case URT__R_READV:
-		if (urt__fault_hit(L, URT__FK_IO))
-			return -EIO;
-		break;
-	case URT__R_WRITE:
-	case URT__R_WRITE_FIXED:
-	case URT__R_WRITEV:
-		if (urt__fault_hit(L, URT__FK_IO))
-			return urt__fault_pick(L, 2) ? -ENOSPC : -EIO;
-		break;
-	case URT__R_FSYNC:
-		if (urt__fault_hit(L, URT__FK_IO))
-			return -EIO;
-		return 0;
-	case URT__R_FALLOCATE:
-		if (urt__fault_hit(L, URT__FK_IO))
-			return -ENOSPC;
-		return 0;
 	case URT__R_OPENAT:
 	case URT__R_ACCEPT:
 	case URT__R_SOCKET:
 		if (urt__fault_hit(L, URT__FK_NOFD))
 			return urt__fault_pick(L, 2) ? -EMFILE : -ENOMEM;
 		return 0;
+	case URT__R_FSYNC:
+	case URT__R_FALLOCATE:
+		if (fd_kind(fd) == 'f' && urt__fault_hit(L, URT__FK_IO))
+			return op == URT__R_FSYNC ? -EIO : -ENOSPC;
+		return 0;
+	case URT__R_READ:
+	case URT__R_READ_FIXED:
+		shortable = true;
+		/* fallthrough */
+	case URT__R_READV:
+		kind = fd_kind(fd);
+		if (kind == 'f' && urt__fault_hit(L, URT__FK_IO))
+			return -EIO;
+		if (kind == 's' && urt__fault_hit(L, URT__FK_NET))
+			return -ECONNRESET;
+		break;
+	case URT__R_WRITE:
+	case URT__R_WRITE_FIXED:
+		shortable = true;
+		/* fallthrough */
+	case URT__R_WRITEV:
+		kind = fd_kind(fd);
+		if (kind == 'f' && urt__fault_hit(L, URT__FK_IO))
+			return urt__fault_pick(L, 2) ? -ENOSPC : -EIO;
+		if (kind == 's' && urt__fault_hit(L, URT__FK_NET))
+			return urt__fault_pick(L, 2) ? -EPIPE : -ECONNRESET;
+		break;
 	case URT__R_RECV:
+		shortable = true;
+		/* fallthrough */
 	case URT__R_RECVMSG:
+		kind = 's';
 		if (urt__fault_hit(L, URT__FK_NET))
 			return -ECONNRESET;
 		break;
 	case URT__R_SEND:
+		shortable = true;
+		/* fallthrough */
 	case URT__R_SENDMSG:
+		kind = 's';
 		if (urt__fault_hit(L, URT__FK_NET))
 			return urt__fault_pick(L, 2) ? -EPIPE : -ECONNRESET;
 		break;
 	default:
 		return 0;
 	}
-	/* a transfer: maybe a short one (readv, writev, msg: the count of
-	   iovecs is not a byte count; those keep theirs) */
-	if (*len > 1 && op != URT__R_READV && op != URT__R_WRITEV && op != URT__R_RECVMSG &&
-	    op != URT__R_SENDMSG && urt__fault_hit(L, URT__FK_SHORT))
+	/* a short transfer, where one really happens (iovec and msghdr ops
+	   carry no byte count here: they keep theirs) */
+	if (shortable && kind != 'o' && *len > 1 && urt__fault_hit(L, URT__FK_SHORT))
 		*len = 1 + urt__fault_pick(L, *len - 1);
 	return 0;
 }
@@ -85,7 +123,7 @@ static int fault_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint6
 		int r = urt__op_check();
 		if (r)
 			return r;
-		r = inject(L, op, &len);
+		r = inject(L, op, fd, &len);
 		if (r)
 			return r;
 	}
@@ -98,7 +136,7 @@ static int fault_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t fl
 	int r = urt__op_check();
 	if (r)
 		return r;
-	r = inject(L, op, &len);
+	r = inject(L, op, fd, &len);
 	if (r)
 		return r;
 	return INNER->sock(op, fd, addr, len, flags);

@@ -36,7 +36,12 @@ void tool_stop_all(const struct tool_loops *tl)
 static int signal_task(void *arg)
 {
 	sigset_t set = tool_stop_signals();
-	if (urt_signal_wait(&set, -1) > 0)
+	int r;
+	/* a failed wait (-EMFILE, -ENOMEM making its signalfd) is tried again:
+	   a server whose signal task ended could never be stopped */
+	while ((r = urt_signal_wait(&set, -1)) < 0 && r != -ECANCELED)
+		urt_sleep_ms(10);
+	if (r > 0)
 		tool_stop_all(arg);
 	return 0;
 }
