@@ -68,26 +68,20 @@ static int inject(struct urt_loop *L, unsigned op, int fd, uint32_t *len)
 		return 0;
 	case URT__R_READ:
 	case URT__R_READ_FIXED:
-		shortable = true;
-		/* fallthrough */
-	case URT__R_READV:
-		kind = fd_kind(fd);
-		if (kind == 'f' && urt__fault_hit(L, URT__FK_IO))
-			return -EIO;
-		if (kind == 's' && urt__fault_hit(L, URT__FK_NET))
-			return -ECONNRESET;
-		break;
 	case URT__R_WRITE:
 	case URT__R_WRITE_FIXED:
 		shortable = true;
 		/* fallthrough */
-	case URT__R_WRITEV:
+	case URT__R_READV:
+	case URT__R_WRITEV: {
+		bool write = op == URT__R_WRITE || op == URT__R_WRITE_FIXED || op == URT__R_WRITEV;
 		kind = fd_kind(fd);
 		if (kind == 'f' && urt__fault_hit(L, URT__FK_IO))
-			return urt__fault_pick(L, 2) ? -ENOSPC : -EIO;
+			return write && urt__fault_pick(L, 2) ? -ENOSPC : -EIO;
 		if (kind == 's' && urt__fault_hit(L, URT__FK_NET))
-			return urt__fault_pick(L, 2) ? -EPIPE : -ECONNRESET;
+			return write && urt__fault_pick(L, 2) ? -EPIPE : -ECONNRESET;
 		break;
+	}
 	case URT__R_RECV:
 		shortable = true;
 		/* fallthrough */
