@@ -85,7 +85,7 @@ struct op {
 
 struct seq {
 	uint64_t seed;
-	bool pipe_nonblock;
+	bool pipe_nonblock, unix_nonblock; /* O_NONBLOCK: -EAGAIN, not a wait */
 	int nops;
 	struct op ops[MAX_OPS];
 };
@@ -312,7 +312,7 @@ static void gen_recv(struct model *m, uint64_t *s, struct op *o)
 	m_consume(m, ep, o->n, o->flags & MSG_PEEK, true);
 }
 
-static void gen_one(struct seq *q, struct model *m, uint64_t *s, struct op *o)
+static void gen_one(struct model *m, uint64_t *s, struct op *o)
 {
 	memset(o, 0, sizeof *o);
 	o->off = -1;
@@ -362,6 +362,7 @@ static void gen_one(struct seq *q, struct model *m, uint64_t *s, struct op *o)
 		o->kind = OP_CLOSE;
 		if (!may_close(o->ep))
 			o->ep = pick(s, 2) ? PW : UB;
+		o->flags = pick(s, 3) == 0; /* urt_sock_close (on any fd) */
 		if (!m->closed[o->ep] && o->ep != FI)
 			m->dirty[ep_peer[o->ep]] = true;
 		m->closed[o->ep] = true;
@@ -377,7 +378,6 @@ static void gen_one(struct seq *q, struct model *m, uint64_t *s, struct op *o)
 	} else {
 		o->kind = OP_STATX;
 	}
-	(void)q;
 }
 
 static void gen(struct seq *q, uint64_t seed)
@@ -390,9 +390,10 @@ static void gen(struct seq *q, uint64_t seed)
 		xs(&s);
 	q->seed = seed;
 	q->pipe_nonblock = pick(&s, 4) == 0;
+	q->unix_nonblock = pick(&s, 4) == 0;
 	q->nops = 30 + (int)pick(&s, 31);
 	for (int i = 0; i < q->nops; i++)
-		gen_one(q, &m, &s, &q->ops[i]);
+		gen_one(&m, &s, &q->ops[i]);
 }
 
 /* ---- the executor --------------------------------------------------------- */
@@ -489,7 +490,7 @@ static void exec_op(struct run *R, int i)
 			settle(R, o->ep);
 		break;
 	case OP_CLOSE:
-		r = urt_close(fd);
+		r = o->flags ? urt_sock_close(fd) : urt_close(fd);
 		break;
 	case OP_POLL:
 		r = urt_poll(fd, (unsigned)o->flags, o->arg);
@@ -585,7 +586,8 @@ static int make_fds(struct run *R, char *path)
 	int *f = R->fds, r;
 	if (pipe2(f + PR, O_CLOEXEC | (R->s->pipe_nonblock ? O_NONBLOCK : 0)))
 		return -errno;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f + UA))
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (R->s->unix_nonblock ? SOCK_NONBLOCK : 0),
+		       0, f + UA))
 		return -errno;
 	if ((r = tcp_pair(f + TC)) || (r = udp_pair(f + D0)))
 		return r;
@@ -656,7 +658,8 @@ static void print_rec(const char *be, const struct rec *r)
 static void report(const struct seq *q, int at, const struct run *a, const struct run *b)
 {
 	printf("diff_backends: seed %llu differs at op %d\n", (unsigned long long)q->seed, at);
-	printf("ops (pipe %s):\n", q->pipe_nonblock ? "O_NONBLOCK" : "blocking");
+	printf("ops (pipe %s, socketpair %s):\n", q->pipe_nonblock ? "O_NONBLOCK" : "blocking",
+	       q->unix_nonblock ? "O_NONBLOCK" : "blocking");
 	for (int i = 0; i <= at && i < q->nops; i++)
 		print_op(i, &q->ops[i]);
 	if (at < q->nops) {
