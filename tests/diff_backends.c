@@ -58,7 +58,7 @@ enum op_kind {
 	OP_DL_READ,	/* urt_read under a deadline of arg ns */
 	OP_DL_RECV,	/* urt_recv under a deadline */
 	OP_DL_POLL,	/* urt_poll(POLLIN, -1) under a deadline */
-	OP_CANCEL,	/* a task blocked in urt_read (flags 0) or urt_recv (1), cancelled */
+	OP_CANCEL,	/* a task blocked in urt_read (flags 0), urt_recv (1), urt_poll (2), cancelled */
 	OP_FSYNC,
 	OP_FTRUNCATE,	/* to arg bytes */
 	OP_STATX,	/* stx_size */
@@ -272,7 +272,7 @@ static void gen_wait(struct model *m, uint64_t *s, struct op *o)
 	bool ready = m_ready(m, o->ep);
 	if (!ready && !m->closed[o->ep] && pick(s, 3) == 0) {
 		o->kind = OP_CANCEL;
-		o->flags = is_sock(o->ep) ? (int)pick(s, 2) : 0;
+		o->flags = is_sock(o->ep) ? (int)pick(s, 3) : 2 * (int)pick(s, 2);
 		return;
 	}
 	static const uint8_t k[] = { OP_DL_READ, OP_DL_RECV, OP_DL_POLL };
@@ -414,7 +414,7 @@ static void settle(const struct run *R, int ep)
 }
 
 struct blocked {
-	int fd, recv;
+	int fd, how;
 	int64_t r;
 };
 
@@ -422,13 +422,18 @@ static int blocked_task(void *arg)
 {
 	struct blocked *b = arg;
 	unsigned char buf[64];
-	b->r = b->recv ? urt_recv(b->fd, buf, sizeof buf, 0) : urt_read(b->fd, buf, sizeof buf, -1);
+	if (b->how == 2)
+		b->r = urt_poll(b->fd, POLLIN, -1);
+	else if (b->how == 1)
+		b->r = urt_recv(b->fd, buf, sizeof buf, 0);
+	else
+		b->r = urt_read(b->fd, buf, sizeof buf, -1);
 	return 7;
 }
 
-static int64_t do_cancel(int fd, int recv, int64_t *task_r)
+static int64_t do_cancel(int fd, int how, int64_t *task_r)
 {
-	struct blocked b = { .fd = fd, .recv = recv, .r = 1 };
+	struct blocked b = { .fd = fd, .how = how, .r = 1 };
 	urt_task *t = urt_spawn(blocked_task, &b);
 	if (!t)
 		return -errno - 1000;
