@@ -179,6 +179,10 @@ static int rw_rest(const struct urt__req *r, int fd, const struct iovec *iov, in
 	struct stat st;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
 		return (int)done;
+	/* a short write at the file position may not have moved it (urt.h,
+	   Linux 6.18): where the rest would go is not known */
+	if (wr && off == -1)
+		return (int)done;
 	off_t pos = off == -1 ? lseek(fd, 0, SEEK_CUR) : off + (off_t)done;
 	if (!wr && (pos < 0 || pos >= st.st_size))
 		return (int)done; /* EOF: a short read is the report */
