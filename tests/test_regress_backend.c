@@ -700,3 +700,53 @@ Test(regress_backend, read_pipe_with_offset_espipe_on_epoll)
 {
 	RUN(pipe_offset_main, NULL);
 }
+
+/* urt_poll on a regular file for events it never has (POLLRDHUP,
+   POLLPRI): poll(2) says not ready, so -ETIMEDOUT when the timeout runs
+   out; io_uring's POLL_ADD said -EINVAL (no wait queue to wait on).
+   Found by tests/diff_backends (seed 30). */
+static int poll_file_rdhup_main(void *arg)
+{
+	(void)arg;
+	char path[] = "/tmp/urt-regress-poll.XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	CHECK(urt_poll(fd, POLLRDHUP, 0), -ETIMEDOUT);
+	CHECK(urt_poll(fd, POLLPRI, MS(2)), -ETIMEDOUT);
+	CHECK(urt_poll(fd, POLLIN | POLLRDHUP, 0), POLLIN);
+	CHECK(urt_poll(fd, POLLOUT | POLLPRI, -1), POLLOUT);
+	OK(urt_close(fd));
+	return 0;
+}
+
+Test(regress_backend, poll_file_rdhup_einval_on_uring)
+{
+	RUN(poll_file_rdhup_main, NULL);
+}
+
+/* A read of a regular file across a page in the cache and one not: read(2)
+   and io_uring return the whole range, epoll returned the cached part only
+   (RWF_NOWAIT stops at the first page it would have to wait for). Found by
+   tests/diff_backends (seed 635): a file made by ftruncate alone. */
+static int read_file_partly_cached_main(void *arg)
+{
+	(void)arg;
+	char path[] = "/tmp/urt-regress-short.XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	OK(urt_ftruncate(fd, 5292));
+	OK(urt_ftruncate(fd, 4767));
+	static char buf[389];
+	CHECK(urt_read(fd, buf, sizeof buf, 4090), (ssize_t)sizeof buf);
+	/* at EOF a read is still short */
+	CHECK(urt_read(fd, buf, sizeof buf, 4767 - 10), 10);
+	OK(urt_close(fd));
+	return 0;
+}
+
+Test(regress_backend, read_file_partly_cached_short_on_epoll)
+{
+	RUN(read_file_partly_cached_main, NULL);
+}

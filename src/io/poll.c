@@ -26,6 +26,7 @@
  *    suspends only the task and honours cancellation and deadlines). That
  *    costs an epoll_create and a close, only on this rare path.
  */
+#include <errno.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -35,9 +36,28 @@
 
 #define POLL_EVENTS (POLLIN | POLLPRI | POLLOUT | POLLRDHUP | POLLERR | POLLHUP)
 
+/*
+ * io_uring refuses (-EINVAL) to poll an fd that has no wait queue (a
+ * regular file, some devices) when none of the events asked for is ready:
+ * it could never wake. poll(2) says such an fd is always ready for reading
+ * and writing and never for the rest (POLLPRI, POLLRDHUP), so it is simply
+ * not ready: ask poll(2) for the level, and leave the wait to urt_poll, as
+ * on epoll. The events were checked, so -EINVAL means only this.
+ */
+static int poll_level(int fd, unsigned events)
+{
+	struct pollfd p = {.fd = fd, .events = (short)events};
+	if (poll(&p, 1, 0) < 0)
+		return -errno;
+	return p.revents & POLLNVAL ? -EBADF : (int)p.revents;
+}
+
 static int poll_once(int fd, unsigned events)
 {
-	return urt__io(&(struct urt__req){.op = URT__R_POLL, .fd = fd, .flags = events});
+	int r = urt__io(&(struct urt__req){.op = URT__R_POLL, .fd = fd, .flags = events});
+	if (unlikely(r == -EINVAL) && !URT_IS_FIXED_FD(fd))
+		r = poll_level(fd, events);
+	return r;
 }
 
 /* Last resort for the wait below (no epoll fd to be had, or no real fd

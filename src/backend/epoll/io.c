@@ -159,6 +159,55 @@ static int await(int fd, uint32_t events, bool *worker)
 	return w;
 }
 
+static size_t iov_bytes(const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+	for (int i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+/*
+ * RWF_NOWAIT moved `done` bytes of a regular file and stopped short at the
+ * first page not in the cache. read(2), write(2) and io_uring go on to the
+ * end of the range (or EOF) on a regular file: so does this, with the rest
+ * on a worker. Cold: only after a short transfer, and not at EOF.
+ */
+static int rw_rest(const struct urt__req *r, int fd, const struct iovec *iov, int cnt, off_t off,
+		   size_t done, bool wr)
+{
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return (int)done;
+	/* a short write at the file position may not have moved it (urt.h,
+	   Linux 6.18): where the rest would go is not known */
+	if (wr && off == -1)
+		return (int)done;
+	off_t pos = off == -1 ? lseek(fd, 0, SEEK_CUR) : off + (off_t)done;
+	if (!wr && (pos < 0 || pos >= st.st_size))
+		return (int)done; /* EOF: a short read is the report */
+	int i = 0;
+	size_t skip = done;
+	while (i < cnt && skip >= iov[i].iov_len)
+		skip -= iov[i++].iov_len;
+	if (i == cnt)
+		return (int)done;
+	struct iovec *rest = malloc((size_t)(cnt - i) * sizeof *rest);
+	if (!rest)
+		return (int)done;
+	memcpy(rest, iov + i, (size_t)(cnt - i) * sizeof *rest);
+	rest[0].iov_base = (char *)rest[0].iov_base + skip;
+	rest[0].iov_len -= skip;
+	struct urt__req copy = *r;
+	copy.op = wr ? URT__R_WRITEV : URT__R_READV;
+	copy.addr = rest;
+	copy.len = (uint32_t)(cnt - i);
+	copy.off = off == -1 ? (uint64_t)-1 : (uint64_t)(int64_t)(off + (off_t)done);
+	int n = on_worker(&copy, fd, -1);
+	free(rest);
+	return n > 0 ? (int)done + n : (int)done; /* the bytes moved win over an error */
+}
+
 /* read/write/readv/writev (fixed buffers are plain buffers here). */
 static int rw(struct urt__req *r, int fd)
 {
@@ -171,6 +220,8 @@ static int rw(struct urt__req *r, int fd)
 	for (;;) {
 		ssize_t n = wr ? pwritev2(fd, iov, cnt, off, RWF_NOWAIT)
 			       : preadv2(fd, iov, cnt, off, RWF_NOWAIT);
+		if (n > 0 && (size_t)n < iov_bytes(iov, cnt))
+			return rw_rest(r, fd, iov, cnt, off, (size_t)n, wr);
 		if (n >= 0)
 			return (int)n;
 		int e = errno;
