@@ -176,6 +176,12 @@ static size_t iov_bytes(const struct iovec *iov, int cnt)
 static int rw_rest(const struct urt__req *r, int fd, const struct iovec *iov, int cnt, off_t off,
 		   size_t done, bool wr)
 {
+	/* an fd the loop has a readiness record for is a pipe, socket or tty
+	   (epoll cannot watch a regular file): no fstat on that hot path. A
+	   number closed behind urt's back and reused by a file just keeps
+	   its short count, which a read may always return. */
+	if (urt__ep_fd(URT__EP(urt__L), fd, false))
+		return (int)done;
 	struct stat st;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
 		return (int)done;
