@@ -48,16 +48,17 @@ declare -A may=(
 # urt__uring_poll (core/loop.c)
 fast=" urt__uring_has_op urt__uring_sync urt__sq_make_room urt__op_wait urt__reap "
 
-# folder of an archive member: src_<folder>_<file>.o, where a backend's
-# folder is src/backend/<name>/ (src_backend_<name>_<file>.o) and a file
-# of src/backend/ itself is in "backend"
-folder() {
-	local m=${1#src_}
-	case $m in
-	backend_uring_* | backend_epoll_*) m=${m#backend_}; echo "${m%%_*}" ;;
-	*) echo "${m%%_*}" ;;
+# folder of a path below src/: its first directory, where a backend's
+# folder is src/backend/<name>/ and a file of src/backend/ itself is in
+# "backend"
+layer() {
+	case $1 in
+	backend/uring/* | backend/epoll/*) local m=${1#backend/}; echo "${m%%/*}" ;;
+	*) echo "${1%%/*}" ;;
 	esac
 }
+# folder of an archive member, src_<path with / as _>.o
+folder() { local m=${1#src_}; layer "${m//_//}"; }
 
 declare -A def=()
 while read -r member sym; do
@@ -94,18 +95,12 @@ done < <(nm -A -u "$lib" 2>/dev/null | awk '{ split($1, p, ":"); m = p[2]; sub(/
 # use is a wrong arrow even where nothing is called through it yet): every
 # #include "folder/..." of src/, by the including file's folder.
 src=$(cd "$(dirname "$0")/../src" && pwd)
-inc_folder() { # path below src/ -> folder as above
-	case $1 in
-	backend/uring/* | backend/epoll/*) local m=${1#backend/}; echo "${m%%/*}" ;;
-	*) echo "${1%%/*}" ;;
-	esac
-}
 while IFS=: read -r file line; do
 	rel=${file#"$src"/}
-	from=$(inc_folder "$rel")
+	from=$(layer "$rel")
 	hdr=$(sed -n 's/^#include "\([^"]*\)".*/\1/p' <<<"$line")
 	case $hdr in */*) ;; *) continue ;; esac
-	to=$(inc_folder "$hdr")
+	to=$(layer "$hdr")
 	[ "$to" != "$from" ] || continue
 	case " ${may[$from]-} " in *" $to "*) continue ;; esac
 	case "$rel $hdr" in # the fast paths

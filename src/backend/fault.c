@@ -40,15 +40,19 @@ static char fd_kind(int fd)
 }
 
 /* The error or the shortened length for op on fd, before the real backend
-   runs it; 0: run it (with *len, maybe shortened). */
+   runs it; 0: run it (with *len, maybe shortened). The checks of every
+   suspension point come first, as in the real op. */
 static int inject(struct urt_loop *L, unsigned op, int fd, uint32_t *len)
 {
+	int r = urt__op_check();
+	if (r)
+		return r;
 	if (urt__fault_hit(L, URT__FK_DELAY)) {
 		/* another interleaving. A cancellation (or the deadline) that
 		   comes while it yields is the op's result: swallowed here, it
 		   would leave the real op waiting with nobody to end it (found
 		   so: urt-echo on epoll deaf to SIGTERM's drain, once in ~30) */
-		int r = urt_yield();
+		r = urt_yield();
 		if (r < 0)
 			return r;
 	}
@@ -70,34 +74,25 @@ static int inject(struct urt_loop *L, unsigned op, int fd, uint32_t *len)
 	case URT__R_READ_FIXED:
 	case URT__R_WRITE:
 	case URT__R_WRITE_FIXED:
+	case URT__R_RECV:
+	case URT__R_SEND:
 		shortable = true;
 		/* fallthrough */
 	case URT__R_READV:
-	case URT__R_WRITEV: {
-		bool write = op == URT__R_WRITE || op == URT__R_WRITE_FIXED || op == URT__R_WRITEV;
-		kind = fd_kind(fd);
+	case URT__R_WRITEV:
+	case URT__R_RECVMSG:
+	case URT__R_SENDMSG: {
+		bool write = op == URT__R_WRITE || op == URT__R_WRITE_FIXED || op == URT__R_WRITEV ||
+			     op == URT__R_SEND || op == URT__R_SENDMSG;
+		bool sock_op = op == URT__R_RECV || op == URT__R_SEND || op == URT__R_RECVMSG ||
+			       op == URT__R_SENDMSG;
+		kind = sock_op ? 's' : fd_kind(fd);
 		if (kind == 'f' && urt__fault_hit(L, URT__FK_IO))
 			return write && urt__fault_pick(L, 2) ? -ENOSPC : -EIO;
 		if (kind == 's' && urt__fault_hit(L, URT__FK_NET))
 			return write && urt__fault_pick(L, 2) ? -EPIPE : -ECONNRESET;
 		break;
 	}
-	case URT__R_RECV:
-		shortable = true;
-		/* fallthrough */
-	case URT__R_RECVMSG:
-		kind = 's';
-		if (urt__fault_hit(L, URT__FK_NET))
-			return -ECONNRESET;
-		break;
-	case URT__R_SEND:
-		shortable = true;
-		/* fallthrough */
-	case URT__R_SENDMSG:
-		kind = 's';
-		if (urt__fault_hit(L, URT__FK_NET))
-			return urt__fault_pick(L, 2) ? -EPIPE : -ECONNRESET;
-		break;
 	default:
 		return 0;
 	}
@@ -112,25 +107,15 @@ static int fault_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint6
 		    uint64_t off2, uint32_t len, uint32_t flags, uint32_t mode, int buf_index,
 		    bool nocancel)
 {
-	struct urt_loop *L = urt__L;
-	if (!nocancel) {
-		int r = urt__op_check();
-		if (r)
-			return r;
-		r = inject(L, op, fd, &len);
-		if (r)
-			return r;
-	}
+	int r = nocancel ? 0 : inject(urt__L, op, fd, &len);
+	if (r)
+		return r;
 	return INNER->io(op, fd, fd2, addr, addr2, off, off2, len, flags, mode, buf_index, nocancel);
 }
 
 static int fault_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags)
 {
-	struct urt_loop *L = urt__L;
-	int r = urt__op_check();
-	if (r)
-		return r;
-	r = inject(L, op, fd, &len);
+	int r = inject(urt__L, op, fd, &len);
 	if (r)
 		return r;
 	return INNER->sock(op, fd, addr, len, flags);
