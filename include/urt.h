@@ -374,13 +374,19 @@ struct urt_spawn_attr {
 	size_t stack_size;       /* 0 = the loop default */
 	bool detached;           /* the task frees itself when it ends; cannot be joined */
 	struct urt_group *group; /* spawn into this task group (see urt_group_spawn) */
+	bool stack_now;          /* take the stack now, not when the task first runs */
 };
 
 /*
  * asyncio.create_task: create a task that will run fn(arg). The new task
  * is queued behind tasks that are already ready; the caller keeps running.
  * The task inherits the caller's task-local slots. The stack is taken from
- * the pool when the task first runs.
+ * the pool when the task first runs; if none can be had then, the task
+ * ends with -ENOMEM without running (a joiner sees it; a detached task's
+ * fn never runs, so whatever it was to free or count is left undone).
+ * With urt_spawn_attr's stack_now the stack is taken at once, and its
+ * failure is this call's ENOMEM: a detached task that was spawned
+ * always runs (unless cancelled before its first run).
  *
  * Returns the task handle, valid until the task is joined (or, when
  * detached, until it ends). Returns NULL with errno set: ENOMEM (out of

@@ -69,7 +69,7 @@ PY
 
 for server in echo httpd; do
 	for seed in $(seq 1 "$seeds"); do
-		spec="seed=$seed,rate=0.02,kinds=net+short+delay+nofd+spawn"
+		spec="seed=$seed,rate=0.02,kinds=net+short+delay+nofd+spawn+again+intr+race"
 		replay="URT_FAULT=$spec ${URT_BACKEND:+URT_BACKEND=$URT_BACKEND }$tools/urt-$server --port 0"
 		URT_FAULT=$spec "$tools/urt-$server" --port 0 --drain 1 >"$work/out" 2>"$work/err" &
 		pid=$!

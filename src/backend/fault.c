@@ -3,8 +3,9 @@
  * The fault-injecting backend (issue 23): a table that wraps the loop's
  * real one (io_uring or epoll) and turns a seeded fraction of operations
  * into failures that really happen for them (core/fault.h decides which).
- * Every call but the op entry passes straight through; the loop's fast
- * path is off (L->be_fast), so each op comes here.
+ * The op entry, the op cancel and the loop's wait are wrapped; every other
+ * call passes straight through. The loop's fast path is off (L->be_fast),
+ * so each op comes here.
  *
  * A fault is never a lie about work done: a short transfer asks the real
  * backend for fewer bytes (so a short send really sent only those), and an
@@ -15,6 +16,7 @@
  * would in the real op.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -42,7 +44,7 @@ static char fd_kind(int fd)
 /* The error or the shortened length for op on fd, before the real backend
    runs it; 0: run it (with *len, maybe shortened). The checks of every
    suspension point come first, as in the real op. */
-static int inject(struct urt_loop *L, unsigned op, int fd, uint32_t *len)
+static int inject(struct urt_loop *L, unsigned op, int fd, uint32_t *len, uint32_t flags)
 {
 	int r = urt__op_check();
 	if (r)
@@ -87,6 +89,9 @@ static int inject(struct urt_loop *L, unsigned op, int fd, uint32_t *len)
 		bool sock_op = op == URT__R_RECV || op == URT__R_SEND || op == URT__R_RECVMSG ||
 			       op == URT__R_SENDMSG;
 		kind = sock_op ? 's' : fd_kind(fd);
+		/* a call asked not to wait finds nothing to do (or no room) */
+		if (sock_op && (flags & MSG_DONTWAIT) && urt__fault_hit(L, URT__FK_AGAIN))
+			return -EAGAIN;
 		if (kind == 'f' && urt__fault_hit(L, URT__FK_IO))
 			return write && urt__fault_pick(L, 2) ? -ENOSPC : -EIO;
 		if (kind == 's' && urt__fault_hit(L, URT__FK_NET))
@@ -103,31 +108,120 @@ static int inject(struct urt_loop *L, unsigned op, int fd, uint32_t *len)
 	return 0;
 }
 
+/*
+ * An op in the real backend: its record lives in the frame of the task's
+ * call, on the loop's list, from the call into the real backend until it
+ * returns (so a held cancel can never name a task that has moved on).
+ */
+struct inop {
+	struct urt_list link;
+	urt_task *task;
+	bool late_cancel; /* its cancel is held for a turn (URT__FK_RACE) */
+};
+
+static void inop_begin(struct urt_loop *L, struct inop *o)
+{
+	o->task = L->current;
+	o->late_cancel = false;
+	urt__list_add_tail(&L->fault->inop, &o->link);
+}
+
+/* The op returned res: it is off the list; and maybe its completion is
+   taken late (another task runs first). A cancellation that comes while
+   it waits does not undo the op's result: it stays pending for the next
+   suspension point, as when a cancel loses the race to a CQE. */
+static int inop_end(struct urt_loop *L, struct inop *o, int res)
+{
+	if (o->late_cancel)
+		L->fault->late_cancels--;
+	urt__list_del(&o->link);
+	if (o->task && urt__fault_hit(L, URT__FK_DELAY) && urt_yield() == -ECANCELED)
+		urt__cancel_rearm(o->task);
+	return res;
+}
+
 static int fault_io(unsigned op, int fd, int fd2, void *addr, void *addr2, uint64_t off,
 		    uint64_t off2, uint32_t len, uint32_t flags, uint32_t mode, int buf_index,
 		    bool nocancel)
 {
-	int r = nocancel ? 0 : inject(urt__L, op, fd, &len);
+	struct urt_loop *L = urt__L;
+	if (nocancel) /* a close: no fault, no delay, nothing that could leak it */
+		return INNER->io(op, fd, fd2, addr, addr2, off, off2, len, flags, mode, buf_index,
+				 nocancel);
+	int r = inject(L, op, fd, &len, flags);
 	if (r)
 		return r;
-	return INNER->io(op, fd, fd2, addr, addr2, off, off2, len, flags, mode, buf_index, nocancel);
+	struct inop o;
+	inop_begin(L, &o);
+	r = INNER->io(op, fd, fd2, addr, addr2, off, off2, len, flags, mode, buf_index, nocancel);
+	return inop_end(L, &o, r);
 }
 
 static int fault_sock(unsigned op, int fd, void *addr, uint32_t len, uint32_t flags)
 {
-	int r = inject(urt__L, op, fd, &len);
+	struct urt_loop *L = urt__L;
+	int r = inject(L, op, fd, &len, flags);
 	if (r)
 		return r;
-	return INNER->sock(op, fd, addr, len, flags);
+	struct inop o;
+	inop_begin(L, &o);
+	r = INNER->sock(op, fd, addr, len, flags);
+	return inop_end(L, &o, r);
+}
+
+/* Cancel t's op: now, or (URT__FK_RACE) at the end of the loop's next
+   wait, if its completion has not come by then. */
+static void f_op_cancel(urt_task *t)
+{
+	struct urt_loop *L = urt__L;
+	struct urt_list *p, *tmp;
+	if (urt__fault_hit(L, URT__FK_RACE)) {
+		urt__list_for_each_safe(p, tmp, &L->fault->inop)
+		{
+			struct inop *o = urt__container_of(p, struct inop, link);
+			if (o->task == t && !o->late_cancel) {
+				o->late_cancel = true;
+				L->fault->late_cancels++;
+				return;
+			}
+		}
+	}
+	INNER->op_cancel(t);
+}
+
+/* The held cancels whose ops are still waiting go to the real backend. A
+   task whose op completed in this wait is READY: its result stands. */
+static void late_cancels(struct urt_loop *L)
+{
+	struct urt_list *p, *tmp;
+	urt__list_for_each_safe(p, tmp, &L->fault->inop)
+	{
+		struct inop *o = urt__container_of(p, struct inop, link);
+		if (!o->late_cancel)
+			continue;
+		o->late_cancel = false;
+		L->fault->late_cancels--;
+		if (o->task->state == URT__WAIT_IO)
+			L->fault->inner->op_cancel(o->task);
+	}
+}
+
+/* The loop's wait: maybe cut short with nothing done (a signal's EINTR);
+   never a wait with a cancel held, which might never end otherwise. */
+static void f_poll(struct urt_loop *L, int64_t t, bool w)
+{
+	if (w && (L->fault->late_cancels || urt__fault_hit(L, URT__FK_INTR)))
+		w = false;
+	L->fault->inner->poll(L, t, w);
+	if (L->fault->late_cancels)
+		late_cancels(L);
 }
 
 /* ---- pass-through ---- */
 
 static void f_exit(struct urt_loop *L) { L->fault->inner->exit(L); }
-static void f_poll(struct urt_loop *L, int64_t t, bool w) { L->fault->inner->poll(L, t, w); }
 static bool f_busy(struct urt_loop *L) { return L->fault->inner->busy(L); }
 static int f_fd(struct urt_loop *L) { return L->fault->inner->fd(L); }
-static void f_op_cancel(urt_task *t) { INNER->op_cancel(t); }
 static int f_cancel_fd(struct urt_loop *L, int fd) { return L->fault->inner->cancel_fd(L, fd); }
 
 static void f_fd_closing(struct urt_loop *L, int fd)

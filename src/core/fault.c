@@ -7,7 +7,8 @@
 
 #include "core/fault.h"
 
-static const char *const kind_names[URT__FK_N] = {"short", "io", "net", "nofd", "delay", "spawn"};
+static const char *const kind_names[URT__FK_N] = {"short", "io",    "net",  "nofd", "delay",
+							"spawn", "again", "intr", "race"};
 
 int urt__fault_parse(const char *s, uint64_t *seed, uint32_t *rate, unsigned *kinds,
 		     unsigned *named)

@@ -25,8 +25,19 @@ enum urt__fault_kind {
 	URT__FK_IO,    /* files: -EIO on read, write, fsync; -ENOSPC on write, fallocate */
 	URT__FK_NET,   /* sockets: -ECONNRESET on recv and send, -EPIPE on send */
 	URT__FK_NOFD,  /* -EMFILE, -ENOMEM on open, accept, socket */
-	URT__FK_DELAY, /* the task yields before its op: other interleavings */
-	URT__FK_SPAWN, /* urt_spawn fails (ENOMEM) */
+	URT__FK_DELAY, /* the task yields before its op, or after its completion
+			  (a completion reaped late): other interleavings, and a
+			  cancellation landing before, during or after the op */
+	URT__FK_SPAWN, /* urt_spawn fails (ENOMEM), or the task's stack cannot
+			  be had when it starts (it ends -ENOMEM unrun) */
+	URT__FK_AGAIN, /* -EAGAIN on a send or receive asked not to wait
+			  (MSG_DONTWAIT) */
+	URT__FK_INTR,  /* the loop's wait returns early with nothing done (a
+			  signal's EINTR on io_uring_enter or epoll_wait) */
+	URT__FK_RACE,  /* a cancellation of an op reaches the backend a turn
+			  late: an op that completes meanwhile wins the race
+			  (its result stands; the cancel is seen at the next
+			  suspension point) */
 	URT__FK_N
 };
 
@@ -39,6 +50,9 @@ struct urt__fault {
 	unsigned kinds;       /* URT__FK_* bits switched on for this run */
 	uint64_t hits[URT__FK_N];
 	struct urt__backend table;          /* the wrapper (backend/fault.c) */
+	struct urt_list inop;               /* ops in the real backend now (their
+					       frames on the tasks' stacks) */
+	unsigned late_cancels;              /* of them, cancels held for a turn */
 	const struct urt__backend *inner;   /* the real backend */
 };
 
@@ -61,7 +75,7 @@ static inline unsigned urt__fault_pick(struct urt_loop *L, unsigned n)
 #endif
 
 /* env.c's parse of URT_FAULT: "seed=N[,rate=P][,kinds=a+b+...]"; kinds are
-   short, io, net, nofd, delay, spawn, all. 0, or -EINVAL. */
+   short, io, net, nofd, delay, spawn, again, intr, race, all. 0, or -EINVAL. */
 int urt__fault_parse(const char *s, uint64_t *seed, uint32_t *rate, unsigned *kinds,
 		     unsigned *named);
 

@@ -178,6 +178,7 @@ static int fault_start(struct urt_loop *L, const struct urt__env *env)
 	L->fault->seed = env->fault_seed;
 	L->fault->rate = env->fault_rate;
 	L->fault->kinds = env->fault_kinds;
+	urt__list_init(&L->fault->inop);
 	return 0;
 }
 

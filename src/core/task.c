@@ -160,6 +160,14 @@ static void task_entry(void)
 	abort(); /* unreachable: a DONE task is never resumed */
 }
 
+/* A stack for a task, or NULL (the mapping failed, or a fault said so). */
+static struct urt__stack *stack_get(struct urt_loop *L, size_t size)
+{
+	if (URT__FAULT_INJECTION && unlikely(L->fault) && urt__fault_hit(L, URT__FK_SPAWN))
+		return NULL; /* as when the mapping fails */
+	return urt__stack_get(size);
+}
+
 /*
  * Prepare a task that has never run: a task cancelled before its first run
  * ends without running; one whose stack cannot be had ends with -ENOMEM.
@@ -173,7 +181,8 @@ static bool task_start(struct urt_loop *L, urt_task *t)
 		task_reap(L, t);
 		return false;
 	}
-	t->stack = urt__stack_get(t->stack_size);
+	if (!t->stack) /* (a stack_now task has its own already) */
+		t->stack = stack_get(L, t->stack_size);
 	if (!t->stack) {
 		task_finish(t, -ENOMEM);
 		task_reap(L, t);
@@ -411,6 +420,12 @@ urt_task *urt__task_new(const struct urt_spawn_attr *a, int (*fn)(void *), void 
 		t->detached = a->detached;
 		if (a->name)
 			urt_task_set_name(t, a->name);
+		if (a->stack_now && !(t->stack = stack_get(L, t->stack_size))) {
+			urt__list_init(&t->all);
+			urt__task_release(t);
+			errno = ENOMEM;
+			return NULL;
+		}
 	}
 	urt__list_add_tail(&L->tasks, &t->all);
 	L->alive++;

@@ -91,7 +91,8 @@ int tool_serve_loop(const struct tool_listener *l, void (*take)(void *arg, int f
 		return 1;
 	}
 	urt_group_init(conns);
-	urt_task *at = urt_spawn(accept_task, &a);
+	struct urt_spawn_attr aa = {.name = "accept", .stack_now = true}; /* a failure now, not a deaf server */
+	urt_task *at = urt_spawn_attr(&aa, accept_task, &a);
 	int w = at ? tool_wait_stop(l->loops, l->index) : -errno;
 	if (at) {
 		urt_cancel(at);

@@ -51,7 +51,10 @@ static int signal_task(void *arg)
 int tool_wait_stop(const struct tool_loops *tl, unsigned index)
 {
 	urt_task *sig = NULL;
-	if (index == 0 && !(sig = urt_spawn(signal_task, (void *)tl)))
+	/* stack_now: a signal task that could not start would leave the
+	   server deaf to SIGTERM; this way it is a failure to start now */
+	struct urt_spawn_attr sa = {.stack_now = true};
+	if (index == 0 && !(sig = urt_spawn_attr(&sa, signal_task, (void *)tl)))
 		return -errno;
 	int r;
 	while ((r = urt_poll(tl->stopfd, POLLIN, -1)) == -EINTR)

@@ -236,7 +236,10 @@ static int local_submit(struct job *j)
 	if (live)
 		live->prev = j;
 	live = j;
-	struct urt_spawn_attr a = {.name = "copy", .stack_size = 64 * 1024, .detached = true};
+	/* stack_now: a job whose task could not start would never be
+	   counted done (its job_main frees it): fail here instead */
+	struct urt_spawn_attr a = {
+		.name = "copy", .stack_size = 64 * 1024, .detached = true, .stack_now = true};
 	j->task = urt_spawn_attr(&a, job_main, j);
 	if (!j->task) {
 		cp_err(ENOMEM, "cannot copy", j->spath);

@@ -114,7 +114,10 @@ static int conn_task(void *arg)
 static void take(void *arg, int fd)
 {
 	struct server *s = arg;
-	if (urt_group_spawn(&s->conns, conn_task, (void *)(intptr_t)fd))
+	/* stack_now: a member that could not start would leak fd, and its
+	   -ENOMEM would cancel the group (every other connection) */
+	struct urt_spawn_attr a = {.group = &s->conns, .stack_now = true};
+	if (urt_spawn_attr(&a, conn_task, (void *)(intptr_t)fd))
 		s->accepted++;
 	else
 		close(fd);

@@ -63,7 +63,10 @@ static void take(void *arg, int fd)
 	c->phase = CONN_IDLE;
 	c->until = 0;
 	c->close = c->keep10 = false;
-	if (!urt_group_spawn(&s->conns, conn_task, c)) {
+	/* stack_now: a member that could not start would leak c and fd, and
+	   its -ENOMEM would cancel the group (every other connection) */
+	struct urt_spawn_attr a = {.group = &s->conns, .stack_now = true};
+	if (!urt_spawn_attr(&a, conn_task, c)) {
 		free(c);
 		close(fd);
 		return;

@@ -336,8 +336,11 @@ static int load_main(void *arg)
 	urt_group_init(&conns);
 	int64_t start = urt_now_ns();
 	w->end_ns = start + (int64_t)(C.duration * 1e9);
+	/* stack_now: a client that could not start would end -ENOMEM and
+	   cancel the group (every other client); this way it is one error */
+	struct urt_spawn_attr ca = {.group = &conns, .stack_now = true};
 	for (unsigned i = 0; i < w->conns; i++)
-		if (!urt_group_spawn(&conns, C.http ? http_client : echo_client, w))
+		if (!urt_spawn_attr(&ca, C.http ? http_client : echo_client, w))
 			count_error(w, -ENOMEM);
 	/* the run ends at the deadline whatever the connections are doing:
 	   urt_group_wait cancels those still running then, a connect or a
