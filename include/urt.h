@@ -111,6 +111,7 @@ typedef struct urt_task urt_task; /* opaque */
 #define URT_OPT_NO_MULTISHOT (1u << 4)     /* acceptors/receivers use their one-shot fallback */
 #define URT_OPT_BACKEND_EPOLL (1u << 5)    /* run on the epoll backend even where io_uring works */
 #define URT_OPT_BACKEND_URING (1u << 6)    /* io_uring or nothing: no fallback to epoll */
+#define URT_OPT_VIRTUAL_TIME (1u << 7)     /* the loop's clock is virtual (see "Virtual time") */
 
 #define URT_STALL_DEFAULT_NS (100 * URT_NS_PER_MS) /* the stall threshold URT_DEBUG=1 sets */
 

@@ -12,6 +12,15 @@
  * instead of a TIMEOUT_REMOVE round trip that must still wait for the
  * original CQE. io_uring operations under a deadline scope use
  * IORING_OP_LINK_TIMEOUT instead (op.c), so the kernel cancels them.
+ *
+ * Virtual time (URT_OPT_VIRTUAL_TIME): the loop's clock is a number in the
+ * loop (L->vnow) that every reading here returns on the loop's thread; it
+ * starts at the real CLOCK_MONOTONIC reading when the loop opens and moves
+ * only when the loop, with nothing to run and no completion come in, jumps
+ * it to the earliest timer (loop.c, vt_advance). Nothing else changes
+ * here: sleeps, waits and deadline scopes are the same heap, read against
+ * another clock. Deadline scopes on io_uring then take the timer heap and
+ * the cancel path instead of a kernel timeout (op.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,11 +28,21 @@
 
 #include "core/core.h"
 
-int64_t urt__now(void)
+int64_t urt__clock_real(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * URT_NS_PER_SEC + ts.tv_nsec;
+}
+
+/* The loop's clock (core.h): one thread-local load and a test more than
+   the real clock when time is real. */
+int64_t urt__now(void)
+{
+	struct urt_loop *L = urt__L;
+	if (unlikely(L && L->vtime))
+		return L->vnow;
+	return urt__clock_real();
 }
 
 int64_t urt_now_ns(void)
@@ -63,6 +82,15 @@ int64_t urt__wait_deadline(const urt_task *t, int64_t timeout_ns)
 
 /* ---- the heap ---- */
 
+/* Does a fire before b? Earlier expiry first; equal expiries in the order
+   they were armed (seq, compared modulo 2^32: live timers' seqs span far
+   less than 2^31), so timers due at one instant -- common under virtual
+   time, where a jump lands exactly on them -- fire in a set order. */
+static inline bool before(const struct urt__timer *a, const struct urt__timer *b)
+{
+	return a->at < b->at || (a->at == b->at && (int32_t)(a->seq - b->seq) < 0);
+}
+
 static void heap_set(struct urt_loop *L, uint32_t i, struct urt__timer *tm)
 {
 	L->heap[i] = tm;
@@ -74,7 +102,7 @@ static void sift_up(struct urt_loop *L, uint32_t i)
 	struct urt__timer *tm = L->heap[i];
 	while (i > 0) {
 		uint32_t p = (i - 1) / 2;
-		if (L->heap[p]->at <= tm->at)
+		if (!before(tm, L->heap[p]))
 			break;
 		heap_set(L, i, L->heap[p]);
 		i = p;
@@ -90,9 +118,9 @@ static void sift_down(struct urt_loop *L, uint32_t i)
 		uint32_t c = 2 * i + 1;
 		if (c >= n)
 			break;
-		if (c + 1 < n && L->heap[c + 1]->at < L->heap[c]->at)
+		if (c + 1 < n && before(L->heap[c + 1], L->heap[c]))
 			c++;
-		if (tm->at <= L->heap[c]->at)
+		if (!before(L->heap[c], tm))
 			break;
 		heap_set(L, i, L->heap[c]);
 		i = c;
@@ -114,6 +142,7 @@ int urt__timer_arm(struct urt__timer *tm, int64_t at)
 		L->heap_cap = cap;
 	}
 	tm->at = at;
+	tm->seq = L->timer_seq++;
 	heap_set(L, L->heap_len++, tm);
 	sift_up(L, tm->idx);
 	return 0;
@@ -129,7 +158,7 @@ void urt__timer_disarm(struct urt__timer *tm)
 	if (i == last)
 		return;
 	heap_set(L, i, L->heap[last]);
-	if (i > 0 && L->heap[i]->at < L->heap[(i - 1) / 2]->at)
+	if (i > 0 && before(L->heap[i], L->heap[(i - 1) / 2]))
 		sift_up(L, i);
 	else
 		sift_down(L, i);

@@ -39,6 +39,19 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 	L->inflight++;
 	L->stats.sqes++;
 	if (unlikely(t->deadline != URT__NO_DEADLINE) && !op->nocancel) {
+		if (L->vtime) {
+			/* Virtual time: the kernel's timeout would run on the real
+			   clock. The deadline is the task's timer instead, as on
+			   epoll: when the clock reaches it, task_timer_fire
+			   (core/task.c) marks the op timed out and cancels it, and
+			   the task still waits for the op's own CQE. (A deadline
+			   already passed -- urt_poll's one look -- fires at the
+			   turn's timer expiry, after the op has had its chance to
+			   complete at submission.) */
+			if (urt__timer_arm(&t->timer, t->deadline) == 0)
+				goto wait;
+			/* no memory for the heap: the kernel's timeout, in real time */
+		}
 		/* Space for this SQE was reserved by urt__op_start. The timespec is
 		   read when the SQE is submitted, and op outlives that. */
 		sqe->flags |= IOSQE_IO_LINK;
@@ -58,6 +71,7 @@ int urt__op_wait(struct urt__op *op, struct io_uring_sqe *sqe)
 		if (backstop != URT__NO_DEADLINE) /* else never reached: no timer */
 			urt__timer_arm(&t->timer, backstop);
 	}
+wait:
 	t->state = URT__WAIT_IO;
 	t->wait_op = op;
 	urt__suspend();
