@@ -35,19 +35,26 @@ int64_t urt__clock_real(void)
 	return (int64_t)ts.tv_sec * URT_NS_PER_SEC + ts.tv_nsec;
 }
 
-/* The loop's clock (core.h): one thread-local load and a test more than
-   the real clock when time is real. */
-int64_t urt__now(void)
+/* The loop's clock (core.h): one thread-local load and two tests more
+   than the real clock when time is real. */
+static inline int64_t loop_now(void)
 {
 	struct urt_loop *L = urt__L;
 	if (unlikely(L && L->vtime))
 		return L->vnow;
-	return urt__clock_real();
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * URT_NS_PER_SEC + ts.tv_nsec;
+}
+
+int64_t urt__now(void)
+{
+	return loop_now();
 }
 
 int64_t urt_now_ns(void)
 {
-	return urt__now();
+	return loop_now();
 }
 
 /*
@@ -97,7 +104,7 @@ static void heap_set(struct urt_loop *L, uint32_t i, struct urt__timer *tm)
 	tm->idx = i;
 }
 
-static void sift_up(struct urt_loop *L, uint32_t i)
+static inline __attribute__((always_inline)) void sift_up(struct urt_loop *L, uint32_t i)
 {
 	struct urt__timer *tm = L->heap[i];
 	while (i > 0) {
