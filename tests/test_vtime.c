@@ -22,13 +22,6 @@ static int64_t real_now(void)
 	return (int64_t)ts.tv_sec * URT_NS_PER_SEC + ts.tv_nsec;
 }
 
-static int vrun(int (*fn)(void *), void *arg)
-{
-	return run_flags(URT_OPT_VIRTUAL_TIME, fn, arg);
-}
-
-#define VRUN(fn, arg) OK(vrun((fn), (arg)))
-
 /* ---------------------------------------------------------------------- */
 /* A 30 s sleep takes no real time, and the clock moves by exactly 30 s. */
 
