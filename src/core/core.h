@@ -133,7 +133,7 @@ struct urt__waiter {
 struct urt__timer {
 	int64_t at;
 	uint32_t idx;                         /* heap slot, URT__TIMER_OFF when not armed */
-	uint32_t seq;                         /* arm order: equal `at`s fire in it (timer.c) */
+	uint32_t seq;                         /* arm order (virtual time: equal `at`s fire in it) */
 	void (*fire)(struct urt__timer *tm);
 };
 #define URT__TIMER_OFF UINT32_MAX
@@ -259,10 +259,10 @@ struct urt_loop {
 	uint64_t alive;              /* tasks not yet DONE */
 	uint64_t max_tasks;          /* urt_options.max_tasks; 0: no limit */
 	uint64_t next_id;
-	/* timer heap: min-heap of timers by (`at`, arm order) */
+	/* timer heap: min-heap of timers by `at` (virtual time: then arm order) */
 	struct urt__timer **heap;
 	uint32_t heap_len, heap_cap;
-	uint32_t timer_seq;          /* the next timer's seq */
+	uint32_t timer_seq;          /* the next timer's seq (virtual time) */
 	/* virtual time (URT_OPT_VIRTUAL_TIME; loop.c's vt_advance): the
 	   loop's clock is vnow, which moves only when the loop jumps it to
 	   the earliest timer; vt_hold counts the work that holds it still
@@ -309,6 +309,9 @@ struct urt_loop {
 };
 
 extern __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
+/* urt__L->vtime, kept beside it: the clock reading tests this one byte
+   (timer.c) instead of the loop pointer and then the loop's flag */
+extern __thread bool urt__vt __attribute__((tls_model("initial-exec")));
 
 /* task.c */
 void urt__task_run_first(urt_task *t);

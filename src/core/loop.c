@@ -28,6 +28,7 @@
 #include "backend/uring/poll.h" /* the turn's fast path (be_poll) */
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
+__thread bool urt__vt __attribute__((tls_model("initial-exec")));
 
 #define DEFAULT_SQ 256
 #define DEFAULT_STACK (64 * 1024)
@@ -289,6 +290,7 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	thread_stack_bounds(L);
 	L->sched_tsan_fiber = urt__tsan_current();
 	urt__L = L;
+	urt__vt = L->vtime;
 	urt__overflow_handler_install();
 	urt__stall_start(L, o); /* best effort: a missing watchdog only loses warnings */
 	*out = L;
@@ -340,6 +342,7 @@ void urt__loop_close(struct urt_loop *L)
 	free(L->heap);
 	L->heap = NULL;
 	urt__L = NULL;
+	urt__vt = false;
 	urt_loop_unref(L); /* the struct and its remote queue: at the last unref */
 }
 
