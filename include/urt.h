@@ -111,13 +111,15 @@ typedef struct urt_task urt_task; /* opaque */
 #define URT_OPT_NO_MULTISHOT (1u << 4)     /* acceptors/receivers use their one-shot fallback */
 #define URT_OPT_BACKEND_EPOLL (1u << 5)    /* run on the epoll backend even where io_uring works */
 #define URT_OPT_BACKEND_URING (1u << 6)    /* io_uring or nothing: no fallback to epoll */
+#define URT_OPT_VIRTUAL_TIME (1u << 7)     /* the loop's clock is virtual (see "Virtual time") */
 
 #define URT_STALL_DEFAULT_NS (100 * URT_NS_PER_MS) /* the stall threshold URT_DEBUG=1 sets */
 
 /*
  * Loop settings. Zero-initialise, then set what you need; a zero field means
  * the default. The environment variable URT_RING_FLAGS, if set, is OR-ed
- * into flags (a number; used to run test suites across ring configurations).
+ * into flags (a number; used to run test suites across ring configurations);
+ * URT_VIRTUAL_TIME=1 adds URT_OPT_VIRTUAL_TIME.
  *
  * Compatibility: the struct ends in reserved space that later versions take
  * new fields from (its size and the offsets of the fields here do not
@@ -251,7 +253,8 @@ URT_API int urt_run_opts(const struct urt_options *opts, int (*main)(void *), vo
  *   urt_loop_free: treat EINTR as a wake-up.
  * urt_loop_timeout_ns: 0 when a step has work now (tasks ready,
  *   submissions queued, completions waiting), else the time until the next
- *   timer, or -1 (none: wait for the fd alone).
+ *   timer, or -1 (none: wait for the fd alone). Under virtual time a
+ *   pending timer gives 0: the next step jumps the clock to it.
  * urt_loop_current: the calling thread's loop (NULL if none), also under
  *   urt_run; other threads may then submit to it (holding a reference).
  */
@@ -518,8 +521,21 @@ URT_API int urt_group_wait(urt_group *g);
 /* ---------------------------------------------------------------------- */
 /* Time, sleeps and deadlines                                              */
 
-/* CLOCK_MONOTONIC in nanoseconds. */
+/* The calling thread's loop's clock in nanoseconds: CLOCK_MONOTONIC, or
+   its virtual clock (below); CLOCK_MONOTONIC on a thread without a loop. */
 URT_API int64_t urt_now_ns(void);
+
+/*
+ * Virtual time (URT_OPT_VIRTUAL_TIME, or URT_VIRTUAL_TIME=1 in the
+ * environment; for tests): the loop's clock starts at the real reading and
+ * moves only when the loop has nothing ready and no completion came in:
+ * then it jumps to the earliest timer, which fires. Sleeps, timeouts and
+ * deadline scopes run on it; each loop has its own. Real time still
+ * passes for I/O in flight (it does not hold the clock: a timeout on a
+ * read whose data has not arrived fires at once), offloads (they hold the
+ * clock until they finish), other threads' wake-ups and signals.
+ * doc/reference.md, "Virtual time", has the details.
+ */
 
 /* Sleep for ns nanoseconds (ns <= 0 yields, as urt_yield). Returns 0,
    -ECANCELED, or -ETIMEDOUT if an enclosing deadline falls before the end
@@ -532,7 +548,8 @@ URT_API int urt_sleep_ms(int64_t ms);
  * urt_deadline_pop(), every suspension point of the calling task returns
  * -ETIMEDOUT once now >= (time of the push + timeout_ns). io_uring operations
  * carry an IORING_OP_LINK_TIMEOUT for the deadline (the operation is
- * cancelled by the kernel and its completion still awaited). Scopes nest;
+ * cancelled by the kernel and its completion still awaited; under virtual
+ * time the task's timer cancels it instead). Scopes nest;
  * the earliest deadline wins. Returns 0, -EINVAL (timeout_ns < 0),
  * -ENOSPC (more than URT_DEADLINE_DEPTH nested scopes) or -EPERM.
  * urt_deadline_pop without a push is a no-op.

@@ -100,6 +100,18 @@ static inline int run_flags(unsigned flags, int (*fn)(void *), void *arg)
 			     run_rc__, strerror(run_rc__ < 0 ? -run_rc__ : 0));\
 	} while (0)
 
+/* The same under virtual time (URT_OPT_VIRTUAL_TIME): sleeps and timeouts
+   jump a per-loop clock instead of waiting, so timer tests take no real
+   time and their order is fixed. Not for tests of real waits (the kernel's
+   timeouts, the stall watchdog) or of I/O racing a timeout: I/O in flight
+   does not hold the clock (doc/reference.md, "Virtual time"). */
+#define VRUN(fn, arg)                                                          \
+	do {                                                                   \
+		int run_rc__ = run_flags(URT_OPT_VIRTUAL_TIME, (fn), (arg));   \
+		cr_assert_eq(run_rc__, 0, "urt_run(%s) returned %d (%s)", #fn, \
+			     run_rc__, strerror(run_rc__ < 0 ? -run_rc__ : 0));\
+	} while (0)
+
 /* Same, with URT_OPT_QUIET (for tests that deliberately leave tasks unjoined). */
 #define RUNQ(fn, arg)                                                          \
 	do {                                                                   \

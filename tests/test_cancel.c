@@ -28,7 +28,7 @@ static int main_cancel_sleeping(void *arg)
 
 Test(cancel, sleeping_task)
 {
-	RUN(main_cancel_sleeping, NULL);
+	VRUN(main_cancel_sleeping, NULL);
 }
 
 /* Cancel after the sleeper has been asleep a while (timer armed in the ring). */
@@ -45,7 +45,7 @@ static int main_cancel_sleeping_later(void *arg)
 
 Test(cancel, sleeping_task_after_a_while)
 {
-	RUN(main_cancel_sleeping_later, NULL);
+	VRUN(main_cancel_sleeping_later, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -86,7 +86,7 @@ static int main_cancel_in_join(void *arg)
 
 Test(cancel, task_blocked_in_join)
 {
-	RUN(main_cancel_in_join, NULL);
+	VRUN(main_cancel_in_join, NULL);
 }
 
 /* The cancelled joiner joins again itself: cancellation is delivered once. */
@@ -114,7 +114,7 @@ static int main_cancel_in_join_rejoin(void *arg)
 
 Test(cancel, join_again_after_cancelled_join)
 {
-	RUN(main_cancel_in_join_rejoin, NULL);
+	VRUN(main_cancel_in_join_rejoin, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -145,7 +145,7 @@ static int main_cancel_in_future_wait(void *arg)
 
 Test(cancel, task_blocked_in_future_wait)
 {
-	RUN(main_cancel_in_future_wait, NULL);
+	VRUN(main_cancel_in_future_wait, NULL);
 }
 
 /* Cancel a task that is suspended in urt_yield (ready, waiting its turn). */
@@ -174,7 +174,7 @@ static int main_cancel_in_yield(void *arg)
 
 Test(cancel, task_ready_in_yield)
 {
-	RUN(main_cancel_in_yield, NULL);
+	VRUN(main_cancel_in_yield, NULL);
 }
 
 /* Cancel a task suspended on an io_uring nop. Either the nop was cancelled
@@ -210,7 +210,7 @@ static int main_cancel_in_nop(void *arg)
 
 Test(cancel, task_suspended_on_nop)
 {
-	RUN(main_cancel_in_nop, NULL);
+	VRUN(main_cancel_in_nop, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -240,7 +240,7 @@ static int main_cancel_before_run(void *arg)
 
 Test(cancel, before_first_run)
 {
-	RUN(main_cancel_before_run, NULL);
+	VRUN(main_cancel_before_run, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -275,7 +275,7 @@ static int main_cleanup(void *arg)
 
 Test(cancel, cleanup_can_suspend)
 {
-	RUN(main_cleanup, NULL);
+	VRUN(main_cleanup, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -311,7 +311,7 @@ static int main_self_cancel(void *arg)
 
 Test(cancel, self_cancel_delivered_once)
 {
-	RUN(main_self_cancel, NULL);
+	VRUN(main_self_cancel, NULL);
 }
 
 Test(cancel, cancelled_outside_task_false)
@@ -331,7 +331,7 @@ static int main_cancel_null(void *arg)
 
 Test(cancel, cancel_null_is_noop)
 {
-	RUN(main_cancel_null, NULL);
+	VRUN(main_cancel_null, NULL);
 }
 
 /* Cancelling twice before delivery delivers once. */
@@ -360,7 +360,7 @@ static int main_cancel_twice(void *arg)
 
 Test(cancel, double_cancel_delivers_once)
 {
-	RUN(main_cancel_twice, NULL);
+	VRUN(main_cancel_twice, NULL);
 }
 
 /* Cancel of a finished task is a no-op: join returns the real result. */
@@ -378,7 +378,7 @@ static int main_cancel_finished(void *arg)
 
 Test(cancel, finished_task_noop)
 {
-	RUN(main_cancel_finished, NULL);
+	VRUN(main_cancel_finished, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -444,7 +444,7 @@ static int main_leaves_detached(void *arg)
 
 Test(cancel, main_return_cancels_detached)
 {
-	RUN(main_leaves_detached, NULL);
+	VRUN(main_leaves_detached, NULL);
 	cr_assert_eq(det_rc, -ECANCELED);
 }
 
@@ -489,7 +489,7 @@ static int main_cancel_join_all(void *arg)
 
 Test(cancel, caller_cancelled_in_join_all)
 {
-	RUN(main_cancel_join_all, NULL);
+	VRUN(main_cancel_join_all, NULL);
 }
 
 /* Caller cancelled inside urt_wait_for: t is cancelled and joined. */
@@ -524,7 +524,7 @@ static int main_cancel_wait_for(void *arg)
 
 Test(cancel, caller_cancelled_in_wait_for)
 {
-	RUN(main_cancel_wait_for, NULL);
+	VRUN(main_cancel_wait_for, NULL);
 }
 
 /* Caller cancelled inside urt_wait_any. */
@@ -560,7 +560,7 @@ static int main_cancel_wait_any(void *arg)
 
 Test(cancel, caller_cancelled_in_wait_any)
 {
-	RUN(main_cancel_wait_any, NULL);
+	VRUN(main_cancel_wait_any, NULL);
 }
 
 /* Cancelling many sleeping tasks at once. */
@@ -595,5 +595,5 @@ static int main_mass_cancel(void *arg)
 
 Test(cancel, many_sleepers_cancelled)
 {
-	RUN(main_mass_cancel, NULL);
+	VRUN(main_mass_cancel, NULL);
 }

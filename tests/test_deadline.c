@@ -44,7 +44,7 @@ static int main_deadline_sleep(void *arg)
 
 Test(deadline, sleep_past_deadline_times_out)
 {
-	RUN(main_deadline_sleep, NULL);
+	VRUN(main_deadline_sleep, NULL);
 }
 
 static int main_deadline_short_sleep(void *arg)
@@ -60,7 +60,7 @@ static int main_deadline_short_sleep(void *arg)
 
 Test(deadline, sleep_shorter_than_deadline)
 {
-	RUN(main_deadline_short_sleep, NULL);
+	VRUN(main_deadline_short_sleep, NULL);
 }
 
 static int main_deadline_end_before_sleep_end(void *arg)
@@ -79,7 +79,7 @@ static int main_deadline_end_before_sleep_end(void *arg)
 
 Test(deadline, deadline_cuts_sleep_short)
 {
-	RUN(main_deadline_end_before_sleep_end, NULL);
+	VRUN(main_deadline_end_before_sleep_end, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -106,7 +106,7 @@ static int main_expired_nop(void *arg)
 
 Test(deadline, nop_in_expired_deadline)
 {
-	RUN(main_expired_nop, NULL);
+	RUN(main_expired_nop, NULL); /* real time: it spins on the clock */
 }
 
 /* ---------------------------------------------------------------------- */
@@ -138,7 +138,7 @@ static int main_nested(void *arg)
 
 Test(deadline, nested_inner_wins_outer_remains)
 {
-	RUN(main_nested, NULL);
+	VRUN(main_nested, NULL);
 }
 
 /* A longer inner deadline does not extend the outer one. */
@@ -160,7 +160,7 @@ static int main_nested_outer_earlier(void *arg)
 
 Test(deadline, nested_longer_inner_does_not_extend)
 {
-	RUN(main_nested_outer_earlier, NULL);
+	VRUN(main_nested_outer_earlier, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -197,7 +197,7 @@ static int main_deadline_everywhere(void *arg)
 
 Test(deadline, applies_to_join_future_wait_any)
 {
-	RUN(main_deadline_everywhere, NULL);
+	VRUN(main_deadline_everywhere, NULL);
 }
 
 /* A future wait with its own shorter timeout inside a deadline: -ETIMEDOUT
@@ -223,7 +223,7 @@ static int main_deadline_future_ok(void *arg)
 
 Test(deadline, future_set_before_deadline)
 {
-	RUN(main_deadline_future_ok, NULL);
+	VRUN(main_deadline_future_ok, NULL);
 }
 
 /* Deadline scopes belong to the task that pushed them. */
@@ -250,7 +250,7 @@ static int main_deadline_per_task(void *arg)
 
 Test(deadline, scope_is_per_task)
 {
-	RUN(main_deadline_per_task, NULL);
+	VRUN(main_deadline_per_task, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -274,7 +274,7 @@ static int main_many_scopes(void *arg)
 
 Test(deadline, many_scopes_no_leak)
 {
-	RUN(main_many_scopes, NULL);
+	VRUN(main_many_scopes, NULL);
 }
 
 /* Many tasks, each with a deadline around nops, concurrently. */
@@ -301,7 +301,7 @@ static int main_concurrent_scopes(void *arg)
 
 Test(deadline, concurrent_scoped_nops)
 {
-	RUN(main_concurrent_scopes, NULL);
+	VRUN(main_concurrent_scopes, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -331,7 +331,7 @@ static int main_deadline_misuse(void *arg)
 
 Test(deadline, misuse)
 {
-	RUN(main_deadline_misuse, NULL);
+	VRUN(main_deadline_misuse, NULL);
 }
 
 Test(deadline, push_outside_task_eperm)

@@ -27,7 +27,7 @@ static int main_set_before_wait(void *arg)
 
 Test(future, set_before_wait)
 {
-	RUN(main_set_before_wait, NULL);
+	VRUN(main_set_before_wait, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -66,7 +66,7 @@ static int main_set_after_waiters(void *arg)
 
 Test(future, set_after_several_waiters)
 {
-	RUN(main_set_after_waiters, NULL);
+	VRUN(main_set_after_waiters, NULL);
 }
 
 /* Set from another task (not the main task). */
@@ -91,7 +91,7 @@ static int main_set_from_task(void *arg)
 
 Test(future, set_from_task_wakes_timed_waiter)
 {
-	RUN(main_set_from_task, NULL);
+	VRUN(main_set_from_task, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -111,7 +111,7 @@ static int main_set_twice(void *arg)
 
 Test(future, set_twice_ealready)
 {
-	RUN(main_set_twice, NULL);
+	VRUN(main_set_twice, NULL);
 }
 
 static int main_error_result(void *arg)
@@ -128,7 +128,7 @@ static int main_error_result(void *arg)
 
 Test(future, error_result)
 {
-	RUN(main_error_result, NULL);
+	VRUN(main_error_result, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -152,7 +152,7 @@ static int main_wait_timeout(void *arg)
 
 Test(future, wait_timeout)
 {
-	RUN(main_wait_timeout, NULL);
+	VRUN(main_wait_timeout, NULL);
 }
 
 /* A timed-out waiter does not stay registered: a later set only wakes the
@@ -191,7 +191,7 @@ static int main_timed_then_set(void *arg)
 
 Test(future, timed_out_waiter_unregistered)
 {
-	RUN(main_timed_then_set, NULL);
+	VRUN(main_timed_then_set, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -223,7 +223,7 @@ static int main_cancel_waiter(void *arg)
 
 Test(future, cancel_one_waiter)
 {
-	RUN(main_cancel_waiter, NULL);
+	VRUN(main_cancel_waiter, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -246,7 +246,7 @@ Test(future, set_outside_task)
 	cr_assert_eq(urt_future_set(&pre, 4, &payload_b), 0);
 	cr_assert(urt_future_done(&pre));
 	cr_assert_eq(urt_future_set(&pre, 5, NULL), -EALREADY);
-	RUN(main_preset, NULL);
+	VRUN(main_preset, NULL);
 }
 
 Test(future, wait_outside_task_eperm)
@@ -287,5 +287,5 @@ static int main_chain(void *arg)
 
 Test(future, chain)
 {
-	RUN(main_chain, NULL);
+	VRUN(main_chain, NULL);
 }

@@ -51,7 +51,7 @@ static int main_group_ok(void *arg)
 
 Test(group, all_succeed)
 {
-	RUN(main_group_ok, NULL);
+	VRUN(main_group_ok, NULL);
 }
 
 static int main_group_empty(void *arg)
@@ -65,7 +65,7 @@ static int main_group_empty(void *arg)
 
 Test(group, empty_group)
 {
-	RUN(main_group_empty, NULL);
+	VRUN(main_group_empty, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -88,7 +88,7 @@ static int main_group_fail(void *arg)
 
 Test(group, failure_cancels_others)
 {
-	RUN(main_group_fail, NULL);
+	VRUN(main_group_fail, NULL);
 }
 
 /* The failure cancels members even when nobody waits yet; spawning into the
@@ -127,7 +127,7 @@ static int main_group_fail_no_waiter(void *arg)
 
 Test(group, failure_cancels_before_wait_and_blocks_spawn)
 {
-	RUN(main_group_fail_no_waiter, NULL);
+	VRUN(main_group_fail_no_waiter, NULL);
 }
 
 /* The first error wins. */
@@ -153,7 +153,7 @@ static int main_group_first_error(void *arg)
 
 Test(group, first_error_wins)
 {
-	RUN(main_group_first_error, NULL);
+	VRUN(main_group_first_error, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -188,7 +188,7 @@ static int main_group_waiter_cancel(void *arg)
 
 Test(group, waiter_cancelled_cancels_members)
 {
-	RUN(main_group_waiter_cancel, NULL);
+	VRUN(main_group_waiter_cancel, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -222,7 +222,7 @@ static int main_group_nested(void *arg)
 
 Test(group, members_spawn_members)
 {
-	RUN(main_group_nested, NULL);
+	VRUN(main_group_nested, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -243,7 +243,7 @@ static int main_group_misuse(void *arg)
 
 Test(group, join_or_detach_member_einval)
 {
-	RUN(main_group_misuse, NULL);
+	VRUN(main_group_misuse, NULL);
 }
 
 static int main_group_attr(void *arg)
@@ -265,7 +265,7 @@ static int main_group_attr(void *arg)
 
 Test(group, spawn_attr_with_group)
 {
-	RUN(main_group_attr, NULL);
+	VRUN(main_group_attr, NULL);
 }
 
 /* Cancelling one member from outside: the others keep running (a member
@@ -290,7 +290,7 @@ static int main_group_cancel_member(void *arg)
 
 Test(group, cancelled_member_does_not_fail_group)
 {
-	RUN(main_group_cancel_member, NULL);
+	VRUN(main_group_cancel_member, NULL);
 }
 
 /* A group can be re-used after urt_group_wait (re-initialised). */
@@ -310,7 +310,7 @@ static int main_group_reuse(void *arg)
 
 Test(group, reinit_and_reuse)
 {
-	RUN(main_group_reuse, NULL);
+	VRUN(main_group_reuse, NULL);
 }
 
 /* Many groups members, one of which fails late: every other is cancelled. */
@@ -329,5 +329,5 @@ static int main_group_many(void *arg)
 
 Test(group, failure_cancels_many)
 {
-	RUN(main_group_many, NULL);
+	VRUN(main_group_many, NULL);
 }

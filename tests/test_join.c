@@ -16,7 +16,7 @@ static int main_join_finished(void *arg)
 
 Test(join, already_finished_task)
 {
-	RUN(main_join_finished, NULL);
+	VRUN(main_join_finished, NULL);
 }
 
 static int main_join_sleeping(void *arg)
@@ -29,7 +29,7 @@ static int main_join_sleeping(void *arg)
 
 Test(join, waits_for_sleeping_task)
 {
-	RUN(main_join_sleeping, NULL);
+	VRUN(main_join_sleeping, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -61,7 +61,7 @@ static int main_join_all_fail(void *arg)
 
 Test(join, join_all_one_failure)
 {
-	RUN(main_join_all_fail, NULL);
+	VRUN(main_join_all_fail, NULL);
 }
 
 static int main_join_all_two_fail(void *arg)
@@ -77,7 +77,7 @@ static int main_join_all_two_fail(void *arg)
 
 Test(join, join_all_count_failures_null_results)
 {
-	RUN(main_join_all_two_fail, NULL);
+	VRUN(main_join_all_two_fail, NULL);
 }
 
 static int main_join_all_einval(void *arg)
@@ -94,7 +94,7 @@ static int main_join_all_einval(void *arg)
 
 Test(join, join_all_bad_arguments)
 {
-	RUN(main_join_all_einval, NULL);
+	VRUN(main_join_all_einval, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -130,7 +130,7 @@ static int main_wait_for_expiry(void *arg)
 
 Test(join, wait_for_expiry_cancels_inner)
 {
-	RUN(main_wait_for_expiry, NULL);
+	VRUN(main_wait_for_expiry, NULL);
 }
 
 static int main_wait_for_success(void *arg)
@@ -153,7 +153,7 @@ static int main_wait_for_success(void *arg)
 
 Test(join, wait_for_success)
 {
-	RUN(main_wait_for_success, NULL);
+	VRUN(main_wait_for_success, NULL);
 }
 
 static int main_wait_for_misuse(void *arg)
@@ -166,7 +166,7 @@ static int main_wait_for_misuse(void *arg)
 
 Test(join, wait_for_misuse)
 {
-	RUN(main_wait_for_misuse, NULL);
+	VRUN(main_wait_for_misuse, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -196,7 +196,7 @@ static int main_wait_any(void *arg)
 
 Test(join, wait_any_first_finished)
 {
-	RUN(main_wait_any, NULL);
+	VRUN(main_wait_any, NULL);
 }
 
 static int main_wait_any_lowest(void *arg)
@@ -219,7 +219,7 @@ static int main_wait_any_lowest(void *arg)
 
 Test(join, wait_any_lowest_index_of_done)
 {
-	RUN(main_wait_any_lowest, NULL);
+	VRUN(main_wait_any_lowest, NULL);
 }
 
 static int main_wait_any_timeout(void *arg)
@@ -243,7 +243,7 @@ static int main_wait_any_timeout(void *arg)
 
 Test(join, wait_any_timeout)
 {
-	RUN(main_wait_any_timeout, NULL);
+	VRUN(main_wait_any_timeout, NULL);
 }
 
 static int main_wait_any_einval(void *arg)
@@ -255,7 +255,7 @@ static int main_wait_any_einval(void *arg)
 
 Test(join, wait_any_bad_arguments)
 {
-	RUN(main_wait_any_einval, NULL);
+	VRUN(main_wait_any_einval, NULL);
 }
 
 /* Two waiters in wait_any on the same tasks both wake. */
@@ -288,7 +288,7 @@ static int main_wait_any_two_waiters(void *arg)
 
 Test(join, wait_any_two_waiters)
 {
-	RUN(main_wait_any_two_waiters, NULL);
+	VRUN(main_wait_any_two_waiters, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -317,5 +317,5 @@ static int main_two_joiners(void *arg)
 
 Test(join, second_concurrent_joiner_einval)
 {
-	RUN(main_two_joiners, NULL);
+	VRUN(main_two_joiners, NULL);
 }

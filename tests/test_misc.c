@@ -38,7 +38,7 @@ static int main_join_null(void *arg)
 
 Test(misc, join_null_einval)
 {
-	RUN(main_join_null, NULL);
+	VRUN(main_join_null, NULL);
 }
 
 static int main_join_self(void *arg)
@@ -50,7 +50,7 @@ static int main_join_self(void *arg)
 
 Test(misc, join_self_edeadlk)
 {
-	RUN(main_join_self, NULL);
+	VRUN(main_join_self, NULL);
 }
 
 static int self_join_rc = 1;
@@ -74,7 +74,7 @@ static int main_join_self_child(void *arg)
 
 Test(misc, join_self_in_child_edeadlk)
 {
-	RUN(main_join_self_child, NULL);
+	VRUN(main_join_self_child, NULL);
 }
 
 /* "Join twice": a second join while another task is joining -> -EINVAL.
@@ -102,7 +102,7 @@ static int main_join_twice(void *arg)
 
 Test(misc, join_twice_einval)
 {
-	RUN(main_join_twice, NULL);
+	VRUN(main_join_twice, NULL);
 }
 
 static int main_run_nested(void *arg)
@@ -118,7 +118,7 @@ static int main_run_nested(void *arg)
 
 Test(misc, run_inside_task_ebusy)
 {
-	RUN(main_run_nested, NULL);
+	VRUN(main_run_nested, NULL);
 }
 
 static int det_done;
@@ -159,7 +159,7 @@ static int main_detach_misuse(void *arg)
 
 Test(misc, detach_twice_and_join_detached_einval)
 {
-	RUN(main_detach_misuse, NULL);
+	VRUN(main_detach_misuse, NULL);
 }
 
 static int main_deadline_misuse(void *arg)
@@ -176,7 +176,7 @@ static int main_deadline_misuse(void *arg)
 
 Test(misc, deadline_misuse)
 {
-	RUN(main_deadline_misuse, NULL);
+	VRUN(main_deadline_misuse, NULL);
 }
 
 static int main_cancel_finished(void *arg)
@@ -192,7 +192,7 @@ static int main_cancel_finished(void *arg)
 
 Test(misc, cancel_finished_task_noop)
 {
-	RUN(main_cancel_finished, NULL);
+	VRUN(main_cancel_finished, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -246,7 +246,7 @@ static int main_locals(void *arg)
 
 Test(misc, task_local_slots)
 {
-	RUN(main_locals, NULL);
+	VRUN(main_locals, NULL);
 }
 
 static void *snap_child_saw;
@@ -272,7 +272,7 @@ static int main_local_snapshot(void *arg)
 
 Test(misc, task_local_copied_at_spawn)
 {
-	RUN(main_local_snapshot, NULL);
+	VRUN(main_local_snapshot, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -362,14 +362,14 @@ static int main_not_deadlock(void *arg)
 
 Test(misc, timer_pending_is_not_deadlock)
 {
-	RUN(main_not_deadlock, NULL);
+	VRUN(main_not_deadlock, NULL);
 }
 
 Test(misc, sequential_loops)
 {
 	for (int i = 0; i < 5; i++)
 		cr_assert_eq(urt_run(task_return_arg, (void *)(intptr_t)i), i);
-	RUN(main_not_deadlock, NULL);
+	VRUN(main_not_deadlock, NULL);
 }
 
 static int thread_main(void *arg)
@@ -464,7 +464,7 @@ static int main_names(void *arg)
 
 Test(misc, names_and_dump)
 {
-	RUN(main_names, NULL);
+	VRUN(main_names, NULL);
 }
 
 static int main_dump_count(void *arg)
@@ -495,7 +495,7 @@ static int main_dump_count(void *arg)
 
 Test(misc, dump_lists_all_tasks)
 {
-	RUN(main_dump_count, NULL);
+	VRUN(main_dump_count, NULL);
 }
 
 /* Unjoined finished tasks are reported on stderr at close unless QUIET. */

@@ -40,7 +40,7 @@ static int main_asyncio_order(void *arg)
 
 Test(sleep, asyncio_ordering_by_duration)
 {
-	RUN(main_asyncio_order, NULL);
+	VRUN(main_asyncio_order, NULL);
 	cr_assert_eq(wake_count, 3);
 	cr_assert_eq(wake_order[0], 1);
 	cr_assert_eq(wake_order[1], 2);
@@ -72,7 +72,7 @@ static int main_order10(void *arg)
 
 Test(sleep, reverse_spawned_sleepers_wake_sorted)
 {
-	RUN(main_order10, NULL);
+	VRUN(main_order10, NULL);
 	cr_assert_eq(count10, 10);
 	for (int i = 0; i < 10; i++)
 		cr_assert_eq(order10[i], i + 1, "position %d woke task %d", i, order10[i]);
@@ -95,7 +95,7 @@ static int main_sleep_duration(void *arg)
 
 Test(sleep, sleeps_at_least_duration)
 {
-	RUN(main_sleep_duration, NULL);
+	RUN(main_sleep_duration, NULL); /* real time: the kernel's wait */
 }
 
 Test(sleep, now_is_monotonic)
@@ -140,7 +140,7 @@ static int main_sleep_zero(void *arg)
 
 Test(sleep, zero_and_negative_sleep_yield)
 {
-	RUN(main_sleep_zero, NULL);
+	VRUN(main_sleep_zero, NULL);
 }
 
 Test(sleep, sleep_outside_task_eperm)
@@ -179,7 +179,7 @@ static int main_many_sleepers(void *arg)
 
 Test(sleep, many_concurrent_sleepers)
 {
-	RUN(main_many_sleepers, NULL);
+	VRUN(main_many_sleepers, NULL);
 }
 
 /* A sleeper that is woken early by cancellation does not leave a stale timer
@@ -212,5 +212,5 @@ static int main_stale_timer(void *arg)
 
 Test(sleep, cancelled_sleep_leaves_no_stale_timer)
 {
-	RUN(main_stale_timer, NULL);
+	VRUN(main_stale_timer, NULL);
 }

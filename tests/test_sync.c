@@ -178,7 +178,7 @@ static int main_mutex_basic(void *arg)
 
 Test(sync, mutex_basic)
 {
-	RUN(main_mutex_basic, NULL);
+	VRUN(main_mutex_basic, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -232,7 +232,7 @@ static int main_mutex_exclusion(void *arg)
 
 Test(sync, mutex_mutual_exclusion)
 {
-	RUN(main_mutex_exclusion, NULL);
+	VRUN(main_mutex_exclusion, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -288,7 +288,7 @@ static int main_mutex_fifo(void *arg)
 
 Test(sync, mutex_fifo_handoff)
 {
-	RUN(main_mutex_fifo, NULL);
+	VRUN(main_mutex_fifo, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -320,7 +320,7 @@ static int main_mutex_nonowner(void *arg)
 
 Test(sync, mutex_unlock_by_nonowner_eperm)
 {
-	RUN(main_mutex_nonowner, NULL);
+	VRUN(main_mutex_nonowner, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -385,7 +385,7 @@ static int main_mutex_timeout(void *arg)
 
 Test(sync, mutex_timeout_leaves_no_trace)
 {
-	RUN(main_mutex_timeout, NULL);
+	VRUN(main_mutex_timeout, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -427,7 +427,7 @@ static int main_mutex_cancel(void *arg)
 
 Test(sync, mutex_cancel_waiter_leaves_no_trace)
 {
-	RUN(main_mutex_cancel, NULL);
+	VRUN(main_mutex_cancel, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -474,7 +474,7 @@ static int main_mutex_deadline(void *arg)
 
 Test(sync, mutex_deadline_scope)
 {
-	RUN(main_mutex_deadline, NULL);
+	VRUN(main_mutex_deadline, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -536,7 +536,7 @@ static int main_mutex_cross_cancel(void *arg)
 
 Test(sync, mutex_grant_crossing_cancel)
 {
-	RUN(main_mutex_cross_cancel, NULL);
+	VRUN(main_mutex_cross_cancel, NULL);
 }
 
 /* Grant crossing a timeout: the waiter's timer has fired (it is ready with
@@ -588,7 +588,7 @@ static int main_mutex_cross_timeout(void *arg)
 
 Test(sync, mutex_grant_crossing_timeout)
 {
-	RUN(main_mutex_cross_timeout, NULL);
+	RUN(main_mutex_cross_timeout, NULL); /* real time: it spins on the clock */
 }
 
 /* ====================================================================== */
@@ -640,7 +640,7 @@ static int main_sem_basic(void *arg)
 
 Test(sync, sem_basic)
 {
-	RUN(main_sem_basic, NULL);
+	VRUN(main_sem_basic, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -685,7 +685,7 @@ static int main_sem_limit(void *arg)
 
 Test(sync, sem_limits_concurrency)
 {
-	RUN(main_sem_limit, NULL);
+	VRUN(main_sem_limit, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -730,7 +730,7 @@ static int main_sem_fifo(void *arg)
 
 Test(sync, sem_fifo)
 {
-	RUN(main_sem_fifo, NULL);
+	VRUN(main_sem_fifo, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -785,7 +785,7 @@ static int main_sem_timeout_cancel(void *arg)
 
 Test(sync, sem_timeout_and_cancel_leave_no_trace)
 {
-	RUN(main_sem_timeout_cancel, NULL);
+	VRUN(main_sem_timeout_cancel, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -818,7 +818,7 @@ static int main_sem_release_unacquired(void *arg)
 
 Test(sync, sem_release_by_non_acquirer)
 {
-	RUN(main_sem_release_unacquired, NULL);
+	VRUN(main_sem_release_unacquired, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -868,7 +868,7 @@ static int main_sem_cross(void *arg)
 
 Test(sync, sem_grant_crossing_cancel)
 {
-	RUN(main_sem_cross, NULL);
+	VRUN(main_sem_cross, NULL);
 }
 
 /* ====================================================================== */
@@ -910,7 +910,7 @@ static int main_event_basic(void *arg)
 
 Test(sync, event_basic)
 {
-	RUN(main_event_basic, NULL);
+	VRUN(main_event_basic, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -977,7 +977,7 @@ static int main_event_wakes_all(void *arg)
 
 Test(sync, event_set_wakes_all)
 {
-	RUN(main_event_wakes_all, NULL);
+	VRUN(main_event_wakes_all, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1035,7 +1035,7 @@ static int main_event_timeout_cancel(void *arg)
 
 Test(sync, event_timeout_and_cancel)
 {
-	RUN(main_event_timeout_cancel, NULL);
+	VRUN(main_event_timeout_cancel, NULL);
 }
 
 /* ====================================================================== */
@@ -1077,7 +1077,7 @@ static int main_cond_eperm(void *arg)
 
 Test(sync, cond_requires_ownership)
 {
-	RUN(main_cond_eperm, NULL);
+	VRUN(main_cond_eperm, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1169,7 +1169,7 @@ static int main_cond_prodcons(void *arg)
 
 Test(sync, cond_producer_consumer)
 {
-	RUN(main_cond_prodcons, NULL);
+	VRUN(main_cond_prodcons, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1232,7 +1232,7 @@ static int main_cond_signal_broadcast(void *arg)
 
 Test(sync, cond_signal_one_broadcast_all)
 {
-	RUN(main_cond_signal_broadcast, NULL);
+	VRUN(main_cond_signal_broadcast, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1280,7 +1280,7 @@ static int main_cond_timeout(void *arg)
 
 Test(sync, cond_timeout_relocks)
 {
-	RUN(main_cond_timeout, NULL);
+	VRUN(main_cond_timeout, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1379,7 +1379,7 @@ static int main_cond_cancel(void *arg)
 
 Test(sync, cond_cancel_relocks)
 {
-	RUN(main_cond_cancel, NULL);
+	VRUN(main_cond_cancel, NULL);
 }
 
 /* ====================================================================== */
@@ -1415,7 +1415,7 @@ static int main_queue_invalid(void *arg)
 
 Test(sync, queue_invalid_arguments)
 {
-	RUN(main_queue_invalid, NULL);
+	VRUN(main_queue_invalid, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1498,7 +1498,7 @@ static int main_queue_fifo(void *arg)
 
 Test(sync, queue_fifo_try_and_timeouts)
 {
-	RUN(main_queue_fifo, NULL);
+	VRUN(main_queue_fifo, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1558,7 +1558,7 @@ static int main_queue_put_blocks(void *arg)
 
 Test(sync, queue_put_blocks_when_full)
 {
-	RUN(main_queue_put_blocks, NULL);
+	VRUN(main_queue_put_blocks, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1612,7 +1612,7 @@ static int main_queue_get_blocks(void *arg)
 
 Test(sync, queue_get_blocks_when_empty)
 {
-	RUN(main_queue_get_blocks, NULL);
+	VRUN(main_queue_get_blocks, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1689,7 +1689,7 @@ static int main_queue_put_no_trace(void *arg)
 
 Test(sync, queue_put_timeout_and_cancel_leave_no_trace)
 {
-	RUN(main_queue_put_no_trace, NULL);
+	VRUN(main_queue_put_no_trace, NULL);
 }
 
 static int main_queue_get_no_trace(void *arg)
@@ -1731,7 +1731,7 @@ static int main_queue_get_no_trace(void *arg)
 
 Test(sync, queue_get_timeout_and_cancel_leave_no_trace)
 {
-	RUN(main_queue_get_no_trace, NULL);
+	VRUN(main_queue_get_no_trace, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1830,7 +1830,7 @@ static int main_queue_cross(void *arg)
 
 Test(sync, queue_grant_crossing_cancel)
 {
-	RUN(main_queue_cross, NULL);
+	VRUN(main_queue_cross, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1911,7 +1911,7 @@ static int main_queue_join(void *arg)
 
 Test(sync, queue_task_done_and_join)
 {
-	RUN(main_queue_join, NULL);
+	VRUN(main_queue_join, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1962,7 +1962,7 @@ static int main_queue_asyncio_example(void *arg)
 
 Test(sync, queue_asyncio_worker_example)
 {
-	RUN(main_queue_asyncio_example, NULL);
+	VRUN(main_queue_asyncio_example, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2001,7 +2001,7 @@ static int main_queue_close_getters(void *arg)
 
 Test(sync, queue_close_wakes_getters)
 {
-	RUN(main_queue_close_getters, NULL);
+	VRUN(main_queue_close_getters, NULL);
 }
 
 static int main_queue_close_putters(void *arg)
@@ -2035,7 +2035,7 @@ static int main_queue_close_putters(void *arg)
 
 Test(sync, queue_close_fails_putters)
 {
-	RUN(main_queue_close_putters, NULL);
+	VRUN(main_queue_close_putters, NULL);
 }
 
 static int main_queue_close_drains(void *arg)
@@ -2065,7 +2065,7 @@ static int main_queue_close_drains(void *arg)
 
 Test(sync, queue_close_drains_then_epipe)
 {
-	RUN(main_queue_close_drains, NULL);
+	VRUN(main_queue_close_drains, NULL);
 }
 
 /* Close as end of stream: consumers read until -EPIPE. */
@@ -2121,7 +2121,7 @@ static int main_queue_end_of_stream(void *arg)
 
 Test(sync, queue_close_as_end_of_stream)
 {
-	RUN(main_queue_end_of_stream, NULL);
+	VRUN(main_queue_end_of_stream, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2220,7 +2220,7 @@ static int main_queue_mpmc(void *arg)
 
 Test(sync, queue_many_producers_consumers)
 {
-	RUN(main_queue_mpmc, NULL);
+	VRUN(main_queue_mpmc, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2278,7 +2278,7 @@ static int t_relock_keeps_fifo_place(void *a)
 
 Test(sync, cond_relock_cancel_keeps_fifo_place)
 {
-	RUN(t_relock_keeps_fifo_place, NULL);
+	VRUN(t_relock_keeps_fifo_place, NULL);
 }
 
 static int rl_dead_owner(void *a)

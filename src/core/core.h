@@ -133,6 +133,7 @@ struct urt__waiter {
 struct urt__timer {
 	int64_t at;
 	uint32_t idx;                         /* heap slot, URT__TIMER_OFF when not armed */
+	uint32_t seq;                         /* arm order (virtual time: equal `at`s fire in it) */
 	void (*fire)(struct urt__timer *tm);
 };
 #define URT__TIMER_OFF UINT32_MAX
@@ -258,9 +259,17 @@ struct urt_loop {
 	uint64_t alive;              /* tasks not yet DONE */
 	uint64_t max_tasks;          /* urt_options.max_tasks; 0: no limit */
 	uint64_t next_id;
-	/* timer heap: min-heap of timers by `at` */
+	/* timer heap: min-heap of timers by `at` (virtual time: then arm order) */
 	struct urt__timer **heap;
 	uint32_t heap_len, heap_cap;
+	uint32_t timer_seq;          /* the next timer's seq (virtual time) */
+	/* virtual time (URT_OPT_VIRTUAL_TIME; loop.c's vt_advance): the
+	   loop's clock is vnow, which moves only when the loop jumps it to
+	   the earliest timer; vt_hold counts the work that holds it still
+	   (offloads outstanding: exec/offload.c) */
+	bool vtime;
+	unsigned vt_hold;
+	int64_t vnow;
 	struct urt_stats stats;
 	/* embedding (loop.c) and submission from other threads (remote.c) */
 	pthread_t owner;             /* the thread the loop runs on */
@@ -300,6 +309,9 @@ struct urt_loop {
 };
 
 extern __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
+/* urt__L->vtime, kept beside it: the clock reading tests this one byte
+   (timer.c) instead of the loop pointer and then the loop's flag */
+extern __thread bool urt__vt __attribute__((tls_model("initial-exec")));
 
 /* task.c */
 void urt__task_run_first(urt_task *t);
@@ -387,6 +399,7 @@ void urt__task_on_end(urt_task *t, void (*notify)(struct urt__waiter *w, urt_tas
 struct urt__env {
 	uint8_t backend;       /* URT_BACKEND: URT__ENV_BE_* */
 	bool debug;            /* URT_DEBUG set (not 0): the stall watchdog at 100 ms */
+	bool virtual_time;     /* URT_VIRTUAL_TIME set (not 0): URT_OPT_VIRTUAL_TIME */
 	bool doorbell_eventfd; /* URT_DOORBELL=eventfd: no MSG_RING between loops */
 	unsigned ring_flags;   /* URT_RING_FLAGS: urt_options.flags to add (URT_OPT_*) */
 	/* URT_FAULT (core/fault.h): fault is 1 when set, -EINVAL when it
@@ -399,8 +412,12 @@ struct urt__env {
 enum { URT__ENV_BE_ANY, URT__ENV_BE_URING, URT__ENV_BE_EPOLL, URT__ENV_BE_BAD };
 struct urt__env urt__env(void);
 
-/* Clock: CLOCK_MONOTONIC in ns (vDSO, no system call). */
+/* Clock: the calling thread's loop's, in ns: CLOCK_MONOTONIC (vDSO, no
+   system call), or the loop's virtual clock under URT_OPT_VIRTUAL_TIME.
+   urt__clock_real is always CLOCK_MONOTONIC (the watchdog's; threads
+   without a loop get it from urt__now too). */
 int64_t urt__now(void);
+int64_t urt__clock_real(void);
 /* CPUs the calling thread may run on (its affinity mask; the online count
    where the mask cannot be read). Threads it starts inherit that mask, so
    this, not the machine's CPU count, sizes pools and io-wq. */

@@ -28,6 +28,8 @@ struct urt__env urt__env(void)
 	env.ring_flags = e ? (unsigned)strtoul(e, NULL, 0) : 0;
 	e = getenv("URT_DEBUG");
 	env.debug = e && *e && *e != '0';
+	e = getenv("URT_VIRTUAL_TIME");
+	env.virtual_time = e && *e && *e != '0';
 	e = getenv("URT_DOORBELL");
 	env.doorbell_eventfd = e && !strcmp(e, "eventfd");
 	e = getenv("URT_FAULT");

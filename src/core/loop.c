@@ -28,6 +28,7 @@
 #include "backend/uring/poll.h" /* the turn's fast path (be_poll) */
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
+__thread bool urt__vt __attribute__((tls_model("initial-exec")));
 
 #define DEFAULT_SQ 256
 #define DEFAULT_STACK (64 * 1024)
@@ -107,6 +108,46 @@ void urt__loop_kick(struct urt_loop *L)
 	}
 }
 
+/*
+ * Virtual time: jump the clock to the earliest timer if nothing can happen
+ * before it -- no task ready, no completion reaped since `cqes` was read
+ * (a completion may make more work that comes before the timer: a
+ * cancellation's CQE, a multishot's next buffer), no submission from
+ * another thread queued, and no offload outstanding (vt_hold: the
+ * function runs in real time, and the clock stays still until it is done,
+ * as tokio's does for spawn_blocking). Then fire what is due.
+ */
+static void vt_jump(struct urt_loop *L, uint64_t cqes)
+{
+	if (!L->nready && L->stats.cqes == cqes && !L->vt_hold && !urt__intake_pending(L)) {
+		int64_t next = urt__timer_next();
+		if (next > L->vnow)
+			L->vnow = next;
+	}
+	urt__timers_expire(L->vnow);
+}
+
+/*
+ * Virtual time, nothing ready and a timer pending but not yet due: look
+ * for completions without waiting, then jump if none came (vt_jump). I/O
+ * still in flight does not hold the clock (its completion comes in real
+ * time, and a timer may fire first). Offloads do: while one is
+ * outstanding the loop waits in real time for a completion, which no
+ * virtual timer can come due to interrupt.
+ */
+static void vt_advance(struct urt_loop *L)
+{
+	if (L->vt_hold) {
+		urt__stacks_trim();
+		be_poll(L, -1, true);
+		urt__timers_expire(L->vnow);
+		return;
+	}
+	uint64_t cqes = L->stats.cqes;
+	be_poll(L, 0, false);
+	vt_jump(L, cqes);
+}
+
 /* One call into the backend: submit, and wait if nothing else can run
    (until the earliest timer, if any). */
 static void io_step(struct urt_loop *L)
@@ -117,10 +158,14 @@ static void io_step(struct urt_loop *L)
 		wait = false;
 	} else if (L->heap_len) {
 		timeout = urt__timer_next() - urt__now();
-		if (timeout <= 0)
+		if (timeout <= 0) {
 			wait = false;
-		else
+		} else if (unlikely(L->vtime)) {
+			vt_advance(L);
+			return;
+		} else {
 			urt__stacks_trim(); /* about to sleep: a good time for housekeeping */
+		}
 	} else if (L->inflight || others_may_wake(L)) {
 		urt__stacks_trim();
 	} else {
@@ -215,6 +260,14 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	memset(L, 0, sizeof *L);
 	struct urt__env env = urt__env();
 	L->opt_flags = o->flags | env.ring_flags;
+	if (env.virtual_time)
+		L->opt_flags |= URT_OPT_VIRTUAL_TIME;
+	/* The virtual clock starts at the real reading, not at 0: times taken
+	   before the loop opened, or by other threads, then compare with it
+	   as CLOCK_MONOTONIC readings do (a deadline computed from one is not
+	   decades away), and no time is 0 or near it. */
+	L->vtime = L->opt_flags & URT_OPT_VIRTUAL_TIME;
+	L->vnow = urt__clock_real();
 	L->stack_size = (stack + 4095) & ~(size_t)4095;
 	L->owner = pthread_self();
 	L->poll_fd = -1;
@@ -238,6 +291,7 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	thread_stack_bounds(L);
 	L->sched_tsan_fiber = urt__tsan_current();
 	urt__L = L;
+	urt__vt = L->vtime;
 	urt__overflow_handler_install();
 	urt__stall_start(L, o); /* best effort: a missing watchdog only loses warnings */
 	*out = L;
@@ -289,6 +343,7 @@ void urt__loop_close(struct urt_loop *L)
 	free(L->heap);
 	L->heap = NULL;
 	urt__L = NULL;
+	urt__vt = false;
 	urt_loop_unref(L); /* the struct and its remote queue: at the last unref */
 }
 
@@ -304,6 +359,15 @@ static void turn(struct urt_loop *L, bool may_wait, const urt_task *until)
 		if (until ? until->state == URT__DONE : !L->alive)
 			return;
 		io_step(L);
+		return;
+	}
+	if (unlikely(L->vtime)) {
+		/* the host's step is the loop's turn: jump as the loop's own
+		   wait would (vt_jump) */
+		uint64_t cqes = L->stats.cqes;
+		be_poll(L, 0, false);
+		if (L->heap_len)
+			vt_jump(L, cqes);
 		return;
 	}
 	be_poll(L, 0, false);
@@ -491,6 +555,8 @@ int64_t urt_loop_timeout_ns(urt_loop *L)
 		return 0;
 	if (!L->heap_len)
 		return -1;
+	if (L->vtime) /* the next step jumps to the timer, unless an offload holds the clock */
+		return L->vt_hold ? -1 : 0;
 	int64_t wait = urt__timer_next() - urt__now();
 	return wait > 0 ? wait : 0;
 }

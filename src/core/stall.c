@@ -62,18 +62,18 @@ static void *watchdog(void *arg)
 	int64_t period = s->threshold / 4 > 0 ? s->threshold / 4 : 1;
 	uint64_t last = UINT64_MAX;
 	urt_task *last_task = NULL;
-	int64_t since = urt__now();
+	int64_t since = urt__clock_real();
 	bool reported = false;
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
-		int64_t wake = urt__time_add(urt__now(), period);
+		int64_t wake = urt__time_add(urt__clock_real(), period);
 		struct timespec ts = {.tv_sec = wake / URT_NS_PER_SEC, .tv_nsec = wake % URT_NS_PER_SEC};
 		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 		if (s->stop)
 			break;
 		uint64_t progress = __atomic_load_n(&s->L->progress, __ATOMIC_RELAXED);
 		urt_task *t = __atomic_load_n(&s->L->current, __ATOMIC_ACQUIRE);
-		int64_t now = urt__now();
+		int64_t now = urt__clock_real();
 		if (progress != last || t != last_task || !t) {
 			last = progress;
 			last_task = t;
