@@ -312,6 +312,11 @@ def main():
             if name.endswith(".req") and (not only or name in only or name[:-4] in only):
                 with open(os.path.join(cdir, name), encoding="latin-1") as f:
                     meta, data = decode(f.read())
+                # a body must be followed by a request that shows where it
+                # ended, or the case must say why not
+                if (re.search(rb"(?i)content.length|transfer.encoding", data) and FOLLOW not in data
+                        and "no-follow" not in meta):
+                    sys.exit("FAIL: %s has a body and no @follow (nor '# no-follow:')" % name)
                 cases.append((name[:-4], meta, data))
 
         def run(case):
