@@ -94,8 +94,7 @@ struct http_limits {
  * around the value of Host, Content-Length or Transfer-Encoding (nginx
  * reads it as part of the value), more than one Host, a Host that is not
  * uri-host [":" port] (RFC 3986; not empty, no empty label as in
- * "a..b"), and an
- * absolute-form target whose authority is not one, is empty or has a
+ * "a..b"), and an absolute-form target whose authority is not one or has a
  * userinfo (all 400, each as soon as its line, or for the target its
  * request line up to the version, is in); a head of more than max_head bytes
  * or more than HTTP_MAX_HEADERS headers (431, also when len >= max_head
