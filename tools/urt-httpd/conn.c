@@ -101,6 +101,13 @@ static int serve(struct conn *c, const struct http_request *req)
 	/* room for static_serve to append "/index.html" */
 	ssize_t n = http_path_sanitize(req->target, req->target_len, c->path,
 				       sizeof c->path - sizeof "/index.html");
+	/* a target that is no path (a bad escape, a NUL) or climbs with ".."
+	   is not what a client makes of a link: a probe, refused with the
+	   connection closed, as nginx does; only 414 keeps it */
+	if (n == HTTP_E_BAD_REQUEST || n == HTTP_E_FORBIDDEN) {
+		c->close = true;
+		c->keep10 = false;
+	}
 	if (n < 0)
 		return resp_status(c, (int)-n, head_only);
 	if (c->srv->rootfd >= 0) {

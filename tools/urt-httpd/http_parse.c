@@ -197,11 +197,14 @@ static bool ip_literal_ok(const char *s, size_t n)
  * ("[...]") or a reg-name (unreserved, sub-delims and %XX; an IPv4
  * address is one too); port is digits. Anything else, "/" (Host:
  * a/../b), whitespace, or the userinfo of "user:pw@host", is refused.
- * The host may be empty only where the whole value is (RFC 9112 3.2: a
- * client sends an empty Host for a target without an authority); an http
- * URI must have one (RFC 9110 4.2.1), so need_host refuses "".
+ * The host may not be empty: an http URI has one (RFC 9110 4.2.1), and
+ * the empty Host that RFC 9112 3.2 has a client send for a target
+ * without an authority names no http resource (nginx refuses it too). Nor
+ * may a reg-name hold an empty label (".." as in "a..b": no DNS name
+ * does, and nginx refuses it), so no host is read one way here and
+ * another by nginx in front.
  */
-static bool authority_ok(const char *s, size_t n, bool need_host)
+static bool authority_ok(const char *s, size_t n)
 {
 	size_t i = 0;
 	if (n && s[0] == '[') {
@@ -211,6 +214,8 @@ static bool authority_ok(const char *s, size_t n, bool need_host)
 		i = (size_t)(close - s) + 1;
 	} else {
 		for (; i < n; i++) {
+			if (s[i] == '.' && i && s[i - 1] == '.')
+				return false;
 			if (is_reg_name_char((unsigned char)s[i]))
 				continue;
 			if (s[i] == ':')
@@ -220,7 +225,7 @@ static bool authority_ok(const char *s, size_t n, bool need_host)
 				return false;
 			i += 2;
 		}
-		if (!i && (need_host || n))
+		if (!i)
 			return false;
 	}
 	if (i == n)
@@ -263,9 +268,17 @@ struct fields {
  * a bad one) is refused at once, not when the head ends, so that a client
  * that never finishes the head gets its 400 without waiting for the
  * header timeout. Dispatch is on the name's length first: most fields are
- * none of these and cost one switch. Returns 0 or an HTTP_E_* code.
+ * none of these and cost one switch. tab_ows: the whitespace around the
+ * value held an HTAB. RFC 9110 5.6.3 makes HTAB optional whitespace like
+ * SP, but nginx (and what is built on its parser) keeps it as part of the
+ * value, so "Content-Length:<HTAB>5" frames a body here and is refused
+ * there: in the fields that frame the request or name its host (Host,
+ * Content-Length, Transfer-Encoding) it is refused, as nginx does, rather
+ * than read one way here and another by a server in front. Returns 0 or
+ * an HTTP_E_* code.
  */
-static ssize_t field(struct http_request *req, const struct http_header *h, struct fields *f)
+static ssize_t field(struct http_request *req, const struct http_header *h, struct fields *f,
+		     bool tab_ows)
 {
 	const char *tok;
 	size_t len, i = 0;
@@ -274,7 +287,7 @@ static ssize_t field(struct http_request *req, const struct http_header *h, stru
 		if (!ieq(h->name, 4, "host"))
 			break;
 		/* RFC 9112 3.2: at most one Host, and a valid one */
-		if (f->host || !authority_ok(h->value, h->value_len, false))
+		if (f->host || tab_ows || !authority_ok(h->value, h->value_len))
 			return HTTP_E_BAD_REQUEST;
 		f->host = true;
 		break;
@@ -305,7 +318,7 @@ static ssize_t field(struct http_request *req, const struct http_header *h, stru
 		   like nginx, refuse a repeated one even when it agrees (a
 		   proxy in front may have read only one of them). Both
 		   framings at once is the request-smuggling pattern (6.1). */
-		if (f->has_length || f->has_te ||
+		if (f->has_length || f->has_te || tab_ows ||
 		    parse_length(h->value, h->value_len, &req->content_length) < 0)
 			return HTTP_E_BAD_REQUEST;
 		f->has_length = true;
@@ -313,7 +326,7 @@ static ssize_t field(struct http_request *req, const struct http_header *h, stru
 	case 17:
 		if (!ieq(h->name, 17, "transfer-encoding"))
 			break;
-		if (f->has_length)
+		if (f->has_length || tab_ows)
 			return HTTP_E_BAD_REQUEST;
 		f->has_te = true; /* 501 once the head has ended (see below) */
 		break;
@@ -337,7 +350,11 @@ static ssize_t head_end(struct http_request *req, const struct fields *f, uint64
 	/* RFC 9112 3.2: a Host is required in 1.1 */
 	if (req->minor_version >= 1 && !f->host)
 		return HTTP_E_BAD_REQUEST;
-	req->keep_alive = !f->close && (req->minor_version >= 1 || f->keep);
+	/* after a CONNECT a client may send tunnel bytes without waiting for
+	   the answer (RFC 9110 9.3.6), which must not be read as requests;
+	   TRACE is a probe. nginx closes after both. */
+	req->keep_alive = !f->close && (req->minor_version >= 1 || f->keep) &&
+			  req->meth != HTTP_M_CONNECT && req->meth != HTTP_M_TRACE;
 	/* RFC 9110 10.1.1: a 1.0 request's 100-continue is ignored */
 	req->expect_continue = f->expect && req->minor_version >= 1;
 	return 0;
@@ -395,7 +412,7 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 	if (*tok != '/') {
 		size_t s = scheme_len((const char *)tok, req->target_len);
 		const char *a = (const char *)tok + s;
-		if (s && !authority_ok(a, (size_t)(authority_end(a, (const char *)p) - a), true))
+		if (s && !authority_ok(a, (size_t)(authority_end(a, (const char *)p) - a)))
 			return HTTP_E_BAD_REQUEST;
 	}
 	p++;
@@ -448,8 +465,9 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 			return HTTP_E_BAD_REQUEST;
 		h->name = (const char *)tok;
 		h->name_len = (size_t)(p - tok);
+		bool tab_ows = false;
 		for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
-			;
+			tab_ows |= *p == '\t';
 		for (tok = p; p < end && is_value_char(*p); p++)
 			;
 		const unsigned char *vend = p;
@@ -457,11 +475,11 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 		if (eol <= 0)
 			goto bad_or_incomplete;
 		while (vend > tok && (vend[-1] == ' ' || vend[-1] == '\t'))
-			vend--;
+			tab_ows |= *--vend == '\t';
 		h->value = (const char *)tok;
 		h->value_len = (size_t)(vend - tok);
 		req->num_headers++;
-		if ((r = field(req, h, &f)) < 0)
+		if ((r = field(req, h, &f, tab_ows)) < 0)
 			return r;
 	}
 
@@ -502,7 +520,7 @@ ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap
 		   that did not parse (the fuzzer) */
 		const char *a = p + s;
 		p = authority_end(a, e);
-		if (!authority_ok(a, (size_t)(p - a), true))
+		if (!authority_ok(a, (size_t)(p - a)))
 			return HTTP_E_BAD_REQUEST;
 		if (p == e) { /* "http://host" means the root */
 			out[0] = '\0';

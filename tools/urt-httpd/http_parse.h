@@ -60,7 +60,7 @@ struct http_request {
 	   can leave its body out */
 	enum http_method meth;
 	int minor_version;           /* 0 or 1 (HTTP/1.2+ is reported as 1) */
-	bool keep_alive;             /* from the version and Connection */
+	bool keep_alive;             /* from the version and Connection; never after CONNECT or TRACE */
 	/* "Expect: 100-continue" in an HTTP/1.1 request (a 1.0 one's is
 	   ignored, RFC 9110 10.1.1): the client may wait for "100 Continue"
 	   before it sends the body. Other expectations are ignored. */
@@ -90,9 +90,11 @@ struct http_limits {
  * header's colon (400); a version other than HTTP/1.x (505, once its major
  * digit is in); a bad Content-Length (non-numeric, signed, above INT64_MAX,
  * or more than one, even with the same value), Content-Length together
- * with Transfer-Encoding (a smuggling pattern), more than one Host, a Host
- * that is not uri-host [":" port] (RFC 3986; empty is allowed), and an
- * absolute-form target whose authority is not one, is empty or has a
+ * with Transfer-Encoding (a smuggling pattern), an HTAB in the whitespace
+ * around the value of Host, Content-Length or Transfer-Encoding (nginx
+ * reads it as part of the value), more than one Host, a Host that is not
+ * uri-host [":" port] (RFC 3986; not empty, no empty label as in
+ * "a..b"), and an absolute-form target whose authority is not one or has a
  * userinfo (all 400, each as soon as its line, or for the target its
  * request line up to the version, is in); a head of more than max_head bytes
  * or more than HTTP_MAX_HEADERS headers (431, also when len >= max_head
