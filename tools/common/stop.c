@@ -52,10 +52,17 @@ int tool_wait_stop(const struct tool_loops *tl, unsigned index)
 {
 	urt_task *sig = NULL;
 	/* stack_now: a signal task that could not start would leave the
-	   server deaf to SIGTERM; this way it is a failure to start now */
+	   server deaf to SIGTERM; this way its failure shows here, and a
+	   passing shortage (ENOMEM, EAGAIN) is waited out for a second, as a
+	   failed signal wait is, rather than stopping a serving server */
 	struct urt_spawn_attr sa = {.stack_now = true};
-	if (index == 0 && !(sig = urt_spawn_attr(&sa, signal_task, (void *)tl)))
-		return -errno;
+	for (int tries = 0; index == 0 && !(sig = urt_spawn_attr(&sa, signal_task, (void *)tl));
+	     tries++) {
+		int e = errno;
+		if (tries == 100 || (e != ENOMEM && e != EAGAIN))
+			return -e;
+		urt_sleep_ms(10);
+	}
 	int r;
 	while ((r = urt_poll(tl->stopfd, POLLIN, -1)) == -EINTR)
 		;
