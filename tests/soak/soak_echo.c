@@ -17,7 +17,9 @@
  * from --seed and the connection's index): one makes the bytes sent, the
  * other the bytes expected, so every byte is checked without storing what
  * was sent. A message is sent only after the previous one has come back
- * whole (request/response); sizes are mostly small with some up to 64 KiB.
+ * whole (request/response); sizes are mostly small with some up to 64 KiB,
+ * and each connection's first message is 64 KiB (warm-up: the server's
+ * buffers are touched in full before the first RSS sample).
  *
  * Prints "key value" lines (the script builds its summary from them) and
  * exits 0 only if every connection was established, held for the whole
@@ -214,7 +216,9 @@ static void next_msg(struct conn *c, unsigned i, bool running)
 		c->state = 3;
 		return;
 	}
-	c->msg = next_size(c);
+	/* the first message is the largest, so that the server's buffers are
+	   all touched during the warm-up, not counted as growth later */
+	c->msg = c->msgs ? next_size(c) : MAX_MSG;
 	c->sent = c->got = 0;
 	do_send(c, i);
 }
