@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak_runtime: the runtime's soak (issue 23; doc/soak.md). Three modes:
+ *
+ *   soak_runtime spawn N    N spawn/exit cycles: tasks spawned in batches
+ *                           of 64 (joined, detached, in a group), each
+ *                           yielding once and ending; every result checked.
+ *   soak_runtime cancel N   N cancellations: tasks blocked in urt_sleep_ms,
+ *                           in urt_recv on a socketpair, in urt_join, or not
+ *                           yet started, cancelled and joined; each must end
+ *                           with -ECANCELED, and the socketpairs must still
+ *                           work afterwards (no stray receive left armed).
+ *   soak_runtime remote N   N cross-loop submissions (urt_loop_submit) from
+ *                           SUBMITTERS threads into LOOPS loops that keep
+ *                           shutting down and starting again (urt_run per
+ *                           loop generation, each living a few ms): every
+ *                           submission either runs exactly once or is
+ *                           refused (-ESHUTDOWN), or its handle says it
+ *                           could not start; none is lost or run twice.
+ *
+ * spawn and cancel read the process's VmRSS after a warm-up (a tenth of
+ * the cycles, at most 50,000) and at the end, and fail when it grew by
+ * more than RSS_BOUND_KIB (default 1024). Output: "key value" lines; exit
+ * 0 on success, 1 on a failed check, 2 on a usage error.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <urt.h>
+
+#define BATCH 64
+
+static uint64_t n_cycles;
+static _Atomic uint64_t failures;
+static long rss_warm = -1, rss_end = -1;
+
+#define CHECK(cond, ...)                                                                          \
+	do {                                                                                      \
+		if (!(cond)) {                                                                    \
+			if (failures++ < 10) {                                                    \
+				fprintf(stderr, "soak_runtime: %s:%d: ", __FILE__, __LINE__);    \
+				fprintf(stderr, __VA_ARGS__);                                     \
+				fputc('\n', stderr);                                              \
+			}                                                                         \
+		}                                                                                 \
+	} while (0)
+
+static long rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t warmup_of(uint64_t n)
+{
+	uint64_t w = n / 10;
+	return w > 50000 ? 50000 : w;
+}
+
+/* ---- spawn/exit ---------------------------------------------------------- */
+
+static uint64_t detached_ran, small_ran;
+
+static int small_task(void *arg)
+{
+	small_ran++;
+	int r = urt_yield();
+	if (r == -ECANCELED)
+		return r;
+	return (int)(intptr_t)arg;
+}
+
+static int detached_task(void *arg)
+{
+	(void)arg;
+	detached_ran++;
+	return 0;
+}
+
+static int spawn_main(void *arg)
+{
+	(void)arg;
+	uint64_t warm = warmup_of(n_cycles), done = 0, detached = 0;
+	urt_task *ts[BATCH];
+	int res[BATCH];
+	while (done < n_cycles) {
+		unsigned kind = (unsigned)(done / BATCH) % 3;
+		unsigned n = n_cycles - done < BATCH ? (unsigned)(n_cycles - done) : BATCH;
+		if (kind == 0) { /* joined */
+			for (unsigned i = 0; i < n; i++) {
+				ts[i] = urt_spawn(small_task, (void *)(intptr_t)(i + 1));
+				CHECK(ts[i], "urt_spawn: %s", strerror(errno));
+			}
+			int r = urt_join_all(ts, n, res);
+			CHECK(r == 0, "urt_join_all: %d", r);
+			for (unsigned i = 0; i < n; i++)
+				CHECK(res[i] == (int)i + 1, "task %u returned %d", i, res[i]);
+		} else if (kind == 1) { /* a group */
+			urt_group g;
+			urt_group_init(&g);
+			for (unsigned i = 0; i < n; i++)
+				CHECK(urt_group_spawn(&g, small_task, (void *)(intptr_t)1), "urt_group_spawn");
+			int r = urt_group_wait(&g);
+			CHECK(r >= 0, "urt_group_wait: %d", r);
+		} else { /* detached */
+			for (unsigned i = 0; i < n; i++) {
+				urt_task *t = urt_spawn(detached_task, NULL);
+				CHECK(t && urt_detach(t) == 0, "detached spawn");
+			}
+			detached += n;
+			/* let them run and end */
+			urt_yield();
+		}
+		done += n;
+		if (rss_warm < 0 && done >= warm)
+			rss_warm = rss_kib();
+	}
+	urt_yield();
+	CHECK(detached_ran == detached, "detached tasks: %" PRIu64 " ran of %" PRIu64, detached_ran,
+	      detached);
+	CHECK(small_ran + detached_ran == done, "%" PRIu64 " tasks ran of %" PRIu64,
+	      small_ran + detached_ran, done);
+	rss_end = rss_kib();
+	printf("spawned %" PRIu64 "\nran %" PRIu64 "\n", done, small_ran + detached_ran);
+	return 0;
+}
+
+/* ---- cancellation -------------------------------------------------------- */
+
+static int sp[BATCH][2]; /* a socketpair per slot */
+
+static int sleeper(void *arg)
+{
+	(void)arg;
+	return urt_sleep_ms(60000);
+}
+
+static int receiver(void *arg)
+{
+	char c;
+	ssize_t n = urt_recv(sp[(intptr_t)arg][0], &c, 1, 0);
+	return n < 0 ? (int)n : 1;
+}
+
+static int joiner(void *arg)
+{
+	urt_task *t = urt_spawn(sleeper, NULL);
+	if (!t)
+		return -ENOMEM;
+	int r = urt_join(t, NULL);
+	urt_cancel(t);
+	urt_join(t, NULL);
+	(void)arg;
+	return r;
+}
+
+static int cancel_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < BATCH; i++)
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp[i])) {
+			perror("socketpair");
+			return 1;
+		}
+	uint64_t warm = warmup_of(n_cycles), done = 0, kinds[4] = {0};
+	urt_task *ts[BATCH];
+	int res[BATCH];
+	while (done < n_cycles) {
+		unsigned n = n_cycles - done < BATCH ? (unsigned)(n_cycles - done) : BATCH;
+		bool started = (done / BATCH) % 8 != 7; /* one batch in 8: cancel before they run */
+		for (unsigned i = 0; i < n; i++) {
+			unsigned k = started ? i % 3 : 3;
+			kinds[k]++;
+			ts[i] = urt_spawn(k == 0 ? sleeper : k == 1 ? receiver : joiner, (void *)(intptr_t)i);
+			CHECK(ts[i], "urt_spawn: %s", strerror(errno));
+		}
+		if (started) /* let every one of them block */
+			urt_yield(), urt_yield();
+		for (unsigned i = 0; i < n; i++)
+			urt_cancel(ts[i]);
+		int r = urt_join_all(ts, n, res);
+		CHECK(r == (int)n, "urt_join_all: %d of %u failed", r, n);
+		for (unsigned i = 0; i < n; i++)
+			CHECK(res[i] == -ECANCELED, "cancelled task %u (kind %u) returned %d", i,
+			      started ? i % 3 : 3, res[i]);
+		done += n;
+		if (rss_warm < 0 && done >= warm)
+			rss_warm = rss_kib();
+	}
+	/* no receive was left armed on the socketpairs: a byte sent now is
+	   there to read */
+	for (int i = 0; i < BATCH; i++) {
+		char c = 'x', d = 0;
+		CHECK(write(sp[i][1], &c, 1) == 1, "write");
+		ssize_t n = urt_recv(sp[i][0], &d, 1, 0);
+		CHECK(n == 1 && d == 'x', "socketpair %d after the cancels: %zd", i, n);
+		close(sp[i][0]);
+		close(sp[i][1]);
+	}
+	rss_end = rss_kib();
+	printf("cancelled %" PRIu64 "\nin_sleep %" PRIu64 "\nin_recv %" PRIu64 "\nin_join %" PRIu64
+	       "\nbefore_start %" PRIu64 "\n",
+	       done, kinds[0], kinds[1], kinds[2], kinds[3]);
+	return 0;
+}
+
+/* ---- cross-loop submissions racing shutdown ------------------------------ */
+
+#define MAX_LOOPS 16
+
+static unsigned n_loops = 4, n_submitters = 2;
+static _Atomic uint8_t *ran;          /* per submission id: times it ran */
+static _Atomic uint64_t next_id;      /* ids handed out */
+static _Atomic uint64_t accepted, refused, no_loop, not_started, generations;
+static _Atomic bool submitting_done;
+
+static struct slot {
+	pthread_mutex_t mu;
+	urt_loop *loop; /* the generation running now (a reference), or NULL */
+} slots[MAX_LOOPS];
+
+static int remote_fn(void *arg)
+{
+	uint64_t id = (uint64_t)(uintptr_t)arg;
+	atomic_fetch_add(&ran[id], 1);
+	if (id % 4 == 0)
+		urt_yield(); /* a suspension point: -ECANCELED when shutting down */
+	return 7;
+}
+
+/* One loop generation's main: publish the loop, live a few ms, return
+   (the loop then shuts down while submissions keep coming). */
+static int generation_main(void *arg)
+{
+	struct slot *s = arg;
+	urt_loop *l = urt_loop_ref(urt_loop_current());
+	pthread_mutex_lock(&s->mu);
+	s->loop = l;
+	pthread_mutex_unlock(&s->mu);
+	uint64_t g = atomic_fetch_add(&generations, 1);
+	if (g % 3 == 0)
+		urt_sleep_ms((int64_t)(g % 5));
+	else
+		for (unsigned i = 0; i < g % 50; i++)
+			urt_yield();
+	return 0;
+}
+
+static void *loop_thread(void *arg)
+{
+	struct slot *s = arg;
+	struct urt_options o = {0};
+	o.flags = URT_OPT_QUIET;
+	while (!atomic_load(&submitting_done)) {
+		int r = urt_run_opts(&o, generation_main, s);
+		CHECK(r == 0, "urt_run: %d", r);
+		/* the loop has closed; submissions through the old handle, from
+		   threads that took it before this, must be refused */
+		pthread_mutex_lock(&s->mu);
+		urt_loop *l = s->loop;
+		s->loop = NULL;
+		pthread_mutex_unlock(&s->mu);
+		if (l)
+			urt_loop_unref(l);
+	}
+	return NULL;
+}
+
+static void wait_handles(urt_remote **hs, uint64_t *ids, unsigned *n)
+{
+	for (unsigned i = 0; i < *n; i++) {
+		int res = 0;
+		int r = urt_remote_wait(hs[i], &res);
+		CHECK(r == 0, "urt_remote_wait: %d", r);
+		if (res == -ENOMEM || res == -EAGAIN)
+			atomic_fetch_add(&not_started, 1);
+		else
+			CHECK(res == 7 || res == -ECANCELED, "submission %" PRIu64 " returned %d", ids[i],
+			      res);
+	}
+	*n = 0;
+}
+
+static void *submitter(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u + 1;
+	urt_remote *hs[32];
+	uint64_t ids[32];
+	unsigned nh = 0;
+	for (;;) {
+		uint64_t id = atomic_fetch_add(&next_id, 1);
+		if (id >= n_cycles)
+			break;
+		seed = seed * 1103515245u + 12345u;
+		struct slot *s = &slots[(seed >> 16) % n_loops];
+		pthread_mutex_lock(&s->mu);
+		urt_loop *l = s->loop ? urt_loop_ref(s->loop) : NULL;
+		pthread_mutex_unlock(&s->mu);
+		if (!l) { /* between generations: not submitted */
+			atomic_fetch_add(&no_loop, 1);
+			continue;
+		}
+		bool handle = id % 8 == 0;
+		int r = urt_loop_submit(l, remote_fn, (void *)(uintptr_t)id, handle ? &hs[nh] : NULL);
+		urt_loop_unref(l);
+		if (r == 0) {
+			atomic_fetch_add(&accepted, 1);
+			if (handle) {
+				ids[nh++] = id;
+				if (nh == 32)
+					wait_handles(hs, ids, &nh);
+			}
+		} else {
+			CHECK(r == -ESHUTDOWN, "urt_loop_submit: %d", r);
+			atomic_fetch_add(&refused, 1);
+		}
+	}
+	wait_handles(hs, ids, &nh);
+	return NULL;
+}
+
+static int remote_run(void)
+{
+	ran = calloc(n_cycles, 1);
+	if (!ran)
+		return 1;
+	pthread_t lt[MAX_LOOPS], st[64];
+	for (unsigned i = 0; i < n_loops; i++) {
+		pthread_mutex_init(&slots[i].mu, NULL);
+		pthread_create(&lt[i], NULL, loop_thread, &slots[i]);
+	}
+	for (unsigned i = 0; i < n_submitters; i++)
+		pthread_create(&st[i], NULL, submitter, (void *)(uintptr_t)i);
+	for (unsigned i = 0; i < n_submitters; i++)
+		pthread_join(st[i], NULL);
+	atomic_store(&submitting_done, true);
+	for (unsigned i = 0; i < n_loops; i++)
+		pthread_join(lt[i], NULL);
+	/* every loop has ended and waited for what it accepted */
+	uint64_t once = 0, twice = 0, never = 0;
+	for (uint64_t id = 0; id < n_cycles; id++) {
+		unsigned k = atomic_load(&ran[id]);
+		once += k == 1;
+		twice += k > 1;
+		never += k == 0;
+	}
+	uint64_t acc = atomic_load(&accepted), ref = atomic_load(&refused), ns = atomic_load(&not_started);
+	uint64_t nl = atomic_load(&no_loop);
+	CHECK(twice == 0, "%" PRIu64 " submissions ran more than once", twice);
+	CHECK(acc + ref + nl == n_cycles, "accepted %" PRIu64 " + refused %" PRIu64 " + no loop %" PRIu64
+	      " != %" PRIu64, acc, ref, nl, n_cycles);
+	CHECK(never == ref + nl + ns, "never ran %" PRIu64 " != refused + no loop + not started", never);
+	CHECK(once == acc - ns, "ran once %" PRIu64 ", accepted %" PRIu64 " - not started %" PRIu64
+	      " (lost: %" PRId64 ")", once, acc, ns, (int64_t)(acc - ns) - (int64_t)once);
+	printf("submissions %" PRIu64 "\naccepted %" PRIu64 "\nrefused %" PRIu64 "\nno_loop %" PRIu64
+	       "\nnot_started %" PRIu64
+	       "\nran_once %" PRIu64 "\nran_twice %" PRIu64 "\nloops %u\nsubmitters %u\ngenerations %" PRIu64
+	       "\n",
+	       n_cycles, acc, ref, nl, ns, once, twice, n_loops, n_submitters, atomic_load(&generations));
+	free((void *)ran);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: soak_runtime spawn|cancel|remote N\n");
+		return 2;
+	}
+	n_cycles = strtoull(argv[2], NULL, 10);
+	if (!n_cycles)
+		return 2;
+	const char *e;
+	if ((e = getenv("LOOPS")))
+		n_loops = (unsigned)atoi(e);
+	if ((e = getenv("SUBMITTERS")))
+		n_submitters = (unsigned)atoi(e);
+	if (n_loops < 1 || n_loops > MAX_LOOPS || n_submitters < 1 || n_submitters > 64)
+		return 2;
+	long bound = (e = getenv("RSS_BOUND_KIB")) ? atol(e) : 1024;
+	double t0 = now();
+	int r;
+	if (!strcmp(argv[1], "spawn"))
+		r = urt_run(spawn_main, NULL);
+	else if (!strcmp(argv[1], "cancel"))
+		r = urt_run(cancel_main, NULL);
+	else if (!strcmp(argv[1], "remote"))
+		r = remote_run();
+	else
+		return 2;
+	CHECK(r == 0, "run: %d", r);
+	printf("mode %s\ncycles %" PRIu64 "\nseconds %.1f\n", argv[1], n_cycles, now() - t0);
+	if (strcmp(argv[1], "remote")) {
+		printf("rss_warm_kib %ld\nrss_end_kib %ld\n", rss_warm, rss_end);
+		CHECK(rss_warm > 0 && rss_end > 0, "no RSS sample");
+		CHECK(rss_end - rss_warm <= bound, "RSS grew from %ld KiB to %ld KiB (bound %ld KiB)",
+		      rss_warm, rss_end, bound);
+	}
+	printf("failures %" PRIu64 "\n", failures);
+	return failures ? 1 : 0;
+}
