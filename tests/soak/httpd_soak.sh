@@ -3,9 +3,11 @@
 # urt-httpd against hostile clients (issue 23; doc/soak.md), on each
 # backend in BACKENDS. tests/soak/hostile_httpd plays the hostile side
 # (plain sockets, no urt); urt-load --mode http is the well-behaved load
-# beside it, and must see no error (a non-2xx answer is one) and keep at
-# least RATE_MIN_PCT % of the rate it had alone (a loose bound: the
-# machine is shared). Scenarios, in order, on one server:
+# beside it, and must see no error (a non-2xx answer is one) and, beside
+# the idle and the slowloris clients, keep at least RATE_MIN_PCT % of the
+# rate it had alone (a loose bound: the machine is shared; the storm
+# client competes for the same cores, so there only errors count).
+# Scenarios, in order, on one server:
 #   idle       IDLE keep-alive connections held idle while urt-load runs;
 #              afterwards each answers a second request on the same
 #              connection
@@ -125,7 +127,8 @@ for be in $BACKENDS; do
 	rate=$(load "$LOAD_S")
 	hwait; rc=$?
 	v=ok
-	{ [ "$rc" = 0 ] && rate_ok "$rate"; } || { v=FAIL; echo "FAIL: $be storm: exit $rc, rate '$rate': $(head -5 "$work/h.err")"; }
+	# no rate bound: the storm competes for the same two cores by design
+	{ [ "$rc" = 0 ] && [ -n "$rate" ]; } || { v=FAIL; echo "FAIL: $be storm: exit $rc, rate '$rate': $(head -5 "$work/h.err")"; }
 	row storm $v "$(get storm_clients "$work/h") connect-and-vanish clients in $(get storm_s "$work/h") s, a request after: $(get after_storm "$work/h"); urt-load beside them: ${rate:-?} req/s"
 	stop_server
 
