@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Runtime soak (issue 23; doc/soak.md): tests/soak/soak_runtime's three
 # modes -- spawn/exit cycles, cancellations, cross-loop submissions racing
-# loop shutdown -- on each backend in BACKENDS, with a summary table.
+# loop shutdown (with and without max_tasks refusals) -- on each backend in BACKENDS, with a summary table.
 # Usage: runtime_soak.sh BUILD_DIR
 #   env: CYCLES (spawn and cancel, 1000000), SUBMISSIONS (remote, 100000),
 #        LOOPS (4), SUBMITTERS (2), RSS_BOUND_KIB (1024), BACKENDS
@@ -18,9 +18,9 @@ trap 'rm -rf "$work"' EXIT
 rows=()
 status=0
 for be in $BACKENDS; do
-	for mode in spawn cancel remote; do
+	for mode in spawn cancel remote remote-limit; do
 		n=$CYCLES
-		[ "$mode" = remote ] && n=$SUBMISSIONS
+		case $mode in remote*) n=$SUBMISSIONS ;; esac
 		envbe=()
 		[ "$be" = epoll ] && envbe=(env URT_BACKEND=epoll)
 		# a hang is a failure too: a generous bound
@@ -33,17 +33,17 @@ for be in $BACKENDS; do
 			status=1
 			echo "FAIL: $be $mode $n: exit $rc: $(head -20 "$work/err")"
 		fi
-		if [ "$mode" = remote ]; then
+		if [ "${mode#remote}" != "$mode" ]; then
 			detail="accepted $(get accepted), refused $(get refused), no loop $(get no_loop), not started $(get not_started), ran once $(get ran_once), twice $(get ran_twice); $(get generations) loop generations"
 		elif [ "$mode" = cancel ]; then
 			detail="RSS $(get rss_warm_kib) -> $(get rss_end_kib) KiB; sleep $(get in_sleep), recv $(get in_recv), join $(get in_join), before start $(get before_start)"
 		else
 			detail="RSS $(get rss_warm_kib) -> $(get rss_end_kib) KiB; ran $(get ran)"
 		fi
-		rows+=("$(printf '%-6s %-7s %9s %7s  %-4s %s' "$be" "$mode" "$n" "$(get seconds)" "$verdict" "$detail")")
+		rows+=("$(printf '%-6s %-12s %9s %7s  %-4s %s' "$be" "$mode" "$n" "$(get seconds)" "$verdict" "$detail")")
 	done
 done
 echo "== runtime soak (RSS bound: ${RSS_BOUND_KIB:-1024} KiB of growth after warm-up)"
-printf '%-6s %-7s %9s %7s  %-4s %s\n' backend mode cycles secs res detail
+printf '%-6s %-12s %9s %7s  %-4s %s\n' backend mode cycles secs res detail
 for r in "${rows[@]}"; do echo "$r"; done
 exit $status

@@ -13,10 +13,19 @@
  *   soak_runtime remote N   N cross-loop submissions (urt_loop_submit) from
  *                           SUBMITTERS threads into LOOPS loops that keep
  *                           shutting down and starting again (urt_run per
- *                           loop generation, each living a few ms): every
+ *                           or urt_loop_new/run_until/free per loop
+ *                           generation, each living a few ms, some stopped
+ *                           early by urt_loop_stop from a submitter): every
  *                           submission either runs exactly once or is
  *                           refused (-ESHUTDOWN), or its handle says it
  *                           could not start; none is lost or run twice.
+ *   soak_runtime remote-limit N   the same, but one loop generation in four
+ *                           allows only 4 tasks alive (urt_options.max_tasks),
+ *                           so that some accepted submissions cannot start,
+ *                           and every submission has a handle: a submission
+ *                           without one that cannot start is dropped
+ *                           silently, as documented (urt.h), and could not
+ *                           be told from a lost one.
  *
  * spawn and cancel read the process's VmRSS after a warm-up (a tenth of
  * the cycles, at most 50,000) and at the end, and fail when it grew by
@@ -234,9 +243,10 @@ static int cancel_main(void *arg)
 #define MAX_LOOPS 16
 
 static unsigned n_loops = 4, n_submitters = 2;
+static bool limit; /* remote-limit: max_tasks generations, every submission with a handle */
 static _Atomic uint8_t *ran;          /* per submission id: times it ran */
 static _Atomic uint64_t next_id;      /* ids handed out */
-static _Atomic uint64_t accepted, refused, no_loop, not_started, generations;
+static _Atomic uint64_t accepted, refused, no_loop, not_started, generations, stops;
 static _Atomic bool submitting_done;
 
 static struct slot {
@@ -271,14 +281,55 @@ static int generation_main(void *arg)
 	return 0;
 }
 
+/*
+ * One generation as an embedded loop: urt_loop_new, run the same main with
+ * urt_loop_run_until, then free it. urt_loop_free refuses (-EBUSY) while
+ * tasks are alive -- submissions accepted after run_until returned -- so
+ * step until it succeeds; from then on submissions through old handles
+ * must be refused.
+ */
+static void embedded_generation(struct slot *s, const struct urt_options *o)
+{
+	urt_loop *l;
+	int r = urt_loop_new(o, &l);
+	CHECK(r == 0, "urt_loop_new: %d", r);
+	if (r)
+		return;
+	urt_task *t = urt_loop_spawn(l, generation_main, s);
+	CHECK(t, "urt_loop_spawn");
+	int res;
+	while (t && (r = urt_loop_run_until(l, t, &res)) == -EINTR)
+		; /* urt_loop_stop from a submitter: the main task goes on */
+	CHECK(r == 0, "urt_loop_run_until: %d", r);
+	unsigned steps = 0;
+	while ((r = urt_loop_free(l)) == -EBUSY) {
+		int k = urt_loop_step(l);
+		CHECK(k >= 0 || k == -EINTR, "urt_loop_step: %d", k);
+		if (++steps > 10000000) {
+			CHECK(0, "urt_loop_free still -EBUSY after %u steps", steps);
+			return;
+		}
+	}
+	CHECK(r == 0, "urt_loop_free: %d", r);
+}
+
 static void *loop_thread(void *arg)
 {
 	struct slot *s = arg;
 	struct urt_options o = {0};
 	o.flags = URT_OPT_QUIET;
-	while (!atomic_load(&submitting_done)) {
-		int r = urt_run_opts(&o, generation_main, s);
-		CHECK(r == 0, "urt_run: %d", r);
+	for (unsigned g = 0; !atomic_load(&submitting_done); g++) {
+		/* one generation in four allows only 4 tasks alive: submissions
+		   beyond that cannot start, and their handles must say so */
+		o.max_tasks = limit && g % 4 == 3 ? 4 : 0;
+		if (g % 2) {
+			embedded_generation(s, &o);
+		} else {
+			/* urt_loop_stop from a submitter cancels the main task: a
+			   graceful stop, urt_run returns its result */
+			int r = urt_run_opts(&o, generation_main, s);
+			CHECK(r == 0 || r == -ECANCELED, "urt_run: %d", r);
+		}
 		/* the loop has closed; submissions through the old handle, from
 		   threads that took it before this, must be refused */
 		pthread_mutex_lock(&s->mu);
@@ -325,8 +376,13 @@ static void *submitter(void *arg)
 			atomic_fetch_add(&no_loop, 1);
 			continue;
 		}
-		bool handle = id % 8 == 0;
+		bool handle = limit || id % 8 == 0;
 		int r = urt_loop_submit(l, remote_fn, (void *)(uintptr_t)id, handle ? &hs[nh] : NULL);
+		if (id % 997 == 0) { /* now and then, stop the loop as well */
+			int st = urt_loop_stop(l);
+			CHECK(st == 0 || st == -ESHUTDOWN, "urt_loop_stop: %d", st);
+			atomic_fetch_add(&stops, 1);
+		}
 		urt_loop_unref(l);
 		if (r == 0) {
 			atomic_fetch_add(&accepted, 1);
@@ -380,8 +436,8 @@ static int remote_run(void)
 	printf("submissions %" PRIu64 "\naccepted %" PRIu64 "\nrefused %" PRIu64 "\nno_loop %" PRIu64
 	       "\nnot_started %" PRIu64
 	       "\nran_once %" PRIu64 "\nran_twice %" PRIu64 "\nloops %u\nsubmitters %u\ngenerations %" PRIu64
-	       "\n",
-	       n_cycles, acc, ref, nl, ns, once, twice, n_loops, n_submitters, atomic_load(&generations));
+	       "\nstops %" PRIu64 "\n",
+	       n_cycles, acc, ref, nl, ns, once, twice, n_loops, n_submitters, atomic_load(&generations), atomic_load(&stops));
 	free((void *)ran);
 	return 0;
 }
@@ -389,7 +445,7 @@ static int remote_run(void)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: soak_runtime spawn|cancel|remote N\n");
+		fprintf(stderr, "usage: soak_runtime spawn|cancel|remote|remote-limit N\n");
 		return 2;
 	}
 	n_cycles = strtoull(argv[2], NULL, 10);
@@ -409,13 +465,13 @@ int main(int argc, char **argv)
 		r = urt_run(spawn_main, NULL);
 	else if (!strcmp(argv[1], "cancel"))
 		r = urt_run(cancel_main, NULL);
-	else if (!strcmp(argv[1], "remote"))
+	else if (!strcmp(argv[1], "remote") || (limit = !strcmp(argv[1], "remote-limit")))
 		r = remote_run();
 	else
 		return 2;
 	CHECK(r == 0, "run: %d", r);
 	printf("mode %s\ncycles %" PRIu64 "\nseconds %.1f\n", argv[1], n_cycles, now() - t0);
-	if (strcmp(argv[1], "remote")) {
+	if (strncmp(argv[1], "remote", 6)) {
 		printf("rss_warm_kib %ld\nrss_end_kib %ld\n", rss_warm, rss_end);
 		CHECK(rss_warm > 0 && rss_end > 0, "no RSS sample");
 		CHECK(rss_end - rss_warm <= bound, "RSS grew from %ld KiB to %ld KiB (bound %ld KiB)",
