@@ -8,7 +8,7 @@
 # BACKENDS (default "uring epoll"). Prints one summary row per backend.
 # Usage: echo_soak.sh BUILD_DIR
 #   env: CONNS (10000), DURATION (s, 10), WARMUP (s, 2), SEED (1),
-#        RSS_SLACK_KIB (8192), RSS_SLACK_PCT (10), BACKENDS
+#        RSS_SLACK_KIB (8192), RSS_SLACK_PCT (10), BACKENDS, ECHO_ARGS
 set -u
 build=$1
 ECHO=$build/tools/urt-echo
@@ -20,6 +20,7 @@ SEED=${SEED:-1}
 RSS_SLACK_KIB=${RSS_SLACK_KIB:-8192}
 RSS_SLACK_PCT=${RSS_SLACK_PCT:-10}
 BACKENDS=${BACKENDS:-uring epoll}
+ECHO_ARGS=${ECHO_ARGS:-} # more urt-echo options, e.g. --bufring or --threads 2
 work=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
@@ -39,7 +40,7 @@ for be in $BACKENDS; do
 	envbe=()
 	[ "$be" = epoll ] && envbe=(env URT_BACKEND=epoll)
 	rm -f "$work/out"
-	"${envbe[@]}" "$ECHO" --port 0 >"$work/out" 2>"$work/err" &
+	"${envbe[@]}" "$ECHO" --port 0 $ECHO_ARGS >"$work/out" 2>"$work/err" &
 	pid=$!
 	for _ in $(seq 200); do grep -qs listening "$work/out" && break; sleep 0.05; done
 	line=$(head -1 "$work/out")
