@@ -16,15 +16,15 @@
 #              urt-load runs at full rate
 #   pipeline   BURSTS bursts of 1,000 pipelined requests, all answered in
 #              order
-#   storm      at least STORM connect-and-vanish clients, for as long as
-#              urt-load runs beside them
+#   storm      at least STORM connect-and-vanish clients, and for at least
+#              STORM_S seconds (default: as long as urt-load runs beside them)
 # and on a second server started with ulimit -n 64:
 #   nofile     NOFILE_CONNS connections (more than its fds): it serves the
 #              ones it has, stays under 10 % CPU while out of fds and idle,
 #              and answers the rest once those close
 # Usage: httpd_soak.sh BUILD_DIR
 #   env: IDLE (10000), SLOW (8), HT (3), BURSTS (5), STORM (10000),
-#        LOAD_S (3), NOFILE_CONNS (200), RATE_MIN_PCT (30), BACKENDS
+#        LOAD_S (3), STORM_S (LOAD_S), NOFILE_CONNS (200), RATE_MIN_PCT (30), BACKENDS
 set -u
 build=$1
 HTTPD=$build/tools/urt-httpd
@@ -36,6 +36,7 @@ HT=${HT:-3}
 BURSTS=${BURSTS:-5}
 STORM=${STORM:-10000}
 LOAD_S=${LOAD_S:-3}
+STORM_S=${STORM_S:-$LOAD_S} # the storm goes on at least this long
 NOFILE_CONNS=${NOFILE_CONNS:-200}
 RATE_MIN_PCT=${RATE_MIN_PCT:-30}
 BACKENDS=${BACKENDS:-uring epoll}
@@ -123,7 +124,7 @@ for be in $BACKENDS; do
 	row pipeline $v "$(get pipeline_answered "$work/h") of $((BURSTS * 1000)) answered in order ($BURSTS bursts of 1000)"
 
 	# accept storm
-	hostile storm "$STORM" "$LOAD_S"
+	hostile storm "$STORM" "$STORM_S"
 	rate=$(load "$LOAD_S")
 	hwait; rc=$?
 	v=ok
