@@ -240,6 +240,8 @@ static int mode_idle(unsigned n, double hold)
 	for (unsigned i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	free(fds);
+	free(st);
 	return 0;
 }
 
@@ -254,7 +256,7 @@ static int mode_slowloris(unsigned n, double t)
 		fds[i] = dial();
 		if (fds[i] < 0) {
 			FAIL("slowloris: connect");
-			return 1;
+			exit(1);
 		}
 		set_nonblock(fds[i]);
 	}
@@ -325,6 +327,11 @@ static int mode_slowloris(unsigned n, double t)
 	printf("slowloris_clients %u\nslowloris_closed %u\nslowloris_408 %u\nclose_after_min_s %.2f\n"
 	       "close_after_max_s %.2f\n",
 	       n, n - open, n408, lo, hi);
+	free(fds);
+	free(t_first);
+	free(t_closed);
+	free(sent);
+	free(got408);
 	return 0;
 }
 
@@ -387,7 +394,7 @@ static int mode_pipeline(unsigned bursts, unsigned n)
 		int fd = dial();
 		if (fd < 0) {
 			FAIL("pipeline: connect");
-			return 1;
+			break;
 		}
 		set_nonblock(fd);
 		size_t off = 0, got = 0, parsed = 0;
@@ -436,6 +443,9 @@ static int mode_pipeline(unsigned bursts, unsigned n)
 	}
 	printf("pipeline_bursts %u\npipeline_burst_size %u\npipeline_answered %llu\n", bursts, n,
 	       (unsigned long long)answered_total);
+	free(req);
+	free(resp);
+	free(want);
 	return 0;
 }
 
@@ -541,6 +551,13 @@ static int mode_nofile(unsigned n, long pid)
 	for (unsigned i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	close(ep);
+	free(fds);
+	free(st);
+	free(again);
+	free(st2);
+	free(bufs);
+	free(got);
 	return 0;
 }
 

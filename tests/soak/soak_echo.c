@@ -408,5 +408,7 @@ int main(int argc, char **argv)
 	       O.conns, held, msgs, bytes, O.duration, errors);
 	if (O.pid)
 		printf("rss_start_kib %ld\nrss_end_kib %ld\nrss_max_kib %ld\n", rss_start, rss_end, rss_max);
+	free(cs);
+	close(ep);
 	return errors || held != O.conns || !bytes ? 1 : 0;
 }
