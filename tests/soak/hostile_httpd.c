@@ -21,6 +21,9 @@
  *   hostile_httpd pipeline PORT B N    B bursts of N pipelined requests on one
  *       connection each (written in one go, a seeded mix of 200 and 404
  *       paths); all N answered, in order (the statuses match the paths).
+ *   hostile_httpd slowread PORT N T    N clients that pipeline requests and
+ *       never read the answers: each closed by the server within T + 2 s
+ *       of its last write (T: the server's --idle-timeout).
  *   hostile_httpd nofile PORT N PID    for a server started with a low
  *       RLIMIT_NOFILE: N connections (more than it has fds for) each send
  *       one request; the server answers those it could accept, keeps
@@ -449,6 +452,107 @@ static int mode_pipeline(unsigned bursts, unsigned n)
 	return 0;
 }
 
+/*
+ * Slow readers: each client shrinks its receive buffer, pipelines requests
+ * until its socket takes no more (the server's answers pile up unread and
+ * then it stops reading too), and never reads. The server's send waits
+ * under --idle-timeout (response.c): each connection must be closed within
+ * t + 2 s of the client's last successful write. The close is seen without
+ * reading: the server's close with unread requests resets the connection
+ * (POLLERR / POLLHUP).
+ */
+/* Note the time of close of each of the first n connections that the
+   server has closed by now (poll, reading nothing). Returns how many were
+   newly closed. */
+static unsigned note_closed(const int *fds, double *t_closed, unsigned n, int timeout_ms)
+{
+	struct pollfd pf[64];
+	unsigned map[64], np = 0, closed = 0;
+	for (unsigned i = 0; i < n && np < 64; i++)
+		if (fds[i] >= 0 && !t_closed[i]) {
+			pf[np] = (struct pollfd){.fd = fds[i], .events = POLLRDHUP};
+			map[np++] = i;
+		}
+	poll(pf, np, timeout_ms);
+	for (unsigned k = 0; k < np; k++)
+		if (pf[k].revents & (POLLERR | POLLHUP | POLLRDHUP)) {
+			t_closed[map[k]] = now();
+			closed++;
+		}
+	return closed;
+}
+
+static int mode_slowread(unsigned n, double t)
+{
+	int *fds = calloc(n, sizeof *fds);
+	double *t_last = calloc(n, sizeof(double)), *t_closed = calloc(n, sizeof(double));
+	char batch[64 * (sizeof REQ - 1)];
+	for (size_t k = 0; k < 64; k++)
+		memcpy(batch + k * (sizeof REQ - 1), REQ, sizeof REQ - 1);
+	uint64_t sent_total = 0;
+	unsigned open = 0, closed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		/* connected only now: one left waiting would be idle, and closed
+		   by the idle timeout before it got to send */
+		fds[i] = -1;
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int small = 4096;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			FAIL("slowread: connect: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		set_nonblock(fd);
+		fds[i] = fd;
+		open++;
+		/* write until nothing more goes for 500 ms (the server stopped
+		   reading) */
+		double quiet = now();
+		while (now() - quiet < 0.5 && sent_total < (1ull << 32)) {
+			ssize_t w = send(fd, batch, sizeof batch, MSG_NOSIGNAL);
+			if (w > 0) {
+				sent_total += (uint64_t)w;
+				t_last[i] = quiet = now();
+			} else if (w < 0 && errno != EAGAIN) {
+				FAIL("slowread: client %u: send: %s (closed before it stopped reading?)", i,
+				     strerror(errno));
+				break;
+			} else {
+				struct pollfd pf = {.fd = fd, .events = POLLOUT};
+				poll(&pf, 1, 50);
+			}
+			/* the ones filled before: the server may close them now */
+			closed += note_closed(fds, t_closed, i, 0);
+		}
+	}
+	/* wait for the server to close them, reading nothing */
+	double limit = now() + t + 10;
+	while (closed < open && now() < limit)
+		closed += note_closed(fds, t_closed, n, 100);
+	double hi = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (!t_closed[i])
+			FAIL("slowread: client %u still open %.1f s after its last write", i, now() - t_last[i]);
+		else if (t_closed[i] - t_last[i] > hi)
+			hi = t_closed[i] - t_last[i];
+		close(fds[i]);
+	}
+	if (hi > t + 2)
+		FAIL("slowread: closed up to %.2f s after the last write, not within %.1f", hi, t + 2);
+	printf("slowread_clients %u\nslowread_closed %u\nslowread_sent_bytes %llu\n"
+	       "slowread_close_after_max_s %.2f\n",
+	       n, closed, (unsigned long long)sent_total, hi);
+	free(fds);
+	free(t_last);
+	free(t_closed);
+	return 0;
+}
+
 /* utime + stime of pid in clock ticks, or -1. */
 static long cpu_ticks(long pid)
 {
@@ -564,7 +668,7 @@ static int mode_nofile(unsigned n, long pid)
 static int usage(void)
 {
 	fprintf(stderr, "usage: hostile_httpd idle PORT N HOLD | slowloris PORT N T | storm PORT N S |\n"
-			"                     pipeline PORT BURSTS N | nofile PORT N PID\n");
+			"                     pipeline PORT BURSTS N | slowread PORT N T | nofile PORT N PID\n");
 	return 2;
 }
 
@@ -585,6 +689,8 @@ int main(int argc, char **argv)
 		mode_storm(n, strtod(argv[4], NULL));
 	else if (!strcmp(m, "pipeline") && argc == 5)
 		mode_pipeline(n, (unsigned)strtoul(argv[4], NULL, 10));
+	else if (!strcmp(m, "slowread") && argc == 5)
+		mode_slowread(n, strtod(argv[4], NULL));
 	else if (!strcmp(m, "nofile") && argc == 5)
 		mode_nofile(n, strtol(argv[4], NULL, 10));
 	else

@@ -18,13 +18,18 @@
 #              order
 #   storm      at least STORM connect-and-vanish clients, and for at least
 #              STORM_S seconds (default: as long as urt-load runs beside them)
-# and on a second server started with ulimit -n 64:
+# on a second server, with --idle-timeout HT:
+#   slowread   SLOWREAD clients (at most 64) that pipeline requests and never
+#              read the answers: each closed within HT + 2 s of its last
+#              write (its sends wait under the idle timeout), urt-load
+#              beside them sees no error
+# and on a third server started with ulimit -n 64:
 #   nofile     NOFILE_CONNS connections (more than its fds): it serves the
 #              ones it has, stays under 10 % CPU while out of fds and idle,
 #              and answers the rest once those close
 # Usage: httpd_soak.sh BUILD_DIR
 #   env: IDLE (10000), SLOW (8), HT (3), BURSTS (5), STORM (10000),
-#        LOAD_S (3), STORM_S (LOAD_S), NOFILE_CONNS (200), RATE_MIN_PCT (30), BACKENDS
+#        LOAD_S (3), STORM_S (LOAD_S), SLOWREAD (8), NOFILE_CONNS (200), RATE_MIN_PCT (30), BACKENDS
 set -u
 build=$1
 HTTPD=$build/tools/urt-httpd
@@ -38,6 +43,7 @@ STORM=${STORM:-10000}
 LOAD_S=${LOAD_S:-3}
 STORM_S=${STORM_S:-$LOAD_S} # the storm goes on at least this long
 NOFILE_CONNS=${NOFILE_CONNS:-200}
+SLOWREAD=${SLOWREAD:-8}
 RATE_MIN_PCT=${RATE_MIN_PCT:-30}
 BACKENDS=${BACKENDS:-uring epoll}
 work=$(mktemp -d)
@@ -133,6 +139,16 @@ for be in $BACKENDS; do
 	row storm $v "$(get storm_clients "$work/h") connect-and-vanish clients in $(get storm_s "$work/h") s, a request after: $(get after_storm "$work/h"); urt-load beside them: ${rate:-?} req/s"
 	stop_server
 
+	# slow readers, on a server whose idle timeout is HT
+	start_server --idle-timeout "$HT"
+	hostile slowread "$SLOWREAD" "$HT"
+	rate=$(load $((SLOWREAD / 2 + 1)))
+	hwait; rc=$?
+	v=ok
+	{ [ "$rc" = 0 ] && [ -n "$rate" ]; } || { v=FAIL; echo "FAIL: $be slowread: exit $rc, rate '$rate': $(head -5 "$work/h.err")"; }
+	row slowread $v "$(get slowread_closed "$work/h")/$SLOWREAD never reading closed at most $(get slowread_close_after_max_s "$work/h") s after their last write ($(get slowread_sent_bytes "$work/h") B of requests sent; idle timeout $HT s); urt-load beside them: ${rate:-?} req/s"
+	stop_server
+
 	# RLIMIT_NOFILE exhausted while accepting
 	rm -f "$work/out"
 	( ulimit -n 64; exec "${envbe[@]}" "$HTTPD" --port 0 ) >"$work/out" 2>"$work/err" &
@@ -147,7 +163,7 @@ for be in $BACKENDS; do
 	stop_server
 done
 
-echo "== urt-httpd hostile clients (idle $IDLE, slowloris $SLOW at 1 B/s with header timeout $HT s, $BURSTS x 1000 pipelined, storm $STORM, nofile $NOFILE_CONNS)"
+echo "== urt-httpd hostile clients (idle $IDLE, slowloris $SLOW at 1 B/s with header timeout $HT s, $BURSTS x 1000 pipelined, storm $STORM, slow readers $SLOWREAD, nofile $NOFILE_CONNS)"
 printf '%-6s %-10s %-4s %s\n' backend scenario res measured
 for r in "${rows[@]}"; do echo "$r"; done
 exit $status

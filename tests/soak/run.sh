@@ -24,18 +24,19 @@ ci)
 	: "${CYCLES:=1000000}" "${SUBMISSIONS:=100000}" ;;
 long)
 	: "${CONNS:=10000}" "${DURATION:=60}" "${WARMUP:=5}" "${IDLE:=10000}" "${STORM:=50000}" "${LOAD_S:=10}"
-	: "${SLOW:=32}" "${HT:=10}" "${BURSTS:=20}" "${NOFILE_CONNS:=1000}"
+	: "${SLOW:=32}" "${HT:=10}" "${BURSTS:=20}" "${NOFILE_CONNS:=1000}" "${SLOWREAD:=16}"
 	: "${CYCLES:=10000000}" "${SUBMISSIONS:=1000000}" ;;
 smoke)
 	: "${CONNS:=200}" "${DURATION:=1}" "${WARMUP:=0.5}" "${IDLE:=200}" "${STORM:=500}" "${LOAD_S:=1}"
 	: "${SLOW:=2}" "${HT:=1}" "${BURSTS:=1}" "${NOFILE_CONNS:=100}" "${RATE_MIN_PCT:=0}" "${STORM_S:=0}"
+	: "${SLOWREAD:=2}"
 	: "${CYCLES:=20000}" "${SUBMISSIONS:=20000}" ;;
 *)
 	echo "usage: run.sh BUILD_DIR [ci|long|smoke]" >&2
 	exit 2 ;;
 esac
 export CONNS DURATION IDLE STORM LOAD_S CYCLES SUBMISSIONS
-for v in WARMUP SLOW HT BURSTS NOFILE_CONNS RATE_MIN_PCT STORM_S; do
+for v in WARMUP SLOW HT BURSTS NOFILE_CONNS RATE_MIN_PCT STORM_S SLOWREAD; do
 	[ -n "${!v:-}" ] && export "${v?}"
 done
 
