@@ -36,7 +36,7 @@ for be in $BACKENDS; do
 		if [ "${mode#remote}" != "$mode" ]; then
 			detail="accepted $(get accepted), refused $(get refused), no loop $(get no_loop), not started $(get not_started), ran once $(get ran_once), twice $(get ran_twice); $(get generations) loop generations"
 		elif [ "$mode" = cancel ]; then
-			detail="RSS $(get rss_warm_kib) -> $(get rss_end_kib) KiB; sleep $(get in_sleep), recv $(get in_recv), join $(get in_join), before start $(get before_start)"
+			detail="RSS $(get rss_warm_kib) -> $(get rss_end_kib) KiB; sleep $(get in_sleep), recv $(get in_recv), join $(get in_join), accept $(get in_accept), poll $(get in_poll), lock $(get in_lock), before start $(get before_start)"
 		else
 			detail="RSS $(get rss_warm_kib) -> $(get rss_end_kib) KiB; ran $(get ran)"
 		fi

@@ -3,13 +3,18 @@
  * soak_runtime: the runtime's soak (issue 23; doc/soak.md). Three modes:
  *
  *   soak_runtime spawn N    N spawn/exit cycles: tasks spawned in batches
- *                           of 64 (joined, detached, in a group), each
- *                           yielding once and ending; every result checked.
+ *                           of 64 (joined, detached, in a group, or with
+ *                           one of 7 custom stack sizes and 16 KiB of it
+ *                           used), each yielding once and ending; every
+ *                           result checked.
  *   soak_runtime cancel N   N cancellations: tasks blocked in urt_sleep_ms,
- *                           in urt_recv on a socketpair, in urt_join, or not
- *                           yet started, cancelled and joined; each must end
+ *                           in urt_recv on a socketpair, in urt_join, in
+ *                           urt_accept on a listener, in urt_poll, in
+ *                           urt_mutex_lock, or not yet started, cancelled
+ *                           and joined; each must end
  *                           with -ECANCELED, and the socketpairs must still
- *                           work afterwards (no stray receive left armed).
+ *                           work afterwards, and so must the listener (no
+ *                           stray receive or accept left armed).
  *   soak_runtime remote N   N cross-loop submissions (urt_loop_submit) from
  *                           SUBMITTERS threads into LOOPS loops that keep
  *                           shutting down and starting again (urt_run per
@@ -41,6 +46,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +111,18 @@ static int small_task(void *arg)
 	return (int)(intptr_t)arg;
 }
 
+/* A task that uses some of its stack (16 KiB), so that pooled and cached
+   stacks hold touched pages. */
+static int deep_task(void *arg)
+{
+	volatile char buf[16384];
+	for (size_t i = 0; i < sizeof buf; i += 512)
+		buf[i] = (char)i;
+	small_ran++;
+	int r = urt_yield();
+	return r == -ECANCELED ? r : (int)(intptr_t)arg + buf[512] - (char)512;
+}
+
 static int detached_task(void *arg)
 {
 	(void)arg;
@@ -118,7 +137,7 @@ static int spawn_main(void *arg)
 	urt_task *ts[BATCH];
 	int res[BATCH];
 	while (done < n_cycles) {
-		unsigned kind = (unsigned)(done / BATCH) % 3;
+		unsigned kind = (unsigned)(done / BATCH) % 4;
 		unsigned n = n_cycles - done < BATCH ? (unsigned)(n_cycles - done) : BATCH;
 		if (kind == 0) { /* joined */
 			for (unsigned i = 0; i < n; i++) {
@@ -136,6 +155,19 @@ static int spawn_main(void *arg)
 				CHECK(urt_group_spawn(&g, small_task, (void *)(intptr_t)1), "urt_group_spawn");
 			int r = urt_group_wait(&g);
 			CHECK(r >= 0, "urt_group_wait: %d", r);
+		} else if (kind == 3) { /* custom stack sizes: own mappings, a size cache */
+			static const size_t sizes[] = {32 << 10, 64 << 10, 128 << 10, 256 << 10,
+						       512 << 10, 1 << 20, 96 << 10};
+			for (unsigned i = 0; i < n; i++) {
+				struct urt_spawn_attr a = {
+					.stack_size = sizes[(done / BATCH / 4 + i) % 7]};
+				ts[i] = urt_spawn_attr(&a, deep_task, (void *)(intptr_t)(i + 1));
+				CHECK(ts[i], "urt_spawn_attr: %s", strerror(errno));
+			}
+			int r = urt_join_all(ts, n, res);
+			CHECK(r == 0, "urt_join_all: %d", r);
+			for (unsigned i = 0; i < n; i++)
+				CHECK(res[i] == (int)i + 1, "deep task %u returned %d", i, res[i]);
 		} else { /* detached */
 			for (unsigned i = 0; i < n; i++) {
 				urt_task *t = urt_spawn(detached_task, NULL);
@@ -176,6 +208,33 @@ static int receiver(void *arg)
 	return n < 0 ? (int)n : 1;
 }
 
+static int lfd; /* a listener nobody connects to */
+static urt_mutex held; /* locked by the main task throughout */
+
+static int acceptor(void *arg)
+{
+	(void)arg;
+	int fd = urt_accept(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? fd : 1;
+}
+
+static int poller(void *arg)
+{
+	int r = urt_poll(sp[(intptr_t)arg][0], POLLIN, -1);
+	return r < 0 ? r : 1;
+}
+
+static int locker(void *arg)
+{
+	(void)arg;
+	int r = urt_mutex_lock(&held, -1);
+	if (r == 0)
+		urt_mutex_unlock(&held);
+	return r < 0 ? r : 1;
+}
+
 static int joiner(void *arg)
 {
 	urt_task *t = urt_spawn(sleeper, NULL);
@@ -196,16 +255,25 @@ static int cancel_main(void *arg)
 			perror("socketpair");
 			return 1;
 		}
-	uint64_t warm = warmup_of(n_cycles), done = 0, kinds[4] = {0};
+	lfd = urt_tcp_listen("127.0.0.1", 0, 16, 0);
+	if (lfd < 0) {
+		fprintf(stderr, "soak_runtime: listen: %s\n", strerror(-lfd));
+		return 1;
+	}
+	urt_mutex_init(&held);
+	urt_mutex_lock(&held, -1);
+	static int (*const fns[])(void *) = {sleeper, receiver, joiner, acceptor, poller, locker};
+	enum { KINDS = sizeof fns / sizeof fns[0] };
+	uint64_t warm = warmup_of(n_cycles), done = 0, kinds[KINDS + 1] = {0};
 	urt_task *ts[BATCH];
 	int res[BATCH];
 	while (done < n_cycles) {
 		unsigned n = n_cycles - done < BATCH ? (unsigned)(n_cycles - done) : BATCH;
 		bool started = (done / BATCH) % 8 != 7; /* one batch in 8: cancel before they run */
 		for (unsigned i = 0; i < n; i++) {
-			unsigned k = started ? i % 3 : 3;
+			unsigned k = started ? i % KINDS : KINDS;
 			kinds[k]++;
-			ts[i] = urt_spawn(k == 0 ? sleeper : k == 1 ? receiver : joiner, (void *)(intptr_t)i);
+			ts[i] = urt_spawn(fns[k % KINDS], (void *)(intptr_t)i);
 			CHECK(ts[i], "urt_spawn: %s", strerror(errno));
 		}
 		if (started) /* let every one of them block */
@@ -216,7 +284,7 @@ static int cancel_main(void *arg)
 		CHECK(r == (int)n, "urt_join_all: %d of %u failed", r, n);
 		for (unsigned i = 0; i < n; i++)
 			CHECK(res[i] == -ECANCELED, "cancelled task %u (kind %u) returned %d", i,
-			      started ? i % 3 : 3, res[i]);
+			      started ? i % KINDS : KINDS, res[i]);
 		done += n;
 		if (rss_warm < 0 && done >= warm)
 			rss_warm = rss_kib();
@@ -232,9 +300,28 @@ static int cancel_main(void *arg)
 		close(sp[i][1]);
 	}
 	rss_end = rss_kib();
+	/* nor an accept on the listener: a connection made now is there to
+	   take (a stray multishot or single accept would swallow it) */
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof sa;
+	int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(getsockname(lfd, (struct sockaddr *)&sa, &salen) == 0 &&
+	      connect(cfd, (struct sockaddr *)&sa, salen) == 0, "connect to the listener");
+	int pr = urt_poll(lfd, POLLIN, 2 * URT_NS_PER_SEC);
+	CHECK(pr > 0, "the listener after the cancels: urt_poll %d", pr);
+	if (pr > 0) {
+		int afd = urt_accept(lfd, NULL, NULL, SOCK_CLOEXEC);
+		CHECK(afd >= 0, "urt_accept after the cancels: %d", afd);
+		if (afd >= 0)
+			close(afd);
+	}
+	close(cfd);
+	urt_mutex_unlock(&held);
+	close(lfd);
 	printf("cancelled %" PRIu64 "\nin_sleep %" PRIu64 "\nin_recv %" PRIu64 "\nin_join %" PRIu64
-	       "\nbefore_start %" PRIu64 "\n",
-	       done, kinds[0], kinds[1], kinds[2], kinds[3]);
+	       "\nin_accept %" PRIu64 "\nin_poll %" PRIu64 "\nin_lock %" PRIu64 "\nbefore_start %" PRIu64
+	       "\n",
+	       done, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5], kinds[6]);
 	return 0;
 }
 
