@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -450,6 +451,10 @@ static void *submitter(void *arg)
 	urt_remote *hs[32];
 	uint64_t ids[32];
 	unsigned nh = 0;
+	/* start once every loop has published its first generation: a small
+	   run could otherwise end before any loop is up, and test nothing */
+	while (atomic_load(&generations) < n_loops)
+		sched_yield();
 	for (;;) {
 		uint64_t id = atomic_fetch_add(&next_id, 1);
 		if (id >= n_cycles)
@@ -515,6 +520,7 @@ static int remote_run(void)
 	uint64_t acc = atomic_load(&accepted), ref = atomic_load(&refused), ns = atomic_load(&not_started);
 	uint64_t nl = atomic_load(&no_loop);
 	CHECK(twice == 0, "%" PRIu64 " submissions ran more than once", twice);
+	CHECK(acc > 0, "no submission was accepted");
 	CHECK(acc + ref + nl == n_cycles, "accepted %" PRIu64 " + refused %" PRIu64 " + no loop %" PRIu64
 	      " != %" PRIu64, acc, ref, nl, n_cycles);
 	CHECK(never == ref + nl + ns, "never ran %" PRIu64 " != refused + no loop + not started", never);
