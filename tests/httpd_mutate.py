@@ -171,13 +171,19 @@ def main():
         err.seek(0)
         log = err.read()
         if REPORTS.search(log):
-            sys.stdout.write(log.decode(errors="replace")[-6000:])
             raise SystemExit("FAIL: a sanitizer report on urt-httpd's stderr")
         if rc != 0:
-            sys.stdout.write(log.decode(errors="replace")[-3000:])
             raise SystemExit("FAIL: urt-httpd exited %d after SIGTERM" % rc)
         print("answers: " + " ".join("%s:%d" % kv for kv in sorted(codes.items())))
         print("%d mutated requests in %.0f s (seed %d), server clean" % (sent, elapsed, seed))
+    except SystemExit:
+        # the server's last words (a sanitizer report when it died)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        err.seek(0)
+        sys.stdout.write(err.read().decode(errors="replace")[-6000:])
+        raise
     finally:
         if proc.poll() is None:
             proc.kill()
