@@ -776,6 +776,30 @@ Test(http_path, output_capacity)
 	cr_assert_eq(http_path_sanitize("/a", 2, one, 0), HTTP_E_URI_TOO_LONG);
 }
 
+/* A "." or ".." segment takes no room: a path that fits is never refused
+   as too long because one stood at the limit (found by fuzz_http_path:
+   "/a/." was 414 with room for "a/"). */
+Test(http_path, dot_segments_take_no_room)
+{
+	static const struct path_case small[] = {
+		{"/ab/.", 0, "ab/"},
+		{"/a/./b", 0, "a/b"},
+		{"/a/%2e/b", 0, "a/b"},
+		{"/ab/..", HTTP_E_FORBIDDEN, NULL}, /* not 414: the ".." is judged */
+		{"/abc/..", HTTP_E_FORBIDDEN, NULL},
+		{"/abc/.x", HTTP_E_URI_TOO_LONG, NULL},
+		{"/a/..b", HTTP_E_URI_TOO_LONG, NULL}, /* three bytes of segment after "a/" */
+		{"/.b", 0, ".b"},
+		{"/.../", HTTP_E_URI_TOO_LONG, NULL},
+		{"/.../x", HTTP_E_URI_TOO_LONG, NULL},
+		{"/..a", 0, "..a"},
+	};
+	check_paths(small, sizeof small / sizeof small[0], 4);
+	char one[1];
+	cr_assert_eq(http_path_sanitize("/.", 2, one, 1), 0);
+	cr_assert_eq(http_path_sanitize("/..", 3, one, 1), HTTP_E_FORBIDDEN);
+}
+
 /*
  * Random mutations of valid requests: whatever the bytes, the parser must not
  * read past them (guard page), a success must account for a head that lies

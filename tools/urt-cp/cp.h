@@ -160,15 +160,25 @@ void cp_unpin_self(void);
 struct cp_args {
 	const char *target_dir;  /* -t DIR */
 	bool no_target_dir;      /* -T */
+	/* the operands (cp_operands) */
+	char **srcs;             /* in argv */
+	int nsrc;
+	const char *dst;
+	bool into_dir;           /* copy into dst (a directory) */
 };
 /* The options into O and *a (optind is then the first operand). Returns -1
    to go on, else the exit status (--help, --version, or a usage error after
    its message). */
 int cp_options(int argc, char **argv, struct cp_args *a);
+/* The operands from argv[optind] on (after cp_options): sources and
+   destination into *a, as cp reads them. Returns -1 to go on, else the
+   exit status after a message. *backup_dst is the destination when it was
+   made up here (the caller frees it). */
+int cp_operands(int argc, char **argv, struct cp_args *a, char **backup_dst);
 /* "Try ... --help" on stderr; returns the usage error's exit status. */
 int cp_try_help(void);
 
-/* main.c */
+/* state.c */
 extern const char *cp_prog; /* the name we were run as: messages start with it */
 
 /* progress.c */

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * urt-cp: copy files and trees with many files and many chunks in flight.
- * Operands, signals, the loops and the exit status; options.c reads the
- * options, walk.c walks and copyfile.c copies each file without losing data.
+ * Signals, the loops and the exit status; options.c reads the options and
+ * operands, walk.c walks and copyfile.c copies each file without losing data.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,31 +17,6 @@
 
 #include "tool.h"
 #include "cp.h"
-#include "dest.h"
-
-struct cp_opts O = {.progress = -1, .jobs = 64, .depth = 4, .chunk = 1 << 20};
-struct cp_stats S;
-
-/* Messages start with the name we were run as (cp's style: "cp: ..." when
-   installed or linked as cp), set from argv[0] in main. */
-const char *cp_prog = "urt-cp";
-
-void cp_err(int err, const char *what, const char *path)
-{
-	fprintf(stderr, "%s: %s '%s': %s\n", cp_prog, what, path, strerror(err));
-}
-
-/* One fprintf per message: copies on other loops report at the same time,
-   and stderr's lock is held per call, so lines never interleave. */
-void cp_msg(const char *fmt, ...)
-{
-	char line[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s: %s\n", cp_prog, line);
-}
 
 struct run_args {
 	char **srcs;
@@ -197,67 +171,6 @@ static void settings(void)
 }
 
 /*
- * The operands after the options: sources and destination into *a, as cp
- * reads them. Returns -1 to go on, else the exit status after a message.
- * *backup_dst is the destination when it was made up here (the caller
- * frees it).
- */
-static int operands(int argc, char **argv, const struct cp_args *ca, struct run_args *a,
-		    char **backup_dst)
-{
-	int nops = argc - optind;
-	if (nops < (ca->target_dir ? 1 : 2)) {
-		if (nops)
-			cp_msg("missing destination file operand after '%s'", argv[optind]);
-		else
-			cp_msg("missing file operand");
-		return cp_try_help();
-	}
-	if (ca->no_target_dir && nops > 2) {
-		cp_msg("extra operand '%s'", argv[optind + 2]);
-		return cp_try_help();
-	}
-	a->srcs = argv + optind;
-	a->nsrc = ca->target_dir ? nops : nops - 1;
-	a->dst = ca->target_dir ? ca->target_dir : argv[argc - 1];
-	struct stat dst;
-	int dst_err = stat(a->dst, &dst) == 0 ? 0 : errno;
-	a->into_dir = !ca->no_target_dir && !dst_err && S_ISDIR(dst.st_mode);
-	/* --strip-trailing-slashes: "dir/" -> "dir" ("/" stays); as cp, only
-	   for sources copied into a directory */
-	if (O.strip_slashes && a->into_dir)
-		for (int i = 0; i < a->nsrc; i++)
-			for (size_t n = strlen(a->srcs[i]); n > 1 && a->srcs[i][n - 1] == '/'; n--)
-				a->srcs[i][n - 1] = 0;
-	if (O.parents && !a->into_dir) {
-		cp_msg("with --parents, the destination must be a directory");
-		return cp_try_help();
-	}
-	if (ca->target_dir && !a->into_dir) {
-		if (dst_err)
-			cp_err(dst_err, "target directory", a->dst);
-		else
-			cp_msg("target '%s' is not a directory", a->dst);
-		return 1;
-	}
-	if (a->nsrc > 1 && !a->into_dir) {
-		cp_msg("target '%s' is not a directory", a->dst);
-		return 1;
-	}
-	/* cp: "cp --force --backup f f" copies f to its backup's name */
-	if (O.force && O.backup != BACKUP_NONE && a->nsrc == 1 && !a->into_dir &&
-	    !strcmp(a->srcs[0], a->dst) && !dst_err && S_ISREG(dst.st_mode)) {
-		char *b = dest_backup_path(a->dst);
-		if (!b) {
-			cp_msg("out of memory");
-			return 1;
-		}
-		a->dst = *backup_dst = b;
-	}
-	return -1;
-}
-
-/*
  * Where the copy runs. One regular file: stay on one CPU. The loop's
  * thread reads a chunk into a buffer and an io-wq worker writes it out
  * (ext4 cannot write inline); on two CPUs every buffer then crosses
@@ -337,11 +250,13 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	settings();
-	struct run_args a = {0};
 	char *backup_dst = NULL;
-	r = operands(argc, argv, &ca, &a, &backup_dst);
-	if (r < 0)
+	r = cp_operands(argc, argv, &ca, &backup_dst);
+	if (r < 0) {
+		struct run_args a = {.srcs = ca.srcs, .nsrc = ca.nsrc, .dst = ca.dst,
+				     .into_dir = ca.into_dir};
 		r = run(&a);
+	}
 	free(backup_dst);
 	fflush(stdout);
 	return r;

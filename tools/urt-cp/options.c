@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * urt-cp's command line: the options into O (cp.h), as cp reads them, and
- * the checks between them. The operands are main's.
+ * urt-cp's command line: the options into O (cp.h), as cp reads them, the
+ * checks between them, and the operands.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "tool.h"
 #include "cp.h"
+#include "dest.h"
 
 /* Usage errors exit 1, as cp's do (not the other tools' 2). */
 #define CP_EXIT_USAGE 1
@@ -455,4 +457,59 @@ int cp_options(int argc, char **argv, struct cp_args *a)
 			return r;
 	}
 	return check_options(a, &b);
+}
+
+/* The operands after the options, as cp reads them (cp.h). */
+int cp_operands(int argc, char **argv, struct cp_args *a, char **backup_dst)
+{
+	int nops = argc - optind;
+	if (nops < (a->target_dir ? 1 : 2)) {
+		if (nops)
+			cp_msg("missing destination file operand after '%s'", argv[optind]);
+		else
+			cp_msg("missing file operand");
+		return cp_try_help();
+	}
+	if (a->no_target_dir && nops > 2) {
+		cp_msg("extra operand '%s'", argv[optind + 2]);
+		return cp_try_help();
+	}
+	a->srcs = argv + optind;
+	a->nsrc = a->target_dir ? nops : nops - 1;
+	a->dst = a->target_dir ? a->target_dir : argv[argc - 1];
+	struct stat dst;
+	int dst_err = stat(a->dst, &dst) == 0 ? 0 : errno;
+	a->into_dir = !a->no_target_dir && !dst_err && S_ISDIR(dst.st_mode);
+	/* --strip-trailing-slashes: "dir/" -> "dir" ("/" stays); as cp, only
+	   for sources copied into a directory */
+	if (O.strip_slashes && a->into_dir)
+		for (int i = 0; i < a->nsrc; i++)
+			for (size_t n = strlen(a->srcs[i]); n > 1 && a->srcs[i][n - 1] == '/'; n--)
+				a->srcs[i][n - 1] = 0;
+	if (O.parents && !a->into_dir) {
+		cp_msg("with --parents, the destination must be a directory");
+		return cp_try_help();
+	}
+	if (a->target_dir && !a->into_dir) {
+		if (dst_err)
+			cp_err(dst_err, "target directory", a->dst);
+		else
+			cp_msg("target '%s' is not a directory", a->dst);
+		return 1;
+	}
+	if (a->nsrc > 1 && !a->into_dir) {
+		cp_msg("target '%s' is not a directory", a->dst);
+		return 1;
+	}
+	/* cp: "cp --force --backup f f" copies f to its backup's name */
+	if (O.force && O.backup != BACKUP_NONE && a->nsrc == 1 && !a->into_dir &&
+	    !strcmp(a->srcs[0], a->dst) && !dst_err && S_ISREG(dst.st_mode)) {
+		char *b = dest_backup_path(a->dst);
+		if (!b) {
+			cp_msg("out of memory");
+			return 1;
+		}
+		a->dst = *backup_dst = b;
+	}
+	return -1;
 }

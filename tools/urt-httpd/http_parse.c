@@ -531,9 +531,12 @@ ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap
 		return HTTP_E_BAD_REQUEST;
 
 	/* Decode into out one segment at a time: out[seg, o) is the current
-	   segment. A decoded "/" separates segments like a literal one, so
-	   "..%2f" is caught as a ".." segment. */
-	size_t o = 0, seg = 0;
+	   segment, less its leading dots while there are at most two of them
+	   (dots): a "." or ".." segment never takes room in out, so a path
+	   that fits is never refused as too long for one (fuzz_http_path
+	   found "/a/." refused with room for "a/"). A decoded "/" separates
+	   segments like a literal one, so "..%2f" is caught as a ".." segment. */
+	size_t o = 0, seg = 0, dots = 0;
 	bool dir = false; /* the last segment closed was empty or ".": a trailing slash */
 	for (bool last = false; !last;) {
 		int c;
@@ -554,19 +557,25 @@ ssize_t http_path_sanitize(const char *target, size_t len, char *out, size_t cap
 		if (!c) /* would cut the path short at the open, raw or encoded */
 			return HTTP_E_BAD_REQUEST;
 		if (c != '/') {
-			if (o + 1 >= cap) /* keep a byte for the separator or NUL */
+			if (c == '.' && o == seg && dots < 2) {
+				dots++;
+				continue;
+			}
+			if (o + dots + 1 >= cap) /* keep a byte for the separator or NUL */
 				return HTTP_E_URI_TOO_LONG;
+			for (; dots; dots--)
+				out[o++] = '.';
 			out[o++] = (char)c;
 			continue;
 		}
-		size_t n = o - seg;
-		dir = n == 0 || (n == 1 && out[seg] == '.');
-		if (dir) {
-			o = seg;
+		if (o == seg) { /* "", "." or "..": dots only */
+			if (dots == 2)
+				return HTTP_E_FORBIDDEN;
+			dir = true;
+			dots = 0;
 			continue;
 		}
-		if (n == 2 && out[seg] == '.' && out[seg + 1] == '.')
-			return HTTP_E_FORBIDDEN;
+		dir = false;
 		out[o++] = '/';
 		seg = o;
 	}
