@@ -181,7 +181,7 @@ static bool task_start(struct urt_loop *L, urt_task *t)
 		task_reap(L, t);
 		return false;
 	}
-	if (!t->stack) /* (a stack_now task has its own already) */
+	if (likely(!t->stack)) /* (a stack_now task has its own already) */
 		t->stack = stack_get(L, t->stack_size);
 	if (!t->stack) {
 		task_finish(t, -ENOMEM);
