@@ -190,6 +190,7 @@ struct urt__stack_pool {
 		struct urt__stack *head;
 		unsigned len;
 	} own[URT__STACK_CLASSES]; /* other sizes, by slot size */
+	int pidfd;                 /* ourselves, for process_madvise; -1: not open */
 };
 
 /* task.c's pool of task structs (FIFO: see there) */
@@ -279,7 +280,9 @@ struct urt_loop {
 	/* thread-per-core (exec/loops.c): the runtime this loop belongs to */
 	struct urt__runtime *rt;     /* NULL: a loop on its own */
 	unsigned rt_index;
-	_Atomic uint64_t alive_pub;  /* `alive`, for other threads (least loaded) */
+	_Atomic uint64_t alive_pub;  /* `alive`, for other threads (least loaded,
+					urt_live_get) */
+	struct urt_list live_link;   /* in loop.c's list of open loops */
 	_Atomic bool closing;        /* shutting down (urt_run's main ended or was
 					stopped; intake closed): least loaded skips it */
 	/* the backend's probed features (io_uring: bit n, opcode n) */
@@ -342,6 +345,14 @@ struct urt__stack_test {
 	unsigned pool_hot;
 };
 extern struct urt__stack_test urt__stack_test;
+
+/* urt_live_get's process-wide counts (loop.c): changed only where a loop
+   opens or closes and where a stack is mapped or unmapped (stack.c). The
+   tasks of open loops are summed from their alive_pub when asked. */
+struct urt__live {
+	_Atomic uint64_t stacks, tasks, ops;
+};
+extern struct urt__live urt__live;
 int urt__overflow_handler_install(void);
 void urt__overflow_handler_remove(void);
 

@@ -28,6 +28,10 @@
 #include "backend/uring/poll.h" /* the turn's fast path (be_poll) */
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
+struct urt__live urt__live;
+/* The open loops, for urt_live_get; joined at open, left at close. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct urt_list live_loops = {&live_loops, &live_loops};
 
 #define DEFAULT_SQ 256
 #define DEFAULT_STACK (64 * 1024)
@@ -223,6 +227,7 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	urt__list_init(&L->tasks);
 	urt__list_init(&L->multis);
 	urt__list_init(&L->bufrings);
+	L->stacks.pidfd = -1;
 	int r = fault_start(L, &env);
 	if (r == 0)
 		r = open_be(L, o, sq, cq);
@@ -237,6 +242,9 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	thread_stack_bounds(L);
 	L->sched_tsan_fiber = urt__tsan_current();
 	urt__L = L;
+	pthread_mutex_lock(&live_lock);
+	urt__list_add_tail(&live_loops, &L->live_link);
+	pthread_mutex_unlock(&live_lock);
 	urt__overflow_handler_install();
 	urt__stall_start(L, o); /* best effort: a missing watchdog only loses warnings */
 	*out = L;
@@ -271,6 +279,10 @@ static void run_close_hooks(struct urt_loop *L, unsigned *next, enum urt__close_
 void urt__loop_close(struct urt_loop *L)
 {
 	unsigned next = 0;
+	/* what should be over by now (urt_live_get): every task ended, no
+	   completion expected */
+	atomic_fetch_add_explicit(&urt__live.tasks, L->alive, memory_order_relaxed);
+	atomic_fetch_add_explicit(&urt__live.ops, L->inflight, memory_order_relaxed);
 	run_close_hooks(L, &next, URT__CLOSE_RING_EXIT);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
@@ -288,6 +300,9 @@ void urt__loop_close(struct urt_loop *L)
 	free(L->heap);
 	L->heap = NULL;
 	urt__L = NULL;
+	pthread_mutex_lock(&live_lock);
+	urt__list_del(&L->live_link);
+	pthread_mutex_unlock(&live_lock);
 	urt_loop_unref(L); /* the struct and its remote queue: at the last unref */
 }
 
@@ -524,6 +539,24 @@ int urt_stats_get(struct urt_stats *out)
 	out->faults = 0;
 	for (int k = 0; L->fault && k < URT__FK_N; k++)
 		out->faults += L->fault->hits[k];
+	return 0;
+}
+
+int urt_live_get(struct urt_live *out)
+{
+	if (!out)
+		return -EINVAL;
+	out->loops = 0;
+	out->tasks = atomic_load_explicit(&urt__live.tasks, memory_order_relaxed);
+	pthread_mutex_lock(&live_lock);
+	for (struct urt_list *pos = live_loops.next; pos != &live_loops; pos = pos->next) {
+		struct urt_loop *L = urt__container_of(pos, struct urt_loop, live_link);
+		out->loops++;
+		out->tasks += atomic_load_explicit(&L->alive_pub, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&live_lock);
+	out->stacks = atomic_load_explicit(&urt__live.stacks, memory_order_relaxed);
+	out->ops = atomic_load_explicit(&urt__live.ops, memory_order_relaxed);
 	return 0;
 }
 
