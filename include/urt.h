@@ -1090,7 +1090,9 @@ struct urt_live {
 			    their loop closes) */
 	uint64_t tasks;  /* tasks not yet ended: in open loops, and those that
 			    had not ended when their loop closed */
-	uint64_t ops;    /* completions still expected when their loop closed */
+	uint64_t ops;    /* ops a task still waited on when their loop closed
+			    (the loop's own requests, such as an armed
+			    multishot, end with it and are not counted) */
 };
 URT_API int urt_live_get(struct urt_live *out);
 

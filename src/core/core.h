@@ -190,7 +190,6 @@ struct urt__stack_pool {
 		struct urt__stack *head;
 		unsigned len;
 	} own[URT__STACK_CLASSES]; /* other sizes, by slot size */
-	int pidfd;                 /* ourselves, for process_madvise; -1: not open */
 };
 
 /* task.c's pool of task structs (FIFO: see there) */
@@ -282,7 +281,6 @@ struct urt_loop {
 	unsigned rt_index;
 	_Atomic uint64_t alive_pub;  /* `alive`, for other threads (least loaded,
 					urt_live_get) */
-	struct urt_list live_link;   /* in loop.c's list of open loops */
 	_Atomic bool closing;        /* shutting down (urt_run's main ended or was
 					stopped; intake closed): least loaded skips it */
 	/* the backend's probed features (io_uring: bit n, opcode n) */
@@ -300,6 +298,10 @@ struct urt_loop {
 	/* sanitizer bookkeeping for the scheduler stack */
 	const void *sched_stack_lo;
 	size_t sched_stack_size;
+	/* cold, last so the hot fields keep their places: */
+	struct urt_list live_link;   /* in loop.c's list of open loops */
+	int stack_pidfd;             /* ourselves, for stack.c's process_madvise;
+					-1: not open (closed with the stacks) */
 };
 
 extern __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));

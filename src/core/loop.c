@@ -227,7 +227,7 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	urt__list_init(&L->tasks);
 	urt__list_init(&L->multis);
 	urt__list_init(&L->bufrings);
-	L->stacks.pidfd = -1;
+	L->stack_pidfd = -1;
 	int r = fault_start(L, &env);
 	if (r == 0)
 		r = open_be(L, o, sq, cq);
@@ -279,11 +279,17 @@ static void run_close_hooks(struct urt_loop *L, unsigned *next, enum urt__close_
 void urt__loop_close(struct urt_loop *L)
 {
 	unsigned next = 0;
-	/* what should be over by now (urt_live_get): every task ended, no
-	   completion expected */
-	atomic_fetch_add_explicit(&urt__live.tasks, L->alive, memory_order_relaxed);
-	atomic_fetch_add_explicit(&urt__live.ops, L->inflight, memory_order_relaxed);
 	run_close_hooks(L, &next, URT__CLOSE_RING_EXIT);
+	/* what should be over by now (urt_live_get): every task ended, no op
+	   record (on a task's stack) waiting for its completion. Requests of
+	   the loop's own objects (an armed multishot, a doorbell read) may
+	   still be in flight: the ring's exit ends them. */
+	uint64_t waiting = 0;
+	struct urt_list *pos;
+	for (pos = L->tasks.next; pos != &L->tasks; pos = pos->next)
+		waiting += urt__container_of(pos, urt_task, all)->wait_op != NULL;
+	atomic_fetch_add_explicit(&urt__live.tasks, L->alive, memory_order_relaxed);
+	atomic_fetch_add_explicit(&urt__live.ops, waiting, memory_order_relaxed);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	L->be->exit(L);

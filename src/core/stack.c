@@ -139,19 +139,19 @@ canary:
  */
 static bool slab_guards_batch(char *map, size_t slot)
 {
-	struct urt__stack_pool *P = &urt__L->stacks;
+	struct urt_loop *L = urt__L;
 	if (atomic_load_explicit(&madv_guard, memory_order_relaxed) == 0 || urt__stack_test.no_guard)
 		return false;
-	if (P->pidfd < 0)
-		P->pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	if (P->pidfd < 0)
+	if (L->stack_pidfd < 0)
+		L->stack_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (L->stack_pidfd < 0)
 		return false;
 	struct iovec iov[SLAB_STACKS];
 	for (int i = 0; i < SLAB_STACKS; i++) {
 		iov[i].iov_base = map + (size_t)i * slot;
 		iov[i].iov_len = page_size;
 	}
-	long r = syscall(SYS_process_madvise, P->pidfd, iov, SLAB_STACKS, MADV_GUARD_INSTALL, 0);
+	long r = syscall(SYS_process_madvise, L->stack_pidfd, iov, SLAB_STACKS, MADV_GUARD_INSTALL, 0);
 	return r == (long)(SLAB_STACKS * page_size);
 }
 
@@ -374,9 +374,9 @@ void urt__stacks_free_all(void)
 		munmap(sl->map, sl->map_size);
 		free(sl);
 	}
-	if (P->pidfd >= 0) {
-		close(P->pidfd);
-		P->pidfd = -1;
+	if (urt__L->stack_pidfd >= 0) {
+		close(urt__L->stack_pidfd);
+		urt__L->stack_pidfd = -1;
 	}
 }
 
