@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The per-test leak check (tests/helpers.h) can fail: each test here but
- * `clean` leaks one thing on purpose, and tests/meson.build registers them
- * one by one (--filter) with should_fail, the clean one as a control.
+ * `clean` leaks one thing on purpose (`memory` fails in ASan builds only),
+ * and tests/meson.build registers them one by one (--filter) with
+ * should_fail, the clean one as a control.
  * tests/leak_selftest.sh also checks that the failure names what leaked.
  */
 #include <fcntl.h>
@@ -38,6 +39,22 @@ Test(leak_selftest, fd)
 	int p[2];
 	cr_assert_eq(pipe(p), 0);
 	close(p[1]);
+}
+
+/* Memory no pointer reaches any more: fails in ASan builds only (LSan). */
+static void *volatile leak_sink;
+static __attribute__((noinline)) void lose_memory(void)
+{
+	for (int i = 0; i < 8; i++) {
+		leak_sink = malloc(100);
+		memset(leak_sink, 1, 100);
+	}
+	leak_sink = NULL;
+}
+
+Test(leak_selftest, memory)
+{
+	lose_memory();
 }
 
 /* A task that never ends, in a loop never freed (with its stack and ring). */

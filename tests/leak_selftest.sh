@@ -1,6 +1,7 @@
 #!/bin/bash
 # The per-test leak check fails a test and names what it leaked
-# (tests/leak_selftest.c): usage: leak_selftest.sh <build>/tests/leak_selftest
+# (tests/leak_selftest.c). usage: leak_selftest.sh <build>/tests/leak_selftest [asan]
+# (asan: an ASan build, where lost memory must fail the test too)
 set -u
 exe=$1
 fail=0
@@ -22,4 +23,12 @@ if [ "$rc" != 0 ]; then
 fi
 expect fd 'fd [0-9]+ \(pipe:'
 expect task '1 loop\(s\) still open;.* task stack\(s\) still mapped;.*1 task\(s\) not ended'
+if [ "${2:-}" = asan ]; then
+	expect memory "memory \\(LeakSanitizer's report above\\)"
+else
+	run memory # no LSan: nothing to see
+	if [ "$rc" != 0 ]; then
+		echo "FAIL: leak_selftest/memory failed without LSan:"; echo "$out"; fail=1
+	fi
+fi
 exit $fail
