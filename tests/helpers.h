@@ -99,7 +99,7 @@ static inline void urt_fmt_ptr(char *b, const volatile void *v) { snprintf(b, 96
  * like any assert; a body that already failed skips it (no second report).
  * What .init opened and .fini closes (a suite's temporary directory) is
  * outside the bracket. In an ASan build it also runs LeakSanitizer (see
- * URT_LEAK_LSAN). Only plain C tests: the C++/ObjC trampolines and the
+ * URT_LEAK_LSAN), and under valgrind it asks memcheck (URT_LEAK_VG). Only plain C tests: the C++/ObjC trampolines and the
  * TSan stand-in (tests/tsan) are left as they are.
  */
 #if defined(CR_TEST_TRAMPOLINE_) && !defined(__cplusplus) && !defined(__OBJC__)
@@ -143,6 +143,30 @@ const char *__lsan_default_suppressions(void)
 		close(fd);
 	}
 	return strcmp(name, "boxfort-worker") ? "leak:libcriterion.so\n" : "";
+}
+#endif
+
+/* Under valgrind (tools/bootstrap valgrind) the same holds for memcheck:
+   its errors and leaks in the child only change the child's exit status,
+   which criterion ignores once the test reported; so the check asks
+   memcheck itself (client requests, no-ops when not under valgrind). */
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define URT_LEAK_VG 1
+static unsigned long urt_leak_vg_errors_, urt_leak_vg_lost_;
+/* memcheck's error count and bytes lost (definitely and indirectly), after
+   a leak search; 0 when not under valgrind */
+static inline void urt_leak_vg_counts_(unsigned long *errors, unsigned long *lost)
+{
+	unsigned long leaked = 0, dubious = 0, reachable = 0, suppressed = 0;
+	*errors = *lost = 0;
+	if (!RUNNING_ON_VALGRIND)
+		return;
+	VALGRIND_DO_QUICK_LEAK_CHECK;
+	VALGRIND_COUNT_LEAKS(leaked, dubious, reachable, suppressed);
+	*errors = (unsigned long)VALGRIND_COUNT_ERRORS;
+	*lost = leaked;
+	(void)dubious, (void)reachable, (void)suppressed;
 }
 #endif
 
@@ -205,6 +229,16 @@ static inline void urt_leak_report_(char *msg, size_t cap)
 	if (live.ops != b->ops)
 		URT_LEAK_ADD_(" %lld op(s) in flight when their loop closed;",
 			      (long long)(live.ops - b->ops));
+#ifdef URT_LEAK_VG
+	unsigned long vg_errors, vg_lost;
+	urt_leak_vg_counts_(&vg_errors, &vg_lost);
+	if (vg_lost > urt_leak_vg_lost_)
+		URT_LEAK_ADD_(" %lu bytes of memory (memcheck's leak report above);",
+			      vg_lost - urt_leak_vg_lost_);
+	if (vg_errors > urt_leak_vg_errors_)
+		URT_LEAK_ADD_(" %lu memcheck error(s) (valgrind's report above);",
+			      vg_errors - urt_leak_vg_errors_);
+#endif
 #ifdef URT_LEAK_LSAN
 	if (__lsan_do_recoverable_leak_check())
 		URT_LEAK_ADD_(" memory (LeakSanitizer's report above);");
@@ -217,6 +251,9 @@ static void urt_leak_checked_body_(void)
 {
 	urt_leak_fds_(urt_leak_fds_before_);
 	urt_live_get(&urt_leak_live_before_);
+#ifdef URT_LEAK_VG
+	urt_leak_vg_counts_(&urt_leak_vg_errors_, &urt_leak_vg_lost_);
+#endif
 	urt_leak_body_();
 	char msg[1024];
 	urt_leak_report_(msg, sizeof msg);
