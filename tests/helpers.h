@@ -99,8 +99,9 @@ static inline void urt_fmt_ptr(char *b, const volatile void *v) { snprintf(b, 96
  * like any assert; a body that already failed skips it (no second report).
  * What .init opened and .fini closes (a suite's temporary directory) is
  * outside the bracket. In an ASan build it also runs LeakSanitizer (see
- * URT_LEAK_LSAN), and under valgrind it asks memcheck (URT_LEAK_VG). Only plain C tests: the C++/ObjC trampolines and the
- * TSan stand-in (tests/tsan) are left as they are.
+ * URT_LEAK_LSAN), and under valgrind it asks memcheck (URT_LEAK_VG). Only
+ * plain C tests: the C++/ObjC trampolines and the TSan stand-in
+ * (tests/tsan) are left as they are. doc/leaks.md tells the whole story.
  */
 #if defined(CR_TEST_TRAMPOLINE_) && !defined(__cplusplus) && !defined(__OBJC__)
 #include <dirent.h>
