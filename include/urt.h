@@ -1101,6 +1101,24 @@ struct urt_stats {
 /* Counters of the loop running on this thread. Returns 0 or -EPERM (no loop). */
 URT_API int urt_stats_get(struct urt_stats *out);
 
+/*
+ * Process-wide counts of what the runtime still holds, for leak checks: all
+ * zero once every loop has closed, unless something leaked. Kept where a
+ * loop opens or closes and where a stack is mapped or unmapped, never per
+ * spawn or per op. Returns 0, or -EINVAL for a NULL out.
+ */
+struct urt_live {
+	uint64_t loops;  /* loops open (urt_run running, urt_loop_new not yet freed) */
+	uint64_t stacks; /* task stacks mapped, pooled ones included (unmapped when
+			    their loop closes) */
+	uint64_t tasks;  /* tasks not yet ended: in open loops, and those that
+			    had not ended when their loop closed */
+	uint64_t ops;    /* ops a task still waited on when their loop closed
+			    (the loop's own requests, such as an armed
+			    multishot, end with it and are not counted) */
+};
+URT_API int urt_live_get(struct urt_live *out);
+
 /* asyncio.all_tasks: one line per task (id, name, state, stack size). */
 URT_API void urt_dump_tasks(FILE *out);
 

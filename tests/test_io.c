@@ -222,4 +222,6 @@ Test(io, shutdown_cancels_blocked_read)
 {
 	cr_assert_eq(urt_run(shutdown_main, NULL), 5);
 	cr_assert_eq(shutdown_ctx.got, -ECANCELED);
+	close(shutdown_ctx.fds[0]);
+	close(shutdown_ctx.fds[1]);
 }

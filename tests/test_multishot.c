@@ -109,10 +109,11 @@ static int t_queue_before_accept(void *arg)
 	OK(urt_acceptor_new(lfd, SOCK_CLOEXEC, &a));
 	uint64_t sq0 = sqes_now();
 	/* the first accept arms the request, then the clients pile up */
-	cfd[0] = connect_now(port);
+	int first = connect_now(port);
 	int s = urt_acceptor_accept(a);
 	cr_assert_geq(s, 0);
 	close(s);
+	close(first);
 	for (int i = 0; i < NCONN; i++)
 		cfd[i] = connect_now(port);
 	OK(urt_sleep_ms(20)); /* let every CQE arrive before anyone takes one */

@@ -11,6 +11,7 @@
  * eventually".
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -1033,4 +1034,39 @@ static int t_stream_destroy_reading(void *arg)
 Test(regress, stream_destroy_while_reading_use_after_free)
 {
 	RUN(t_stream_destroy_reading, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Issue 23 (leak checks): found by the per-test leak check in helpers.h. */
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int spawn_one(void *arg)
+{
+	(void)arg;
+	join_ok(spawn_ok(task_return_arg, NULL));
+	return 0;
+}
+
+/* The stacks' slab code opened a pidfd of the process for process_madvise
+   (guard pages of a whole slab at once) and kept it open for good, in a
+   static: every program that ran a loop was left with one descriptor more.
+   It is the loop's now, closed with its stacks. */
+Test(regress, stack_pidfd_outlives_loop)
+{
+	int before = count_fds();
+	RUN(spawn_one, NULL);
+	cr_assert_eq(count_fds(), before, "a descriptor outlived the loop");
+	RUN(spawn_one, NULL); /* a second loop opens and closes its own */
+	cr_assert_eq(count_fds(), before, "a descriptor outlived the second loop");
 }

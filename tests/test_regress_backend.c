@@ -568,6 +568,8 @@ Test(regress_backend, splice_blocks_shutdown)
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(p + 2, O_CLOEXEC), 0);
 	RUNQ(splice_shutdown_main, p);
+	for (int i = 0; i < 4; i++)
+		close(p[i]);
 }
 
 /* ---------------------------------------------------------------------- */

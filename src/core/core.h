@@ -288,7 +288,8 @@ struct urt_loop {
 	/* thread-per-core (exec/loops.c): the runtime this loop belongs to */
 	struct urt__runtime *rt;     /* NULL: a loop on its own */
 	unsigned rt_index;
-	_Atomic uint64_t alive_pub;  /* `alive`, for other threads (least loaded) */
+	_Atomic uint64_t alive_pub;  /* `alive`, for other threads (least loaded,
+					urt_live_get) */
 	_Atomic bool closing;        /* shutting down (urt_run's main ended or was
 					stopped; intake closed): least loaded skips it */
 	/* the backend's probed features (io_uring: bit n, opcode n) */
@@ -306,6 +307,10 @@ struct urt_loop {
 	/* sanitizer bookkeeping for the scheduler stack */
 	const void *sched_stack_lo;
 	size_t sched_stack_size;
+	/* cold, last so the hot fields keep their places: */
+	struct urt_list live_link;   /* in loop.c's list of open loops */
+	int stack_pidfd;             /* ourselves, for stack.c's process_madvise;
+					-1: not open (closed with the stacks) */
 };
 
 extern __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
@@ -354,6 +359,14 @@ struct urt__stack_test {
 	unsigned pool_hot;
 };
 extern struct urt__stack_test urt__stack_test;
+
+/* urt_live_get's process-wide counts (loop.c): changed only where a loop
+   opens or closes and where a stack is mapped or unmapped (stack.c). The
+   tasks of open loops are summed from their alive_pub when asked. */
+struct urt__live {
+	_Atomic uint64_t stacks, tasks, ops;
+};
+extern struct urt__live urt__live;
 int urt__overflow_handler_install(void);
 void urt__overflow_handler_remove(void);
 

@@ -14,7 +14,7 @@
 
 struct urt__env urt__env(void)
 {
-	struct urt__env env;
+	struct urt__env env = {0};
 	const char *e = getenv("URT_BACKEND");
 	if (!e || !*e)
 		env.backend = URT__ENV_BE_ANY;

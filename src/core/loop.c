@@ -29,6 +29,10 @@
 
 __thread struct urt_loop *urt__L __attribute__((tls_model("initial-exec")));
 __thread bool urt__vt __attribute__((tls_model("initial-exec")));
+struct urt__live urt__live;
+/* The open loops, for urt_live_get; joined at open, left at close. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct urt_list live_loops = {&live_loops, &live_loops};
 
 #define DEFAULT_SQ 256
 #define DEFAULT_STACK (64 * 1024)
@@ -277,6 +281,7 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	urt__list_init(&L->tasks);
 	urt__list_init(&L->multis);
 	urt__list_init(&L->bufrings);
+	L->stack_pidfd = -1;
 	int r = fault_start(L, &env);
 	if (r == 0)
 		r = open_be(L, o, sq, cq);
@@ -292,6 +297,9 @@ int urt__loop_open(const struct urt_options *o, bool embedded,
 	L->sched_tsan_fiber = urt__tsan_current();
 	urt__L = L;
 	urt__vt = L->vtime;
+	pthread_mutex_lock(&live_lock);
+	urt__list_add_tail(&live_loops, &L->live_link);
+	pthread_mutex_unlock(&live_lock);
 	urt__overflow_handler_install();
 	urt__stall_start(L, o); /* best effort: a missing watchdog only loses warnings */
 	*out = L;
@@ -327,6 +335,16 @@ void urt__loop_close(struct urt_loop *L)
 {
 	unsigned next = 0;
 	run_close_hooks(L, &next, URT__CLOSE_RING_EXIT);
+	/* what should be over by now (urt_live_get): every task ended, no op
+	   record (on a task's stack) waiting for its completion. Requests of
+	   the loop's own objects (an armed multishot, a doorbell read) may
+	   still be in flight: the ring's exit ends them. */
+	uint64_t waiting = 0;
+	struct urt_list *pos;
+	for (pos = L->tasks.next; pos != &L->tasks; pos = pos->next)
+		waiting += urt__container_of(pos, urt_task, all)->wait_op != NULL;
+	atomic_fetch_add_explicit(&urt__live.tasks, L->alive, memory_order_relaxed);
+	atomic_fetch_add_explicit(&urt__live.ops, waiting, memory_order_relaxed);
 	report_unjoined(L);
 	urt__overflow_handler_remove();
 	L->be->exit(L);
@@ -344,6 +362,9 @@ void urt__loop_close(struct urt_loop *L)
 	L->heap = NULL;
 	urt__L = NULL;
 	urt__vt = false;
+	pthread_mutex_lock(&live_lock);
+	urt__list_del(&L->live_link);
+	pthread_mutex_unlock(&live_lock);
 	urt_loop_unref(L); /* the struct and its remote queue: at the last unref */
 }
 
@@ -591,6 +612,24 @@ int urt_stats_get(struct urt_stats *out)
 	out->faults = 0;
 	for (int k = 0; L->fault && k < URT__FK_N; k++)
 		out->faults += L->fault->hits[k];
+	return 0;
+}
+
+int urt_live_get(struct urt_live *out)
+{
+	if (!out)
+		return -EINVAL;
+	out->loops = 0;
+	out->tasks = atomic_load_explicit(&urt__live.tasks, memory_order_relaxed);
+	pthread_mutex_lock(&live_lock);
+	for (struct urt_list *pos = live_loops.next; pos != &live_loops; pos = pos->next) {
+		struct urt_loop *L = urt__container_of(pos, struct urt_loop, live_link);
+		out->loops++;
+		out->tasks += atomic_load_explicit(&L->alive_pub, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&live_lock);
+	out->stacks = atomic_load_explicit(&urt__live.stacks, memory_order_relaxed);
+	out->ops = atomic_load_explicit(&urt__live.ops, memory_order_relaxed);
 	return 0;
 }
 

@@ -133,32 +133,25 @@ canary:
  * Install the guard pages of a whole new slab with one process_madvise
  * call on ourselves (Linux 6.13+): one system call per SLAB_STACKS stacks
  * instead of one each. Returns false when the kernel cannot, and the
- * stacks then install their guards one by one.
+ * stacks then install their guards one by one. The pidfd it needs is the
+ * loop's, opened on first use and closed with the loop's stacks
+ * (urt__stacks_free_all), so no descriptor outlives the loop.
  */
 static bool slab_guards_batch(char *map, size_t slot)
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static int pidfd = -1;
-	static pid_t pidfd_pid;
+	struct urt_loop *L = urt__L;
 	if (atomic_load_explicit(&madv_guard, memory_order_relaxed) == 0 || urt__stack_test.no_guard)
 		return false;
-	pthread_mutex_lock(&lock);
-	if (pidfd < 0 || pidfd_pid != getpid()) { /* first use, or after fork */
-		if (pidfd >= 0)
-			close(pidfd);
-		pidfd_pid = getpid();
-		pidfd = (int)syscall(SYS_pidfd_open, pidfd_pid, 0);
-	}
-	int fd = pidfd;
-	pthread_mutex_unlock(&lock);
-	if (fd < 0)
+	if (L->stack_pidfd < 0)
+		L->stack_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (L->stack_pidfd < 0)
 		return false;
 	struct iovec iov[SLAB_STACKS];
 	for (int i = 0; i < SLAB_STACKS; i++) {
 		iov[i].iov_base = map + (size_t)i * slot;
 		iov[i].iov_len = page_size;
 	}
-	long r = syscall(SYS_process_madvise, fd, iov, SLAB_STACKS, MADV_GUARD_INSTALL, 0);
+	long r = syscall(SYS_process_madvise, L->stack_pidfd, iov, SLAB_STACKS, MADV_GUARD_INSTALL, 0);
 	return r == (long)(SLAB_STACKS * page_size);
 }
 
@@ -181,6 +174,7 @@ static struct urt__stack *stack_init(char *slot, size_t slot_bytes, bool own_map
 	s->trimmed = false;
 	s->guard = (uint8_t)(guarded ? GUARD_MADVISE : guard_install(slot));
 	s->vg_id = urt__vg_stack_register(s->lo, (char *)s);
+	atomic_fetch_add_explicit(&urt__live.stacks, 1, memory_order_relaxed);
 	return s;
 }
 
@@ -220,6 +214,7 @@ static struct urt__stack *slab_take(void)
 
 static void stack_unmap_own(struct urt__stack *s)
 {
+	atomic_fetch_sub_explicit(&urt__live.stacks, 1, memory_order_relaxed);
 	urt__vg_stack_deregister(s->vg_id);
 	if (s->guard == GUARD_MPROTECT)
 		atomic_fetch_add(&mprotect_left, 1);
@@ -371,12 +366,17 @@ void urt__stacks_free_all(void)
 			struct urt__stack *s = (struct urt__stack *)(p + slot - HDR_SIZE);
 			if (s->lo != p + page_size)
 				break; /* slot never used */
+			atomic_fetch_sub_explicit(&urt__live.stacks, 1, memory_order_relaxed);
 			urt__vg_stack_deregister(s->vg_id);
 			if (s->guard == GUARD_MPROTECT)
 				atomic_fetch_add(&mprotect_left, 1);
 		}
 		munmap(sl->map, sl->map_size);
 		free(sl);
+	}
+	if (urt__L->stack_pidfd >= 0) {
+		close(urt__L->stack_pidfd);
+		urt__L->stack_pidfd = -1;
 	}
 }
 

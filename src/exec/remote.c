@@ -476,6 +476,9 @@ static int task_wait(urt_remote *h, int *result)
 			pthread_mutex_unlock(&h->mu);
 			return -EBUSY; /* one waiter per handle */
 		}
+		/* w lives on this task's stack until it is granted or taken
+		   back below, before the return (the style's intrusive waiter) */
+		/* cppcheck-suppress autoVariables */
 		h->waiter = &w;
 	}
 	pthread_mutex_unlock(&h->mu);

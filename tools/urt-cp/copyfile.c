@@ -268,7 +268,10 @@ static int sem_acquire(struct sem *s)
 	urt_future_init(&w.go);
 	if (!s->tail)
 		s->tail = &s->head;
+	/* w stays queued only while this task waits: sem_release unlinks it
+	   before waking it, and a failed wait unlinks it below */
 	*s->tail = &w;
+	/* cppcheck-suppress autoVariables */
 	s->tail = &w.next;
 	int r = urt_future_wait(&w.go, NULL, URT_FOREVER);
 	if (r < 0 && !urt_future_done(&w.go)) {
