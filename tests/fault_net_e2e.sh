@@ -19,7 +19,7 @@ seeds=${FAULT_SEEDS:-4}
 work=$(mktemp -d /tmp/urt-fault-net.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-fail=0
+fail=0 refused=0
 
 clients() { # mode port -> "whole N" or a failure line
 	python3 - "$1" "$2" <<'PY'
@@ -76,7 +76,26 @@ for server in echo httpd; do
 		# (up to 30 s: a loaded 2-core machine has taken over 10)
 		for _ in $(seq 600); do grep -qs listening "$work/out" && break; sleep 0.05; done
 		port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$work/out" | head -1)
-		bad=""
+		bad="" res=""
+		# a server whose start was refused a task or an fd (its main task's
+		# stack, the listener's acceptor) may end at once: that is a clean
+		# failure if it exits 1 with one line saying why, before any load
+		sleep 0.3
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"; rc=$?
+			pid=
+			if [ "$rc" = 1 ] && [ "$(wc -l <"$work/err")" = 1 ] &&
+				grep -q "^urt-$server: " "$work/err"; then
+				echo "urt-$server seed $seed: refused to start, cleanly: $(cat "$work/err")"
+				refused=$((refused + 1))
+			else
+				echo "FAIL [urt-$server seed $seed]: ended before the load, exit $rc"
+				echo "  replay: $replay"
+				sed 's/^/  stderr: /' "$work/err" | tail -3
+				fail=1
+			fi
+			continue
+		fi
 		if [ -z "$port" ]; then
 			bad="no listening line: $(head -2 "$work/out" "$work/err" | tr '\n' ' ')"
 		else
@@ -118,4 +137,5 @@ for server in echo httpd; do
 	done
 done
 [ $fail -eq 0 ] || { echo "fault-net: FAIL"; exit 1; }
+[ "$refused" -lt "$seeds" ] || { echo "fault-net: FAIL: every start was refused"; exit 1; }
 echo "fault-net: ok (${URT_BACKEND:-io_uring})"
