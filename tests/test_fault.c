@@ -184,10 +184,22 @@ Test(fault, nofd_kind_at_rate_1)
 
 static int sv[2];
 
+/* The tests' socketpair, sv[0] <-> sv[1]. */
+static void pair_open(void)
+{
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+static void pair_close(void)
+{
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static int main_rate1_net(void *arg)
 {
 	(void)arg;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pair_open();
 	char c = 'c';
 	for (int i = 0; i < 20; i++) {
 		ssize_t n = urt_send(sv[0], &c, 1, 0);
@@ -196,8 +208,7 @@ static int main_rate1_net(void *arg)
 	CHECK(urt_recv(sv[1], &c, 1, 0), -ECONNRESET);
 	char none;
 	cr_assert_eq(recv(sv[1], &none, 1, MSG_DONTWAIT), -1, "an injected send sent");
-	close(sv[0]);
-	close(sv[1]);
+	pair_close();
 	return 0;
 }
 
@@ -245,15 +256,14 @@ static int main_short_all(void *arg)
 {
 	(void)arg;
 	test_fill(big_out, BIG, 11);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pair_open();
 	urt_task *r = spawn_ok(reader, NULL);
 	size_t done = 0;
 	CHECK(urt_send_all(sv[0], big_out, BIG, 0, &done), BIG);
 	cr_assert_eq(done, (size_t)BIG);
 	join_ok(r);
 	cr_assert_eq(memcmp(big_in, big_out, BIG), 0);
-	close(sv[0]);
-	close(sv[1]);
+	pair_close();
 
 	char path[] = "/tmp/urt-fault-XXXXXX";
 	int fd = mkstemp(path);
@@ -310,15 +320,14 @@ static int recv_task(void *arg)
 static int main_delay_cancel(void *arg)
 {
 	(void)arg;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pair_open();
 	urt_task *t = spawn_ok(recv_task, NULL);
 	OK(urt_yield()); /* t runs into its recv's delay fault: it yields back */
 	urt_cancel(t);
 	int r = 0;
 	OK(urt_join(t, &r));
 	CHECK(r, -ECANCELED);
-	close(sv[0]);
-	close(sv[1]);
+	pair_close();
 	return 0;
 }
 
@@ -334,7 +343,7 @@ static int main_again(void *arg)
 {
 	(void)arg;
 	char c = 'a', d = 0;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pair_open();
 	cr_assert_eq(write(sv[0], &c, 1), 1);
 	/* asked not to wait: -EAGAIN, though a byte is there (as when the
 	   peer's data has not landed yet); nothing was taken */
@@ -343,8 +352,7 @@ static int main_again(void *arg)
 	/* a call that may wait never sees it */
 	CHECK(urt_recv(sv[1], &d, 1, 0), 1);
 	cr_assert_eq(d, 'a');
-	close(sv[0]);
-	close(sv[1]);
+	pair_close();
 	return 0;
 }
 
@@ -370,7 +378,7 @@ static int main_intr(void *arg)
 	int64_t t0 = urt_now_ns();
 	OK(urt_sleep_ms(20));
 	cr_assert_geq(urt_now_ns() - t0, MS(20), "a timer fired early");
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pair_open();
 	urt_task *w = spawn_ok(late_writer, NULL);
 	char d = 0;
 	CHECK(urt_recv(sv[1], &d, 1, 0), 1);
@@ -379,8 +387,7 @@ static int main_intr(void *arg)
 	struct urt_stats st;
 	OK(urt_stats_get(&st));
 	cr_assert_gt(st.faults, 0);
-	close(sv[0]);
-	close(sv[1]);
+	pair_close();
 	return 0;
 }
 
@@ -414,7 +421,7 @@ static int recv_then_yield(void *arg)
 static int main_race(void *arg)
 {
 	(void)arg;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pair_open();
 	urt_task *t = spawn_ok(blocked_recv, NULL);
 	OK(urt_sleep_ms(2)); /* t is in its recv */
 	urt_cancel(t);
@@ -431,8 +438,7 @@ static int main_race(void *arg)
 		CHECK(yield_res, -ECANCELED); /* the op won; the cancel came after */
 	else
 		CHECK(r, -ECANCELED); /* io_uring may still end it first */
-	close(sv[0]);
-	close(sv[1]);
+	pair_close();
 	return 0;
 }
 
@@ -664,7 +670,7 @@ static int main_primitives(void *arg)
 	memset(pq_seen, 0, sizeof pq_seen);
 	bytes_sent = bytes_got = 0;
 	holders = max_holders = 0;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pair_open();
 	OK(urt_queue_init(&pq, 3));
 	urt_sem_init(&psem, 2);
 	urt_task *drain = spawn_ok(drainer, NULL);
@@ -704,8 +710,7 @@ static int main_primitives(void *arg)
 	OK(urt_stats_get(&st));
 	cr_assert_gt(st.faults, 10, "%s", replay); /* the faults did land */
 	urt_queue_destroy(&pq);
-	close(sv[0]);
-	close(sv[1]);
+	pair_close();
 	return 0;
 }
 
@@ -802,7 +807,7 @@ static int main_partial(void *arg)
 {
 	(void)arg;
 	test_fill(big_out, BIG, 23);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pair_open();
 	urt_task *rd = spawn_ok(plain_reader, NULL);
 	size_t done = 7;
 	ssize_t r = urt_send_all(sv[0], big_out, BIG, 0, &done);
@@ -814,8 +819,7 @@ static int main_partial(void *arg)
 	cr_assert_eq(peer_got, done, "%s: send_all said %zu, the peer got %zu", replay, done,
 		     peer_got);
 	cr_assert_eq(memcmp(big_in, big_out, done), 0, "%s", replay);
-	close(sv[0]);
-	close(sv[1]);
+	pair_close();
 
 	char path[] = "/tmp/urt-fault-XXXXXX";
 	int fd = mkstemp(path);

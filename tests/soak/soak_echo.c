@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rss.h"
+
 #define MAX_MSG 65536
 #define CONNECTING_MAX 256 /* connects in flight: stay under the listen backlog */
 
@@ -86,22 +88,6 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The server's VmRSS in KiB, or -1. */
-static long rss_kib(long pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%ld/status", pid);
-	FILE *f = fopen(path, "r");
-	long kib = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 static uint8_t tx_byte(struct conn *c)

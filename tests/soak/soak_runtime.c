@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rss.h"
+
 #include <urt.h>
 
 #define BATCH 64
@@ -71,20 +73,6 @@ static long rss_warm = -1, rss_end = -1;
 			}                                                                         \
 		}                                                                                 \
 	} while (0)
-
-static long rss_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
 
 static double now(void)
 {
@@ -180,14 +168,14 @@ static int spawn_main(void *arg)
 		}
 		done += n;
 		if (rss_warm < 0 && done >= warm)
-			rss_warm = rss_kib();
+			rss_warm = rss_kib(0);
 	}
 	urt_yield();
 	CHECK(detached_ran == detached, "detached tasks: %" PRIu64 " ran of %" PRIu64, detached_ran,
 	      detached);
 	CHECK(small_ran + detached_ran == done, "%" PRIu64 " tasks ran of %" PRIu64,
 	      small_ran + detached_ran, done);
-	rss_end = rss_kib();
+	rss_end = rss_kib(0);
 	printf("spawned %" PRIu64 "\nran %" PRIu64 "\n", done, small_ran + detached_ran);
 	return 0;
 }
@@ -288,7 +276,7 @@ static int cancel_main(void *arg)
 			      started ? i % KINDS : KINDS, res[i]);
 		done += n;
 		if (rss_warm < 0 && done >= warm)
-			rss_warm = rss_kib();
+			rss_warm = rss_kib(0);
 	}
 	/* no receive was left armed on the socketpairs: a byte sent now is
 	   there to read */
@@ -300,7 +288,7 @@ static int cancel_main(void *arg)
 		close(sp[i][0]);
 		close(sp[i][1]);
 	}
-	rss_end = rss_kib();
+	rss_end = rss_kib(0);
 	/* nor an accept on the listener: a connection made now is there to
 	   take (a stray multishot or single accept would swallow it) */
 	struct sockaddr_in sa;
