@@ -532,11 +532,13 @@ static int64_t left_in(int fd, int ep)
 		int n = 0;
 		return ioctl(fd, FIONREAD, &n) ? -errno : n;
 	}
-	int64_t h = 0;
+	/* a hash of the sizes, wrapping (unsigned: many datagrams overflow
+	   it, which UBSan rightly refused in the signed form); >= 0 */
+	uint64_t h = 0;
 	ssize_t n;
 	while ((n = recv(fd, rbuf, sizeof rbuf, MSG_DONTWAIT)) >= 0)
-		h = h * 1000 + n + 1;
-	return h;
+		h = h * 1000 + (uint64_t)n + 1;
+	return (int64_t)(h >> 1);
 }
 
 static int64_t file_hash(const char *path)
