@@ -366,6 +366,8 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 	size_t max_head = lim && lim->max_head ? lim->max_head : HTTP_DEFAULT_MAX_HEAD;
 	uint64_t max_body = lim && lim->max_body ? lim->max_body : HTTP_DEFAULT_MAX_BODY;
 	const unsigned char *p = (const unsigned char *)buf, *end = p + len, *tok;
+	const unsigned char *line = NULL; /* the line being read (HTTP_MAX_LINE) */
+	int too_long = HTTP_E_URI_TOO_LONG; /* ... and its answer when too long */
 	struct fields f = {0};
 	ssize_t r;
 	int eol;
@@ -389,6 +391,7 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 	}
 
 	/* request-line = method SP request-target SP HTTP-version */
+	line = p;
 	for (tok = p; p < end && is_tchar(*p); p++)
 		;
 	if (p == end)
@@ -435,6 +438,8 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 			return HTTP_E_BAD_REQUEST;
 		}
 	}
+	if ((size_t)(p - line) > HTTP_MAX_LINE)
+		return too_long;
 	eol = line_end(&p, end);
 	if (eol <= 0)
 		goto bad_or_incomplete;
@@ -454,6 +459,8 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 		if (req->num_headers == HTTP_MAX_HEADERS)
 			return HTTP_E_HEADERS_TOO_LARGE;
 		struct http_header *h = &req->headers[req->num_headers];
+		line = p;
+		too_long = HTTP_E_HEADERS_TOO_LARGE;
 		/* a line starting with SP or HTAB is obs-fold and lands here as an
 		   empty name, as does whitespace before the colon (RFC 9112 5.1,
 		   5.2 allow rejecting both) */
@@ -471,6 +478,8 @@ ssize_t http_parse_request(const char *buf, size_t len, const struct http_limits
 		for (tok = p; p < end && is_value_char(*p); p++)
 			;
 		const unsigned char *vend = p;
+		if ((size_t)(p - line) > HTTP_MAX_LINE)
+			return too_long;
 		eol = line_end(&p, end);
 		if (eol <= 0)
 			goto bad_or_incomplete;
@@ -493,6 +502,10 @@ bad_or_incomplete:
 	if (eol < 0)
 		return HTTP_E_BAD_REQUEST;
 incomplete:
+	/* a line already longer than one may be: refused now, as nginx does
+	   (414 for the request line, 431 for a field line) */
+	if (line && (size_t)(end - line) > HTTP_MAX_LINE)
+		return too_long;
 	/* the head will end beyond max_head: refuse it now rather than buffer it */
 	return len >= max_head ? HTTP_E_HEADERS_TOO_LARGE : HTTP_INCOMPLETE;
 }

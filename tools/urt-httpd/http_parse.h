@@ -18,6 +18,11 @@
 
 /* Default limits (struct http_limits zero fields and a NULL limits pointer). */
 #define HTTP_DEFAULT_MAX_HEAD 16384           /* request line + headers */
+/* One line of the head, its line end not counted: a longer request line
+   is 414, a longer field line 431. Below nginx's one-buffer limit
+   (large_client_header_buffers 8k, line end included), so that no line
+   nginx refuses is served here. */
+#define HTTP_MAX_LINE 8000
 #define HTTP_DEFAULT_MAX_BODY (1024 * 1024)   /* Content-Length */
 
 /*
