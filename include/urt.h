@@ -989,6 +989,9 @@ typedef struct urt_stream {
 	size_t wcap, wlen;         /* private */
 	void *rtask, *wtask;       /* private: task with a read/write in flight */
 	void *closer;              /* private: task in urt_stream_destroy */
+	void *layer;               /* private: a transform between the buffers and
+				      the fd (TLS: urt_stream_start_tls), or NULL */
+	const void *layer_ops;     /* private */
 } urt_stream;
 
 /* Set up a stream on fd with read/write buffers of rbuf/wbuf bytes (0: 64 KiB;
@@ -1028,6 +1031,132 @@ URT_API ssize_t urt_stream_write(urt_stream *s, const void *buf, size_t n);
 URT_API int urt_stream_flush(urt_stream *s);
 /* urt_stream_write + urt_stream_flush. */
 URT_API ssize_t urt_stream_write_all(urt_stream *s, const void *buf, size_t n);
+/* Flush, then end the write side: on a TLS stream send close_notify, and
+   on a socket shutdown(SHUT_WR) (asyncio write_eof). Reads still work.
+   0 or a negative errno; -EPIPE if the write side was already ended. */
+URT_API int urt_stream_shutdown(urt_stream *s);
+
+/* ---------------------------------------------------------------------- */
+/* TLS (asyncio ssl=, start_tls), on OpenSSL                              */
+/*
+ * A context (urt_tls_ctx) is made once from a urt_tls_config and shared by
+ * any number of connections on any loops (it is thread-safe and counted:
+ * freeing it while connections use it is fine). A connection (urt_tls)
+ * runs over a connected socket the caller owns; OpenSSL only transforms
+ * bytes in memory and the task does the socket I/O through the ring (or
+ * epoll), so TLS calls are suspension points like any other: they honour
+ * cancellation and deadline scopes, and one task may read while another
+ * writes the same connection.
+ *
+ * Two ways to use it: urt_stream_start_tls(s, ...) puts TLS under a
+ * urt_stream, after which urt_stream_read/_read_until/_write/... work
+ * unchanged (bytes the stream had already buffered are taken as the
+ * start of the handshake, for STARTTLS-style upgrades); or urt_tls_handshake
+ * gives a bare connection with urt_tls_read/urt_tls_write for callers
+ * that keep their own buffers (urt-httpd).
+ *
+ * Errors: -EKEYEXPIRED (the peer's certificate has expired or is not yet
+ * valid), -EKEYREJECTED (it failed verification: unknown CA, hostname
+ * mismatch, self-signed, a client certificate missing), -EPROTO (any other
+ * TLS failure: protocol version, no shared cipher, a bad record, garbage
+ * instead of TLS, an alert from the peer), -ECONNABORTED (the peer closed
+ * the TCP connection without close_notify: a truncated stream, told apart
+ * from a clean EOF, which reads return as 0), -ENOTSUP (urt was built
+ * without TLS, -Dtls=disabled), and the socket's own errnos
+ * (-ECONNRESET, -EPIPE, ...), -ECANCELED and -ETIMEDOUT. urt_tls_reason
+ * says why in OpenSSL's words.
+ */
+typedef struct urt_tls_ctx urt_tls_ctx;
+typedef struct urt_tls urt_tls;
+
+enum { URT_TLS_CLIENT = 0, URT_TLS_SERVER = 1 };
+enum { URT_TLS_1_2 = 0x0303, URT_TLS_1_3 = 0x0304 }; /* protocol versions */
+
+typedef struct urt_tls_config {
+	int role;              /* URT_TLS_CLIENT or URT_TLS_SERVER */
+	const char *cert_file; /* PEM chain, leaf first: required for a server;
+				  a client's own certificate (mutual TLS) */
+	const char *key_file;  /* PEM private key of cert_file (NULL: cert_file) */
+	const char *ca_file;   /* PEM CAs the peer is verified against;
+				  NULL (client): the system's default store */
+	const char *ca_path;   /* a c_rehash'ed directory of CAs (optional) */
+	bool insecure;         /* client: do not verify the server (tests only) */
+	bool verify_client;    /* server: require a client certificate that
+				  verifies against ca_file */
+	int min_version;       /* 0: TLS 1.2 */
+	int max_version;       /* 0: the newest OpenSSL has */
+	const char *alpn;      /* comma-separated protocols ("h2,http/1.1"):
+				  offered by a client, chosen in this order
+				  by a server; NULL: no ALPN */
+	bool no_resumption;    /* no session tickets or cache (default: a
+				  server issues tickets, a client keeps
+				  one session per server name and offers it) */
+} urt_tls_config;
+
+/* Make a context. 0 and *out, or -EINVAL (a bad field), -ENOENT/-EACCES
+   (a file missing/unreadable), -EKEYREJECTED (the key does not match the
+   certificate, or a file is not PEM), -ENOMEM, -ENOTSUP. Loads every file
+   now, so a bad one is reported here, not at the first connection.
+   urt_tls_reason(NULL) says which file and why. Need not be in a task. */
+URT_API int urt_tls_ctx_new(const urt_tls_config *cfg, urt_tls_ctx **out);
+/* Drop the caller's reference; connections keep the context alive. */
+URT_API void urt_tls_ctx_free(urt_tls_ctx *ctx);
+
+/* Handshake over the connected socket fd (which stays the caller's), as
+   the context's role. server_name (client): sent as SNI and checked
+   against the certificate (NULL: neither; the chain is still verified
+   unless insecure). A handshake that fails, is cancelled or whose
+   deadline expires frees everything and returns the errno (-ETIMEDOUT
+   for the deadline); 0 and *out on success. */
+URT_API int urt_tls_handshake(urt_tls_ctx *ctx, int fd, const char *server_name, urt_tls **out);
+/* Up to n decrypted bytes; 0 at a clean EOF (close_notify); -ECONNABORTED
+   at a truncated one. A cancelled or timed-out read leaves the connection
+   usable (no record is half consumed). */
+URT_API ssize_t urt_tls_read(urt_tls *t, void *buf, size_t n);
+/* Encrypt and send all n bytes: n or a negative errno. A cancelled write
+   may have sent part of the data: the rest of what was accepted goes out
+   with the next write or urt_tls_shutdown, so records are never cut. */
+URT_API ssize_t urt_tls_write(urt_tls *t, const void *buf, size_t n);
+/* Send close_notify (once) and everything still queued. Does not wait for
+   the peer's close_notify (read until 0 for that). 0 or a negative errno. */
+URT_API int urt_tls_shutdown(urt_tls *t);
+/* Free the connection (the fd stays open). Reads and writes that other
+   tasks have in flight are cancelled and waited for. NULL: nothing. */
+URT_API void urt_tls_free(urt_tls *t);
+/* Why the last TLS call failed, in OpenSSL's words ("certificate verify
+   failed: certificate has expired", "wrong version number", ...): for a
+   connection, its last failure; for NULL, the last failure of any urt TLS
+   call on this thread (urt_tls_ctx_new, a failed urt_tls_handshake or
+   urt_stream_start_tls). Read it before the next suspension point. Never
+   NULL ("" when nothing failed). */
+URT_API const char *urt_tls_reason(const urt_tls *t);
+
+typedef struct urt_tls_info {
+	int version;           /* URT_TLS_1_2, URT_TLS_1_3 */
+	const char *cipher;    /* "TLS_AES_256_GCM_SHA384" */
+	const char *alpn;      /* the protocol agreed, or NULL */
+	bool resumed;          /* the session was resumed (no full handshake) */
+	bool ktls;             /* records are encrypted by the kernel (never,
+				  today: see urt_tls_ktls_available) */
+	bool peer_verified;    /* the peer presented a certificate that verified */
+} urt_tls_info;
+/* Fill *info about an established connection: 0 or -EINVAL. */
+URT_API int urt_tls_get_info(const urt_tls *t, urt_tls_info *info);
+/* Whether the kernel offers kernel TLS (the "tls" TCP ULP), read at run
+   time. urt does not use it yet: the user-space path is the tested one;
+   this call reports what a kTLS path could rely on. */
+URT_API bool urt_tls_ktls_available(void);
+
+/* Put TLS under the stream s (an open urt_stream on a socket): flushes
+   what s has buffered for writing, takes what it has buffered for reading
+   as the first handshake bytes, and handshakes as urt_tls_handshake does.
+   On failure s is left broken: reads and writes return the handshake's
+   errno; urt_stream_destroy is all that is left to do. urt_stream_destroy
+   frees the TLS layer; urt_stream_shutdown sends close_notify. */
+URT_API int urt_stream_start_tls(urt_stream *s, urt_tls_ctx *ctx, const char *server_name);
+/* The stream's TLS connection (for urt_tls_get_info, urt_tls_reason), or
+   NULL on a plain stream. */
+URT_API urt_tls *urt_stream_tls(const urt_stream *s);
 
 /* ---------------------------------------------------------------------- */
 /* Executor (asyncio run_in_executor / to_thread)                          */
