@@ -44,7 +44,7 @@ static void drop_pki(void)
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
-		cr_log_warn("could not remove %s", dir);
+		fprintf(stderr, "could not remove %s\n", dir);
 }
 
 TestSuite(tls, .init = make_pki, .fini = drop_pki, .timeout = 60);
@@ -960,4 +960,64 @@ Test(tls, five_hundred_concurrent_connections)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	RUN(many_main, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Several loops share the contexts (and the client's session cache)      */
+
+#define LOOPS 4
+#define PER_LOOP 20
+
+struct loops_job {
+	urt_tls_ctx *sc, *cc;
+};
+
+static int loop_connections(void *arg)
+{
+	struct loops_job *j = arg;
+	int ok = 0;
+	for (int i = 0; i < PER_LOOP; i++) {
+		struct pair p = tcp_pair();
+		struct server s;
+		urt_task *srv = serve_on(&s, j->sc, p.sfd, SEND_THEN_CLOSE_NOTIFY);
+		urt_stream st;
+		OK(urt_stream_init(&st, p.cfd, 4096, 4096));
+		char b[64];
+		if (urt_stream_start_tls(&st, j->cc, "localhost") == 0 &&
+		    urt_stream_read_exact(&st, b, 15) == 15 && !strcmp(b, "server says hi") &&
+		    urt_stream_read(&st, b, sizeof b) == 0)
+			ok++;
+		urt_stream_destroy(&st);
+		OK(urt_join(srv, NULL));
+		pair_close(&p);
+	}
+	return ok;
+}
+
+static int loops_main(void *arg)
+{
+	unsigned n = urt_loops_count();
+	cr_assert_eq(n, LOOPS);
+	urt_remote *r[LOOPS];
+	for (unsigned i = 0; i < n; i++)
+		OK(urt_spawn_on(urt_loops_get(i), loop_connections, arg, &r[i]));
+	int total = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int ok = 0;
+		OK(urt_remote_wait(r[i], &ok));
+		total += ok;
+	}
+	cr_assert_eq(total, LOOPS * PER_LOOP);
+	return 0;
+}
+
+Test(tls, contexts_shared_by_four_loops)
+{
+	struct loops_job j;
+	j.sc = server_ctx("server.pem", "server.key");
+	j.cc = client_ctx("ca.pem");
+	int r = urt_run_loops(LOOPS, 0, NULL, loops_main, &j);
+	cr_assert_eq(r, 0);
+	urt_tls_ctx_free(j.sc);
+	urt_tls_ctx_free(j.cc);
 }
