@@ -46,9 +46,13 @@ int tool_tls_server_ctx(const char *prog, const char *cert, const char *key, urt
 	const char *why = urt_tls_reason(NULL);
 	int ce = readable(cert), ke = readable(key);
 	bool key_at_fault = ce || ke ? !ce : strstr(why, key) && !strstr(why, cert);
+	const char *file = key_at_fault ? key : cert;
+	size_t n = strlen(file);
 	if (!*why)
 		why = strerror(ce ? ce : ke ? ke : -r);
-	fprintf(stderr, "%s: %s %s: %s\n", prog, key_at_fault ? "--tls-key" : "--tls-cert",
-		key_at_fault ? key : cert, why);
+	else if (!strncmp(why, file, n) && !strncmp(why + n, ": ", 2))
+		why += n + 2; /* "FILE: why": the line names FILE already */
+	fprintf(stderr, "%s: %s %s: %s\n", prog, key_at_fault ? "--tls-key" : "--tls-cert", file,
+		why);
 	return 1;
 }

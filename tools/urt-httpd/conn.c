@@ -273,6 +273,7 @@ static void head_timeout(struct conn *c)
 			urt_deadline_pop();
 		}
 	}
+	c->tls_closed = true; /* sent, or not worth another wait */
 	c->olen = 0;
 	while (urt_recv(c->fd, c->rbuf, CONN_RBUF, MSG_DONTWAIT) > 0)
 		;
