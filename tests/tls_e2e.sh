@@ -207,11 +207,11 @@ bad_start() {
 bad_start 1 "--tls-cert $pki/missing.pem:" "$HTTPD" --tls-cert "$pki/missing.pem" --tls-key "$pki/server.key"
 bad_start 1 "--tls-key $pki/missing.key:" "$HTTPD" --tls-cert "$pki/server.pem" --tls-key "$pki/missing.key"
 # (the certificate's or the key's fault: either option may be named)
-bad_start 1 "--tls-(cert $pki/server.pem|key $pki/other.key): " "$HTTPD" --tls-cert "$pki/server.pem" --tls-key "$pki/other.key"
+bad_start 1 "--tls-(cert $pki/server.pem|key $pki/other.key): .*match" "$HTTPD" --tls-cert "$pki/server.pem" --tls-key "$pki/other.key"
 bad_start 1 "--tls-cert $pki/ext.cnf:" "$HTTPD" --tls-cert "$pki/ext.cnf" --tls-key "$pki/server.key"
 bad_start 2 "--tls-cert needs --tls-key" "$HTTPD" --tls-cert "$pki/server.pem"
 bad_start 2 "--tls-key needs --tls-cert" "$HTTPD" --tls-key "$pki/server.key"
-bad_start 1 "--tls-(cert $pki/server.pem|key $pki/other.key): " "$ECHO" --tls-cert "$pki/server.pem" --tls-key "$pki/other.key"
+bad_start 1 "--tls-(cert $pki/server.pem|key $pki/other.key): .*match" "$ECHO" --tls-cert "$pki/server.pem" --tls-key "$pki/other.key"
 bad_start 2 "--bufring cannot be used with --tls-cert" "$ECHO" "${TLS[@]}" --bufring
 # an unreadable key: root reads anything, so run as nobody (the files in a
 # directory nobody can enter, the key alone unreadable)
