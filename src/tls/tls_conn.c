@@ -183,7 +183,20 @@ static int flush_out(urt_tls *t)
 		}
 		t->sender = me;
 		size_t done = 0;
-		ssize_t r = urt_send_all(t->fd, t->obuf + t->opos, t->olen - t->opos, MSG_NOSIGNAL, &done);
+		/* Almost always the socket takes it all: try that first without
+		   waiting (under a deadline, a send that may wait carries a
+		   linked timeout, one more SQE), then wait for the rest. */
+		ssize_t r = urt_send(t->fd, t->obuf + t->opos, t->olen - t->opos,
+				     MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r >= 0 || r == -EAGAIN) {
+			done = r > 0 ? (size_t)r : 0;
+			if (t->opos + done < t->olen) {
+				size_t more = 0;
+				r = urt_send_all(t->fd, t->obuf + t->opos + done,
+						 t->olen - t->opos - done, MSG_NOSIGNAL, &more);
+				done += more;
+			}
+		}
 		t->sender = NULL;
 		t->opos += done;
 		if (t->opos == t->olen)
