@@ -260,12 +260,18 @@ Test(tls, echo_1mib_both_ways_full_duplex)
    fault.h): short receives and sends (records arrive in pieces), delayed
    completions, cancels that lose the race to a completion, early wake-ups.
    Every byte must come through in order, for every seed. */
+static int nothing(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
 static bool fault_build(void)
 {
-	setenv("URT_FAULT", "seed=x", 1);
-	bool yes = urt_run(duplex_main, NULL) == -EINVAL; /* refused: it parses specs */
+	setenv("URT_FAULT", "seed=1,rate=0", 1);
+	int r = urt_run(nothing, NULL); /* -EOPNOTSUPP: built without it */
 	unsetenv("URT_FAULT");
-	return yes;
+	return r == 0;
 }
 
 Test(tls, echo_under_fault_injection)
