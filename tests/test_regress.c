@@ -1070,3 +1070,48 @@ Test(regress, stack_pidfd_outlives_loop)
 	RUN(spawn_one, NULL); /* a second loop opens and closes its own */
 	cr_assert_eq(count_fds(), before, "a descriptor outlived the second loop");
 }
+
+/* urt__stacks_trim walked the whole pool every time the loop went to sleep
+   once the pool held more than POOL_HOT stacks, the hot ones and those
+   trimmed long ago included: after a peak of connections, a server's loop
+   paid 1,000+ pointer chases per sleep (bench/RESULTS.md, TLS). A trim
+   now looks at the stacks it trims and no others. */
+static int t_trim_walks_once(void *arg)
+{
+	(void)arg;
+	urt_task *t[16];
+	for (int i = 0; i < 16; i++)
+		t[i] = spawn_ok(short_sleep, NULL);
+	for (int i = 0; i < 16; i++)
+		OK(join_ok(t[i]));
+	OK(urt_sleep_ms(2)); /* idle: 16 pooled, 12 trimmed */
+	uint64_t after_peak = urt__stack_test.trim_steps;
+	cr_assert_eq(after_peak, 12, "a trim looks only at the stacks it trims");
+	for (int i = 0; i < 20; i++)
+		OK(urt_sleep_ms(1)); /* idle again and again: nothing new to trim */
+	cr_assert_eq(urt__stack_test.trim_steps, after_peak);
+	/* a smaller wave reuses untrimmed stacks first: still nothing to do */
+	for (int i = 0; i < 4; i++)
+		t[i] = spawn_ok(short_sleep, NULL);
+	for (int i = 0; i < 4; i++)
+		OK(join_ok(t[i]));
+	OK(urt_sleep_ms(2));
+	cr_assert_eq(urt__stack_test.trim_steps, after_peak);
+	/* a wave that takes trimmed ones too (4 untrimmed, then 6 trimmed):
+	   when they are back, the 6 past the hot count are trimmed again */
+	for (int i = 0; i < 10; i++)
+		t[i] = spawn_ok(short_sleep, NULL);
+	for (int i = 0; i < 10; i++)
+		OK(join_ok(t[i]));
+	OK(urt_sleep_ms(2));
+	cr_assert_eq(urt__stack_test.trim_steps - after_peak, 6);
+	return 0;
+}
+
+Test(regress, stacks_trim_walks_only_after_a_new_peak)
+{
+	urt__stack_test = (struct urt__stack_test){.no_guard = true, .trim_dontneed = true,
+						   .pool_hot = 4};
+	RUN(t_trim_walks_once, NULL);
+	urt__stack_test = (struct urt__stack_test){0};
+}

@@ -182,7 +182,11 @@ struct urt_task {
 struct urt__slab;
 struct urt__stack_pool {
 	struct urt__stack *head;   /* pooled stacks of the loop's size (LIFO) */
+	struct urt__stack *tail;
+	struct urt__stack *boundary; /* the first trimmed one (the pool is its
+					untrimmed stacks, then its trimmed ones) */
 	unsigned len;
+	unsigned untrimmed;
 	size_t size;               /* usable size of pooled (slab) stacks */
 	struct urt__slab *slabs;
 	struct urt__stack *fresh;  /* never-used slots of the newest slab */
@@ -357,6 +361,7 @@ void urt__stacks_trim(void);
 struct urt__stack_test {
 	bool no_guard, trim_dontneed;
 	unsigned pool_hot;
+	uint64_t trim_steps; /* out: pooled stacks urt__stacks_trim looked at */
 };
 extern struct urt__stack_test urt__stack_test;
 

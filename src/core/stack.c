@@ -51,7 +51,8 @@
 enum guard_kind { GUARD_NONE, GUARD_MADVISE, GUARD_MPROTECT };
 
 struct urt__stack {
-	struct urt__stack *next; /* pool link */
+	struct urt__stack *next; /* pool link (towards the tail) */
+	struct urt__stack *prev; /* pool link (towards the head) */
 	char *lo;                /* lowest usable byte; the guard page is below */
 	size_t size;             /* usable bytes, from lo up to this header */
 	unsigned vg_id;
@@ -252,7 +253,15 @@ struct urt__stack *urt__stack_get(size_t size)
 		struct urt__stack *s = P->head;
 		if (s) {
 			P->head = s->next;
+			if (P->head)
+				P->head->prev = NULL;
+			else
+				P->tail = NULL;
+			if (s == P->boundary)
+				P->boundary = s->next; /* trimmed too, or NULL */
 			P->len--;
+			if (!s->trimmed)
+				P->untrimmed--;
 			if (s->trimmed && s->guard == GUARD_NONE) {
 				/* the canary's page was handed back (MADV_FREE) and
 				   may read as zeros now: a false overflow otherwise */
@@ -313,9 +322,15 @@ void urt__stack_put(struct urt__stack *s)
 			stack_unmap_own(s);
 		return;
 	}
+	s->prev = NULL;
 	s->next = P->head;
+	if (P->head)
+		P->head->prev = s;
+	else
+		P->tail = s;
 	P->head = s;
 	P->len++;
+	P->untrimmed++;
 }
 
 /*
@@ -327,20 +342,30 @@ void urt__stacks_trim(void)
 {
 	struct urt__stack_pool *P = &urt__L->stacks;
 	unsigned hot = urt__stack_test.pool_hot ? urt__stack_test.pool_hot : POOL_HOT;
-	if (P->len <= hot)
+	/* Puts and gets happen at the head and trims end at the first
+	   trimmed stack, so the pool is its untrimmed stacks, then its
+	   trimmed ones (from P->boundary on). A trim hands back the untrimmed
+	   ones past the hot count, walking back from the boundary: only the
+	   stacks it trims. (It walked the whole list whenever the pool was
+	   longer than the hot count: after a peak of connections, 1,000+
+	   pointer chases, one page each, every time the loop went to sleep,
+	   3.8 % of urt-httpd's time under new TLS connections; bench/
+	   RESULTS.md, "TLS".) */
+	if (P->untrimmed <= hot)
 		return;
 	int advice = urt__stack_test.trim_dontneed ? MADV_DONTNEED : MADV_FREE;
-	unsigned i = 0;
-	for (struct urt__stack *s = P->head; s; s = s->next) {
-		if (++i <= hot || s->trimmed)
-			continue;
+	struct urt__stack *s = P->boundary ? P->boundary->prev : P->tail;
+	for (unsigned n = P->untrimmed - hot; n && s; n--, s = s->prev) {
+		__atomic_add_fetch(&urt__stack_test.trim_steps, 1, __ATOMIC_RELAXED); /* loops share it */
 		/* keep the top page: it holds the header and the pool link */
 		size_t keep = (size_t)(((char *)s - s->lo) % page_size) + HDR_SIZE;
 		size_t len = (s->size + HDR_SIZE - keep) & ~(page_size - 1);
 		if (len)
 			madvise(s->lo, len, advice);
 		s->trimmed = true;
+		P->boundary = s;
 	}
+	P->untrimmed = hot;
 }
 
 void urt__stacks_free_all(void)
@@ -355,8 +380,8 @@ void urt__stacks_free_all(void)
 		P->own[i].len = 0;
 		P->own[i].slot = 0;
 	}
-	P->head = NULL;
-	P->len = 0;
+	P->head = P->tail = P->boundary = NULL;
+	P->len = P->untrimmed = 0;
 	P->fresh = NULL;
 	while (P->slabs) {
 		struct urt__slab *sl = P->slabs;
