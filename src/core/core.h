@@ -182,11 +182,9 @@ struct urt_task {
 struct urt__slab;
 struct urt__stack_pool {
 	struct urt__stack *head;   /* pooled stacks of the loop's size (LIFO) */
-	struct urt__stack *tail;
-	struct urt__stack *boundary; /* the first trimmed one (the pool is its
-					untrimmed stacks, then its trimmed ones) */
 	unsigned len;
-	unsigned untrimmed;
+	unsigned trimmed;          /* how many: the pool is its untrimmed stacks,
+				      then its trimmed ones (stack.c) */
 	size_t size;               /* usable size of pooled (slab) stacks */
 	struct urt__slab *slabs;
 	struct urt__stack *fresh;  /* never-used slots of the newest slab */
