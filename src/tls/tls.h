@@ -42,6 +42,7 @@ struct urt_tls {
 	char *ibuf;
 	size_t icap, ipos, ilen;
 	bool ieof;                 /* the peer closed TCP */
+	bool igrow;                /* the last recv filled ibuf: grow it */
 	/* ciphertext out: unsent bytes are obuf[opos, olen) */
 	char *obuf;
 	size_t ocap, opos, olen;

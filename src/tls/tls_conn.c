@@ -30,8 +30,14 @@
 
 #include "tls/tls.h"
 
-#define IBUF (64 * 1024)     /* one recv's worth of ciphertext */
-#define OBUF (80 * 1024)     /* FLUSH_AT plus a record, with room to spare */
+/* Both buffers start at one record and grow when the traffic asks for it
+   (a recv that fills ibuf; writes of more than a record): a connection
+   that carries requests and responses keeps 34 KiB, one that carries bulk
+   data gets larger sends and receives. They stay in the heap after a
+   peak of connections, so their size is also the server's RSS then. */
+#define IBUF (17 * 1024)     /* a whole record: 16 KiB + header and tag */
+#define IBUF_MAX (64 * 1024)
+#define OBUF (17 * 1024 + 512)
 #define FLUSH_AT (48 * 1024) /* send once this much is queued */
 #define CHUNK 16384          /* plaintext per SSL_write: one full record */
 #define SLACK 512            /* a record's overhead, with margin (1.2 CBC: ~300) */
@@ -221,18 +227,31 @@ static ssize_t fill_in(urt_tls *t)
 		return -EBUSY; /* another task is reading this connection */
 	if (t->ieof)
 		return 0;
-	if (t->ipos == t->ilen)
+	if (t->ipos == t->ilen) {
 		t->ipos = t->ilen = 0;
-	else if (t->ipos) {
+		if (t->igrow && t->icap < IBUF_MAX) {
+			/* the last recv filled the buffer: more was waiting */
+			char *nb = aligned_alloc(64, t->icap * 2);
+			if (nb) {
+				free(t->ibuf);
+				t->ibuf = nb;
+				t->icap *= 2;
+			}
+		}
+		t->igrow = false;
+	} else if (t->ipos) {
 		memmove(t->ibuf, t->ibuf + t->ipos, t->ilen - t->ipos);
 		t->ilen -= t->ipos;
 		t->ipos = 0;
 	}
 	t->reader = urt__cur();
-	ssize_t r = urt_recv(t->fd, t->ibuf + t->ilen, t->icap - t->ilen, 0);
+	size_t room = t->icap - t->ilen;
+	ssize_t r = urt_recv(t->fd, t->ibuf + t->ilen, room, 0);
 	t->reader = NULL;
-	if (r > 0)
+	if (r > 0) {
 		t->ilen += (size_t)r;
+		t->igrow = (size_t)r == room;
+	}
 	else if (r == 0)
 		t->ieof = true;
 	return r;
