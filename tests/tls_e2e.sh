@@ -197,6 +197,15 @@ done
 ok "--threads 2: six HTTPS connections served"
 stop urt-httpd
 
+# --tls-no-tickets: every handshake a full one (no TLS 1.2 session reused)
+start urt-httpd "$HTTPD" "${TLS[@]}" --tls-no-tickets
+sc -servername localhost -tls1_2 -reconnect >"$work/sc"
+n=$(grep -c '^Reused' "$work/sc")
+[ "$n" = 0 ] || fail "--tls-no-tickets: expected no 'Reused' line, got $n"
+[ "$(grep -c '^New' "$work/sc")" -ge 5 ] || fail "--tls-no-tickets: expected 6 'New' lines: $(grep -E '^(New|Reused)' "$work/sc")"
+ok "--tls-no-tickets: s_client -reconnect: 0 of 5 reconnections Reused"
+stop urt-httpd
+
 # --- start-up failures: at once, exit 1 (2 for a usage error), one line --
 # bad_start WANT-STATUS WANT-REGEX ARGS...
 bad_start() {

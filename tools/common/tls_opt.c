@@ -33,8 +33,19 @@ static const char *unnamed(const char *why, const char *file)
 	return why;
 }
 
-int tool_tls_server_ctx(const char *prog, const char *cert, const char *key, urt_tls_ctx **out)
+bool tool_tls_opt(int c, const char *arg, struct tool_tls_opts *o)
 {
+	switch (c) {
+	case TOOL_OPT_TLS_CERT: o->cert = arg; return true;
+	case TOOL_OPT_TLS_KEY: o->key = arg; return true;
+	case TOOL_OPT_TLS_NO_TICKETS: o->no_tickets = true; return true;
+	default: return false;
+	}
+}
+
+int tool_tls_server_ctx(const char *prog, const struct tool_tls_opts *o, urt_tls_ctx **out)
+{
+	const char *cert = o->cert, *key = o->key;
 	*out = NULL;
 	if (!cert && !key)
 		return 0;
@@ -43,7 +54,8 @@ int tool_tls_server_ctx(const char *prog, const char *cert, const char *key, urt
 			cert ? "--tls-key" : "--tls-cert");
 		return TOOL_EXIT_USAGE;
 	}
-	urt_tls_config cfg = {.role = URT_TLS_SERVER, .cert_file = cert, .key_file = key};
+	urt_tls_config cfg = {.role = URT_TLS_SERVER, .cert_file = cert, .key_file = key,
+			      .no_resumption = o->no_tickets};
 	int r = urt_tls_ctx_new(&cfg, out);
 	if (r == 0)
 		return 0;

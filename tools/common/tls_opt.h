@@ -8,19 +8,34 @@
 #ifndef URT_TOOL_TLS_OPT_H
 #define URT_TOOL_TLS_OPT_H
 
+#include <stdbool.h>
+
 #include <urt.h>
 
 /* The options' lines for --help, indented as the tools' own. */
 #define TOOL_TLS_HELP \
 	"  --tls-cert FILE        serve TLS (1.2 and 1.3) with this PEM certificate\n" \
 	"                         chain, leaf first; needs --tls-key\n" \
-	"  --tls-key FILE         the PEM private key of --tls-cert\n"
+	"  --tls-key FILE         the PEM private key of --tls-cert\n" \
+	"  --tls-no-tickets       no session resumption (no TLS 1.3 tickets, no\n" \
+	"                         session cache): every handshake is a full one\n"
 
 /* The options, for getopt_long's table (their values: TOOL_OPT_TLS_*). */
-enum { TOOL_OPT_TLS_CERT = 0x1000, TOOL_OPT_TLS_KEY };
+enum { TOOL_OPT_TLS_CERT = 0x1000, TOOL_OPT_TLS_KEY, TOOL_OPT_TLS_NO_TICKETS };
 #define TOOL_TLS_LONGOPTS \
 	{"tls-cert", required_argument, NULL, TOOL_OPT_TLS_CERT}, \
-	{"tls-key", required_argument, NULL, TOOL_OPT_TLS_KEY}
+	{"tls-key", required_argument, NULL, TOOL_OPT_TLS_KEY}, \
+	{"tls-no-tickets", no_argument, NULL, TOOL_OPT_TLS_NO_TICKETS}
+
+/* What the options said. */
+struct tool_tls_opts {
+	const char *cert, *key;
+	bool no_tickets;
+};
+
+/* Take option c (a TOOL_OPT_TLS_* value; arg its value) into o: true, or
+   false when c is not one of them. */
+bool tool_tls_opt(int c, const char *arg, struct tool_tls_opts *o);
 
 /*
  * Make the server context of prog (its name, prefixing the message) from
@@ -31,6 +46,6 @@ enum { TOOL_OPT_TLS_CERT = 0x1000, TOOL_OPT_TLS_KEY };
  * --tls-cert FILE: why", naming the option whose file is at fault), or
  * when urt was built without TLS.
  */
-int tool_tls_server_ctx(const char *prog, const char *cert, const char *key, urt_tls_ctx **out);
+int tool_tls_server_ctx(const char *prog, const struct tool_tls_opts *o, urt_tls_ctx **out);
 
 #endif

@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *cert = NULL, *key = NULL;
+	struct tool_tls_opts tlso = {0};
 	int c;
 	uint64_t u;
 	while ((c = getopt_long(argc, argv, "p:H:h", longopts, NULL)) != -1) {
@@ -228,8 +228,9 @@ int main(int argc, char **argv)
 				return TOOL_EXIT_USAGE;
 			break;
 		case 'P': C.pin = true; break;
-		case TOOL_OPT_TLS_CERT: cert = optarg; break;
-		case TOOL_OPT_TLS_KEY: key = optarg; break;
+		case TOOL_OPT_TLS_CERT:
+		case TOOL_OPT_TLS_KEY:
+		case TOOL_OPT_TLS_NO_TICKETS: tool_tls_opt(c, optarg, &tlso); break;
 		case 'B':
 			C.bufs = 1024;
 			if (!optarg)
@@ -274,12 +275,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "urt-echo: unexpected argument '%s'\n", argv[optind]);
 		return TOOL_EXIT_USAGE;
 	}
-	if (C.bufs && (cert || key)) {
+	if (C.bufs && (tlso.cert || tlso.key)) {
 		/* TLS reads into its own buffers: the ring has nothing to give it */
 		fprintf(stderr, "urt-echo: --bufring cannot be used with --tls-cert\n");
 		return TOOL_EXIT_USAGE;
 	}
-	int st = tool_tls_server_ctx("urt-echo", cert, key, &C.tls);
+	int st = tool_tls_server_ctx("urt-echo", &tlso, &C.tls);
 	if (st)
 		return st;
 	struct tool_loops tl = {

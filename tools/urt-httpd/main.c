@@ -189,7 +189,8 @@ int main(int argc, char **argv)
 			  .idle_ns = 10 * URT_NS_PER_SEC, .header_ns = 10 * URT_NS_PER_SEC,
 			  .body_ns = 30 * URT_NS_PER_SEC, .max_conns = 10000,
 			  .drain_ns = URT_NS_PER_SEC, .threads = 1};
-	const char *root = NULL, *cert = NULL, *key = NULL;
+	const char *root = NULL;
+	struct tool_tls_opts tlso = {0};
 	int c;
 	double v;
 	uint64_t u;
@@ -224,8 +225,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n': bad = tool_parse_threads("urt-httpd", optarg, &s.threads); break;
 		case 'P': s.pin = true; break;
-		case TOOL_OPT_TLS_CERT: cert = optarg; break;
-		case TOOL_OPT_TLS_KEY: key = optarg; break;
+		case TOOL_OPT_TLS_CERT:
+		case TOOL_OPT_TLS_KEY:
+		case TOOL_OPT_TLS_NO_TICKETS: tool_tls_opt(c, optarg, &tlso); break;
 		case 'h': usage(); return 0;
 		case 'V': printf("urt-httpd (urt) %s\n", URT_VERSION_STRING); return 0;
 		default:
@@ -239,7 +241,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "urt-httpd: unexpected argument '%s'\n", argv[optind]);
 		return TOOL_EXIT_USAGE;
 	}
-	int st = tool_tls_server_ctx("urt-httpd", cert, key, &s.tls);
+	int st = tool_tls_server_ctx("urt-httpd", &tlso, &s.tls);
 	if (st)
 		return st;
 	if (root) {
