@@ -1033,7 +1033,7 @@ URT_API int urt_stream_flush(urt_stream *s);
 URT_API ssize_t urt_stream_write_all(urt_stream *s, const void *buf, size_t n);
 /* Flush, then end the write side: on a TLS stream send close_notify, and
    on a socket shutdown(SHUT_WR) (asyncio write_eof). Reads still work.
-   0 or a negative errno; -EPIPE if the write side was already ended. */
+   0 or a negative errno. Calling it again does no harm. */
 URT_API int urt_stream_shutdown(urt_stream *s);
 
 /* ---------------------------------------------------------------------- */

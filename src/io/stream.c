@@ -10,6 +10,12 @@
 #include <sys/stat.h>
 
 #include "core/core.h"
+#include "io/io.h"
+
+static inline const struct urt__stream_layer *layer_ops(const urt_stream *s)
+{
+	return s->layer_ops;
+}
 
 #define DEFAULT_BUF (64 * 1024)
 
@@ -47,6 +53,12 @@ void urt_stream_destroy(urt_stream *s)
 		   wait until it has left them (see raw_read) */
 		s->closer = cur;
 		bool cancelled = false;
+		if (s->layer) {
+			/* first the layer's own ops and waits (it cancels and waits
+			   for the tasks inside it; they then leave raw_read below) */
+			layer_ops(s)->free(s->layer);
+			s->layer = NULL;
+		}
 		while (s->rtask || s->wtask) {
 			urt_task *busy[2] = {s->rtask, s->wtask};
 			for (int i = 0; i < 2; i++)
@@ -59,6 +71,10 @@ void urt_stream_destroy(urt_stream *s)
 		if (cancelled)
 			urt__cancel_rearm(cur);
 	}
+	if (s->layer)
+		layer_ops(s)->free(s->layer);
+	s->layer = NULL;
+	s->layer_ops = NULL;
 	free(s->rbuf);
 	free(s->wbuf);
 	s->rbuf = s->wbuf = NULL;
@@ -73,7 +89,9 @@ static ssize_t raw_read(urt_stream *s, void *buf, size_t n)
 	if (s->closer)
 		return -ECANCELED;
 	s->rtask = urt__cur();
-	ssize_t r = s->sock ? urt_recv(s->fd, buf, n, 0) : urt_read(s->fd, buf, n, -1);
+	ssize_t r = s->layer ? layer_ops(s)->read(s->layer, buf, n)
+		    : s->sock ? urt_recv(s->fd, buf, n, 0)
+			      : urt_read(s->fd, buf, n, -1);
 	s->rtask = NULL;
 	if (s->closer)
 		urt__wake(s->closer, 0);
@@ -85,7 +103,9 @@ static ssize_t raw_write_all(urt_stream *s, const void *buf, size_t n)
 	if (s->closer)
 		return -ECANCELED;
 	s->wtask = urt__cur();
-	ssize_t r = s->sock ? urt_send_all(s->fd, buf, n, 0, NULL) : urt_write_all(s->fd, buf, n, -1);
+	ssize_t r = s->layer ? layer_ops(s)->write(s->layer, buf, n)
+		    : s->sock ? urt_send_all(s->fd, buf, n, 0, NULL)
+			      : urt_write_all(s->fd, buf, n, -1);
 	s->wtask = NULL;
 	if (s->closer)
 		urt__wake(s->closer, 0);
@@ -230,4 +250,19 @@ ssize_t urt_stream_write_all(urt_stream *s, const void *buf, size_t n)
 		return r;
 	int f = urt_stream_flush(s);
 	return f < 0 ? f : r;
+}
+
+int urt_stream_shutdown(urt_stream *s)
+{
+	if (!s || !s->wbuf)
+		return -EINVAL;
+	int r = urt_stream_flush(s);
+	if (r == 0 && s->layer)
+		r = layer_ops(s)->shutdown(s->layer); /* close_notify */
+	if (r == 0 && s->sock) {
+		r = urt_shutdown(s->fd, SHUT_WR);
+		if (r == -ENOTCONN)
+			r = 0; /* the peer is gone already: nothing left to end */
+	}
+	return r;
 }

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* The servers' --tls-cert/--tls-key: their TLS context (tls_opt.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tls_opt.h"
+#include "tool.h"
+
+/* Whether path can be opened for reading; the errno when not. */
+static int readable(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+int tool_tls_server_ctx(const char *prog, const char *cert, const char *key, urt_tls_ctx **out)
+{
+	*out = NULL;
+	if (!cert && !key)
+		return 0;
+	if (!cert || !key) {
+		fprintf(stderr, "%s: %s needs %s too\n", prog, cert ? "--tls-cert" : "--tls-key",
+			cert ? "--tls-key" : "--tls-cert");
+		return TOOL_EXIT_USAGE;
+	}
+	urt_tls_config cfg = {.role = URT_TLS_SERVER, .cert_file = cert, .key_file = key};
+	int r = urt_tls_ctx_new(&cfg, out);
+	if (r == 0)
+		return 0;
+	*out = NULL;
+	if (r == -ENOTSUP) {
+		fprintf(stderr, "%s: --tls-cert: urt was built without TLS (-Dtls=disabled)\n", prog);
+		return 1;
+	}
+	/* urt_tls_reason names the file in OpenSSL's words; the option named
+	   is the one whose file is at fault: one that cannot be opened, else
+	   the one the reason names (the certificate when it names neither or
+	   both: a key that does not match it, say) */
+	const char *why = urt_tls_reason(NULL);
+	bool key_at_fault;
+	int ce = readable(cert), ke = readable(key);
+	if (ce || ke)
+		key_at_fault = !ce;
+	else
+		key_at_fault = strstr(why, key) && !strstr(why, cert);
+	const char *opt = key_at_fault ? "--tls-key" : "--tls-cert";
+	const char *file = key_at_fault ? key : cert;
+	if (!*why)
+		why = strerror(ce ? ce : ke ? ke : -r);
+	fprintf(stderr, "%s: %s %s: %s\n", prog, opt, file, why);
+	return 1;
+}
