@@ -2,6 +2,7 @@
 /* The servers' --tls-cert/--tls-key: their TLS context (tls_opt.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,7 +10,7 @@
 #include "tls_opt.h"
 #include "tool.h"
 
-/* Whether path can be opened for reading; the errno when not. */
+/* 0 when path can be opened for reading, else the errno. */
 static int readable(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -38,21 +39,20 @@ int tool_tls_server_ctx(const char *prog, const char *cert, const char *key, urt
 		fprintf(stderr, "%s: --tls-cert: urt was built without TLS (-Dtls=disabled)\n", prog);
 		return 1;
 	}
-	/* urt_tls_reason names the file in OpenSSL's words; the option named
-	   is the one whose file is at fault: one that cannot be opened, else
-	   the one the reason names (the certificate when it names neither or
-	   both: a key that does not match it, say) */
+	/* urt_tls_reason says why in OpenSSL's words; the option named is the
+	   one whose file is at fault: one that cannot be opened, else the one
+	   the reason names (the certificate when it names neither or both: a
+	   key that does not match it, say) */
 	const char *why = urt_tls_reason(NULL);
-	bool key_at_fault;
 	int ce = readable(cert), ke = readable(key);
-	if (ce || ke)
-		key_at_fault = !ce;
-	else
-		key_at_fault = strstr(why, key) && !strstr(why, cert);
-	const char *opt = key_at_fault ? "--tls-key" : "--tls-cert";
+	bool key_at_fault = ce || ke ? !ce : strstr(why, key) && !strstr(why, cert);
 	const char *file = key_at_fault ? key : cert;
+	size_t n = strlen(file);
 	if (!*why)
 		why = strerror(ce ? ce : ke ? ke : -r);
-	fprintf(stderr, "%s: %s %s: %s\n", prog, opt, file, why);
+	else if (!strncmp(why, file, n) && !strncmp(why + n, ": ", 2))
+		why += n + 2; /* "FILE: why": the line names FILE already */
+	fprintf(stderr, "%s: %s %s: %s\n", prog, key_at_fault ? "--tls-key" : "--tls-cert", file,
+		why);
 	return 1;
 }

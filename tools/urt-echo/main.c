@@ -17,6 +17,10 @@
  * main thread) reads the stop signals and wakes the others
  * (tools/common/). At exit it prints the connections served and bytes
  * echoed, summed over the loops, with each loop's connections.
+ *
+ * --tls-cert FILE --tls-key FILE echo over TLS: a handshake first (within
+ * HANDSHAKE_NS), then urt_tls_read/urt_tls_write, and close_notify when
+ * the client ends with one.
  */
 #include <stddef.h>
 #include <errno.h>
@@ -29,9 +33,15 @@
 #include <unistd.h>
 
 #include <urt.h>
+#include "tls_opt.h"
 #include "tool_loops.h"
 
 #define BUF_SIZE 16384
+/* TLS: a client that has not finished its handshake by then is dropped
+   (it would hold a task and an fd for nothing). */
+#define HANDSHAKE_NS (10 * URT_NS_PER_SEC)
+/* TLS: how long close_notify gets to go out. */
+#define TLS_BYE_NS (100 * URT_NS_PER_MS)
 
 /* The options, read-only once the loops run. */
 struct config {
@@ -42,6 +52,7 @@ struct config {
 	unsigned bufs;      /* > 0: receive through a provided-buffer ring of this many */
 	unsigned threads;   /* loops, one per thread, each with its own listener */
 	bool pin;           /* loop i on the i-th usable CPU */
+	urt_tls_ctx *tls;   /* --tls-cert/--tls-key (shared by the loops); NULL: plain */
 };
 
 static struct config C = {.host = "127.0.0.1", .port = 7007, .drain = 1, .threads = 1};
@@ -82,6 +93,32 @@ static int conn_task_bufring(struct server *s, int fd)
 	return (int)n;
 }
 
+/* Echo over TLS: 0 at the client's close_notify (answered with ours), or
+   the error that ended it. */
+static ssize_t echo_tls(struct server *s, int fd, char *buf)
+{
+	urt_tls *t;
+	urt_deadline_push(HANDSHAKE_NS);
+	ssize_t n = urt_tls_handshake(C.tls, fd, NULL, &t);
+	urt_deadline_pop();
+	if (n < 0)
+		return n;
+	while ((n = urt_tls_read(t, buf, BUF_SIZE)) > 0) {
+		ssize_t w = urt_tls_write(t, buf, (size_t)n);
+		if (w < 0) {
+			n = w;
+			break;
+		}
+		s->bytes += (uint64_t)n;
+	}
+	if (n == 0 && urt_deadline_push(TLS_BYE_NS) == 0) {
+		urt_tls_shutdown(t);
+		urt_deadline_pop();
+	}
+	urt_tls_free(t);
+	return n;
+}
+
 static int conn_task(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -94,7 +131,9 @@ static int conn_task(void *arg)
 	}
 	char *buf = aligned_alloc(64, BUF_SIZE); /* aligned: faster kernel copies */
 	ssize_t n = buf ? 0 : -ENOMEM;
-	if (buf) {
+	if (buf && C.tls) {
+		n = echo_tls(s, fd, buf);
+	} else if (buf) {
 		while ((n = urt_recv(fd, buf, BUF_SIZE, 0)) > 0) {
 			ssize_t w = urt_send_all(fd, buf, (size_t)n, 0, NULL);
 			if (w < 0) {
@@ -163,10 +202,12 @@ int main(int argc, char **argv)
 		{"drain", required_argument, NULL, 'D'},
 		{"threads", required_argument, NULL, 'T'},
 		{"pin", no_argument, NULL, 'P'},
+		TOOL_TLS_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *cert = NULL, *key = NULL;
 	int c;
 	uint64_t u;
 	while ((c = getopt_long(argc, argv, "p:H:h", longopts, NULL)) != -1) {
@@ -187,6 +228,8 @@ int main(int argc, char **argv)
 				return TOOL_EXIT_USAGE;
 			break;
 		case 'P': C.pin = true; break;
+		case TOOL_OPT_TLS_CERT: cert = optarg; break;
+		case TOOL_OPT_TLS_KEY: key = optarg; break;
 		case 'B':
 			C.bufs = 1024;
 			if (!optarg)
@@ -202,7 +245,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("Usage: urt-echo [--host ADDR] [--port N] [--single-accept] [--bufring[=N]] [--drain S]\n"
-			       "                [--threads N] [--pin]\n"
+			       "                [--threads N] [--pin] [--tls-cert FILE --tls-key FILE]\n"
 			       "TCP echo server on io_uring (numeric ADDR, default 127.0.0.1;\n"
 			       "port 7007; 0 picks a free port). Prints its address when ready.\n"
 			       "  --single-accept  one accept SQE per connection (default: multishot)\n"
@@ -213,6 +256,10 @@ int main(int argc, char **argv)
 			       "  --threads N      N loops, one per thread, each with its own listener on\n"
 			       "                   the port (SO_REUSEPORT); 0: one per usable CPU (default 1)\n"
 			       "  --pin            pin thread i to the i-th usable CPU (modulo their number)\n"
+			       "  --tls-cert FILE  echo over TLS (1.2 and 1.3) with this PEM certificate\n"
+			       "                   chain, leaf first; needs --tls-key (not with --bufring);\n"
+			       "                   a handshake not done within 10 s is dropped\n"
+			       "  --tls-key FILE   the PEM private key of --tls-cert\n"
 			       "At exit it prints the connections served and bytes echoed (stderr).\n"
 			       "Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot serve, 2 for a\n"
 			       "usage error.\n");
@@ -227,9 +274,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "urt-echo: unexpected argument '%s'\n", argv[optind]);
 		return TOOL_EXIT_USAGE;
 	}
+	if (C.bufs && (cert || key)) {
+		/* TLS reads into its own buffers: the ring has nothing to give it */
+		fprintf(stderr, "urt-echo: --bufring cannot be used with --tls-cert\n");
+		return TOOL_EXIT_USAGE;
+	}
+	int st = tool_tls_server_ctx("urt-echo", cert, key, &C.tls);
+	if (st)
+		return st;
 	struct tool_loops tl = {
 		.name = "urt-echo", .n = C.threads, .pin = C.pin,
-		.opts = {.sq_entries = 1024, .stack_size = 32 * 1024, .flags = URT_OPT_QUIET},
+		/* OpenSSL runs on the connection tasks' stacks: TLS needs more */
+		.opts = {.sq_entries = 1024, .stack_size = (C.tls ? 64 : 32) * 1024,
+			 .flags = URT_OPT_QUIET},
 		.fn = server_main, .size = sizeof(struct server),
 	};
 	/* at exit, on stderr: the connections served and bytes echoed */
@@ -237,5 +294,7 @@ int main(int argc, char **argv)
 		.accepted = offsetof(struct server, accepted), .counted = offsetof(struct server, bytes),
 		.before = "echoed ", .after = " bytes",
 	};
-	return tool_serve(&tl, C.host, C.port, setup, &served, NULL);
+	st = tool_serve(&tl, C.host, C.port, setup, &served, NULL);
+	urt_tls_ctx_free(C.tls);
+	return st;
 }

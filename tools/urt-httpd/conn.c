@@ -9,6 +9,11 @@
  * favicon expects. Reads are bounded three ways: --idle-timeout for any
  * silence, --header-timeout for a whole request head (408 when it passes)
  * and --body-timeout for a whole body (see conn_phase).
+ *
+ * HTTPS (--tls-cert/--tls-key) is the same code over urt_tls_read and
+ * urt_tls_write (a branch on c->tls where the plain path calls urt_recv
+ * and urt_send): the handshake comes first, under the header and idle
+ * timeouts, and a connection that ends normally ends with close_notify.
  */
 #include <assert.h>
 #include <errno.h>
@@ -23,6 +28,9 @@
 /* Lingering close: at most this long and this much input. */
 #define LINGER_NS (2 * URT_NS_PER_SEC)
 #define LINGER_MAX (1024 * 1024)
+/* TLS has no send that does not wait: a last record (close_notify, a 408)
+   gets this long to go out. */
+#define TLS_BYE_NS (100 * URT_NS_PER_MS)
 
 static const struct http_limits limits = {
 	.max_head = CONN_RBUF,
@@ -231,7 +239,8 @@ static ssize_t conn_recv(struct conn *c)
 	}
 	if (t > 0 && urt_deadline_push(t) < 0)
 		t = 0;
-	ssize_t r = urt_recv(c->fd, c->rbuf + c->rlen, CONN_RBUF - c->rlen, 0);
+	ssize_t r = c->tls ? urt_tls_read(c->tls, c->rbuf + c->rlen, CONN_RBUF - c->rlen)
+			   : urt_recv(c->fd, c->rbuf + c->rlen, CONN_RBUF - c->rlen, 0);
 	if (t > 0)
 		urt_deadline_pop();
 	return r;
@@ -243,7 +252,9 @@ static ssize_t conn_recv(struct conn *c)
  * the socket takes it at once, and what input is already there is dropped
  * first (closing with unread input resets the connection, which could
  * destroy the answer before it is read). No lingering close either: the
- * point is to free the connection now.
+ * point is to free the connection now. TLS has no send that does not
+ * wait, so there the answer and close_notify get TLS_BYE_NS; the input
+ * dropped is the socket's, undecrypted.
  */
 static void head_timeout(struct conn *c)
 {
@@ -253,8 +264,16 @@ static void head_timeout(struct conn *c)
 	c->olen = 0;
 	/* what came of the head tells whether it is a HEAD (no body) */
 	http_parse_request(c->rbuf, c->rlen, &limits, &req);
-	if (resp_status(c, 408, req.meth == HTTP_M_HEAD) == 0)
-		urt_send(c->fd, c->obuf, c->olen, MSG_DONTWAIT);
+	if (resp_status(c, 408, req.meth == HTTP_M_HEAD) == 0) {
+		if (!c->tls) {
+			urt_send(c->fd, c->obuf, c->olen, MSG_DONTWAIT);
+		} else if (urt_deadline_push(TLS_BYE_NS) == 0) {
+			if (urt_tls_write(c->tls, c->obuf, c->olen) >= 0)
+				conn_tls_close(c, 0);
+			urt_deadline_pop();
+		}
+	}
+	c->tls_closed = true; /* sent, or not worth another wait */
 	c->olen = 0;
 	while (urt_recv(c->fd, c->rbuf, CONN_RBUF, MSG_DONTWAIT) > 0)
 		;
@@ -265,10 +284,12 @@ static void head_timeout(struct conn *c)
  * the kernel reset the connection, and a reset can destroy the response
  * before the client reads it (a 431 after a 64 KiB header, say). So stop
  * sending, then read and drop input until the client closes, for a bounded
- * time and amount.
+ * time and amount. Over TLS, close_notify goes first (what follows is
+ * dropped undecrypted).
  */
 static int linger(struct conn *c)
 {
+	conn_tls_close(c, c->srv->idle_ns);
 	if (urt_shutdown(c->fd, SHUT_WR) < 0 || urt_deadline_push(LINGER_NS) < 0)
 		return 0;
 	size_t total = 0;
@@ -309,11 +330,53 @@ static int conn_serve(struct conn *c)
 	}
 }
 
+void conn_tls_close(struct conn *c, int64_t ns)
+{
+	if (!c->tls || c->tls_closed)
+		return;
+	c->tls_closed = true;
+	bool dl = ns > 0 && urt_deadline_push(ns) == 0;
+	urt_tls_shutdown(c->tls);
+	if (dl)
+		urt_deadline_pop();
+}
+
+/*
+ * HTTPS: the handshake, before anything else, under --header-timeout and
+ * the idle timeout (the earlier): the ClientHello is the start of the
+ * first request, so a client that never sends one, or stops halfway, is
+ * dropped like one that stops inside a head (without a 408: there is no
+ * TLS to say it with).
+ */
+static int conn_handshake(struct conn *c)
+{
+	int64_t t = c->srv->idle_ns, h = c->srv->header_ns;
+	if (h > 0 && (t <= 0 || h < t))
+		t = h;
+	if (t > 0 && urt_deadline_push(t) < 0)
+		t = 0;
+	int r = urt_tls_handshake(c->srv->tls, c->fd, NULL, &c->tls);
+	if (t > 0)
+		urt_deadline_pop();
+	if (r < 0)
+		c->tls = NULL;
+	return r;
+}
+
 int conn_task(void *arg)
 {
 	struct conn *c = arg;
 	urt_set_nodelay(c->fd, true); /* replies go out as one send per batch already */
-	int r = conn_serve(c);
+	int r = c->srv->tls ? conn_handshake(c) : 0;
+	if (r == 0) {
+		r = conn_serve(c);
+		/* a normal end (the client closed, or was idle between
+		   requests) says so with close_notify; a failure, a timeout
+		   inside a request or cancellation just closes */
+		if (r == 0 || (r == -ETIMEDOUT && c->phase == CONN_IDLE))
+			conn_tls_close(c, TLS_BYE_NS);
+	}
+	urt_tls_free(c->tls);
 	urt_sock_close(c->fd);
 	c->srv->live--;
 	free(c);

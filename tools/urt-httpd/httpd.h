@@ -31,6 +31,7 @@ struct httpd {
 	int64_t drain_ns;    /* at shutdown, open connections get this long */
 	unsigned threads;    /* --threads: loops, one per thread */
 	bool pin;            /* --pin */
+	urt_tls_ctx *tls;    /* --tls-cert/--tls-key: HTTPS (shared by the loops); NULL: plain */
 	/* the loop's own */
 	struct tool_listener l; /* its listener, loop index and the loops */
 	unsigned live;       /* connection tasks running */
@@ -59,10 +60,16 @@ struct conn {
 	int64_t until;       /* the head or body must be complete by then (urt_now_ns); 0: no limit */
 	bool close;          /* the current response is the last one */
 	bool keep10;         /* HTTP/1.0 keep-alive: say so in the response */
+	urt_tls *tls;        /* HTTPS: reads and sends go through it; NULL: plain */
+	bool tls_closed;     /* close_notify sent */
 };
 
 /* conn.c: the connection task; arg is a struct conn it frees. */
 int conn_task(void *arg);
+
+/* conn.c: end TLS with close_notify (once), waiting at most ns for the
+   socket to take it. Nothing on a plain connection. */
+void conn_tls_close(struct conn *c, int64_t ns);
 
 /* response.c */
 const char *http_reason(int status);

@@ -13,6 +13,10 @@
  * of the settings; loop 0 (the main thread) reads the stop signals and
  * wakes the others (tools/common/). At exit it prints the connections
  * and requests served, summed over the loops, with each loop's connections.
+ *
+ * --tls-cert FILE --tls-key FILE serve HTTPS instead (conn.c): one TLS
+ * context, made before listening (a bad file stops it at start-up) and
+ * shared by the loops.
  */
 #include <stddef.h>
 #include <errno.h>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include "httpd.h"
+#include "tls_opt.h"
 #include "tool_loops.h"
 
 /* The answer when --max-conns are already open. */
@@ -36,10 +41,12 @@ static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 			   "503 Service Unavailable\n";
 
 /* Over the limit: answer without waiting (MSG_DONTWAIT: a full socket
-   buffer only loses the courtesy) and close, keeping the accept loop free. */
-static void refuse(int fd)
+   buffer only loses the courtesy) and close, keeping the accept loop free.
+   Over TLS the answer would need a handshake first: just close. */
+static void refuse(const struct httpd *s, int fd)
 {
-	urt_send(fd, busy, sizeof busy - 1, MSG_DONTWAIT);
+	if (!s->tls)
+		urt_send(fd, busy, sizeof busy - 1, MSG_DONTWAIT);
 	close(fd);
 }
 
@@ -48,7 +55,7 @@ static void take(void *arg, int fd)
 {
 	struct httpd *s = arg;
 	if (s->live >= s->max_conns) {
-		refuse(fd);
+		refuse(s, fd);
 		return;
 	}
 	struct conn *c = aligned_alloc(64, sizeof *c);
@@ -63,6 +70,8 @@ static void take(void *arg, int fd)
 	c->phase = CONN_IDLE;
 	c->until = 0;
 	c->close = c->keep10 = false;
+	c->tls = NULL;
+	c->tls_closed = false;
 	/* stack_now: a member that could not start would leak c and fd, and
 	   its -ENOMEM would cancel the group (every other connection) */
 	struct urt_spawn_attr a = {.group = &s->conns, .stack_now = true};
@@ -127,6 +136,7 @@ static void usage(void)
 	printf("Usage: urt-httpd [--host ADDR] [--port N] [--root DIR] [--idle-timeout SECS]\n"
 	       "                 [--header-timeout SECS] [--body-timeout SECS] [--max-conns N]\n"
 	       "                 [--drain SECS] [--threads N] [--pin]\n"
+	       "                 [--tls-cert FILE --tls-key FILE]\n"
 	       "HTTP/1.1 server on io_uring. GET / answers \"Hello, World!\"; with --root,\n"
 	       "files under DIR are served (a directory by its index.html; / too, when it\n"
 	       "has one). Numeric ADDR, default 127.0.0.1; port 8080, 0 picks a free one.\n"
@@ -148,6 +158,10 @@ static void usage(void)
 	       "                         between them\n"
 	       "  --pin                  pin thread i to the i-th usable CPU (modulo\n"
 	       "                         their number)\n"
+	       TOOL_TLS_HELP
+	       "                         With TLS the handshake must end within the\n"
+	       "                         header (and idle) timeout; past --max-conns\n"
+	       "                         new connections are closed unanswered.\n"
 	       "At exit it prints the connections and requests served (stderr).\n"
 	       "A timeout of 0 is no limit. Exit status: 0 after SIGINT/SIGTERM, 1 when\n"
 	       "it cannot serve, 2 for a usage error.\n");
@@ -166,6 +180,7 @@ int main(int argc, char **argv)
 		{"drain", required_argument, NULL, 'd'},
 		{"threads", required_argument, NULL, 'n'},
 		{"pin", no_argument, NULL, 'P'},
+		TOOL_TLS_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -174,7 +189,7 @@ int main(int argc, char **argv)
 			  .idle_ns = 10 * URT_NS_PER_SEC, .header_ns = 10 * URT_NS_PER_SEC,
 			  .body_ns = 30 * URT_NS_PER_SEC, .max_conns = 10000,
 			  .drain_ns = URT_NS_PER_SEC, .threads = 1};
-	const char *root = NULL;
+	const char *root = NULL, *cert = NULL, *key = NULL;
 	int c;
 	double v;
 	uint64_t u;
@@ -209,6 +224,8 @@ int main(int argc, char **argv)
 			break;
 		case 'n': bad = tool_parse_threads("urt-httpd", optarg, &s.threads); break;
 		case 'P': s.pin = true; break;
+		case TOOL_OPT_TLS_CERT: cert = optarg; break;
+		case TOOL_OPT_TLS_KEY: key = optarg; break;
 		case 'h': usage(); return 0;
 		case 'V': printf("urt-httpd (urt) %s\n", URT_VERSION_STRING); return 0;
 		default:
@@ -222,12 +239,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "urt-httpd: unexpected argument '%s'\n", argv[optind]);
 		return TOOL_EXIT_USAGE;
 	}
+	int st = tool_tls_server_ctx("urt-httpd", cert, key, &s.tls);
+	if (st)
+		return st;
 	if (root) {
 		int r = static_init(&s, root);
 		if (r < 0) {
 			fprintf(stderr, "urt-httpd: cannot open root '%s': %s\n", root, strerror(-r));
+			urt_tls_ctx_free(s.tls);
 			return 1;
 		}
 	}
-	return serve(&s);
+	st = serve(&s);
+	urt_tls_ctx_free(s.tls);
+	return st;
 }

@@ -61,12 +61,27 @@ static const char *http_date(void)
  * does not wait (MSG_DONTWAIT) and carries no deadline: a deadline adds a
  * linked timeout to the op, which costs about as much as the send itself.
  * Only what does not fit waits, under the idle deadline: a client that
- * stops reading is as idle as one that stops sending.
+ * stops reading is as idle as one that stops sending. TLS has no such
+ * try: the batch is one urt_tls_write, under the idle deadline.
  */
+static int flush_tls(struct conn *c)
+{
+	int64_t t = c->srv->idle_ns;
+	if (t > 0 && urt_deadline_push(t) < 0)
+		t = 0;
+	ssize_t r = urt_tls_write(c->tls, c->obuf, c->olen);
+	if (t > 0)
+		urt_deadline_pop();
+	c->olen = 0;
+	return r < 0 ? (int)r : 0;
+}
+
 int conn_flush(struct conn *c)
 {
 	if (!c->olen)
 		return 0;
+	if (c->tls)
+		return flush_tls(c);
 	ssize_t r = urt_send(c->fd, c->obuf, c->olen, MSG_DONTWAIT);
 	size_t done = r > 0 ? (size_t)r : 0;
 	if (r == -EAGAIN || (r >= 0 && done < c->olen)) {
