@@ -51,13 +51,18 @@
 # Environment:
 #   ROUNDS=2 DURATION=3      (about 3 minutes with the default points)
 #   POINTS="..."             see above
-#   NGINX_PORT=18443 NGINX_PLAIN_PORT=18080
+#   NGINX_PORT=18443 NGINX_PLAIN_PORT=18080 NGINX_TICKETS_PORT=18444
 #   SERVER_CPU=0 LOAD_CPU=1 SCHED=fifo|nice|none
 #   QUIET_PCT=15 QUIET_WAIT=5 STEAL_MAX_PCT=10 STEAL_RETRIES=2
 #   URT_HTTPD_FLAGS=         extra flags for both urt-httpd instances
 #   OUT=/tmp/tls-results.md  the report is also written here
-#   SERVERS="urt-httpd nginx"   which servers (one alone: no ratios; for
-#                            checking the harness)
+#   SERVERS="urt-httpd nginx nginx-tickets"   which servers (without nginx:
+#                            no ratios; for checking the harness).
+#                            nginx-tickets: the same nginx process, a third
+#                            server block with ssl_session_tickets on (as
+#                            urt-httpd, which issues tickets), visited at the
+#                            HTTPS new-connection points only: wrk may resume
+#                            there as it may with urt-httpd
 #   KEEP_SERVERS=1           leave the servers running at the end and print
 #                            their pids and ports (for perf / strace by hand)
 # Fails (exit 1, "tls.sh: FAILED: ..." on stderr) when a server does not
@@ -82,7 +87,8 @@ STEAL_RETRIES=${STEAL_RETRIES:-2}
 SCHED=${SCHED:-fifo}
 URT_HTTPD_FLAGS=${URT_HTTPD_FLAGS:-}
 KEEP_SERVERS=${KEEP_SERVERS:-0}
-SERVERS=${SERVERS:-urt-httpd nginx}
+SERVERS=${SERVERS:-urt-httpd nginx nginx-tickets}
+NGINX_TICKETS_PORT=${NGINX_TICKETS_PORT:-18444}
 has_server() { [[ " $SERVERS " == *" $1 "* ]]; }
 
 note() { echo "tls.sh: $*" >&2; }
@@ -143,9 +149,14 @@ hard=$(ulimit -Hn)
 if [ "$hard" != unlimited ] && [ "$hard" -lt "$nofile" ]; then nofile=$hard; fi
 ulimit -n "$nofile"
 PRIO=()
+LPRIO=()
 case $SCHED in
 fifo)
-	if chrt -f 50 true 2>/dev/null; then PRIO=(chrt -f 50); else
+	# the load generator at SCHED_RR: wrk's main thread ends the run (it
+	# sleeps for -d, then tells the worker to stop), and a worker busy with
+	# handshakes at SCHED_FIFO on the same CPU never lets it run (seen:
+	# wrk -d2s -H "Connection: close" ran for 5 minutes)
+	if chrt -f 50 true 2>/dev/null; then PRIO=(chrt -f 50); LPRIO=(chrt -r 50); else
 		note "cannot use SCHED_FIFO here; trying nice -20"
 		SCHED="nice"
 	fi
@@ -154,9 +165,9 @@ nice | none) ;;
 *) fail "SCHED must be fifo, nice or none" ;;
 esac
 if [ "$SCHED" = nice ]; then
-	if [ "$(nice -n -20 nice 2>/dev/null)" = -20 ]; then PRIO=(nice -n -20); else SCHED=none; fi
+	if [ "$(nice -n -20 nice 2>/dev/null)" = -20 ]; then PRIO=(nice -n -20); LPRIO=(nice -n -20); else SCHED=none; fi
 fi
-case $SCHED in fifo) sched_desc="SCHED_FIFO 50" ;; nice) sched_desc="nice -20" ;; *) sched_desc="" ;; esac
+case $SCHED in fifo) sched_desc="SCHED_FIFO 50 (the load SCHED_RR 50)" ;; nice) sched_desc="nice -20" ;; *) sched_desc="" ;; esac
 
 # --- certificate, nginx config ---------------------------------------------------------
 cert=$work/cert.pem
@@ -188,6 +199,18 @@ http {
         ssl_protocols TLSv1.3;
         ssl_session_cache off;
         ssl_session_tickets off;
+        location = / {
+            default_type text/plain;
+            return 200 "Hello, World!";
+        }
+    }
+    server {
+        listen 127.0.0.1:$NGINX_TICKETS_PORT ssl;
+        ssl_certificate $cert;
+        ssl_certificate_key $key;
+        ssl_protocols TLSv1.3;
+        ssl_session_cache off;
+        ssl_session_tickets on;
         location = / {
             default_type text/plain;
             return 200 "Hello, World!";
@@ -234,11 +257,13 @@ if has_server urt-httpd; then
 	# shellcheck disable=SC2086
 	start urt-httpd:plain line "$bin/urt-httpd" --port 0 $URT_HTTPD_FLAGS
 fi
-if has_server nginx; then
-	start nginx:tls "$NGINX_PORT $NGINX_PLAIN_PORT" "$NGINX" -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log"
+if has_server nginx || has_server nginx-tickets; then
+	start nginx:tls "$NGINX_PORT $NGINX_PLAIN_PORT $NGINX_TICKETS_PORT" "$NGINX" -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log"
 	PID[nginx:plain]=${PID[nginx:tls]}
 	PORT[nginx:tls]=$NGINX_PORT
 	PORT[nginx:plain]=$NGINX_PLAIN_PORT
+	PID[nginx-tickets:tls]=${PID[nginx:tls]}
+	PORT[nginx-tickets:tls]=$NGINX_TICKETS_PORT
 fi
 
 url() { # SERVER PROTO
@@ -247,6 +272,7 @@ url() { # SERVER PROTO
 # the right answer, over a verified TLS 1.3 connection; what was negotiated
 declare -A NEGO
 for s in $SERVERS; do
+	[ "$s" != nginx-tickets ] || continue
 	body=$(curl -s --max-time 5 --cacert "$cert" "$(url "$s" tls)" 2>&1 || true)
 	[ "$body" = "Hello, World!" ] || fail "$s (HTTPS): GET / answered '$(head -c 120 <<<"$body")'"
 	body=$(curl -s --max-time 5 "$(url "$s" plain)" 2>&1 || true)
@@ -255,12 +281,26 @@ for s in $SERVERS; do
 		awk -F': ' '/^Protocol version/ { v = $2 } /^Ciphersuite/ { c = $2 } /^Signature type/ { t = $2 } /^Verification/ { ok = $2 }
 			END { printf "%s %s %s, verification %s", v, c, t, ok }')
 	NEGO[$s]=$nego
-	# does it issue session tickets? (s_client -reconnect: "Reused" after the first)
-	reused=$(openssl s_client -connect "127.0.0.1:${PORT[$s:tls]}" -servername localhost -CAfile "$cert" -reconnect </dev/null 2>/dev/null |
-		grep -c '^Reused' || true)
-	NEGO[$s]="${NEGO[$s]}; s_client -reconnect: $reused of 5 reconnections resumed"
+	# does it let a client resume (tickets)? urt-load offering the last session
+	reused=$("$LOAD" --mode http --port "${PORT[$s:tls]}" --tls --tls-ca "$cert" --tls-name localhost --tls-resume \
+		--new-conn --conns 1 --duration 0.3 2>&1 | sed -n 's/^urt-load: \([0-9]* of [0-9]*\) handshakes resumed.*/\1/p')
+	NEGO[$s]="${NEGO[$s]}; a client offering its last session resumed ${reused:-?} handshakes"
 	note "$s: ${NEGO[$s]}"
 done
+if has_server nginx-tickets; then
+	reused=$("$LOAD" --mode http --port "$NGINX_TICKETS_PORT" --tls --tls-ca "$cert" --tls-name localhost --tls-resume \
+		--new-conn --conns 1 --duration 0.3 2>&1 | sed -n 's/^urt-load: \([0-9]* of [0-9]*\) handshakes resumed.*/\1/p')
+	NEGO[nginx-tickets]="a client offering its last session resumed ${reused:-?} handshakes"
+	note "nginx-tickets: ${NEGO[nginx-tickets]}"
+fi
+# servers_at POINT: the servers visited there
+servers_at() {
+	local s
+	for s in $SERVERS; do
+		[ "$s" != nginx-tickets ] || [[ $1 == tls-*-new-* ]] || continue
+		echo "$s"
+	done
+}
 
 # --- measurement helpers (bench/net.sh's) ----------------------------------------------
 cpustat() { awk -v c="cpu$SERVER_CPU" '$1 == c { print $2 + $3 + $4 + $7 + $8, $9, $7 + $8; exit }' /proc/stat; }
@@ -291,7 +331,7 @@ run_wrk() {
 	[ "$4" != new ] || hdr=(-H "Connection: close")
 	# wrk sometimes runs well past -d with Connection: close (seen: 50 s
 	# for -d1s on a loaded machine): SIGINT makes it stop and report
-	"${PRIO[@]}" taskset -c "$LOAD_CPU" timeout -s INT -k 5 "$(($3 * 2 + 10))" \
+	"${LPRIO[@]}" taskset -c "$LOAD_CPU" timeout -s INT -k 5 "$(($3 * 2 + 10))" \
 		wrk -t1 -c"$2" -d"${3}s" --latency "${hdr[@]}" "$1" >"$work/load.out" 2>&1 </dev/null || rc=$?
 	[ "$rc" != 124 ] || { note "wrk against $5 ran past $(($3 * 2 + 10)) s; stopped with SIGINT"; rc=0; }
 	RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$work/load.out")
@@ -309,7 +349,7 @@ run_load() {
 	local -a fl=()
 	[ "$6" != tls ] || fl+=(--tls --insecure --tls-name localhost)
 	[ "$4" != new ] || fl+=(--new-conn)
-	"${PRIO[@]}" taskset -c "$LOAD_CPU" "$LOAD" --mode http --host 127.0.0.1 --port "$1" --conns "$2" \
+	"${LPRIO[@]}" taskset -c "$LOAD_CPU" "$LOAD" --mode http --host 127.0.0.1 --port "$1" --conns "$2" \
 		--duration "$3" "${fl[@]}" >"$work/load.out" 2>"$work/load.err" </dev/null || rc=$?
 	line=$(grep -m1 'req/s' "$work/load.out" || true)
 	RPS=$(sed -n 's/.* \([0-9.][0-9.]*\) req\/s.*/\1/p' <<<"$line")
@@ -382,8 +422,8 @@ order() { # ROUND NAME...: rotated by round
 # --- the rounds ------------------------------------------------------------------------------
 for r in $(seq 1 "$ROUNDS"); do
 	for pt in $POINTS; do
-		# shellcheck disable=SC2086
-		for who in $(order "$r" $SERVERS); do
+		# shellcheck disable=SC2086,SC2046
+		for who in $(order "$r" $(servers_at "$pt")); do
 			measure "$pt" "$r" "$who"
 			note "round $r/$ROUNDS $pt: $who $(fmt "$RPS" %.0f) req/s"
 		done
@@ -415,14 +455,14 @@ describe() { # POINT: words
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r); steal on CPU $SERVER_CPU during the runs: $steal% of its non-idle time; machine busy right before the runs: median $bgmed%"
 	echo "- urt: $commit; $(openssl version); $("$NGINX" -v 2>&1 | sed 's/.*: //') ($("$NGINX" -V 2>&1 | grep -m1 -o 'running with OpenSSL [0-9.a-z]*' || "$NGINX" -V 2>&1 | grep -m1 -o 'built with OpenSSL [0-9.a-z]*')); $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }')"
 	echo "- command: \`ROUNDS=$ROUNDS DURATION=$DURATION bash bench/tls.sh $BUILD_DIR\`${URT_HTTPD_FLAGS:+ with URT_HTTPD_FLAGS=\"$URT_HTTPD_FLAGS\"}; servers under \`taskset -c $SERVER_CPU\`, load under \`taskset -c $LOAD_CPU\`${sched_desc:+, both $sched_desc}; both servers up together, each round visits each point and each server in turn, order rotating; ${DURATION} s per run"
-	echo "- TLS: ECDSA P-256 self-signed certificate; negotiated:$(for s in $SERVERS; do printf ' %s: %s;' "$s" "${NEGO[$s]}"; done) (nginx: ssl_session_cache off, ssl_session_tickets off)"
+	echo "- TLS: ECDSA P-256 self-signed certificate; negotiated:$(for s in $SERVERS; do printf ' %s: %s;' "$s" "${NEGO[$s]}"; done) (nginx: ssl_session_cache off, ssl_session_tickets off; nginx-tickets: the same with tickets on)"
 	echo "- servers: urt-httpd = \`urt-httpd --port 0 --tls-cert C --tls-key K${URT_HTTPD_FLAGS:+ $URT_HTTPD_FLAGS}\` (and a plain instance); nginx = 1 process, master_process off, access_log off, keepalive_requests 1000000"
-	echo "- CPU us/req: CPU $SERVER_CPU busy (user+nice+system+irq+softirq) / requests; proc us/req: the server's utime+stime / requests; ratios: medians of the per-round urt-httpd/nginx ratios, spread = their min..max over $ROUNDS rounds"
+	echo "- CPU us/req: CPU $SERVER_CPU busy (user+nice+system+irq+softirq) / requests; proc us/req: the server's utime+stime / requests. Where the server does not saturate CPU $SERVER_CPU (the new-connection points, where the load generator's handshakes are the limit) other processes' time on CPU $SERVER_CPU lands in CPU us/req: read proc us/req there. Ratios (\"vs nginx\"): medians of the per-round ratios this server / nginx, spread = their min..max over $ROUNDS rounds"
 	echo
-	echo "| proto | mode | load | server | req/s | req/s urt/nginx (spread) | CPU us/req | CPU urt/nginx (spread) | proc us/req | proc urt/nginx | p99 us |"
+	echo "| proto | mode | load | server | req/s | req/s vs nginx (spread) | CPU us/req | CPU vs nginx (spread) | proc us/req | proc vs nginx | p99 us |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for pt in $POINTS; do
-		for who in $SERVERS; do
+		for who in $(servers_at "$pt"); do
 			rps=$(field "$pt" "$who" rps | median)
 			cpu=$(field "$pt" "$who" cpu_us | median)
 			proc=$(field "$pt" "$who" proc_us | median)
@@ -441,6 +481,20 @@ describe() { # POINT: words
 		done
 	done
 	echo
+	if has_server nginx-tickets && has_server urt-httpd; then
+		echo "HTTPS new connections where both servers issue session tickets (urt-httpd as always, nginx-tickets = ssl_session_tickets on): urt-httpd / nginx-tickets, medians of per-round ratios (spread):"
+		echo
+		echo "| load | req/s urt/nginx-tickets | CPU us/req urt/nginx-tickets | proc us/req urt/nginx-tickets |"
+		echo "|---|---|---|---|"
+		for pt in $POINTS; do
+			[[ $pt == tls-*-new-* ]] || continue
+			printf '| %s | %s (%s) | %s (%s) | %s (%s) |\n' "$(describe "$pt" | sed 's/.*| //')" \
+				"$(fmt "$(ratios "$pt" urt-httpd nginx-tickets rps | median)" %.2f)" "$(ratios "$pt" urt-httpd nginx-tickets rps | spread)" \
+				"$(fmt "$(ratios "$pt" urt-httpd nginx-tickets cpu_us | median)" %.2f)" "$(ratios "$pt" urt-httpd nginx-tickets cpu_us | spread)" \
+				"$(fmt "$(ratios "$pt" urt-httpd nginx-tickets proc_us | median)" %.2f)" "$(ratios "$pt" urt-httpd nginx-tickets proc_us | spread)"
+		done
+		echo
+	fi
 	echo "<details><summary>raw per-run numbers</summary>"
 	echo
 	echo '```'
