@@ -43,6 +43,7 @@ declare -A may=(
 	[sync]="core"
 	[exec]="core sync backend"
 	[io]="core sync exec"
+	[tls]="core io"
 )
 # what the inline fast paths call: urt__uring_io (io/req.h) and
 # urt__uring_poll (core/loop.c)

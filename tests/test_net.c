@@ -1169,3 +1169,44 @@ Test(net, listen_reuseport_shares_a_port)
 	close(a);
 	CHECK(urt_tcp_listen(LOCAL, 0, 4, 1u << 7), -EINVAL);
 }
+
+/* A MSG_DONTWAIT send or receive never waits, so under a deadline scope it
+   goes out as one SQE, without a linked timeout (issue 24: TLS flushes and
+   urt-httpd's first send try it under the idle deadline); the deadline
+   itself still applies at the call (an expired scope returns -ETIMEDOUT)
+   and a full socket still answers -EAGAIN. */
+static int dontwait_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	OK(urt_deadline_push(SEC(10)));
+	struct urt_stats a, b;
+	OK(urt_stats_get(&a));
+	cr_assert_eq(urt_send(sv[0], "hi", 2, MSG_DONTWAIT), 2);
+	char c[4];
+	cr_assert_eq(urt_recv(sv[1], c, sizeof c, MSG_DONTWAIT), 2);
+	cr_assert_eq(urt_recv(sv[1], c, sizeof c, MSG_DONTWAIT), -EAGAIN);
+	OK(urt_stats_get(&b));
+	cr_assert_eq(b.sqes - a.sqes, 3, "one SQE per op, no linked timeouts");
+	/* a waiting receive under the same deadline still has its timeout */
+	OK(urt_stats_get(&a));
+	OK(urt_deadline_push(MS(5)));
+	cr_assert_eq(urt_recv(sv[1], c, sizeof c, 0), -ETIMEDOUT);
+	urt_deadline_pop();
+	OK(urt_stats_get(&b));
+	cr_assert_geq(b.sqes - a.sqes, 2);
+	urt_deadline_pop();
+	OK(urt_deadline_push(0)); /* already expired */
+	cr_assert_eq(urt_send(sv[0], "x", 1, MSG_DONTWAIT), -ETIMEDOUT);
+	urt_deadline_pop();
+	urt_sock_close(sv[0]);
+	urt_sock_close(sv[1]);
+	return 0;
+}
+
+Test(net, dontwait_ops_under_deadline_take_no_linked_timeout)
+{
+	SKIP_ON_EPOLL("SQE counts are io_uring's");
+	RUN(dontwait_main, NULL);
+}

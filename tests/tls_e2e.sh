@@ -9,7 +9,8 @@
 # s_client verifies); session resumption (TLS 1.2 s_client -reconnect,
 # TLS 1.3 tickets); TLS 1.2 and 1.3; a client sending garbage and one that
 # stays silent do not stop the others, and the silent one is dropped after
-# --header-timeout; start-up failures (a missing certificate, an unreadable
+# --header-timeout; the idle and header timeouts inside TLS (close_notify
+# after a timed-out read, 408 over TLS); start-up failures (a missing certificate, an unreadable
 # key, a key that does not match, one flag alone) exit at once with one
 # line; urt-echo over TLS, 500 connections at once; exit 0 on SIGTERM.
 # Skipped (77) when urt was built without TLS or openssl, curl or python3
@@ -92,7 +93,7 @@ root=$work/root
 mkdir "$root"
 printf 'hello file\n' >"$root/a.txt"
 head -c $((5 * 1024 * 1024)) /dev/urandom >"$root/big.bin"
-start urt-httpd "$HTTPD" "${TLS[@]}" --root "$root" --header-timeout 1
+start urt-httpd "$HTTPD" "${TLS[@]}" --root "$root" --header-timeout 1 --idle-timeout 2
 url="https://localhost:$port"
 
 got=$(curl -sS --cacert "$CA" "$url/" 2>&1)
@@ -179,6 +180,10 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 exec 6<&-
 [ "$rc" != 124 ] || fail "a client that stops mid-handshake was not dropped within 5 s"
 ok "a client that stops mid-ClientHello is dropped after $ms ms"
+# the timeouts inside TLS: a read that times out leaves the connection
+# usable for the 408 and close_notify
+timeout 20 python3 "$PY" idle "$port" "$CA" 2 || fail "idle timeout over TLS (above)"
+timeout 20 python3 "$PY" slowhead "$port" "$CA" 1 || fail "header timeout over TLS (above)"
 [ "$(curl -sS --cacert "$CA" "$url/")" = "Hello, World!" ] || fail "served after the hostile clients"
 ok "still serving after the hostile clients"
 stop urt-httpd
@@ -207,11 +212,11 @@ bad_start() {
 bad_start 1 "--tls-cert $pki/missing.pem:" "$HTTPD" --tls-cert "$pki/missing.pem" --tls-key "$pki/server.key"
 bad_start 1 "--tls-key $pki/missing.key:" "$HTTPD" --tls-cert "$pki/server.pem" --tls-key "$pki/missing.key"
 # (the certificate's or the key's fault: either option may be named)
-bad_start 1 "--tls-(cert $pki/server.pem|key $pki/other.key): " "$HTTPD" --tls-cert "$pki/server.pem" --tls-key "$pki/other.key"
+bad_start 1 "--tls-(cert $pki/server.pem|key $pki/other.key): .*match" "$HTTPD" --tls-cert "$pki/server.pem" --tls-key "$pki/other.key"
 bad_start 1 "--tls-cert $pki/ext.cnf:" "$HTTPD" --tls-cert "$pki/ext.cnf" --tls-key "$pki/server.key"
 bad_start 2 "--tls-cert needs --tls-key" "$HTTPD" --tls-cert "$pki/server.pem"
 bad_start 2 "--tls-key needs --tls-cert" "$HTTPD" --tls-key "$pki/server.key"
-bad_start 1 "--tls-(cert $pki/server.pem|key $pki/other.key): " "$ECHO" --tls-cert "$pki/server.pem" --tls-key "$pki/other.key"
+bad_start 1 "--tls-(cert $pki/server.pem|key $pki/other.key): .*match" "$ECHO" --tls-cert "$pki/server.pem" --tls-key "$pki/other.key"
 bad_start 2 "--bufring cannot be used with --tls-cert" "$ECHO" "${TLS[@]}" --bufring
 # an unreadable key: root reads anything, so run as nobody (the files in a
 # directory nobody can enter, the key alone unreadable)

@@ -183,7 +183,20 @@ static int flush_out(urt_tls *t)
 		}
 		t->sender = me;
 		size_t done = 0;
-		ssize_t r = urt_send_all(t->fd, t->obuf + t->opos, t->olen - t->opos, MSG_NOSIGNAL, &done);
+		/* Almost always the socket takes it all: try that first without
+		   waiting (under a deadline, a send that may wait carries a
+		   linked timeout, one more SQE), then wait for the rest. */
+		ssize_t r = urt_send(t->fd, t->obuf + t->opos, t->olen - t->opos,
+				     MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r >= 0 || r == -EAGAIN) {
+			done = r > 0 ? (size_t)r : 0;
+			if (t->opos + done < t->olen) {
+				size_t more = 0;
+				r = urt_send_all(t->fd, t->obuf + t->opos + done,
+						 t->olen - t->opos - done, MSG_NOSIGNAL, &more);
+				done += more;
+			}
+		}
 		t->sender = NULL;
 		t->opos += done;
 		if (t->opos == t->olen)
@@ -275,6 +288,26 @@ static int fail(urt_tls *t, int sslerr)
 
 /* ---- the calls ---- */
 
+/* An SSL_* call asked for I/O (SSL_get_error said e): do it, so the call
+   can be made again (0), or fail with the errno. Before waiting for input,
+   what OpenSSL queued goes out (a handshake flight, a KeyUpdate answer)
+   unless another task's send is in flight: that task sends it too. */
+static int do_wanted(urt_tls *t, int e)
+{
+	if (e == SSL_ERROR_WANT_READ) {
+		if (t->olen > t->opos && !t->sender) {
+			int f = flush_out(t);
+			if (f < 0)
+				return f;
+		}
+		ssize_t n = fill_in(t);
+		return n < 0 ? (int)n : 0;
+	}
+	if (e == SSL_ERROR_WANT_WRITE)
+		return flush_out(t);
+	return fail(t, e);
+}
+
 static int do_handshake(urt_tls *t)
 {
 	for (;;) {
@@ -284,21 +317,8 @@ static int do_handshake(urt_tls *t)
 			t->handshaken = true;
 			return flush_out(t); /* our last flight (a server's tickets) */
 		}
-		int e = SSL_get_error(t->ssl, r);
-		if (e == SSL_ERROR_WANT_READ) {
-			int f = flush_out(t);
-			if (f < 0)
-				return f;
-			ssize_t n = fill_in(t);
-			if (n < 0)
-				return (int)n;
-		} else if (e == SSL_ERROR_WANT_WRITE) {
-			int f = flush_out(t);
-			if (f < 0)
-				return f;
-		} else {
-			return fail(t, e);
-		}
+		if ((r = do_wanted(t, SSL_get_error(t->ssl, r))) < 0)
+			return r;
 	}
 }
 
@@ -455,22 +475,8 @@ static ssize_t tls_read(urt_tls *t, void *buf, size_t n)
 			flush_after_read(t);
 			return 0; /* close_notify: a clean EOF */
 		}
-		if (e == SSL_ERROR_WANT_READ) {
-			if (t->olen > t->opos && !t->sender) {
-				int f = flush_out(t);
-				if (f < 0)
-					return f;
-			}
-			ssize_t f = fill_in(t);
-			if (f < 0)
-				return f;
-		} else if (e == SSL_ERROR_WANT_WRITE) {
-			int f = flush_out(t);
-			if (f < 0)
-				return f;
-		} else {
-			return fail(t, e);
-		}
+		if ((r = do_wanted(t, e)) < 0)
+			return r;
 	}
 }
 

@@ -123,9 +123,10 @@ static int session_new(SSL *ssl, SSL_SESSION *sess)
 		free(c->cache[slot].name);
 		c->cache[slot].name = strdup(t->name);
 	}
-	c->cache[slot].sess = c->cache[slot].name ? sess : NULL;
+	int kept = c->cache[slot].name != NULL;
+	c->cache[slot].sess = kept ? sess : NULL;
 	pthread_mutex_unlock(&c->lock);
-	return c->cache[slot].sess ? 1 : 0; /* 1: we keep the reference */
+	return kept; /* 1: we keep the reference (read under the lock: TSan) */
 }
 
 SSL_SESSION *urt__tls_session_get(urt_tls_ctx *c, const char *name)

@@ -47,6 +47,8 @@ int urt_stream_start_tls(urt_stream *s, urt_tls_ctx *ctx, const char *server_nam
 		return -ENOTSOCK;
 	if (s->closer)
 		return -ECANCELED;
+	if (s->rtask || s->wtask)
+		return -EBUSY; /* another task is reading or writing the stream */
 	int r = urt_stream_flush(s);
 	if (r < 0)
 		return r;

@@ -20,6 +20,19 @@ static int readable(const char *path)
 	return 0;
 }
 
+/* why without a leading "FILE: " or "WORD FILE: " ("certificate
+   server.pem: No such file or directory"): the line names FILE already. */
+static const char *unnamed(const char *why, const char *file)
+{
+	const char *p = strchr(why, ' ');
+	size_t n = strlen(file);
+	if (!strncmp(why, file, n) && !strncmp(why + n, ": ", 2))
+		return why + n + 2;
+	if (p && !strncmp(p + 1, file, n) && !strncmp(p + 1 + n, ": ", 2))
+		return p + 1 + n + 2;
+	return why;
+}
+
 int tool_tls_server_ctx(const char *prog, const char *cert, const char *key, urt_tls_ctx **out)
 {
 	*out = NULL;
@@ -47,11 +60,10 @@ int tool_tls_server_ctx(const char *prog, const char *cert, const char *key, urt
 	int ce = readable(cert), ke = readable(key);
 	bool key_at_fault = ce || ke ? !ce : strstr(why, key) && !strstr(why, cert);
 	const char *file = key_at_fault ? key : cert;
-	size_t n = strlen(file);
 	if (!*why)
 		why = strerror(ce ? ce : ke ? ke : -r);
-	else if (!strncmp(why, file, n) && !strncmp(why + n, ": ", 2))
-		why += n + 2; /* "FILE: why": the line names FILE already */
+	else
+		why = unnamed(why, file);
 	fprintf(stderr, "%s: %s %s: %s\n", prog, key_at_fault ? "--tls-key" : "--tls-cert", file,
 		why);
 	return 1;

@@ -159,9 +159,9 @@ static void usage(void)
 	       "  --pin                  pin thread i to the i-th usable CPU (modulo\n"
 	       "                         their number)\n"
 	       TOOL_TLS_HELP
-	       "                         With TLS the handshake must end within the\n"
-	       "                         header (and idle) timeout; past --max-conns\n"
-	       "                         new connections are closed unanswered.\n"
+	       "With --tls-cert/--tls-key it serves HTTPS (HTTP/1.1 over TLS): the files\n"
+	       "are loaded at start-up, the handshake must end within the header (and\n"
+	       "idle) timeout, and past --max-conns new connections are closed unanswered.\n"
 	       "At exit it prints the connections and requests served (stderr).\n"
 	       "A timeout of 0 is no limit. Exit status: 0 after SIGINT/SIGTERM, 1 when\n"
 	       "it cannot serve, 2 for a usage error.\n");

@@ -172,6 +172,12 @@ static inline int urt__uring_io(struct urt__req *rp, bool nocancel)
 					    : urt__op_start_ex(&op, r->op != URT__R_POLL);
 	if (!sqe)
 		return op.res;
+	/* A MSG_DONTWAIT send or receive never waits (the kernel answers
+	   -EAGAIN instead), so under a deadline it needs no linked timeout,
+	   which costs about as much as the op: the deadline was checked just
+	   above, and a cancellation arriving meanwhile stays pending. */
+	if ((r->op == URT__R_SEND || r->op == URT__R_RECV) && (r->flags & MSG_DONTWAIT))
+		op.nocancel = 1;
 	int fd = r->fd;
 	switch (r->op) {
 	case URT__R_NOP:
