@@ -14,9 +14,17 @@
  * --threads N splits the connections between N loops, one per thread,
  * each with its own counters and histogram and its own --duration; main
  * merges them when all have ended and prints one result.
+ *
+ * --tls: each connection handshakes (urt_tls_handshake) after connecting
+ * and then reads and writes through urt_tls_read/urt_tls_write (HTTPS in
+ * HTTP mode); the sender task and the reading task are the one writer and
+ * the one reader a urt_tls allows at once. --new-conn: one batch per
+ * connection, connecting (and handshaking) again for each, so that req/s
+ * is new connections/s; its latency includes the connect and handshake.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +48,18 @@ struct cfg {
 	const char *path;
 	unsigned threads;
 	bool pin;
+	bool new_conn;        /* one batch per connection */
+	bool tls;             /* TLS over each connection */
+	bool tls_insecure;    /* do not verify the server */
+	bool tls_resume;      /* offer the last session (default: full handshakes) */
+	const char *tls_ca;   /* verify against this PEM file (NULL: system store) */
+	const char *tls_name; /* SNI and the name checked (NULL: --host) */
 };
+
+/* The client context every connection shares (thread-safe), with --tls. */
+static urt_tls_ctx *tls_ctx;
+/* Set by the first handshake that failed, whose reason is printed. */
+static _Atomic bool tls_failed_once;
 
 static struct cfg C = {.host = "127.0.0.1", .port = 7007, .conns = 50, .size = 64,
 		       .pipeline = 1, .duration = 5, .path = "/", .threads = 1};
@@ -52,6 +71,7 @@ struct worker {
 	_Alignas(64) struct hist h;
 	unsigned conns;      /* connections this loop runs */
 	uint64_t requests, errors, bad_status;
+	uint64_t conns_opened, resumed; /* connections made (handshakes, with --tls), resumed */
 	int first_error;
 	int64_t end_ns;      /* this loop's end of the run */
 	double secs;         /* how long it ran */
@@ -95,9 +115,10 @@ static bool batch_done(struct worker *w, int64_t t0, ssize_t r)
 	return true;
 }
 
-/* A connection's sending side. */
+/* A connection and its sending side. */
 struct conn {
 	int fd;
+	urt_tls *tls;      /* with --tls, else NULL */
 	size_t sent;       /* bytes of the batch that batch_send got out itself */
 	int send_err;      /* the sender task's error */
 	urt_task *sender;  /* sending the rest of the batch, or NULL */
@@ -109,7 +130,8 @@ struct conn {
 static int send_rest(void *arg)
 {
 	struct conn *k = arg;
-	ssize_t r = urt_send_all(k->fd, out + k->sent, batch - k->sent, 0, NULL);
+	ssize_t r = k->tls ? urt_tls_write(k->tls, out + k->sent, batch - k->sent)
+			   : urt_send_all(k->fd, out + k->sent, batch - k->sent, 0, NULL);
 	if (r < 0 && r != -ECANCELED) {
 		k->send_err = (int)r;
 		urt_shutdown(k->fd, SHUT_RDWR);
@@ -125,9 +147,25 @@ static int send_rest(void *arg)
  * here without waiting (all of it for the usual small batch: no extra task,
  * no extra switch), and the rest is left to a sender task while the caller
  * reads the answers. 0 or a negative errno.
+ *
+ * TLS has no "what the socket takes now": a batch of at most TLS_INLINE
+ * bytes (answers that the socket buffers hold easily) is written here,
+ * a larger one all by the sender task.
  */
+#define TLS_INLINE 16384
 static int batch_send(struct conn *k)
 {
+	if (k->tls) {
+		ssize_t r = 0;
+		if (batch <= TLS_INLINE) {
+			r = urt_tls_write(k->tls, out, batch);
+			return r < 0 ? (int)r : 0;
+		}
+		k->sent = 0;
+		k->send_err = 0;
+		k->sender = urt_spawn(send_rest, k);
+		return k->sender ? 0 : -ENOMEM;
+	}
 	ssize_t r = urt_send(k->fd, out, batch, MSG_DONTWAIT);
 	if (r == -EAGAIN)
 		r = 0;
@@ -159,17 +197,60 @@ static ssize_t batch_end(struct conn *k, ssize_t r)
 	return k->send_err ? k->send_err : r;
 }
 
-/* Connect; a failure other than the end of the run counts as an error. */
-static int client_connect(struct worker *w)
+/* Connect (and handshake, with --tls): 0, or a negative errno and k->fd
+   -1. A failure other than the end of the run counts as an error; the
+   first failed handshake's reason is printed. */
+static int conn_open(struct worker *w, struct conn *k)
 {
-	int fd = urt_tcp_connect(C.host, C.port);
-	if (fd < 0) {
-		if (fd != -ECANCELED && fd != -ETIMEDOUT)
-			count_error(w, fd);
-		return fd;
+	*k = (struct conn){.fd = urt_tcp_connect(C.host, C.port)};
+	int r = k->fd;
+	if (r >= 0) {
+		urt_set_nodelay(k->fd, true);
+		if (!C.tls) {
+			w->conns_opened++;
+			return 0;
+		}
+		r = urt_tls_handshake(tls_ctx, k->fd, C.tls_name, &k->tls);
+		if (!r) {
+			urt_tls_info info;
+			w->conns_opened++;
+			if (C.tls_resume && !urt_tls_get_info(k->tls, &info) && info.resumed)
+				w->resumed++;
+			return 0;
+		}
+		if (r != -ECANCELED && r != -ETIMEDOUT && !atomic_exchange(&tls_failed_once, true))
+			fprintf(stderr, "urt-load: TLS handshake with %s:%d failed: %s (%s)\n", C.host,
+				C.port, urt_tls_reason(NULL), strerror(-r));
+		urt_sock_close(k->fd);
+		k->fd = -1;
 	}
-	urt_set_nodelay(fd, true);
-	return fd;
+	if (r != -ECANCELED && r != -ETIMEDOUT)
+		count_error(w, r);
+	return r;
+}
+
+/* Close the connection. polite (--new-conn, a batch answered): send
+   close_notify first, as an HTTPS client that is done does. */
+static void conn_close(struct conn *k, bool polite)
+{
+	if (k->tls) {
+		if (polite)
+			(void)urt_tls_shutdown(k->tls);
+		urt_tls_free(k->tls);
+		k->tls = NULL;
+	}
+	urt_sock_close(k->fd);
+	k->fd = -1;
+}
+
+/* Up to n bytes of the server's answers; 0 when the server closed. */
+static inline ssize_t conn_recv(struct conn *k, void *buf, size_t n)
+{
+	if (k->tls) {
+		ssize_t r = urt_tls_read(k->tls, buf, n);
+		return r == -ECONNABORTED ? 0 : r; /* closed without close_notify */
+	}
+	return urt_recv(k->fd, buf, n, 0);
 }
 
 static int echo_client(void *arg)
@@ -180,27 +261,29 @@ static int echo_client(void *arg)
 		count_error(w, -ENOMEM);
 		return 0;
 	}
-	struct conn k = {.fd = client_connect(w)};
-	if (k.fd < 0) {
-		free(in);
-		return 0;
-	}
+	struct conn k = {.fd = -1};
 	while (urt_now_ns() < w->end_ns) {
 		int64_t t0 = urt_now_ns();
+		if (k.fd < 0 && conn_open(w, &k) < 0)
+			break;
 		ssize_t r = batch_send(&k);
 		size_t got = 0;
 		while (r >= 0 && got < batch) {
 			size_t want = batch - got < ECHO_IN ? batch - got : ECHO_IN;
-			r = urt_recv(k.fd, in, want, 0);
+			r = conn_recv(&k, in, want);
 			if (r == 0)
 				r = -ECONNRESET; /* the server closed on us */
 			if (r > 0)
 				got += (size_t)r;
 		}
-		if (!batch_done(w, t0, batch_end(&k, r)))
+		r = batch_end(&k, r);
+		if (C.new_conn)
+			conn_close(&k, r >= 0);
+		if (!batch_done(w, t0, r))
 			break;
 	}
-	urt_sock_close(k.fd);
+	if (k.fd >= 0)
+		conn_close(&k, false);
 	free(in);
 	return 0;
 }
@@ -217,7 +300,7 @@ struct http_in {
  * be larger than the buffer. Non-2xx responses are counted in bad_status.
  * Returns 0 or a negative errno (-EPROTO for a response we cannot frame).
  */
-static int http_read_responses(struct worker *w, int fd, struct http_in *h, unsigned n)
+static int http_read_responses(struct worker *w, struct conn *k, struct http_in *h, unsigned n)
 {
 	while (n) {
 		size_t avail = h->len - h->pos;
@@ -250,7 +333,7 @@ static int http_read_responses(struct worker *w, int fd, struct http_in *h, unsi
 		h->pos = 0;
 		if (h->len == HTTP_IN)
 			return -EMSGSIZE;
-		ssize_t r = urt_recv(fd, h->in + h->len, HTTP_IN - h->len, 0);
+		ssize_t r = conn_recv(k, h->in + h->len, HTTP_IN - h->len);
 		if (r == 0)
 			return -ECONNRESET; /* the server closed on us */
 		if (r < 0)
@@ -268,20 +351,26 @@ static int http_client(void *arg)
 		count_error(w, -ENOMEM);
 		return 0;
 	}
-	struct conn k = {.fd = client_connect(w)};
-	if (k.fd < 0) {
-		free(h.in);
-		return 0;
-	}
+	struct conn k = {.fd = -1};
 	while (urt_now_ns() < w->end_ns) {
 		int64_t t0 = urt_now_ns();
+		if (k.fd < 0) {
+			if (conn_open(w, &k) < 0)
+				break;
+			h.pos = h.len = 0;
+			h.body_left = 0;
+		}
 		ssize_t r = batch_send(&k);
 		if (r >= 0)
-			r = http_read_responses(w, k.fd, &h, C.pipeline);
-		if (!batch_done(w, t0, batch_end(&k, r)))
+			r = http_read_responses(w, &k, &h, C.pipeline);
+		r = batch_end(&k, r);
+		if (C.new_conn)
+			conn_close(&k, r >= 0);
+		if (!batch_done(w, t0, r))
 			break;
 	}
-	urt_sock_close(k.fd);
+	if (k.fd >= 0)
+		conn_close(&k, false);
 	free(h.in);
 	return 0;
 }
@@ -289,23 +378,30 @@ static int http_client(void *arg)
 /* The batch every connection sends: C.pipeline requests back to back. */
 static int build_batch(void)
 {
-	char req[1024];
-	size_t rl = C.size;
+	char req[1024], last[1024];
+	size_t rl = C.size, ll = C.size;
 	if (C.http) {
-		/* main bounds --host and --path, so the request fits */
+		/* main bounds --host and --path, so the requests fit. With
+		   --new-conn the last request of the batch asks the server to
+		   close (as wrk -H "Connection: close" does), so that the
+		   server, not the client, holds the TIME_WAIT */
 		rl = (size_t)snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", C.path,
 				      C.host);
-		if (rl >= sizeof req)
+		ll = (size_t)snprintf(last, sizeof last, "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+				      C.path, C.host, C.new_conn ? "Connection: close\r\n" : "");
+		if (rl >= sizeof req || ll >= sizeof last)
 			return -EINVAL;
 	}
-	batch = rl * C.pipeline;
+	batch = rl * (C.pipeline - 1) + ll;
 	out = aligned_alloc(64, (batch + 63) & ~(size_t)63);
 	if (!out)
 		return -ENOMEM;
 	if (!C.http)
 		memset(out, 'x', batch);
-	for (unsigned i = 0; C.http && i < C.pipeline; i++)
+	for (unsigned i = 0; C.http && i + 1 < C.pipeline; i++)
 		memcpy(out + rl * i, req, rl);
+	if (C.http)
+		memcpy(out + rl * (C.pipeline - 1), last, ll);
 	return 0;
 }
 
@@ -313,7 +409,8 @@ static void usage(void)
 {
 	printf("Usage: urt-load [--mode echo|http] [--host ADDR] [--port N] [--conns N]\n"
 	       "                [--duration SECS] [--pipeline N] [--size BYTES] [--path PATH]\n"
-	       "                [--threads N] [--pin]\n"
+	       "                [--threads N] [--pin] [--new-conn]\n"
+	       "                [--tls [--tls-ca FILE | --insecure] [--tls-name NAME] [--tls-resume]]\n"
 	       "Each connection sends PIPELINE requests and waits for all the answers,\n"
 	       "until DURATION ends. Echo mode: a request is SIZE bytes echoed back.\n"
 	       "HTTP mode: a request is GET PATH; non-2xx answers count as errors.\n"
@@ -321,7 +418,20 @@ static void usage(void)
 	       "50 conns, 5 s, pipeline 1, 64 B, path /.\n"
 	       "  --threads N  N loops, one per thread, the connections split between them\n"
 	       "               (0: one per usable CPU; default 1); results are merged\n"
-	       "  --pin        pin thread i to the i-th usable CPU (modulo their number)\n");
+	       "  --pin        pin thread i to the i-th usable CPU (modulo their number)\n"
+	       "  --new-conn   one batch per connection: connect (and handshake) again for\n"
+	       "               each, so req/s is new connections/s x PIPELINE; latency\n"
+	       "               includes the connect and handshake. HTTP: the last request\n"
+	       "               of the batch carries \"Connection: close\"\n"
+	       "  --tls        TLS over each connection (HTTPS in HTTP mode)\n"
+	       "  --tls-ca FILE  verify the server against the CAs in FILE (PEM; default:\n"
+	       "               the system's store)\n"
+	       "  --insecure   do not verify the server's certificate\n"
+	       "  --tls-name NAME  SNI and the name the certificate must match (default:\n"
+	       "               --host)\n"
+	       "  --tls-resume offer the previous session (default: every handshake is a\n"
+	       "               full one); the count of resumed ones is printed\n"
+	       "A failed handshake counts as an error; the first one's reason is printed.\n");
 }
 
 /*
@@ -363,25 +473,36 @@ static void report(struct worker *w, unsigned n)
 		t->requests += w[i].requests;
 		t->errors += w[i].errors;
 		t->bad_status += w[i].bad_status;
+		t->conns_opened += w[i].conns_opened;
+		t->resumed += w[i].resumed;
 		if (!t->first_error)
 			t->first_error = w[i].first_error;
 		if (w[i].secs > t->secs)
 			t->secs = w[i].secs;
 	}
 	double secs = t->secs > 0 ? t->secs : 1e-9;
-	char threads[32] = "";
+	char threads[64] = "";
 	if (n > 1)
 		snprintf(threads, sizeof threads, " threads=%u", n);
+	/* " tls", " new-conn" after the connection count, only when asked */
+	const char *how = C.tls ? (C.new_conn ? " tls new-conn" : " tls")
+				: (C.new_conn ? " new-conn" : "");
 	if (C.http)
-		printf("urt-load http %s:%d%s conns=%u%s pipeline=%u duration=%.1fs: ", C.host, C.port,
-		       C.path, C.conns, threads, C.pipeline, secs);
+		printf("urt-load http %s:%d%s conns=%u%s%s pipeline=%u duration=%.1fs: ", C.host, C.port,
+		       C.path, C.conns, threads, how, C.pipeline, secs);
 	else
-		printf("urt-load echo %s:%d conns=%u%s size=%u pipeline=%u duration=%.1fs: ", C.host,
-		       C.port, C.conns, threads, C.size, C.pipeline, secs);
+		printf("urt-load echo %s:%d conns=%u%s%s size=%u pipeline=%u duration=%.1fs: ", C.host,
+		       C.port, C.conns, threads, how, C.size, C.pipeline, secs);
 	printf("%.0f req/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us, errors %llu\n",
 	       (double)t->requests / secs, (double)hist_quantile(&t->h, 0.50) / 1e3,
 	       (double)hist_quantile(&t->h, 0.99) / 1e3, (double)hist_quantile(&t->h, 0.999) / 1e3,
 	       (unsigned long long)(t->errors + t->bad_status));
+	if (C.new_conn)
+		printf("urt-load: %llu connections, %.0f/s%s\n", (unsigned long long)t->conns_opened,
+		       (double)t->conns_opened / secs, C.tls ? " (TLS handshakes)" : "");
+	if (C.tls_resume)
+		printf("urt-load: %llu of %llu handshakes resumed a session\n",
+		       (unsigned long long)t->resumed, (unsigned long long)t->conns_opened);
 	if (t->errors)
 		fprintf(stderr, "urt-load: %llu connections failed; first error: %s\n",
 			(unsigned long long)t->errors, strerror(-t->first_error));
@@ -401,6 +522,16 @@ static int run(void)
 	if (r < 0) {
 		fprintf(stderr, "urt-load: %s\n", strerror(-r));
 		return 1;
+	}
+	if (C.tls) {
+		urt_tls_config tc = {.role = URT_TLS_CLIENT, .ca_file = C.tls_ca,
+				     .insecure = C.tls_insecure, .no_resumption = !C.tls_resume};
+		if ((r = urt_tls_ctx_new(&tc, &tls_ctx)) < 0) {
+			fprintf(stderr, "urt-load: TLS: %s%s%s\n", strerror(-r),
+				*urt_tls_reason(NULL) ? ": " : "", urt_tls_reason(NULL));
+			free(out);
+			return 1;
+		}
 	}
 	unsigned n = C.threads < C.conns ? C.threads : C.conns;
 	struct worker *w = aligned_alloc(64, n * sizeof *w);
@@ -422,6 +553,7 @@ static int run(void)
 		status = 1;
 	free(w);
 	free(out);
+	urt_tls_ctx_free(tls_ctx);
 	return status;
 }
 
@@ -438,6 +570,12 @@ int main(int argc, char **argv)
 		{"path", required_argument, NULL, 'u'},
 		{"threads", required_argument, NULL, 'T'},
 		{"pin", no_argument, NULL, 'I'},
+		{"new-conn", no_argument, NULL, 'N'},
+		{"tls", no_argument, NULL, 't'},
+		{"tls-ca", required_argument, NULL, 'A'},
+		{"insecure", no_argument, NULL, 'k'},
+		{"tls-name", required_argument, NULL, 'S'},
+		{"tls-resume", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -494,6 +632,19 @@ int main(int argc, char **argv)
 			break;
 		case 'T': bad = tool_parse_threads("urt-load", optarg, &C.threads); break;
 		case 'I': C.pin = true; break;
+		case 'N': C.new_conn = true; break;
+		case 't': C.tls = true; break;
+		case 'A': C.tls_ca = optarg; break;
+		case 'k': C.tls_insecure = true; break;
+		case 'S':
+			if (!*optarg || strlen(optarg) > 255) {
+				fprintf(stderr, "urt-load: invalid value '%s' for --tls-name: expected a "
+					"host name\n", optarg);
+				bad = -1;
+			}
+			C.tls_name = optarg;
+			break;
+		case 'R': C.tls_resume = true; break;
 		case 'h':
 			usage();
 			return 0;
@@ -512,6 +663,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "urt-load: --size times --pipeline is more than %u bytes\n", MAX_BATCH);
 		return TOOL_EXIT_USAGE;
 	}
+	if (!C.tls && (C.tls_ca || C.tls_insecure || C.tls_name || C.tls_resume)) {
+		fprintf(stderr, "urt-load: --tls-ca, --insecure, --tls-name and --tls-resume need --tls\n");
+		return TOOL_EXIT_USAGE;
+	}
+	if (C.tls_ca && C.tls_insecure) {
+		fprintf(stderr, "urt-load: --tls-ca and --insecure exclude each other\n");
+		return TOOL_EXIT_USAGE;
+	}
+	if (C.tls && !C.tls_name)
+		C.tls_name = C.host;
 	tool_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	return run();
