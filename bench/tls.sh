@@ -63,6 +63,10 @@
 #                            urt-httpd, which issues tickets), visited at the
 #                            HTTPS new-connection points only: wrk may resume
 #                            there as it may with urt-httpd
+#                            urt-httpd-nt: urt-httpd --tls-no-tickets (no
+#                            resumption, as nginx), also at the HTTPS
+#                            new-connection points only: the like-for-like
+#                            pair there is urt-httpd-nt / nginx
 #   KEEP_SERVERS=1           leave the servers running at the end and print
 #                            their pids and ports (for perf / strace by hand)
 # Fails (exit 1, "tls.sh: FAILED: ..." on stderr) when a server does not
@@ -87,7 +91,7 @@ STEAL_RETRIES=${STEAL_RETRIES:-2}
 SCHED=${SCHED:-fifo}
 URT_HTTPD_FLAGS=${URT_HTTPD_FLAGS:-}
 KEEP_SERVERS=${KEEP_SERVERS:-0}
-SERVERS=${SERVERS:-urt-httpd nginx nginx-tickets}
+SERVERS=${SERVERS:-urt-httpd urt-httpd-nt nginx nginx-tickets}
 NGINX_TICKETS_PORT=${NGINX_TICKETS_PORT:-18444}
 has_server() { [[ " $SERVERS " == *" $1 "* ]]; }
 
@@ -257,6 +261,10 @@ if has_server urt-httpd; then
 	# shellcheck disable=SC2086
 	start urt-httpd:plain line "$bin/urt-httpd" --port 0 $URT_HTTPD_FLAGS
 fi
+if has_server urt-httpd-nt; then
+	# shellcheck disable=SC2086
+	start urt-httpd-nt:tls line "$bin/urt-httpd" --port 0 --tls-cert "$cert" --tls-key "$key" --tls-no-tickets $URT_HTTPD_FLAGS
+fi
 if has_server nginx || has_server nginx-tickets; then
 	start nginx:tls "$NGINX_PORT $NGINX_PLAIN_PORT $NGINX_TICKETS_PORT" "$NGINX" -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log"
 	PID[nginx:plain]=${PID[nginx:tls]}
@@ -272,7 +280,7 @@ url() { # SERVER PROTO
 # the right answer, over a verified TLS 1.3 connection; what was negotiated
 declare -A NEGO
 for s in $SERVERS; do
-	[ "$s" != nginx-tickets ] || continue
+	[ "$s" != nginx-tickets ] && [ "$s" != urt-httpd-nt ] || continue
 	body=$(curl -s --max-time 5 --cacert "$cert" "$(url "$s" tls)" 2>&1 || true)
 	[ "$body" = "Hello, World!" ] || fail "$s (HTTPS): GET / answered '$(head -c 120 <<<"$body")'"
 	body=$(curl -s --max-time 5 "$(url "$s" plain)" 2>&1 || true)
@@ -293,11 +301,17 @@ if has_server nginx-tickets; then
 	NEGO[nginx-tickets]="a client offering its last session resumed ${reused:-?} handshakes"
 	note "nginx-tickets: ${NEGO[nginx-tickets]}"
 fi
+if has_server urt-httpd-nt; then
+	reused=$("$LOAD" --mode http --port "${PORT[urt-httpd-nt:tls]}" --tls --tls-ca "$cert" --tls-name localhost --tls-resume \
+		--new-conn --conns 1 --duration 0.3 2>&1 | sed -n 's/^urt-load: \([0-9]* of [0-9]*\) handshakes resumed.*/\1/p')
+	NEGO[urt-httpd-nt]="a client offering its last session resumed ${reused:-?} handshakes"
+	note "urt-httpd-nt: ${NEGO[urt-httpd-nt]}"
+fi
 # servers_at POINT: the servers visited there
 servers_at() {
 	local s
 	for s in $SERVERS; do
-		[ "$s" != nginx-tickets ] || [[ $1 == tls-*-new-* ]] || continue
+		[ "$s" != nginx-tickets ] && [ "$s" != urt-httpd-nt ] || [[ $1 == tls-*-new-* ]] || continue
 		echo "$s"
 	done
 }
@@ -492,6 +506,20 @@ describe() { # POINT: words
 				"$(fmt "$(ratios "$pt" urt-httpd nginx-tickets rps | median)" %.2f)" "$(ratios "$pt" urt-httpd nginx-tickets rps | spread)" \
 				"$(fmt "$(ratios "$pt" urt-httpd nginx-tickets cpu_us | median)" %.2f)" "$(ratios "$pt" urt-httpd nginx-tickets cpu_us | spread)" \
 				"$(fmt "$(ratios "$pt" urt-httpd nginx-tickets proc_us | median)" %.2f)" "$(ratios "$pt" urt-httpd nginx-tickets proc_us | spread)"
+		done
+		echo
+	fi
+	if has_server urt-httpd-nt && has_server nginx; then
+		echo "HTTPS new connections where neither server lets a client resume (urt-httpd-nt = urt-httpd --tls-no-tickets, nginx = no cache, no tickets): every handshake a full one; urt-httpd-nt / nginx, medians of per-round ratios (spread):"
+		echo
+		echo "| load | req/s urt-nt/nginx | CPU us/req urt-nt/nginx | proc us/req urt-nt/nginx |"
+		echo "|---|---|---|---|"
+		for pt in $POINTS; do
+			[[ $pt == tls-*-new-* ]] || continue
+			printf '| %s | %s (%s) | %s (%s) | %s (%s) |\n' "$(describe "$pt" | sed 's/.*| //')" \
+				"$(fmt "$(ratios "$pt" urt-httpd-nt nginx rps | median)" %.2f)" "$(ratios "$pt" urt-httpd-nt nginx rps | spread)" \
+				"$(fmt "$(ratios "$pt" urt-httpd-nt nginx cpu_us | median)" %.2f)" "$(ratios "$pt" urt-httpd-nt nginx cpu_us | spread)" \
+				"$(fmt "$(ratios "$pt" urt-httpd-nt nginx proc_us | median)" %.2f)" "$(ratios "$pt" urt-httpd-nt nginx proc_us | spread)"
 		done
 		echo
 	fi
