@@ -15,10 +15,11 @@
 # line; urt-echo over TLS, 500 connections at once; exit 0 on SIGTERM.
 # Skipped (77) when urt was built without TLS or openssl, curl or python3
 # is missing.
-# Usage: tls_e2e.sh URT-HTTPD URT-ECHO
+# Usage: tls_e2e.sh URT-HTTPD URT-ECHO [URT-LOAD]
 set -u
 HTTPD=$1
 ECHO=$2
+LOAD=${3:-}
 PY=$(dirname "$0")/tls_e2e.py
 for t in openssl curl python3 timeout; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
@@ -255,5 +256,25 @@ got=$( (printf 'hello over tls\n'; sleep 1) |
 [ "$got" = "hello over tls" ] || fail "urt-echo over TLS: expected 'hello over tls', got '$got'"
 ok "urt-echo: openssl s_client -quiet sent a line and got it back"
 timeout 120 python3 "$PY" echo "$port" "$CA" 500 || fail "500 TLS echo connections (above)"
+# urt's own client: urt-load's echo mode over TLS, verifying with the CA,
+# 1 MiB echoes (records across several reads), and one with the wrong CA
+if [ -n "$LOAD" ]; then
+	out=$(timeout 30 "$LOAD" --mode echo --port "$port" --tls --tls-ca "$CA" --tls-name localhost \
+		--conns 8 --size 1M --duration 1 2>&1)
+	n=$(sed -n 's/.* \([0-9.]*\) req\/s.*errors \([0-9]*\).*/\1 \2/p' <<<"$out")
+	[ -n "$n" ] && [ "${n#* }" = 0 ] && [ "${n%% *}" != 0 ] && [ "${n%% *}" != 0.0 ] ||
+		fail "urt-load --mode echo --tls: expected echoes and no errors, got: $out"
+	ok "urt-load --mode echo --tls --size 1M: ${n%% *} req/s, no errors"
+	rc=0
+	out=$(timeout 30 "$LOAD" --mode echo --port "$port" --tls --tls-ca "$pki/other.key" --conns 1 --duration 0.3 2>&1) || rc=$?
+	[ "$rc" != 0 ] && grep -q "other.key" <<<"$out" ||
+		fail "urt-load --tls-ca KEYFILE: expected a start-up error naming the file, got (exit $rc): $out"
+	ok "urt-load --tls-ca with a file that holds no certificate: exit $rc, '$(head -1 <<<"$out")'"
+	out=$(timeout 30 "$LOAD" --mode echo --port "$port" --tls --tls-ca "$pki/server.pem" --tls-name localhost \
+		--conns 1 --duration 0.3 2>&1) || true
+	grep -q "errors [1-9]" <<<"$out" && grep -q "certificate verify failed" <<<"$out" ||
+		fail "urt-load --tls-ca (the leaf, not its CA): expected verification errors, got: $out"
+	ok "urt-load --tls verifying against the wrong CA: $(grep -o 'certificate verify failed[^;]*' <<<"$out" | head -1)"
+fi
 stop urt-echo
 echo "PASS"
