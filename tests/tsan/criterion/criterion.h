@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct shim_opts {
@@ -98,6 +99,14 @@ shim_fail(const char *file, unsigned line, const char *expr, const char *fmt, ..
 #define cr_assert_leq(a, b, ...) cr_assert((a) <= (b), __VA_ARGS__)
 #define cr_assert_gt(a, b, ...) cr_assert((a) > (b), __VA_ARGS__)
 #define cr_assert_geq(a, b, ...) cr_assert((a) >= (b), __VA_ARGS__)
+/* A skipped test: its reason on stderr, exit status 77 (the runner counts
+   it as skipped). */
+#define cr_skip_test(...)                                                       \
+	do {                                                                    \
+		fprintf(stderr, "[SKIP] " __VA_ARGS__);                         \
+		fputc('\n', stderr);                                            \
+		exit(77);                                                       \
+	} while (0)
 #define cr_log_error(...) (fprintf(stderr, "[ERR ] " __VA_ARGS__), fputc('\n', stderr))
 
 #endif
