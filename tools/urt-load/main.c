@@ -379,7 +379,8 @@ static int http_client(void *arg)
 static int build_batch(void)
 {
 	char req[1024], last[1024];
-	size_t rl = C.size, ll = C.size;
+	size_t rl = C.size;
+	size_t ll = rl; /* echo mode: every request, the last too, is --size bytes */
 	if (C.http) {
 		/* main bounds --host and --path, so the requests fit. With
 		   --new-conn the last request of the batch asks the server to
